@@ -1,0 +1,86 @@
+// Package redisx opens the Memorystore (Redis) client a function uses and
+// namespaces its keys.
+package redisx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is the Redis part of a function's configuration.
+type Config struct {
+	Addr     string `env:"REDIS_ADDR, required"`
+	Password string `env:"REDIS_PASSWORD"`
+	DB       int    `env:"REDIS_DB, default=0"`
+	// KeyPrefix namespaces every key; tests give each test its own.
+	KeyPrefix string `env:"REDIS_KEY_PREFIX, default=bffbo:"`
+	PoolSize  int    `env:"REDIS_POOL_SIZE, default=32"`
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("REDIS_ADDR is required"))
+	}
+	if c.DB < 0 || c.DB > 15 {
+		errs = append(errs, errors.New("REDIS_DB must be 0..15"))
+	}
+	if c.PoolSize < 1 {
+		errs = append(errs, errors.New("REDIS_POOL_SIZE must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Client is a Redis client plus the key prefix of this deployment.
+type Client struct {
+	*redis.Client
+	Prefix string
+}
+
+// Key joins the prefix and parts with ':'.
+func (c *Client) Key(parts ...string) string {
+	n := len(c.Prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, c.Prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+// Open connects and pings, so a wrong address fails at start.
+func Open(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rc := redis.NewClient(&redis.Options{
+		Addr:         cfg.Addr,
+		Password:     cfg.Password,
+		DB:           cfg.DB,
+		PoolSize:     cfg.PoolSize,
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+		// go-redis would otherwise issue CLIENT SETINFO, which
+		// Memorystore's older engines reject.
+		DisableIdentity: true,
+	})
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rc.Ping(pctx).Err(); err != nil {
+		_ = rc.Close()
+		return nil, fmt.Errorf("redisx.Open %s: %w", cfg.Addr, err)
+	}
+	return &Client{Client: rc, Prefix: cfg.KeyPrefix}, nil
+}

@@ -1,0 +1,239 @@
+// Package pubsubevents publishes event envelopes to Google Cloud Pub/Sub, one
+// topic per subject, and creates topics and push subscriptions on the
+// emulator for local runs and tests.
+//
+// It is its own package so that only functions that publish link the Pub/Sub
+// client.
+package pubsubevents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"google.golang.org/api/option"
+
+	"github.com/melmastoon/bff-backoffice/shared/events"
+)
+
+// Message attribute names. Subscriptions can filter on them without decoding
+// the data, and consumers cross-check them against the envelope.
+const (
+	AttrSubject  = "subject"
+	AttrTenantID = "tenantId"
+)
+
+// Defaults of Options.
+const (
+	// A request publishes a handful of events and then waits for them, so
+	// every millisecond of bundling delay is added to the response time;
+	// events of one Publish call are still sent in one bundle per topic
+	// because they are enqueued back to back.
+	DefaultDelayThreshold = time.Millisecond
+	// The library would retry one bundle for 60 s. The caller's ctx bounds
+	// the wait already; this bounds the work left behind after the caller
+	// gave up, and how long Close may block.
+	DefaultTimeout = 10 * time.Second
+)
+
+// Options tunes a Publisher. The zero value is ready to use.
+type Options struct {
+	DelayThreshold time.Duration // default DefaultDelayThreshold
+	Timeout        time.Duration // default DefaultTimeout
+	// ClientOptions are passed to pubsub.NewClient; with PUBSUB_EMULATOR_HOST
+	// set the client already targets the emulator without any.
+	ClientOptions []option.ClientOption
+}
+
+// Publisher publishes envelopes to the topic named by their subject. Create
+// one per instance; it is safe for concurrent use.
+type Publisher struct {
+	client   *pubsub.Client
+	settings pubsub.PublishSettings
+
+	mu     sync.Mutex
+	topics map[string]*pubsub.Publisher
+	closed bool
+}
+
+var _ events.Publisher = (*Publisher)(nil)
+
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("pubsubevents: publisher is closed")
+
+// NewPublisher opens one Pub/Sub client for projectID.
+func NewPublisher(ctx context.Context, projectID string, opts Options) (*Publisher, error) {
+	if projectID == "" {
+		return nil, errors.New("pubsubevents.NewPublisher: project id is required")
+	}
+	c, err := pubsub.NewClient(ctx, projectID, opts.ClientOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("pubsubevents.NewPublisher(%q): %w", projectID, err)
+	}
+	s := pubsub.DefaultPublishSettings
+	s.DelayThreshold = DefaultDelayThreshold
+	if opts.DelayThreshold > 0 {
+		s.DelayThreshold = opts.DelayThreshold
+	}
+	s.Timeout = DefaultTimeout
+	if opts.Timeout > 0 {
+		s.Timeout = opts.Timeout
+	}
+	return &Publisher{client: c, settings: s, topics: make(map[string]*pubsub.Publisher)}, nil
+}
+
+// topic returns the cached publisher of a topic; pubsub.Publisher owns
+// bundling goroutines, so there must be exactly one per topic.
+func (p *Publisher) topic(id string) (*pubsub.Publisher, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	t, ok := p.topics[id]
+	if !ok {
+		t = p.client.Publisher(id)
+		t.PublishSettings = p.settings
+		p.topics[id] = t
+	}
+	return t, nil
+}
+
+// Failure is one envelope that was not published.
+type Failure struct {
+	EventID string
+	Subject string
+	Err     error
+}
+
+// PublishError lists the envelopes of one Publish call that failed; the
+// others were accepted by Pub/Sub. An outbox relay uses it to mark only the
+// published rows as sent.
+type PublishError struct {
+	Total    int
+	Failures []Failure
+}
+
+func (e *PublishError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pubsubevents.Publish: %d of %d events failed", len(e.Failures), e.Total)
+	for i, f := range e.Failures {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s (%s): %v", sep, f.EventID, f.Subject, f.Err)
+	}
+	return b.String()
+}
+
+// Unwrap exposes the causes, so errors.Is(err, context.DeadlineExceeded)
+// works.
+func (e *PublishError) Unwrap() []error {
+	errs := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+// Failed reports whether the envelope with this id is among the failures.
+func (e *PublishError) Failed(eventID string) bool {
+	for _, f := range e.Failures {
+		if f.EventID == eventID {
+			return true
+		}
+	}
+	return false
+}
+
+// Publish sends each envelope as one message (data = envelope JSON,
+// attributes subject and tenantId) to the topic named by its subject, and
+// returns only once Pub/Sub has acknowledged every message or ctx is done:
+// Cloud Run throttles the CPU after the response, so a publish left in flight
+// might never leave the instance. Invalid envelopes are not sent and are
+// reported as failures.
+//
+// When ctx ends first, a message may still be delivered later by the
+// client's background retry (bounded by Options.Timeout); a caller that
+// retries can therefore publish an event twice, which consumers tolerate
+// because they deduplicate by event id.
+//
+// The error, if any, is a *PublishError.
+func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	perr := &PublishError{Total: len(evs)}
+	fail := func(e events.Envelope, err error) {
+		perr.Failures = append(perr.Failures, Failure{EventID: e.ID, Subject: e.Subject, Err: err})
+	}
+	type pending struct {
+		ev  events.Envelope
+		res *pubsub.PublishResult
+	}
+	sent := make([]pending, 0, len(evs))
+	// Enqueue everything before waiting on anything, so events for the same
+	// topic share a bundle and topics are published in parallel.
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			fail(e, err)
+			continue
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			fail(e, fmt.Errorf("marshal envelope: %w", err))
+			continue
+		}
+		t, err := p.topic(e.Subject)
+		if err != nil {
+			fail(e, err)
+			continue
+		}
+		res := t.Publish(ctx, &pubsub.Message{
+			Data:       data,
+			Attributes: map[string]string{AttrSubject: e.Subject, AttrTenantID: e.TenantID},
+		})
+		sent = append(sent, pending{ev: e, res: res})
+	}
+	for _, s := range sent {
+		if _, err := s.res.Get(ctx); err != nil {
+			fail(s.ev, fmt.Errorf("topic %s: %w", s.ev.Subject, err))
+		}
+	}
+	if len(perr.Failures) > 0 {
+		return perr
+	}
+	return nil
+}
+
+// Close flushes and stops every topic publisher, then closes the client.
+// It may block up to Options.Timeout when Pub/Sub is unreachable.
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	topics := make([]*pubsub.Publisher, 0, len(p.topics))
+	for _, t := range p.topics {
+		topics = append(topics, t)
+	}
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, t := range topics {
+		wg.Go(t.Stop)
+	}
+	wg.Wait()
+	if err := p.client.Close(); err != nil {
+		return fmt.Errorf("pubsubevents.Close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+// Package gate is the authenticated request pipeline every HTTP function
+// shares: verify the token, resolve (or open) the device's session, run the
+// handler, record the operator-activity row, and only then answer.
+//
+// The activity row is committed before the response is written: Cloud Run
+// throttles a function's CPU once the response is sent, so anything left for
+// "after the response" may never run, and an audit row must never be lost.
+package gate
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/session"
+)
+
+// Verifier checks a request's bearer token.
+type Verifier interface {
+	Verify(ctx context.Context, authorization string) (auth.Principal, error)
+}
+
+// Gate holds the dependencies of the pipeline; build one per instance.
+type Gate struct {
+	Verifier  Verifier
+	Sessions  *session.Manager
+	Ledger    *activity.Ledger
+	Publisher events.Publisher
+	Log       *slog.Logger
+	// PublishTimeout bounds the wait for telemetry events.
+	PublishTimeout time.Duration
+}
+
+// Note describes the activity row of a request; a handler fills it in.
+// A request whose Note has no Action is not "meaningful" and gets no row.
+type Note struct {
+	Category   activity.Category
+	Action     string
+	PropertyID string
+	Resource   *activity.Ref
+}
+
+// Call is what a handler gets: the verified principal, the session, and
+// the activity note it fills in.
+type Call struct {
+	Principal auth.Principal
+	Session   *session.Session
+	Request   *http.Request
+	Note      Note
+	// Opened is true on the request that opened the session.
+	Opened    bool
+	g         *Gate
+	start     time.Time
+	requestID string
+	recorded  bool
+}
+
+// Result is a handler's successful answer. A nil Body writes no body.
+type Result struct {
+	Status int
+	Body   any
+	Header http.Header
+}
+
+// Handler is a function's business: decode, authorize, call the library,
+// return a result.
+type Handler func(ctx context.Context, c *Call) (Result, error)
+
+// Handle wraps h in the pipeline. The returned handler expects httpx.Wrap
+// outside it (request id, logger, recovery).
+func (g *Gate) Handle(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		p, err := g.Verifier.Verify(ctx, r.Header.Get("Authorization"))
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		client, err := clientOf(r)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		c := &Call{Principal: p, Request: r, g: g, start: start, requestID: httpx.RequestID(ctx)}
+		s, opened, err := g.Sessions.Resolve(ctx, p, r.Header.Get("X-Session-Id"), client)
+		if err != nil {
+			g.refuse(w, r, c, err)
+			return
+		}
+		c.Session, c.Opened = s, opened
+		w.Header().Set("X-Session-Id", s.ID)
+		ctx = session.WithSession(ctx, s)
+		ctx = logging.WithLogger(ctx, logging.From(ctx).With("tenantId", p.TenantID, "operatorId", p.OperatorID, "sessionId", s.ID))
+
+		res, herr := h(ctx, c)
+
+		var rows []activity.Entry
+		if opened {
+			rows = append(rows, c.entry(Note{Category: activity.CategoryAuth, Action: "session.opened", PropertyID: s.DefaultProperty(), Resource: &activity.Ref{Kind: "session", ID: s.ID}}, nil))
+		}
+		if c.Note.Action != "" && !c.recorded {
+			rows = append(rows, c.entry(c.Note, herr))
+		}
+		if len(rows) > 0 {
+			if err := g.Ledger.Record(ctx, rows...); err != nil {
+				if opened {
+					// Without its auth row the session must not exist: the
+					// next request opens and records it again.
+					g.Sessions.Discard(ctx, s)
+				}
+				httpx.WriteError(w, r, err)
+				return
+			}
+		}
+		if opened {
+			ev, err := OpenedEvent(s)
+			g.publish(ctx, ev, err)
+		}
+		if herr != nil {
+			httpx.WriteError(w, r, herr)
+			return
+		}
+		for k, vs := range res.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		if res.Body == nil {
+			w.WriteHeader(res.Status)
+			return
+		}
+		httpx.WriteJSON(w, r, res.Status, res.Body)
+	})
+}
+
+// refuse answers a request whose session could not be resolved, recording
+// an auth failure for the verified operator first (a revoked token in use
+// is exactly what an auditor wants to see).
+func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, c *Call, err error) {
+	code := apperr.CodeOf(err)
+	switch code {
+	case apperr.SessionRevoked, apperr.SessionDeviceMismatch, apperr.NoPropertyScope, apperr.Unauthenticated:
+		row := c.entry(Note{Category: activity.CategoryAuth, Action: "session.refused"}, err)
+		if rerr := g.Ledger.Record(r.Context(), row); rerr != nil {
+			httpx.WriteError(w, r, rerr)
+			return
+		}
+	}
+	httpx.WriteError(w, r, err)
+}
+
+func (c *Call) entry(n Note, err error) activity.Entry {
+	e := activity.Entry{
+		TenantID:   c.Principal.TenantID,
+		OperatorID: c.Principal.OperatorID,
+		DeviceID:   c.Principal.DeviceID,
+		PropertyID: n.PropertyID,
+		OccurredAt: c.start,
+		Category:   n.Category,
+		Action:     n.Action,
+		Resource:   n.Resource,
+		Outcome:    activity.OutcomeSuccess,
+		LatencyMs:  int(time.Since(c.start).Milliseconds()),
+		RequestID:  c.requestID,
+	}
+	if c.Session != nil {
+		e.SessionID = c.Session.ID
+		if e.PropertyID == "" {
+			e.PropertyID = c.Session.DefaultProperty()
+		}
+	}
+	if err != nil {
+		ae := apperr.From(err)
+		e.Outcome = activity.OutcomeFailure
+		e.ErrorCode = string(ae.Code)
+		e.ErrorMessage = ae.Detail
+	}
+	return e
+}
+
+// RecordInTx writes the request's activity row inside the handler's own
+// transaction, so the row and the action's writes commit or fail together.
+func (c *Call) RecordInTx(ctx context.Context, tx pgx.Tx) error {
+	if c.Note.Action == "" {
+		return errors.New("gate.RecordInTx: the call's Note has no Action")
+	}
+	if err := activity.InsertTx(ctx, tx, c.entry(c.Note, nil)); err != nil {
+		return err
+	}
+	c.recorded = true
+	return nil
+}
+
+// RecordNow commits the request's activity row before the handler goes on,
+// for actions on stores that cannot share a transaction with the ledger:
+// recording first means an outage of the ledger stops the action instead
+// of letting it happen unrecorded.
+func (c *Call) RecordNow(ctx context.Context) error {
+	if c.Note.Action == "" {
+		return errors.New("gate.RecordNow: the call's Note has no Action")
+	}
+	if err := c.g.Ledger.Record(ctx, c.entry(c.Note, nil)); err != nil {
+		return err
+	}
+	c.recorded = true
+	return nil
+}
+
+// Property resolves the property a property-scoped request is about: the
+// `propertyId` query parameter, else the session's default. It must be in
+// the session's scope.
+func (c *Call) Property() (string, error) {
+	p := c.Request.URL.Query().Get("propertyId")
+	if p == "" {
+		return c.Session.DefaultProperty(), nil
+	}
+	return p, c.CheckProperty("propertyId", p)
+}
+
+// CheckProperty validates a property id named anywhere in a request.
+func (c *Call) CheckProperty(field, id string) error {
+	if err := ids.Check(ids.Property, id); err != nil {
+		return apperr.Validation(apperr.FieldError{Field: field, Message: err.Error()})
+	}
+	if !c.Session.InScope(id) {
+		return apperr.New(apperr.PropertyOutOfScope, "property %s is not in the session's scope", id)
+	}
+	return nil
+}
+
+// RequireRole fails with FORBIDDEN_ROLE unless the session has one of roles.
+func (c *Call) RequireRole(roles ...string) error {
+	if c.Session.HasRole(roles...) {
+		return nil
+	}
+	return apperr.New(apperr.ForbiddenRole, "this action needs one of the roles %s", strings.Join(roles, ", "))
+}
+
+func (g *Gate) publish(ctx context.Context, ev events.Envelope, err error) {
+	log := logging.From(ctx)
+	if err != nil {
+		log.ErrorContext(ctx, "build event", "err", err)
+		return
+	}
+	timeout := g.PublishTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if err := g.Publisher.Publish(pctx, ev); err != nil {
+		log.WarnContext(ctx, "publish telemetry event", "subject", ev.Subject, "err", err)
+	}
+}
+
+// Publish sends a telemetry event, waiting for it (the CPU may be gone
+// after the response) but never failing the request for it.
+func (c *Call) Publish(ctx context.Context, ev events.Envelope, err error) { c.g.publish(ctx, ev, err) }
+
+// OpenedEvent is session.opened.v1 for s.
+func OpenedEvent(s *session.Session) (events.Envelope, error) {
+	return events.New(events.SessionOpened, s.TenantID, s.DefaultProperty(), sessionEventData(s, ""))
+}
+
+// ClosedEvent is session.closed.v1 for s.
+func ClosedEvent(s *session.Session) (events.Envelope, error) {
+	return events.New(events.SessionClosed, s.TenantID, s.DefaultProperty(), sessionEventData(s, s.EndReason))
+}
+
+type sessionEvent struct {
+	SessionID     string         `json:"sessionId"`
+	OperatorID    string         `json:"operatorId"`
+	DeviceID      string         `json:"deviceId"`
+	PropertyScope []string       `json:"propertyScope"`
+	Roles         []string       `json:"roles"`
+	AppVersion    string         `json:"appVersion,omitempty"`
+	AppPlatform   string         `json:"appPlatform,omitempty"`
+	OpenedAt      jsontime.Time  `json:"openedAt"`
+	EndedAt       *jsontime.Time `json:"endedAt,omitempty"`
+	Reason        string         `json:"reason,omitempty"`
+}
+
+func sessionEventData(s *session.Session, reason string) sessionEvent {
+	d := sessionEvent{
+		SessionID: s.ID, OperatorID: s.OperatorID, DeviceID: s.DeviceID,
+		PropertyScope: s.PropertyScope, Roles: s.Roles,
+		AppVersion: s.AppVersion, AppPlatform: s.AppPlatform, OpenedAt: s.OpenedAt, Reason: reason,
+	}
+	if !s.EndedAt.IsZero() {
+		e := s.EndedAt
+		d.EndedAt = &e
+	}
+	return d
+}
+
+// clientOf reads the desktop's self-description headers; present but
+// malformed values are a 400, absent ones are fine.
+func clientOf(r *http.Request) (session.Client, error) {
+	c := session.Client{
+		AppVersion:     r.Header.Get("X-App-Version"),
+		AppPlatform:    r.Header.Get("X-App-Platform"),
+		NetworkProfile: r.Header.Get("X-Network-Profile"),
+		UserAgent:      r.UserAgent(),
+		IP:             clientIP(r),
+	}
+	var bad []apperr.FieldError
+	if c.AppVersion != "" && !session.ValidAppVersion(c.AppVersion) {
+		bad = append(bad, apperr.FieldError{Field: "X-App-Version", Message: "must be 1-40 of [0-9A-Za-z.+_-]"})
+	}
+	if c.AppPlatform != "" && !session.ValidPlatform(c.AppPlatform) {
+		bad = append(bad, apperr.FieldError{Field: "X-App-Platform", Message: "must be win32, darwin or linux"})
+	}
+	if c.NetworkProfile != "" && !session.ValidNetworkProfile(c.NetworkProfile) {
+		bad = append(bad, apperr.FieldError{Field: "X-Network-Profile", Message: "must be good, flaky or offline-recently"})
+	}
+	if len(bad) > 0 {
+		return c, apperr.Validation(bad...)
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		first, _, _ := strings.Cut(al, ",")
+		first, _, _ = strings.Cut(strings.TrimSpace(first), ";")
+		if session.ValidLocale(first) {
+			c.Locale = first
+		}
+	}
+	return c, nil
+}
+
+// clientIP prefers the first X-Forwarded-For hop, which Google's front end
+// sets to the client address.
+func clientIP(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		return strings.TrimSpace(first)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

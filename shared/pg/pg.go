@@ -1,0 +1,300 @@
+// Package pg is the one way into Postgres: a pgx pool plus the transaction
+// helpers that set the tenant for row-level security.
+//
+// All tenant-scoped SQL runs inside DB.InTenantTx, which sets
+// app.tenant_id transaction-locally; the RLS policies of every tenant table
+// match nothing when it is unset, so SQL outside it sees and writes nothing.
+// Cross-tenant scheduled jobs use DB.InJobsTx on a pool connected as the jobs
+// role, whose grants and policies are listed in the migrations.
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+)
+
+// Config is the Postgres part of a function's configuration. A jobs
+// function loads a second one with the env prefix JOBS_ (JOBS_DATABASE_URL).
+type Config struct {
+	URL      string `env:"DATABASE_URL, required"`
+	MaxConns int32  `env:"DATABASE_MAX_CONNS, default=8"`
+}
+
+// Validate checks the config without connecting.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required"))
+	} else if _, err := pgxpool.ParseConfig(c.URL); err != nil {
+		// The parse error can quote the URL, password included: keep it out.
+		errs = append(errs, errors.New("DATABASE_URL is not a valid Postgres URL"))
+	}
+	if c.MaxConns < 1 || c.MaxConns > 1000 {
+		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be 1..1000"))
+	}
+	return errors.Join(errs...)
+}
+
+// DB is a connection pool of one role (bff_app or bff_jobs).
+type DB struct {
+	pool *pgxpool.Pool
+	role string
+}
+
+// txAttempts bounds retries of serialization failures and deadlocks; the
+// conflicting transaction has usually finished by the second attempt.
+const txAttempts = 4
+
+// Open connects and checks the role: a pool whose role is a superuser or has
+// BYPASSRLS is refused, because every isolation guarantee of this package
+// rests on row-level security applying to it.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pg.Open: %w", err)
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, errors.New("pg.Open: DATABASE_URL is not a valid Postgres URL")
+	}
+	pc.MaxConns = cfg.MaxConns
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	rp := pc.ConnConfig.RuntimeParams
+	if _, ok := rp["search_path"]; !ok {
+		// Queries name tables unqualified; do not depend on the role's
+		// settings, which a Cloud SQL user made by Terraform may lack.
+		rp["search_path"] = "bff"
+	}
+	if _, ok := rp["application_name"]; !ok {
+		rp["application_name"] = "bff-backoffice"
+	}
+
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pg.Open: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var (
+		role            string
+		super, bypasses bool
+	)
+	err = pool.QueryRow(pctx,
+		`SELECT rolname, rolsuper, rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+	).Scan(&role, &super, &bypasses)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pg.Open: %w", err)
+	}
+	if super || bypasses {
+		pool.Close()
+		return nil, fmt.Errorf("pg.Open: role %q bypasses row-level security; connect as bff_app (DATABASE_URL) or bff_jobs (JOBS_DATABASE_URL)", role)
+	}
+	return &DB{pool: pool, role: role}, nil
+}
+
+// Pool returns the underlying pool, for tests and for statements that touch
+// no tenant table. Tenant SQL goes through InTenantTx.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Role is the Postgres role the pool is connected as.
+func (db *DB) Role() string { return db.role }
+
+// Close closes the pool, waiting for connections in use to be returned.
+func (db *DB) Close() { db.pool.Close() }
+
+// TxFunc is the body of a transaction. It may run more than once (after a
+// serialization failure or deadlock), so it must not have effects outside the
+// transaction that a second run would repeat.
+type TxFunc func(ctx context.Context, tx pgx.Tx) error
+
+// InTenantTx runs fn in a transaction whose app.tenant_id is tenantID, and
+// commits it. It rolls back when fn returns an error, retries serialization
+// failures and deadlocks a bounded number of times, and reports a database it
+// cannot reach as apperr UPSTREAM_UNAVAILABLE. Errors fn returns are passed
+// through wrapped, so an *apperr.Error from fn keeps its code.
+func (db *DB) InTenantTx(ctx context.Context, tenantID string, fn TxFunc) error {
+	if err := ids.Check(ids.Tenant, tenantID); err != nil {
+		// A malformed tenant would only match nothing, but it means a
+		// caller skipped validation: fail loudly instead.
+		return fmt.Errorf("pg.InTenantTx: tenant id: %w", err)
+	}
+	err := db.run(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := setTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		return fn(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("pg.InTenantTx(%s): %w", tenantID, err)
+	}
+	return nil
+}
+
+// InTenantsTx runs fn once per tenant inside one transaction, with
+// app.tenant_id switched to each tenant before its call. It is for writers
+// that batch several tenants' rows (the activity ledger's group commit): one
+// commit instead of one per tenant, and either every tenant's rows commit or
+// none. Retries and error mapping are those of InTenantTx.
+func (db *DB) InTenantsTx(ctx context.Context, tenantIDs []string, fn func(ctx context.Context, tx pgx.Tx, tenantID string) error) error {
+	for _, t := range tenantIDs {
+		if err := ids.Check(ids.Tenant, t); err != nil {
+			return fmt.Errorf("pg.InTenantsTx: tenant id %q: %w", t, err)
+		}
+	}
+	err := db.run(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		for _, t := range tenantIDs {
+			if err := setTenant(ctx, tx, t); err != nil {
+				return err
+			}
+			if err := fn(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pg.InTenantsTx(%d tenants): %w", len(tenantIDs), err)
+	}
+	return nil
+}
+
+// InJobsTx runs fn in a transaction with no tenant set, for the cross-tenant
+// scheduled jobs. It is only useful on a pool connected as the jobs role:
+// the app role's policies match nothing without a tenant.
+func (db *DB) InJobsTx(ctx context.Context, fn TxFunc) error {
+	if err := db.run(ctx, fn); err != nil {
+		return fmt.Errorf("pg.InJobsTx: %w", err)
+	}
+	return nil
+}
+
+// setTenant uses set_config(…, true) because SET LOCAL takes no bind
+// parameter, and a session-level setting would survive the commit and leak
+// to the next borrower of the pooled connection.
+func setTenant(ctx context.Context, tx pgx.Tx, tenantID string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('app.tenant_id', $1, true)", tenantID); err != nil {
+		return fmt.Errorf("set tenant: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) run(ctx context.Context, fn TxFunc) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.once(ctx, fn)
+		if err == nil || attempt == txAttempts || !retryable(err) {
+			break
+		}
+		// Jitter so that the transactions that collided do not collide
+		// again in lockstep.
+		d := time.Duration(attempt*attempt)*5*time.Millisecond + rand.N(5*time.Millisecond)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return classify(fmt.Errorf("%w (while retrying: %w)", ctx.Err(), err))
+		case <-t.C:
+		}
+	}
+	return classify(err)
+}
+
+func (db *DB) once(ctx context.Context, fn TxFunc) (err error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// Rollback's own error adds nothing: the connection is
+			// discarded by the pool when it failed.
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// retryable: serialization failures and deadlocks, where the server rolled
+// back and a rerun may succeed; and failures pgx knows happened before
+// anything was sent (a dead pooled connection), which cannot have committed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+// classify marks failures to reach the database as UPSTREAM_UNAVAILABLE so
+// clients get a retryable 503 rather than a 500. Errors that already carry
+// an apperr code (returned by fn) and SQL errors are left alone; the latter
+// surface as INTERNAL, whose client message never includes the SQL.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if IsUnavailable(err) {
+		return apperr.Unavailable(err, "database")
+	}
+	return err
+}
+
+// IsUnavailable reports whether err means the database could not be reached
+// or went away (as opposed to rejecting a statement).
+func IsUnavailable(err error) bool {
+	// First: a failed connect wraps the server's refusal (a PgError such as
+	// 3D000 for a dropped database), which is still "cannot reach".
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", // admin_shutdown
+			pe.Code == "57P02", // crash_shutdown
+			pe.Code == "57P03", // cannot_connect_now
+			pe.Code == "53300": // too_many_connections
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	switch {
+	case pgconn.Timeout(err),
+		errors.As(err, &ne),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed),
+		pgconn.SafeToRetry(err):
+		return true
+	}
+	return false
+}

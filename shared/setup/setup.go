@@ -1,0 +1,169 @@
+// Package setup builds, from configuration, the dependencies functions
+// share: the authenticated request gate for HTTP functions and the
+// Redis/session/publisher set for consumers. It is the only place that
+// knows how the pieces are wired, so functions stay decode → authorize →
+// call → encode.
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+)
+
+// GateConfig is the configuration of every HTTP function.
+type GateConfig struct {
+	ProjectID  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	PIIHashKey string `env:"PII_HASH_KEY, required"`
+	Auth       auth.Config
+	Redis      redisx.Config
+	Postgres   pg.Config
+	Tenant     tenant.Config
+}
+
+// Validate joins every problem, so one deploy shows them all.
+func (c *GateConfig) Validate() error {
+	var errs []error
+	if len(c.PIIHashKey) < 32 {
+		errs = append(errs, errors.New("PII_HASH_KEY must be at least 32 characters"))
+	}
+	for _, v := range []config.Validator{c.Auth, c.Redis, c.Postgres, c.Tenant} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Closer releases what a builder opened.
+type Closer func()
+
+// Resources are the clients behind a gate, for functions that need them
+// directly (their own transactions, Redis keys).
+type Resources struct {
+	DB    *pg.DB
+	Redis *redisx.Client
+}
+
+// GateFromEnv builds the gate from the process environment.
+func GateFromEnv(ctx context.Context, log *slog.Logger) (*gate.Gate, *Resources, error) {
+	return Gate(ctx, envconfig.OsLookuper(), log)
+}
+
+// Gate builds the gate from configuration looked up in l.
+func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Gate, *Resources, error) {
+	var cfg GateConfig
+	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+		return nil, nil, err
+	}
+	var closers []func()
+	fail := func(err error) (*gate.Gate, *Resources, error) {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		return nil, nil, err
+	}
+	v, err := auth.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return fail(fmt.Errorf("setup: verifier: %w", err))
+	}
+	closers = append(closers, v.Close)
+	rdb, err := redisx.Open(ctx, cfg.Redis)
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
+	closers = append(closers, func() { _ = rdb.Close() })
+	db, err := pg.Open(ctx, cfg.Postgres)
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
+	closers = append(closers, db.Close)
+	tc, err := tenant.NewClient(cfg.Tenant)
+	if err != nil {
+		return fail(fmt.Errorf("setup: tenant client: %w", err))
+	}
+	pub, err := pubsubevents.NewPublisher(ctx, cfg.ProjectID, pubsubevents.Options{})
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
+	g := &gate.Gate{
+		Verifier:  v,
+		Sessions:  session.NewManager(rdb, TenantAccess{tc}, session.Options{PIIKey: []byte(cfg.PIIHashKey)}),
+		Ledger:    activity.NewLedger(db, activity.Options{}),
+		Publisher: pub,
+		Log:       log,
+	}
+	return g, &Resources{DB: db, Redis: rdb}, nil
+}
+
+// TenantAccess adapts the tenant-service client to the session manager.
+type TenantAccess struct{ C *tenant.Client }
+
+// OperatorAccess implements session.AccessSource.
+func (t TenantAccess) OperatorAccess(ctx context.Context, tenantID, operatorID string) (session.Access, error) {
+	a, err := t.C.OperatorAccess(ctx, tenantID, operatorID)
+	if errors.Is(err, tenant.ErrNotFound) {
+		return session.Access{}, session.ErrNoAccess
+	}
+	if err != nil {
+		return session.Access{}, err
+	}
+	return session.Access{Roles: a.Roles, PropertyScope: a.PropertyScope, PrimaryPropertyID: a.PrimaryPropertyID}, nil
+}
+
+// ConsumerConfig is the configuration of event consumers that touch
+// sessions.
+type ConsumerConfig struct {
+	ProjectID  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	PIIHashKey string `env:"PII_HASH_KEY"`
+	Redis      redisx.Config
+}
+
+// Validate checks the config.
+func (c *ConsumerConfig) Validate() error { return c.Redis.Validate() }
+
+// Consumer is what a session consumer needs.
+type Consumer struct {
+	Redis     *redisx.Client
+	Sessions  *session.Manager
+	Publisher events.Publisher
+}
+
+// ConsumerFromEnv builds a Consumer from the process environment.
+func ConsumerFromEnv(ctx context.Context, log *slog.Logger) (*Consumer, error) {
+	return ConsumerWith(ctx, envconfig.OsLookuper(), log)
+}
+
+// ConsumerWith builds a Consumer from configuration looked up in l.
+func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*Consumer, error) {
+	var cfg ConsumerConfig
+	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+		return nil, err
+	}
+	rdb, err := redisx.Open(ctx, cfg.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	pub, err := pubsubevents.NewPublisher(ctx, cfg.ProjectID, pubsubevents.Options{})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	// Revocation never opens sessions, so it needs no tenant-service.
+	sm := session.NewManager(rdb, nil, session.Options{PIIKey: []byte(cfg.PIIHashKey)})
+	return &Consumer{Redis: rdb, Sessions: sm, Publisher: pub}, nil
+}

@@ -8,6 +8,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,10 @@ type Options struct {
 	TempDir string
 }
 
-func (o Options) withDefaults() Options {
+// withDefaults also returns where each reuse candidate came from, by
+// variable name, for the report.
+func (o Options) withDefaults() (Options, map[string]string) {
+	sources := map[string]string{}
 	if o.Timeout <= 0 {
 		o.Timeout = 90 * time.Second
 	}
@@ -70,10 +74,11 @@ func (o Options) withDefaults() Options {
 		} {
 			if *f.field == "" {
 				*f.field = os.Getenv(f.env)
+				sources[f.env] = "$" + f.env
 			}
 		}
 	}
-	return o
+	return o, sources
 }
 
 // Service says what Start did for one server.
@@ -106,6 +111,7 @@ type piece struct {
 	name      string
 	env       string
 	candidate string
+	source    string // "$VAR" or "options", for the report
 	noStart   bool
 	probe     func(context.Context, string) error
 	start     func(context.Context) (addr, detail string, err error)
@@ -115,7 +121,7 @@ type piece struct {
 // do not name a reachable instance of. On any failure it stops what it
 // started and returns an error naming the failed server with its log tail.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
-	opts = opts.withDefaults()
+	opts, sources := opts.withDefaults()
 	s := &Stack{}
 	pieces := []piece{
 		{name: "postgres", env: EnvPGAdminURL, candidate: opts.PGAdminURL, probe: probePostgres,
@@ -144,6 +150,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	var wg sync.WaitGroup
 	for i, p := range pieces {
 		wg.Go(func() {
+			p.source = cmp.Or(sources[p.env], "options")
 			s.services[i], errs[i] = p.run(startCtx)
 			if errs[i] != nil {
 				cancel()
@@ -154,8 +161,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	var failed []error
 	for _, err := range errs {
-		// Starts we cancelled ourselves are not news.
-		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+		// Starts cancelled by us or the caller are not news.
+		if err != nil && !errors.Is(err, context.Canceled) && !(ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
 			failed = append(failed, err)
 		}
 	}
@@ -200,10 +207,10 @@ func (p piece) run(ctx context.Context) (Service, error) {
 	if p.candidate != "" {
 		err := p.probe(ctx, p.candidate)
 		if err == nil {
-			svc.Addr, svc.Reused, svc.Detail = p.candidate, true, "already reachable"
+			svc.Addr, svc.Reused, svc.Detail = p.candidate, true, "reachable, from "+p.source
 			return svc, nil
 		}
-		note = fmt.Sprintf("%s not reachable (%v)", p.candidate, err)
+		note = fmt.Sprintf("%s from %s not reachable: %v", p.candidate, p.source, err)
 	}
 	if p.noStart {
 		svc.Detail = "skipped"

@@ -23,7 +23,7 @@ import (
 func TestStartStop(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	tmp := t.TempDir()
+	tmp := testTempDir(t)
 	noEmulators := testing.Short()
 
 	began := time.Now()
@@ -128,7 +128,7 @@ func TestStartStop(t *testing.T) {
 // are reused, and that a named but dead one is replaced, not trusted.
 func TestReuseFromEnv(t *testing.T) {
 	ctx := t.Context()
-	tmp := t.TempDir()
+	tmp := testTempDir(t)
 	base, err := Start(ctx, Options{IgnoreEnv: true, TempDir: tmp, NoEmulators: true})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -178,31 +178,45 @@ func TestReuseFromEnv(t *testing.T) {
 	})
 }
 
-// TestStartFailureCleansUp makes Redis fail while Postgres is starting: Start
-// must name the culprit, show its log, and leave no cluster behind.
+// TestStartFailureCleansUp makes Redis fail while Postgres is being set up
+// (early) or is already up (late): Start must name the culprit, show its log,
+// and leave no cluster or temp dir behind.
 func TestStartFailureCleansUp(t *testing.T) {
-	fakeBin := t.TempDir()
-	script := "#!/bin/sh\necho 'fake redis: refusing to start' >&2\nexit 3\n"
-	if err := os.WriteFile(filepath.Join(fakeBin, "redis-server"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", fakeBin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	tmp := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		delay string // before the fake redis-server fails
+	}{
+		{"early", "0.3"},
+		{"late", "4"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fakeBin := t.TempDir()
+			script := "#!/bin/sh\nsleep " + c.delay + "\necho 'fake redis: refusing to start' >&2\nexit 3\n"
+			if err := os.WriteFile(filepath.Join(fakeBin, "redis-server"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("PATH", fakeBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			tmp := testTempDir(t)
 
-	s, err := Start(t.Context(), Options{IgnoreEnv: true, TempDir: tmp, NoEmulators: true})
-	if err == nil {
-		s.Stop()
-		t.Fatal("Start succeeded with a broken redis-server")
+			s, err := Start(t.Context(), Options{IgnoreEnv: true, TempDir: tmp, NoEmulators: true})
+			if err == nil {
+				_ = s.Stop()
+				t.Fatal("Start succeeded with a broken redis-server")
+			}
+			for _, want := range []string{"localstack: start redis", "fake redis: refusing to start", "exit status 3"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "postgres") {
+				t.Errorf("error blames postgres, which was only cancelled: %v", err)
+			}
+			if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+				t.Errorf("temp dirs left behind: %v", entries)
+			}
+			assertNoProcessMentions(t, tmp)
+		})
 	}
-	for _, want := range []string{"localstack: start redis", "fake redis: refusing to start", "exit status 3"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
-	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
-		t.Errorf("temp dirs left behind: %v", entries)
-	}
-	assertNoProcessMentions(t, tmp)
 }
 
 func TestWaitTCPTimeout(t *testing.T) {
@@ -299,4 +313,23 @@ func assertNoProcessMentions(t *testing.T, dir string) {
 			t.Errorf("process left running: %s", line)
 		}
 	}
+}
+
+// testTempDir is a t.TempDir the postgres OS user can enter when the tests
+// run as root (t.TempDir's parent is private to the test process).
+func testTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "localstack-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	return dir
 }

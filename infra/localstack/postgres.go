@@ -144,6 +144,10 @@ func (s *pgServer) run(ctx context.Context, logName, tool string, args ...string
 	cmd.Stdout, cmd.Stderr = f, f
 	err = cmd.Run()
 	f.Close()
+	if err != nil && ctx.Err() != nil {
+		// Killed because the start was abandoned: say so, not "signal: killed".
+		return fmt.Errorf("%s: %w", tool, ctx.Err())
+	}
 	if err != nil {
 		return withLog(fmt.Errorf("%s: %w", tool, err), logPath)
 	}
@@ -176,6 +180,10 @@ func startPostgres(ctx context.Context, opts Options) (_ *pgServer, err error) {
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, fmt.Errorf("chown %s to postgres: %w", dir, err)
+		}
+		// Otherwise initdb fails with a bare "fork/exec: permission denied".
+		if err := traversable(filepath.Dir(dir), cred); err != nil {
+			return nil, fmt.Errorf("the postgres OS user cannot reach %s (set Options.TempDir or TMPDIR to a world-traversable dir such as /tmp): %w", dir, err)
 		}
 	}
 
@@ -291,4 +299,33 @@ func appendFile(path, text string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// traversable checks that cred may search dir and each of its ancestors.
+func traversable(dir string, cred *syscall.Credential) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for {
+		var st syscall.Stat_t
+		if err := syscall.Stat(dir, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", dir, err)
+		}
+		var bit uint32 = 0o001
+		switch {
+		case st.Uid == cred.Uid:
+			bit = 0o100
+		case st.Gid == cred.Gid:
+			bit = 0o010
+		}
+		if uint32(st.Mode)&bit == 0 {
+			return fmt.Errorf("%s has mode %o", dir, st.Mode&0o7777)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }

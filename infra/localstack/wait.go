@@ -20,8 +20,8 @@ var errExited = errors.New("server process exited")
 // poll runs check until it succeeds, ctx ends, timeout passes or exited is
 // closed. Intervals grow from 20 ms to 250 ms: servers here start in tens of
 // milliseconds (Redis) to tens of seconds (Java emulators).
-func poll(ctx context.Context, timeout time.Duration, exited <-chan struct{}, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func poll(parent context.Context, timeout time.Duration, exited <-chan struct{}, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	interval := 20 * time.Millisecond
 	t := time.NewTimer(0)
@@ -30,6 +30,10 @@ func poll(ctx context.Context, timeout time.Duration, exited <-chan struct{}, ch
 	for {
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				// The caller gave up; the last probe error is noise then.
+				return parent.Err()
+			}
 			if last == nil {
 				last = ctx.Err()
 			}

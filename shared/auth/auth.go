@@ -135,7 +135,8 @@ type options struct {
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
 // WithUnknownKIDRefreshEvery sets how often, at most, an unknown kid may
-// trigger a JWKS fetch (default 5 s).
+// trigger a JWKS fetch (default 5 s). A request with an unknown kid waits
+// for that refresh at most 2 s (wait and fetch together), then fails.
 func WithUnknownKIDRefreshEvery(d time.Duration) Option {
 	return func(o *options) { o.unknownKIDEvery = d }
 }
@@ -158,9 +159,12 @@ type Verifier struct {
 
 // fetchHealth remembers whether the latest JWKS fetch worked, so that a kid
 // we cannot find is told apart from a key set we cannot read.
+// Events are numbered from one counter rather than timestamped, so their
+// order is exact even within one clock tick.
 type fetchHealth struct {
-	lastOK   atomic.Int64 // unix nanos of the last 200 from the JWKS URL
-	lastFail atomic.Int64 // unix nanos of the last failed fetch or decode
+	seq      atomic.Int64
+	lastOK   atomic.Int64 // event number of the last 200 from the JWKS URL
+	lastFail atomic.Int64 // event number of the last failed fetch or decode
 }
 
 func (h *fetchHealth) failing() bool { return h.lastFail.Load() > h.lastOK.Load() }
@@ -175,7 +179,7 @@ func (t healthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	// A decode failure after a 200 is reported to the refresh error handler,
 	// which runs later and so wins.
 	if err == nil && resp.StatusCode == http.StatusOK {
-		t.health.lastOK.Store(time.Now().UnixNano())
+		t.health.lastOK.Store(t.health.seq.Add(1))
 	}
 	return resp, err //nolint:wrapcheck // a transport passes errors through untouched
 }
@@ -230,7 +234,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...Option) (*Verifier, er
 		RefreshUnknownKID:         rate.NewLimiter(rate.Every(o.unknownKIDEvery), 1),
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
-				health.lastFail.Store(time.Now().UnixNano())
+				health.lastFail.Store(health.seq.Add(1))
 				log.WarnContext(ctx, "JWKS fetch failed", "url", u, "err", err)
 			}
 		},
@@ -372,8 +376,13 @@ func (v *Verifier) classify(err error, tok *jwt.Token, claims *Claims) error {
 	case errors.Is(err, jwt.ErrTokenExpired) && v.validButForExpiry(claims):
 		return apperr.Wrap(apperr.TokenExpired, err, "token has expired")
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		if claims.ExpiresAt == nil {
+		switch {
+		case claims.ExpiresAt == nil:
 			return unauth(err, "token has no exp")
+		case len(claims.Audience) == 0:
+			return unauth(err, "token has no aud")
+		case claims.Issuer == "":
+			return unauth(err, "token has no iss")
 		}
 		return unauth(err, "token lacks a required claim")
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):

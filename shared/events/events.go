@@ -34,6 +34,14 @@ type Envelope struct {
 	Data       json.RawMessage `json:"data"`
 }
 
+// Pub/Sub message attributes every publisher of the suite sets from the
+// envelope, so subscriptions can filter without decoding the data; consumers
+// cross-check them against the envelope.
+const (
+	AttrSubject  = "subject"
+	AttrTenantID = "tenantId"
+)
+
 // Topic ids in Pub/Sub are capped at 255 characters, and the topic id is the
 // subject, so a longer subject could never be published.
 const maxSubjectLen = 255

@@ -191,9 +191,9 @@ func TestNew(t *testing.T) {
 	}
 
 	bad := []struct {
-		name                       string
+		name                      string
 		subject, tenant, property string
-		data                       any
+		data                      any
 	}{
 		{"bad subject", "bff.session.opened", tenant, "", struct{}{}},
 		{"bad tenant", SessionOpened, "t1", "", struct{}{}},

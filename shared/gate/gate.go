@@ -187,8 +187,7 @@ func (c *Call) entry(n Note, err error) activity.Entry {
 	if err != nil {
 		ae := apperr.From(err)
 		e.Outcome = activity.OutcomeFailure
-		e.ErrorCode = string(ae.Code)
-		e.ErrorMessage = ae.Detail
+		e.Error = &activity.ErrorInfo{Code: string(ae.Code), Message: ae.Detail}
 	}
 	return e
 }

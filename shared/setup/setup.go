@@ -57,6 +57,14 @@ type Closer func()
 type Resources struct {
 	DB    *pg.DB
 	Redis *redisx.Client
+	close []func()
+}
+
+// Close releases the clients; the gate is unusable afterwards.
+func (r *Resources) Close() {
+	for i := len(r.close) - 1; i >= 0; i-- {
+		r.close[i]()
+	}
 }
 
 // GateFromEnv builds the gate from the process environment.
@@ -77,7 +85,9 @@ func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Ga
 		}
 		return nil, nil, err
 	}
-	v, err := auth.NewVerifier(ctx, cfg.Auth)
+	// The verifier refreshes keys in the background for the instance's
+	// life; ctx here is only the start-up deadline. Close stops it.
+	v, err := auth.NewVerifier(context.WithoutCancel(ctx), cfg.Auth)
 	if err != nil {
 		return fail(fmt.Errorf("setup: verifier: %w", err))
 	}
@@ -100,14 +110,16 @@ func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Ga
 	if err != nil {
 		return fail(fmt.Errorf("setup: %w", err))
 	}
+	ledger := activity.NewLedger(db, activity.Options{})
+	closers = append(closers, func() { _ = pub.Close() }, ledger.Close)
 	g := &gate.Gate{
 		Verifier:  v,
 		Sessions:  session.NewManager(rdb, TenantAccess{tc}, session.Options{PIIKey: []byte(cfg.PIIHashKey)}),
-		Ledger:    activity.NewLedger(db, activity.Options{}),
+		Ledger:    ledger,
 		Publisher: pub,
 		Log:       log,
 	}
-	return g, &Resources{DB: db, Redis: rdb}, nil
+	return g, &Resources{DB: db, Redis: rdb, close: closers}, nil
 }
 
 // TenantAccess adapts the tenant-service client to the session manager.
@@ -141,6 +153,13 @@ type Consumer struct {
 	Redis     *redisx.Client
 	Sessions  *session.Manager
 	Publisher events.Publisher
+	pub       *pubsubevents.Publisher
+}
+
+// Close releases the clients.
+func (c *Consumer) Close() {
+	_ = c.pub.Close()
+	_ = c.Redis.Close()
 }
 
 // ConsumerFromEnv builds a Consumer from the process environment.
@@ -165,5 +184,5 @@ func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (
 	}
 	// Revocation never opens sessions, so it needs no tenant-service.
 	sm := session.NewManager(rdb, nil, session.Options{PIIKey: []byte(cfg.PIIHashKey)})
-	return &Consumer{Redis: rdb, Sessions: sm, Publisher: pub}, nil
+	return &Consumer{Redis: rdb, Sessions: sm, Publisher: pub, pub: pub}, nil
 }

@@ -42,8 +42,16 @@ const MarkerTTL = 8 * 24 * time.Hour
 const maxPushBody = 16 << 20
 
 // Func handles one event. Returning an error makes Pub/Sub redeliver (when the
-// function is deployed with --retry, and always from the emulator).
+// function is deployed with --retry, and always from the emulator), except an
+// error wrapping ErrPoison. fn must tolerate running twice for one event: the
+// deduplication is best effort (see the package doc).
 type Func func(ctx context.Context, ev events.Envelope) error
+
+// ErrPoison is for fn to wrap when the event is well-formed but its data can
+// never be applied (a required field missing, a malformed id): the consumer
+// logs it at ERROR and acknowledges the message instead of having it retried
+// until it expires. No processed marker is written for it.
+var ErrPoison = errors.New("poison event")
 
 // MarkerKey is the Redis key recording that consumer name has processed
 // eventID: <prefix>evt:<name>:<eventID>.
@@ -158,11 +166,11 @@ func (c consumer) handle(ctx context.Context, body []byte) error {
 	// The attributes are what subscription filters and dashboards see; a
 	// message whose attributes disagree with its data was built wrong and
 	// must not be trusted either way.
-	if s, ok := m.Message.Attributes["subject"]; ok && s != ev.Subject {
+	if s, ok := m.Message.Attributes[events.AttrSubject]; ok && s != ev.Subject {
 		c.poison(ctx, fmt.Errorf("attribute subject %q != envelope subject %q", s, ev.Subject), append(msgAttrs, slog.String("eventId", ev.ID))...)
 		return nil
 	}
-	if t, ok := m.Message.Attributes["tenantId"]; ok && t != ev.TenantID {
+	if t, ok := m.Message.Attributes[events.AttrTenantID]; ok && t != ev.TenantID {
 		c.poison(ctx, fmt.Errorf("attribute tenantId %q != envelope tenantId %q", t, ev.TenantID), append(msgAttrs, slog.String("eventId", ev.ID))...)
 		return nil
 	}
@@ -188,6 +196,10 @@ func (c consumer) handle(ctx context.Context, body []byte) error {
 		return nil
 	}
 	if err := c.fn(ctx, ev); err != nil {
+		if errors.Is(err, ErrPoison) {
+			log.ErrorContext(ctx, "poison event acknowledged: handler rejected its data", slog.Any("error", err))
+			return nil
+		}
 		log.ErrorContext(ctx, "event handler failed, will be redelivered", slog.Any("error", err))
 		return fmt.Errorf("consume %s: event %s (%s): %w", c.name, ev.ID, ev.Subject, err)
 	}

@@ -21,13 +21,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 )
 
-// Message attribute names. Subscriptions can filter on them without decoding
-// the data, and consumers cross-check them against the envelope.
-const (
-	AttrSubject  = "subject"
-	AttrTenantID = "tenantId"
-)
-
 // Defaults of Options.
 const (
 	// A request publishes a handful of events and then waits for them, so
@@ -197,13 +190,13 @@ func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) error {
 		}
 		res := t.Publish(ctx, &pubsub.Message{
 			Data:       data,
-			Attributes: map[string]string{AttrSubject: e.Subject, AttrTenantID: e.TenantID},
+			Attributes: map[string]string{events.AttrSubject: e.Subject, events.AttrTenantID: e.TenantID},
 		})
 		sent = append(sent, pending{ev: e, res: res})
 	}
 	for _, s := range sent {
 		if _, err := s.res.Get(ctx); err != nil {
-			fail(s.ev, fmt.Errorf("topic %s: %w", s.ev.Subject, err))
+			fail(s.ev, err)
 		}
 	}
 	if len(perr.Failures) > 0 {

@@ -12,9 +12,8 @@
 -- be allowed (the owner, a superuser): only bff_jobs may delete.
 --
 -- The CHECK constraints accept a superset of what activity's Go validation
--- accepts (ids.Check allows lower-case ULIDs, so the patterns do too): the
--- ledger batches many callers' rows into one statement, and a row that Go
--- accepts but the database rejects would fail its batch-mates.
+-- accepts: the ledger batches many callers' rows into one statement, and a
+-- row that Go accepts but the database rejects would fail its batch-mates.
 CREATE TABLE bff.operator_activity (
     id            text        NOT NULL,
     tenant_id     text        NOT NULL,
@@ -39,12 +38,15 @@ CREATE TABLE bff.operator_activity (
     recorded_xid  xid8        NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
 
     CONSTRAINT operator_activity_pkey PRIMARY KEY (id),
-    CONSTRAINT operator_activity_id_check          CHECK (id ~ '^act_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
-    CONSTRAINT operator_activity_tenant_id_check   CHECK (tenant_id ~ '^ten_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
-    CONSTRAINT operator_activity_property_id_check CHECK (property_id ~ '^prp_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
-    CONSTRAINT operator_activity_operator_id_check CHECK (operator_id ~ '^op_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
-    CONSTRAINT operator_activity_device_id_check   CHECK (device_id ~ '^dev_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
-    CONSTRAINT operator_activity_session_id_check  CHECK (session_id ~ '^bos_[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$'),
+    -- Prefix and length only: Go checks the ULID alphabet (ids.Check). Six
+    -- regular expressions nearly doubled the cost of a 100k-row COPY on the
+    -- dev VM (+15 µs a row; these checks: +3 µs).
+    CONSTRAINT operator_activity_id_check          CHECK (starts_with(id, 'act_') AND octet_length(id) = 30),
+    CONSTRAINT operator_activity_tenant_id_check   CHECK (starts_with(tenant_id, 'ten_') AND octet_length(tenant_id) = 30),
+    CONSTRAINT operator_activity_property_id_check CHECK (starts_with(property_id, 'prp_') AND octet_length(property_id) = 30),
+    CONSTRAINT operator_activity_operator_id_check CHECK (starts_with(operator_id, 'op_') AND octet_length(operator_id) = 29),
+    CONSTRAINT operator_activity_device_id_check   CHECK (starts_with(device_id, 'dev_') AND octet_length(device_id) = 30),
+    CONSTRAINT operator_activity_session_id_check  CHECK (starts_with(session_id, 'bos_') AND octet_length(session_id) = 30),
     CONSTRAINT operator_activity_category_check    CHECK (category IN (
         'view', 'mutation_proxy', 'lock_action', 'ai_decision', 'alert_ack',
         'sync_handshake', 'preferences_changed', 'auth', 'other')),

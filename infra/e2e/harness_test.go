@@ -1,0 +1,216 @@
+// Package e2e drives the functions through the dev server over real HTTP,
+// against real Postgres, Redis and the Pub/Sub emulator, with the fakes of
+// upstream services; every response is validated against openapi.yaml.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/melmastoon/bff-backoffice/infra/contract"
+	"github.com/melmastoon/bff-backoffice/infra/demo"
+	"github.com/melmastoon/bff-backoffice/infra/devserver"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
+	"github.com/melmastoon/bff-backoffice/infra/internal/repo"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+type env struct {
+	t       *testing.T
+	srv     *devserver.Server
+	spec    *contract.Spec
+	pg      testenv.PGInfo
+	rdb     *redisx.Client
+	project string
+	client  *http.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	testenv.PubsubHost(t) // fail early and clearly when not under make test
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := contract.Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, info := testenv.Postgres(t)
+	rdb := testenv.Redis(t)
+	project := testenv.ProjectID(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Options{
+		RepoRoot: root, DatabaseURL: info.AppURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
+		ProjectID: project, PushSubscriptions: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, spec: spec, pg: info, rdb: rdb, project: project, client: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// operator finds a demo operator by role (and whether it has scope).
+func (e *env) operator(tenant int, pick func(demo.Operator) bool) (demo.Tenant, demo.Operator) {
+	e.t.Helper()
+	tn := e.srv.Demo.Tenants[tenant]
+	for _, o := range tn.Operators {
+		if pick(o) {
+			return tn, o
+		}
+	}
+	e.t.Fatal("no demo operator matches")
+	return demo.Tenant{}, demo.Operator{}
+}
+
+func hasRole(role string) func(demo.Operator) bool {
+	return func(o demo.Operator) bool {
+		for _, r := range o.Roles {
+			if r == role && len(o.PropertyScope) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (e *env) mint(tn demo.Tenant, o demo.Operator, device int, mod func(*iam.Claims)) string {
+	e.t.Helper()
+	c := iam.Claims{TenantID: tn.ID, OperatorID: o.ID, DeviceID: o.Devices[device].ID}
+	if mod != nil {
+		mod(&c)
+	}
+	tok, err := e.srv.IAM.Mint(c, 12*time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+type resp struct {
+	*http.Response
+	body []byte
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// problem returns the code of a problem+json body, failing when the body is
+// not one.
+func (r resp) problem(t *testing.T) string {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body %s", ct, r.body)
+	}
+	var p struct {
+		Code      string `json:"code"`
+		Status    int    `json:"status"`
+		RequestID string `json:"requestId"`
+	}
+	r.json(t, &p)
+	if p.Status != r.StatusCode || p.RequestID == "" || p.RequestID != r.Header.Get("X-Request-Id") {
+		t.Fatalf("problem status/requestId inconsistent: %s (HTTP %d, X-Request-Id %q)", r.body, r.StatusCode, r.Header.Get("X-Request-Id"))
+	}
+	return p.Code
+}
+
+// do sends a request and checks the answer against openapi.yaml.
+func (e *env) do(method, path, token, body string, hdr ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.BaseURL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.spec.Check(req, res, b); err != nil {
+		e.t.Error(err)
+	}
+	return resp{res, b}
+}
+
+type activityRow struct {
+	Category, Action, Outcome string
+	SessionID, PropertyID     *string
+	ErrorCode                 *string
+}
+
+// activity reads a tenant's ledger rows, oldest first, as the app role would
+// see them (RLS on).
+func (e *env) activity(tenantID string) []activityRow {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.pg.AppURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID); err != nil {
+		e.t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, `SELECT category, action, outcome, session_id, property_id, error_code
+		FROM bff.operator_activity ORDER BY occurred_at, id`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (activityRow, error) {
+		var a activityRow
+		err := r.Scan(&a.Category, &a.Action, &a.Outcome, &a.SessionID, &a.PropertyID, &a.ErrorCode)
+		return a, err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}

@@ -1,0 +1,147 @@
+package auth
+
+// The full verification suite runs against the fake iam-service over HTTP
+// (infra/fakes/iam/verify_test.go); these are the parts that need no JWKS.
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	var cfg Config
+	err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{
+		"IAM_JWKS_URL": "https://iam.example/.well-known/jwks.json",
+		"IAM_ISSUER":   "https://iam.example",
+	}), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Audience != DefaultAudience {
+		t.Fatalf("audience %q, want the default %q", cfg.Audience, DefaultAudience)
+	}
+	bad := []Config{
+		{JWKSURL: "iam.example/jwks", Issuer: "x", Audience: "y"},
+		{JWKSURL: "file:///etc/jwks.json", Issuer: "x", Audience: "y"},
+		{JWKSURL: "https://", Issuer: "x", Audience: "y"},
+		{JWKSURL: "https://iam.example/jwks", Issuer: " ", Audience: "y"},
+		{JWKSURL: "https://iam.example/jwks", Issuer: "x", Audience: ""},
+	}
+	for i, c := range bad {
+		if err := c.Validate(); err == nil {
+			t.Errorf("case %d: %+v validated", i, c)
+		}
+	}
+	var fresh Config
+	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"IAM_ISSUER": "x"}), &fresh); err == nil {
+		t.Error("missing IAM_JWKS_URL accepted")
+	}
+}
+
+func TestVerifyWithStaticKey(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
+	down := false
+	v, err := NewVerifierWithKeyfunc(cfg, func(t *jwt.Token) (any, error) {
+		if down {
+			return nil, fmt.Errorf("fetch: %w", ErrKeySetUnavailable)
+		}
+		if t.Header["kid"] != "k1" {
+			return nil, errors.New("unknown kid")
+		}
+		return &key.PublicKey, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, tid, dev := ids.New(ids.Operator), ids.New(ids.Tenant), ids.New(ids.Device)
+	mint := func(iat time.Time, ttl time.Duration) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": sub, "tid": tid,
+			"cnf": map[string]string{"kid": dev}, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": "j1",
+		})
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	now := time.Now()
+	p, err := v.Verify(context.Background(), mint(now, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Principal{TenantID: tid, OperatorID: sub, DeviceID: dev, TokenID: "j1",
+		IssuedAt: time.Unix(now.Unix(), 0), ExpiresAt: time.Unix(now.Add(time.Hour).Unix(), 0)}
+	if !p.IssuedAt.Equal(want.IssuedAt) || !p.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Fatalf("times %v..%v, want %v..%v", p.IssuedAt, p.ExpiresAt, want.IssuedAt, want.ExpiresAt)
+	}
+	p.IssuedAt, p.ExpiresAt, want.IssuedAt, want.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if p != want {
+		t.Fatalf("principal %+v, want %+v", p, want)
+	}
+
+	if _, err := v.Verify(context.Background(), mint(now.Add(-3*time.Hour), time.Hour)); apperr.CodeOf(err) != apperr.TokenExpired {
+		t.Fatalf("expired: %v", err)
+	}
+	down = true
+	_, err = v.Verify(context.Background(), mint(now, time.Hour))
+	if ae := apperr.From(err); ae.Code != apperr.UpstreamUnavailable || ae.Status() != 503 {
+		t.Fatalf("key set unavailable: %v, want 503 UPSTREAM_UNAVAILABLE", err)
+	}
+}
+
+func TestBearer(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Bearer abc", "abc", true},
+		{"bearer abc", "abc", true},
+		{"BEARER  abc ", "abc", true},
+		{"", "", false},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"Basic abc", "", false},
+		{"Token abc", "", false},
+		{"Bearerabc", "", false},
+	}
+	for _, tc := range cases {
+		got, err := bearer(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("bearer(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if err != nil && apperr.CodeOf(err) != apperr.Unauthenticated {
+			t.Errorf("bearer(%q) code %s", tc.in, apperr.CodeOf(err))
+		}
+	}
+}
+
+func TestNewVerifierWithKeyfuncValidates(t *testing.T) {
+	t.Parallel()
+	if _, err := NewVerifierWithKeyfunc(Config{Issuer: "x", Audience: "y"}, nil); err == nil {
+		t.Error("nil keyfunc accepted")
+	}
+	if _, err := NewVerifierWithKeyfunc(Config{Audience: "y"}, func(*jwt.Token) (any, error) { return nil, nil }); err == nil {
+		t.Error("empty issuer accepted")
+	}
+}

@@ -1,0 +1,44 @@
+package pubsubevents
+
+// Stand-ins for shared/testenv (ProjectID, PubsubHost), which another
+// helper is writing; replace with testenv once it lands.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+)
+
+func requireEnv(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run `make test`, which starts the services the tests need", name)
+	}
+	return v
+}
+
+func randHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// testPubsubHost fails the test unless the Pub/Sub emulator is configured;
+// the client libraries read PUBSUB_EMULATOR_HOST themselves.
+func testPubsubHost(t testing.TB) string {
+	t.Helper()
+	return requireEnv(t, "PUBSUB_EMULATOR_HOST")
+}
+
+// testProjectID is a fresh emulator project: topics and subscriptions of
+// parallel tests never meet.
+func testProjectID(t testing.TB) string {
+	t.Helper()
+	testPubsubHost(t)
+	return "t" + randHex(t, 8)
+}

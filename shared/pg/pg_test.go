@@ -1,0 +1,343 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		cfg     pg.Config
+		wantErr string
+	}{
+		{"ok", pg.Config{URL: "postgres://bff_app@127.0.0.1:5432/bff", MaxConns: 8}, ""},
+		{"no url", pg.Config{MaxConns: 8}, "DATABASE_URL is required"},
+		{"bad url", pg.Config{URL: "postgres://u:secret@127.0.0.1:notaport/db", MaxConns: 8}, "not a valid Postgres URL"},
+		{"zero conns", pg.Config{URL: "postgres://127.0.0.1/db", MaxConns: 0}, "DATABASE_MAX_CONNS"},
+		{"too many conns", pg.Config{URL: "postgres://127.0.0.1/db", MaxConns: 5000}, "DATABASE_MAX_CONNS"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.cfg.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Validate = %v, want it to mention %q", err, tc.wantErr)
+			case err != nil && strings.Contains(err.Error(), "secret"):
+				t.Errorf("Validate leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Parallel()
+	var cfg struct {
+		App  pg.Config
+		Jobs pg.Config `env:", prefix=JOBS_"`
+	}
+	err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{
+		"DATABASE_URL":      "postgres://bff_app@db/bff",
+		"JOBS_DATABASE_URL": "postgres://bff_jobs@db/bff",
+	}), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pg.Config{URL: "postgres://bff_app@db/bff", MaxConns: 8}
+	if diff := cmp.Diff(want, cfg.App); diff != "" {
+		t.Errorf("app config (-want +got):\n%s", diff)
+	}
+	if cfg.Jobs.URL != "postgres://bff_jobs@db/bff" {
+		t.Errorf("jobs URL = %q", cfg.Jobs.URL)
+	}
+}
+
+func TestOpenChecksRole(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		url      string
+		wantRole string
+		wantErr  string
+	}{
+		{"app", info.AppURL, "bff_app", ""},
+		{"jobs", info.JobsURL, "bff_jobs", ""},
+		{"superuser refused", info.AdminURL, "", "bypasses row-level security"},
+	}
+	for _, tc := range cases {
+		db, err := pg.Open(ctx, pg.Config{URL: tc.url, MaxConns: 2})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: Open = %v, want %q", tc.name, err, tc.wantErr)
+			}
+			if db != nil {
+				db.Close()
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: Open: %v", tc.name, err)
+		}
+		if db.Role() != tc.wantRole {
+			t.Errorf("%s: Role = %q, want %q", tc.name, db.Role(), tc.wantRole)
+		}
+		db.Close()
+	}
+}
+
+func TestInTenantTxRejectsMalformedTenant(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	for _, tenant := range []string{"", "ten_", "prp_01ARZ3NDEKTSV4RRFFQ69G5FAV", "ten_01ARZ3NDEKTSV4RRFFQ69G5FA", "x' OR true --"} {
+		called := false
+		err := db.InTenantTx(context.Background(), tenant, func(context.Context, pgx.Tx) error {
+			called = true
+			return nil
+		})
+		if err == nil || called {
+			t.Errorf("InTenantTx(%q) = %v, fn called %v; want an error and no call", tenant, err, called)
+		}
+	}
+}
+
+func TestInTenantTxSetsTenantForTheTransactionOnly(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant), ids.New(ids.Tenant)}
+
+	var got []string
+	err := db.InTenantsTx(ctx, tenants, func(ctx context.Context, tx pgx.Tx, tenant string) error {
+		var s string
+		if err := tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id')").Scan(&s); err != nil {
+			return err
+		}
+		got = append(got, tenant+"="+s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{tenants[0] + "=" + tenants[0], tenants[1] + "=" + tenants[1], tenants[2] + "=" + tenants[2]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("InTenantsTx settings (-want +got):\n%s", diff)
+	}
+
+	err = db.InTenantTx(ctx, tenants[0], func(ctx context.Context, tx pgx.Tx) error {
+		var s string
+		if err := tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id')").Scan(&s); err != nil {
+			return err
+		}
+		if s != tenants[0] {
+			return fmt.Errorf("app.tenant_id = %q", s)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+const insertRow = `INSERT INTO bff.operator_activity
+	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
+	VALUES ($1, $2, $3, $4, now(), 'view', 'dashboard.viewed', 'success', 3, 'req-1')`
+
+func TestInTenantTxRollsBackAndKeepsAppErrors(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	tenant := ids.New(ids.Tenant)
+
+	notFound := apperr.New(apperr.NotFound, "no such reservation")
+	err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertRow, ids.New(ids.Activity), tenant, ids.New(ids.Operator), ids.New(ids.Device)); err != nil {
+			return err
+		}
+		return notFound
+	})
+	if !errors.Is(err, notFound) || apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("InTenantTx = %v, want the fn's NOT_FOUND", err)
+	}
+	var n int
+	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+	})
+	if err != nil || n != 0 {
+		t.Errorf("rows after rollback = %d, %v; want 0", n, err)
+	}
+}
+
+func TestSQLErrorsAreInternalWithoutSQL(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	err := db.InTenantTx(context.Background(), ids.New(ids.Tenant), func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT secret_column FROM no_such_table")
+		return err
+	})
+	ae := apperr.From(err)
+	if ae.Code != apperr.Internal {
+		t.Errorf("code = %s, want INTERNAL", ae.Code)
+	}
+	if strings.Contains(ae.Detail, "no_such_table") || strings.Contains(ae.Title(), "no_such_table") {
+		t.Errorf("client-facing detail leaks SQL: %q", ae.Detail)
+	}
+}
+
+func TestInTenantTxRetriesSerializationFailures(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	ctx := context.Background()
+
+	cases := []struct {
+		name         string
+		failures     int32
+		code         string
+		wantAttempts int32
+		wantErr      bool
+	}{
+		{"no conflict", 0, "40001", 1, false},
+		{"one serialization failure", 1, "40001", 2, false},
+		{"deadlocks then success", 3, "40P01", 4, false},
+		{"gives up", 100, "40001", 4, true},
+		{"other errors are not retried", 100, "23505", 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tenant := ids.New(ids.Tenant)
+			var attempts atomic.Int32
+			err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+				n := attempts.Add(1)
+				if _, err := tx.Exec(ctx, insertRow, ids.New(ids.Activity), tenant, ids.New(ids.Operator), ids.New(ids.Device)); err != nil {
+					return err
+				}
+				if n <= tc.failures {
+					// A real server error, raised the way Postgres
+					// raises a conflict.
+					_, err := tx.Exec(ctx, fmt.Sprintf(`DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '%s'; END $$`, tc.code))
+					return err
+				}
+				return nil
+			})
+			if got := attempts.Load(); got != tc.wantAttempts {
+				t.Errorf("attempts = %d, want %d", got, tc.wantAttempts)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("InTenantTx = %v, wantErr %v", err, tc.wantErr)
+			}
+			var pe *pgconn.PgError
+			if tc.wantErr && (!errors.As(err, &pe) || pe.Code != tc.code) {
+				t.Errorf("error = %v, want SQLSTATE %s in its chain", err, tc.code)
+			}
+			// Exactly one attempt's row committed, or none.
+			var n int
+			if err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+				return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want := 1
+			if tc.wantErr {
+				want = 0
+			}
+			if n != want {
+				t.Errorf("rows = %d, want %d", n, want)
+			}
+		})
+	}
+}
+
+func TestDatabaseGoneIsUnavailable(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	url, cut := testenv.CutProxy(t, info.AppURL)
+	db := testenv.OpenPG(t, url, 2)
+	ctx := context.Background()
+	tenant := ids.New(ids.Tenant)
+
+	noop := func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT 1")
+		return err
+	}
+	if err := db.InTenantTx(ctx, tenant, noop); err != nil {
+		t.Fatalf("before the cut: %v", err)
+	}
+	cut()
+
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"InTenantTx", func() error { return db.InTenantTx(ctx, tenant, noop) }},
+		{"InJobsTx", func() error { return db.InJobsTx(ctx, noop) }},
+		{"InTenantsTx", func() error {
+			return db.InTenantsTx(ctx, []string{tenant}, func(ctx context.Context, tx pgx.Tx, _ string) error { return noop(ctx, tx) })
+		}},
+	}
+	for _, tc := range cases {
+		err := tc.run()
+		if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+			t.Errorf("%s after the cut = %v, want UPSTREAM_UNAVAILABLE", tc.name, err)
+		}
+	}
+}
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
+		{"connection failure", fmt.Errorf("x: %w", &pgconn.PgError{Code: "08006"}), true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"unexpected EOF", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), true},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"rls violation", &pgconn.PgError{Code: "42501"}, false},
+		{"plain", errors.New("boom"), false},
+		{"canceled", context.Canceled, false},
+	}
+	for _, tc := range cases {
+		if got := pg.IsUnavailable(tc.err); got != tc.want {
+			t.Errorf("%s: IsUnavailable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestInTenantTxContextDeadline(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := db.InTenantTx(ctx, ids.New(ids.Tenant), func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT pg_sleep(5)")
+		return err
+	})
+	if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		t.Errorf("InTenantTx past its deadline = %v, want UPSTREAM_UNAVAILABLE", err)
+	}
+}

@@ -1,0 +1,402 @@
+package schema_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+// The tests here write rows with plain SQL rather than through the activity
+// package: they test the database's rules, which must hold whatever Go code
+// does.
+
+const insertRow = `INSERT INTO bff.operator_activity
+	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
+	VALUES ($1, $2, $3, $4, $5, 'view', 'dashboard.viewed', 'success', 3, 'req-1')`
+
+type tenantRow struct {
+	ID, Tenant string
+}
+
+func insertArgs(tenant string, at time.Time) []any {
+	return []any{ids.New(ids.Activity), tenant, ids.New(ids.Operator), ids.New(ids.Device), at}
+}
+
+func countRows(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+	return n, err
+}
+
+func wantSQLState(t *testing.T, what string, err error, codes ...string) {
+	t.Helper()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		t.Errorf("%s: err = %v, want SQLSTATE %v", what, err, codes)
+		return
+	}
+	for _, c := range codes {
+		if pe.Code == c {
+			return
+		}
+	}
+	t.Errorf("%s: SQLSTATE %s (%s), want %v", what, pe.Code, pe.Message, codes)
+}
+
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	app, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	tenantA, tenantB := ids.New(ids.Tenant), ids.New(ids.Tenant)
+
+	var idA, idB string
+	for _, tc := range []struct {
+		tenant string
+		id     *string
+	}{{tenantA, &idA}, {tenantB, &idB}} {
+		err := app.InTenantTx(ctx, tc.tenant, func(ctx context.Context, tx pgx.Tx) error {
+			args := insertArgs(tc.tenant, time.Now())
+			*tc.id = args[0].(string)
+			_, err := tx.Exec(ctx, insertRow, args...)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("insert own row of %s: %v", tc.tenant, err)
+		}
+	}
+
+	t.Run("reads only its own rows", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			tenant string
+			want   []tenantRow
+		}{
+			{tenantA, []tenantRow{{idA, tenantA}}},
+			{tenantB, []tenantRow{{idB, tenantB}}},
+		} {
+			var got []tenantRow
+			err := app.InTenantTx(ctx, tc.tenant, func(ctx context.Context, tx pgx.Tx) error {
+				// Asking for the other tenant by name changes nothing.
+				rows, err := tx.Query(ctx, "SELECT id, tenant_id FROM bff.operator_activity WHERE tenant_id IN ($1, $2)", tenantA, tenantB)
+				if err != nil {
+					return err
+				}
+				got, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenantRow, error) {
+					var x tenantRow
+					err := r.Scan(&x.ID, &x.Tenant)
+					return x, err
+				})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("tenant %s sees (-want +got):\n%s", tc.tenant, diff)
+			}
+		}
+	})
+
+	t.Run("cannot insert another tenant's row", func(t *testing.T) {
+		t.Parallel()
+		err := app.InTenantTx(ctx, tenantA, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, insertRow, insertArgs(tenantB, time.Now())...)
+			return err
+		})
+		wantSQLState(t, "insert B's row as A", err, "42501")
+	})
+
+	t.Run("no tenant: reads nothing, inserts nothing", func(t *testing.T) {
+		t.Parallel()
+		n, err := countRows(ctx, app.Pool())
+		if err != nil || n != 0 {
+			t.Errorf("count without tenant = %d, %v; want 0", n, err)
+		}
+		_, err = app.Pool().Exec(ctx, insertRow, insertArgs(tenantA, time.Now())...)
+		wantSQLState(t, "insert without tenant", err, "42501")
+
+		// An empty setting (what a committed set_config leaves behind)
+		// matches nothing either.
+		tx, err := app.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', '', true)"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := countRows(ctx, tx); err != nil || n != 0 {
+			t.Errorf("count with empty tenant = %d, %v; want 0", n, err)
+		}
+	})
+
+	t.Run("app cannot update, delete or truncate", func(t *testing.T) {
+		t.Parallel()
+		for _, stmt := range []string{
+			"UPDATE bff.operator_activity SET action = 'x'",
+			"DELETE FROM bff.operator_activity",
+			"TRUNCATE bff.operator_activity",
+		} {
+			err := app.InTenantTx(ctx, tenantA, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, stmt)
+				return err
+			})
+			wantSQLState(t, stmt, err, "42501")
+		}
+	})
+}
+
+// TestPooledConnectionCarriesNoTenant uses a pool of one connection, so the
+// statement after the transaction runs on the very connection that had the
+// tenant set.
+func TestPooledConnectionCarriesNoTenant(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	one := testenv.OpenPG(t, info.AppURL, 1)
+	ctx := context.Background()
+	tenant := ids.New(ids.Tenant)
+
+	cases := []struct {
+		name   string
+		fnErr  error
+		wantOK bool
+	}{
+		{name: "after commit", wantOK: true},
+		{name: "after rollback", fnErr: errors.New("action failed")},
+	}
+	for _, tc := range cases {
+		var pid1, pid2 int
+		err := one.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid1); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, insertRow, insertArgs(tenant, time.Now())...); err != nil {
+				return err
+			}
+			return tc.fnErr
+		})
+		if (err == nil) != tc.wantOK {
+			t.Fatalf("%s: InTenantTx = %v", tc.name, err)
+		}
+		var setting *string
+		if err := one.Pool().QueryRow(ctx,
+			"SELECT pg_backend_pid(), current_setting('app.tenant_id', true)").Scan(&pid2, &setting); err != nil {
+			t.Fatal(err)
+		}
+		if pid1 != pid2 {
+			t.Fatalf("%s: not the same connection (%d, %d)", tc.name, pid1, pid2)
+		}
+		if setting != nil && *setting != "" {
+			t.Errorf("%s: app.tenant_id = %q on the pooled connection", tc.name, *setting)
+		}
+		if n, err := countRows(ctx, one.Pool()); err != nil || n != 0 {
+			t.Errorf("%s: rows visible on the pooled connection = %d, %v", tc.name, n, err)
+		}
+	}
+}
+
+func TestAppRoleHasNoPrivilegeBeyondGrants(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	admin := connect(t, info.AdminURL)
+	ctx := context.Background()
+
+	var super, bypass, createRole, createDB bool
+	if err := admin.QueryRow(ctx,
+		"SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'bff_app'",
+	).Scan(&super, &bypass, &createRole, &createDB); err != nil {
+		t.Fatal(err)
+	}
+	if super || bypass || createRole || createDB {
+		t.Errorf("bff_app: super=%v bypassrls=%v createrole=%v createdb=%v; want all false", super, bypass, createRole, createDB)
+	}
+
+	// Ownership is where RLS stops applying (without FORCE) and where
+	// privileges cannot be revoked: bff_app must own nothing at all.
+	var owned []string
+	rows, err := admin.Query(ctx, `
+SELECT 'class ' || oid::regclass::text FROM pg_class WHERE relowner = 'bff_app'::regrole
+UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspowner = 'bff_app'::regrole
+UNION ALL SELECT 'function ' || oid::regprocedure::text FROM pg_proc WHERE proowner = 'bff_app'::regrole
+UNION ALL SELECT 'type ' || oid::regtype::text FROM pg_type WHERE typowner = 'bff_app'::regrole
+UNION ALL SELECT 'database ' || datname FROM pg_database WHERE datdba = 'bff_app'::regrole`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owned) != 0 {
+		t.Errorf("bff_app owns %v", owned)
+	}
+
+	var memberOf []string
+	rows, err = admin.Query(ctx, `SELECT roleid::regrole::text FROM pg_auth_members WHERE member = 'bff_app'::regrole`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberOf, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(memberOf) != 0 {
+		t.Errorf("bff_app is a member of %v (it would inherit their privileges)", memberOf)
+	}
+
+	var privs []string
+	rows, err = admin.Query(ctx, `
+SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+ WHERE has_table_privilege('bff_app', 'bff.operator_activity', p) ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"INSERT", "SELECT"}, privs); diff != "" {
+		t.Errorf("bff_app privileges on operator_activity (-want +got):\n%s", diff)
+	}
+}
+
+// TestEveryTenantTableHasForcedRLS must keep holding as migrations add
+// tables: any table anywhere with a tenant_id column needs RLS enabled and
+// forced, or its owner (and a missing policy) would expose every tenant.
+func TestEveryTenantTableHasForcedRLS(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	admin := connect(t, info.AdminURL)
+
+	type table struct {
+		Name          string
+		RLS, ForceRLS bool
+	}
+	rows, err := admin.Query(context.Background(), `
+SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+ WHERE c.relkind IN ('r', 'p')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg_toast%'
+ ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
+		var x table
+		err := r.Scan(&x.Name, &x.RLS, &x.ForceRLS)
+		return x, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) == 0 {
+		t.Fatal("no table with a tenant_id column: the query is wrong")
+	}
+	for _, tb := range tables {
+		if !tb.RLS || !tb.ForceRLS {
+			t.Errorf("%s: row security enabled=%v forced=%v; want both", tb.Name, tb.RLS, tb.ForceRLS)
+		}
+	}
+}
+
+func TestJobsRoleAccess(t *testing.T) {
+	t.Parallel()
+	app, info := testenv.Postgres(t)
+	jobs := testenv.JobsDB(t, info)
+	ctx := context.Background()
+	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant)}
+	old := time.Now().Add(-91 * 24 * time.Hour)
+
+	// Each tenant: one fresh row, one past the 90-day window.
+	for _, tn := range tenants {
+		err := app.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
+			for _, at := range []time.Time{time.Now(), old} {
+				if _, err := tx.Exec(ctx, insertRow, insertArgs(tn, at)...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	exec := func(db *pg.DB, stmt string) (int64, error) {
+		var n int64
+		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, stmt)
+			n = tag.RowsAffected()
+			return err
+		})
+		return n, err
+	}
+
+	t.Run("export reads every tenant", func(t *testing.T) {
+		var n int
+		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+		})
+		if err != nil || n != 4 {
+			t.Errorf("jobs count = %d, %v; want 4", n, err)
+		}
+	})
+
+	t.Run("cannot insert, update or truncate", func(t *testing.T) {
+		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, insertRow, insertArgs(tenants[0], time.Now())...)
+			return err
+		})
+		wantSQLState(t, "jobs insert", err, "42501")
+		for _, stmt := range []string{"UPDATE bff.operator_activity SET action = 'x'", "TRUNCATE bff.operator_activity"} {
+			_, err := exec(jobs, stmt)
+			wantSQLState(t, "jobs "+stmt, err, "42501")
+		}
+	})
+
+	t.Run("retention deletes only rows past 90 days", func(t *testing.T) {
+		n, err := exec(jobs, "DELETE FROM bff.operator_activity")
+		if err != nil || n != 2 {
+			t.Errorf("jobs delete = %d rows, %v; want 2 (the old ones)", n, err)
+		}
+		for _, tn := range tenants {
+			var left int
+			err := app.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
+				var err error
+				left, err = countRows(ctx, tx)
+				return err
+			})
+			if err != nil || left != 1 {
+				t.Errorf("tenant %s has %d rows after retention, %v; want 1", tn, left, err)
+			}
+		}
+	})
+
+	t.Run("append-only even for owner and superuser", func(t *testing.T) {
+		for _, url := range []string{info.OwnerURL, info.AdminURL} {
+			c := connect(t, url)
+			for _, stmt := range []string{
+				"UPDATE bff.operator_activity SET action = 'x'",
+				"DELETE FROM bff.operator_activity",
+				"TRUNCATE bff.operator_activity",
+			} {
+				_, err := c.Exec(ctx, stmt)
+				wantSQLState(t, url+": "+stmt, err, "42501")
+			}
+		}
+	})
+}

@@ -1,0 +1,347 @@
+package session_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+// directory stands in for tenant-service, an upstream this service does
+// not own: operators and what they may access.
+type directory struct {
+	mu    sync.Mutex
+	calls int
+	acc   map[string]session.Access
+}
+
+func (d *directory) OperatorAccess(_ context.Context, tenantID, operatorID string) (session.Access, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	a, ok := d.acc[tenantID+"/"+operatorID]
+	if !ok {
+		return session.Access{}, session.ErrNoAccess
+	}
+	return a, nil
+}
+
+type fixture struct {
+	rdb   *redisx.Client
+	m     *session.Manager
+	dir   *directory
+	clock *clock
+	p     auth.Principal
+	props []string
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	rdb := testenv.Redis(t)
+	f := &fixture{rdb: rdb, clock: &clock{t: time.Now().Truncate(time.Second)}}
+	f.props = []string{ids.New(ids.Property), ids.New(ids.Property)}
+	f.p = principal(f.clock.now().Add(-time.Minute))
+	f.dir = &directory{acc: map[string]session.Access{
+		f.p.TenantID + "/" + f.p.OperatorID: {Roles: []string{"front_desk"}, PropertyScope: f.props, PrimaryPropertyID: f.props[1]},
+	}}
+	f.m = session.NewManager(rdb, f.dir, session.Options{PIIKey: []byte("k"), Now: f.clock.now})
+	return f
+}
+
+func principal(iat time.Time) auth.Principal {
+	return auth.Principal{
+		TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device),
+		TokenID: "jti-1", IssuedAt: iat, ExpiresAt: iat.Add(12 * time.Hour),
+	}
+}
+
+// reissued is the same operator and device with a token issued at iat.
+func reissued(p auth.Principal, iat time.Time) auth.Principal {
+	p.IssuedAt, p.ExpiresAt, p.TokenID = iat, iat.Add(12*time.Hour), "jti-"+iat.String()
+	return p
+}
+
+func wantCode(t *testing.T, err error, code apperr.Code) {
+	t.Helper()
+	if got := apperr.CodeOf(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func TestResolveOpensOnceThenReuses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	s, opened, err := f.m.Resolve(ctx, f.p, "", session.Client{AppPlatform: "win32", Locale: "de-DE", IP: "10.0.0.7"})
+	if err != nil || !opened {
+		t.Fatalf("first Resolve = opened %v, err %v; want opened", opened, err)
+	}
+	if !ids.Valid(ids.Session, s.ID) || s.State != session.StateOpen || s.PrimaryPropertyID != f.props[1] || s.Locale != "de-DE" {
+		t.Fatalf("unexpected session %+v", s)
+	}
+	if s.IPHash == "" || s.IPHash == "10.0.0.7" {
+		t.Fatalf("ipHash = %q, want a keyed hash", s.IPHash)
+	}
+	again, opened, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{})
+	if err != nil || opened || again.ID != s.ID {
+		t.Fatalf("second Resolve = %v opened %v err %v; want same session %s", again.ID, opened, err, s.ID)
+	}
+	ttl := f.rdb.TTL(ctx, f.rdb.Key("sess", s.ID)).Val()
+	if ttl < 11*time.Hour || ttl > 12*time.Hour {
+		t.Fatalf("session TTL = %v, want ~12h", ttl)
+	}
+	// Sliding: shorten the TTL, resolve, and it is back to 12 h.
+	f.rdb.Expire(ctx, f.rdb.Key("sess", s.ID), time.Hour)
+	if _, _, err := f.m.Resolve(ctx, f.p, "", session.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := f.rdb.TTL(ctx, f.rdb.Key("sess", s.ID)).Val(); ttl < 11*time.Hour {
+		t.Fatalf("TTL after activity = %v, want slid back to ~12h", ttl)
+	}
+	if f.dir.calls != 1 {
+		t.Fatalf("tenant-service called %d times, want 1", f.dir.calls)
+	}
+}
+
+func TestConcurrentFirstRequestsOpenOneSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 50
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		opened int
+		seen   = map[string]bool{}
+		errs   []error
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			s, o, err := f.m.Resolve(context.Background(), f.p, "", session.Client{})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			seen[s.ID] = true
+			if o {
+				opened++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
+	}
+	if opened != 1 || len(seen) != 1 {
+		t.Fatalf("opened = %d, distinct sessions = %d; want exactly 1 and 1", opened, len(seen))
+	}
+}
+
+func TestResolveRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDevice := f.p
+	otherDevice.DeviceID = ids.New(ids.Device)
+	f.dir.acc[otherDevice.TenantID+"/"+otherDevice.OperatorID] = f.dir.acc[f.p.TenantID+"/"+f.p.OperatorID]
+	noScope := principal(time.Now())
+	f.dir.acc[noScope.TenantID+"/"+noScope.OperatorID] = session.Access{Roles: []string{"front_desk"}}
+
+	cases := []struct {
+		name   string
+		p      auth.Principal
+		header string
+		want   apperr.Code
+	}{
+		{"session of another device", otherDevice, s.ID, apperr.SessionDeviceMismatch},
+		{"malformed session header", f.p, "bos_nope", apperr.ValidationFailed},
+		{"empty property scope", noScope, "", apperr.NoPropertyScope},
+		{"operator unknown to tenant-service", principal(time.Now()), "", apperr.NoPropertyScope},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := f.m.Resolve(ctx, tc.p, tc.header, session.Client{})
+			wantCode(t, err, tc.want)
+		})
+	}
+}
+
+func TestRevokeOperatorWide(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.add(time.Minute)
+	rev := session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}
+	ended, err := f.m.Revoke(ctx, rev)
+	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
+		t.Fatalf("Revoke = %v, %v; want the one session revoked", ended, err)
+	}
+	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
+	wantCode(t, err, apperr.SessionRevoked)
+
+	// Redelivery: same result, nothing new happens to the state.
+	again, err := f.m.Revoke(ctx, rev)
+	if err != nil || len(again) != 1 || again[0].ID != s.ID {
+		t.Fatalf("replayed Revoke = %v, %v", again, err)
+	}
+	// An older revocation arriving late does not move the cutoff back.
+	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: rev.At.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
+	wantCode(t, err, apperr.SessionRevoked)
+
+	// Signing in again (a token issued after the revocation) opens a new session.
+	f.clock.add(time.Minute)
+	fresh := reissued(f.p, f.clock.now())
+	s2, opened, err := f.m.Resolve(ctx, fresh, "", session.Client{})
+	if err != nil || !opened || s2.ID == s.ID {
+		t.Fatalf("Resolve after re-login = %v opened %v err %v; want a new session", s2, opened, err)
+	}
+	// Replaying the old revocation now leaves the new session alone.
+	replay, err := f.m.Revoke(ctx, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range replay {
+		if r.ID == s2.ID {
+			t.Fatal("a replayed revocation revoked a session opened after it")
+		}
+	}
+	if _, _, err := f.m.Resolve(ctx, fresh, s2.ID, session.Client{}); err != nil {
+		t.Fatalf("new session after replay: %v", err)
+	}
+}
+
+func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	other := f.p
+	other.DeviceID = ids.New(ids.Device)
+	a, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := f.m.Resolve(ctx, other, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.add(time.Second)
+	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, SessionID: a.ID, At: f.clock.now()})
+	if err != nil || len(ended) != 1 || ended[0].ID != a.ID {
+		t.Fatalf("Revoke(session) = %v, %v", ended, err)
+	}
+	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
+	wantCode(t, err, apperr.SessionRevoked)
+	if got, _, err := f.m.Resolve(ctx, other, "", session.Client{}); err != nil || got.ID != b.ID {
+		t.Fatalf("other device = %v, %v; want its session untouched", got, err)
+	}
+	// An event naming the session under another operator revokes nothing.
+	stray, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: ids.New(ids.Operator), SessionID: b.ID, At: f.clock.now()})
+	if err != nil || len(stray) != 0 {
+		t.Fatalf("Revoke with mismatched operator = %v, %v; want nothing", stray, err)
+	}
+}
+
+func TestCloseSignsOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := f.m.Close(ctx, s)
+	if err != nil || closed.State != session.StateClosed || closed.EndReason != session.ReasonSignedOut {
+		t.Fatalf("Close = %+v, %v", closed, err)
+	}
+	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
+	wantCode(t, err, apperr.Unauthenticated)
+	f.clock.add(2 * time.Second)
+	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
+		t.Fatalf("sign-in after sign-out: opened %v err %v", opened, err)
+	}
+}
+
+func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := "prp_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+	_, err = f.m.Update(ctx, s, session.Patch{PrimaryPropertyID: &out})
+	wantCode(t, err, apperr.PropertyOutOfScope)
+
+	var wg sync.WaitGroup
+	locale := "fr-FR"
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = f.m.Update(ctx, s, session.Patch{Locale: &locale})
+		}()
+	}
+	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	got, err := f.m.Get(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != session.StateRevoked {
+		t.Fatalf("state after concurrent updates and revoke = %s, want revoked", got.State)
+	}
+}
+
+func TestRedisDownIsUnavailable(t *testing.T) {
+	t.Parallel()
+	rdb := testenv.Redis(t)
+	dead, err := redisx.Open(context.Background(), redisx.Config{Addr: rdb.Options().Addr, KeyPrefix: rdb.Prefix, PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = dead.Close()
+	m := session.NewManager(dead, &directory{}, session.Options{})
+	_, _, err = m.Resolve(context.Background(), principal(time.Now()), "", session.Client{})
+	if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		t.Fatalf("Resolve with Redis closed = %v, want UPSTREAM_UNAVAILABLE", err)
+	}
+}

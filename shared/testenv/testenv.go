@@ -1,0 +1,105 @@
+// Package testenv connects tests to the servers `make test` starts (see
+// infra/cmd/stack) and isolates each test on them: its own database, Redis
+// key prefix and GCP project id. A missing server fails the test; it never
+// skips, so a green run means everything was exercised.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+)
+
+// Env returns the value of the environment variable name and fails the test
+// when it is unset.
+func Env(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s not set: run the tests with `make test`, which starts Postgres, Redis and the emulators", name)
+	}
+	return v
+}
+
+// uniqueToken is 16 lowercase base32 characters (80 random bits): enough that
+// parallel tests and concurrent test binaries never collide.
+func uniqueToken() string {
+	return strings.ToLower(rand.Text()[:16])
+}
+
+// Redis connects to BFF_TEST_REDIS_ADDR with a key prefix of the test's own
+// ("t<random>:"). When the test ends its keys are deleted and the client is
+// closed.
+func Redis(t testing.TB) *redisx.Client {
+	t.Helper()
+	addr := Env(t, "BFF_TEST_REDIS_ADDR")
+	prefix := "t" + uniqueToken() + ":"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := redisx.Open(ctx, redisx.Config{Addr: addr, KeyPrefix: prefix, PoolSize: 16})
+	if err != nil {
+		t.Fatalf("testenv.Redis: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = c.Close() // the test may have closed it already
+		if err := deletePrefix(addr, prefix); err != nil {
+			t.Errorf("testenv.Redis: delete keys %s*: %v", prefix, err)
+		}
+	})
+	return c
+}
+
+// deletePrefix removes every key under prefix with its own connection, so it
+// works even when the test closed its client. The prefix holds no glob
+// metacharacters, so it is a safe MATCH pattern as is.
+func deletePrefix(addr, prefix string) error {
+	rc := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, DisableIdentity: true})
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var cursor uint64
+	for {
+		keys, next, err := rc.Scan(ctx, cursor, prefix+"*", 1000).Result()
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			if err := rc.Unlink(ctx, keys...).Err(); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// ProjectID returns a GCP project id of the test's own (lowercase, starts
+// with a letter, 21 characters): the emulators keep topics, subscriptions
+// and documents per project, so tests never see each other's.
+func ProjectID(t testing.TB) string {
+	t.Helper()
+	return "test-" + uniqueToken()
+}
+
+// PubsubHost returns PUBSUB_EMULATOR_HOST, which the Pub/Sub client reads
+// itself; calling it first makes a missing emulator a clear failure.
+func PubsubHost(t testing.TB) string {
+	t.Helper()
+	return Env(t, "PUBSUB_EMULATOR_HOST")
+}
+
+// FirestoreHost returns FIRESTORE_EMULATOR_HOST, which the Firestore client
+// reads itself; calling it first makes a missing emulator a clear failure.
+func FirestoreHost(t testing.TB) string {
+	t.Helper()
+	return Env(t, "FIRESTORE_EMULATOR_HOST")
+}

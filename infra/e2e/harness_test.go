@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -52,6 +53,8 @@ func newEnv(t *testing.T) *env {
 	srv, err := devserver.Start(ctx, devserver.Options{
 		RepoRoot: root, DatabaseURL: info.AppURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
 		ProjectID: project, PushSubscriptions: true,
+		// Refusals log warnings by design; keep test output to failures.
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

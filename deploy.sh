@@ -206,6 +206,11 @@ env_file() {
 		conf BFF_TENANT_SERVICE_URL
 		yaml_kv TENANT_SERVICE_URL "$REPLY" >&3
 	fi
+	if has_need "$needs" bigquery; then
+		# terraform/bigquery.tf
+		yaml_kv BIGQUERY_DATASET bff_backoffice_activity >&3
+		yaml_kv BIGQUERY_TABLE operator_activity >&3
+	fi
 	if has_need "$needs" upstreams; then
 		local -a pairs=()
 		local pair
@@ -222,12 +227,17 @@ env_file() {
 	exec 3>&-
 }
 
-# secrets_flag NEEDS prints the --set-secrets value (empty when none).
+# secrets_flag KIND NEEDS prints the --set-secrets value (empty when none).
+# Mirrors terraform/modules/function, which grants access to exactly these.
 secrets_flag() {
-	local needs=$1
+	local kind=$1 needs=$2
 	local -a s=()
 	if has_need "$needs" postgres; then
-		s+=("DATABASE_URL=$SECRET_APP_DATABASE_URL:latest" "PII_HASH_KEY=$SECRET_PII_HASH_KEY:latest")
+		s+=("DATABASE_URL=$SECRET_APP_DATABASE_URL:latest")
+	fi
+	# The request gate of every HTTP function hashes IPs and user agents.
+	if [[ $kind == http ]] || has_need "$needs" postgres; then
+		s+=("PII_HASH_KEY=$SECRET_PII_HASH_KEY:latest")
 	fi
 	if has_need "$needs" jobs-postgres; then
 		s+=("JOBS_DATABASE_URL=$SECRET_JOBS_DATABASE_URL:latest")
@@ -262,7 +272,7 @@ for i in "${!names[@]}"; do
 		--env-vars-file="$envf"
 		--update-labels="app=bff-backoffice,function=$name"
 		--quiet)
-	secrets=$(secrets_flag "$needs")
+	secrets=$(secrets_flag "$kind" "$needs")
 	if [[ -n $secrets ]]; then
 		cmd+=(--set-secrets="$secrets")
 	else

@@ -167,6 +167,6 @@ func (h *handler) delete(ctx context.Context, c *gate.Call) (gate.Result, error)
 // ask the server to close the connection after an oversized body.
 type nopWriter struct{}
 
-func (nopWriter) Header() http.Header       { return http.Header{} }
+func (nopWriter) Header() http.Header         { return http.Header{} }
 func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (nopWriter) WriteHeader(int)             {}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
+	"github.com/melmastoon/bff-backoffice/shared/events"
 )
 
 // The checks below hold every consumer of functions/manifest.json to it:
@@ -315,8 +316,7 @@ func dryRun(t *testing.T, root string) (string, map[string]deployCommand) {
 	return stdout.String(), cmds
 }
 
-// tfLocals returns the string-valued attributes of every locals block in
-// the root terraform module.
+// tfFiles parses the root terraform module's .tf files (not modules/).
 func tfFiles(t *testing.T, root string) map[string][]tfBlock {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(root, "terraform", "*.tf"))
@@ -341,6 +341,7 @@ func tfFiles(t *testing.T, root string) map[string][]tfBlock {
 	return files
 }
 
+// tfLocal returns the value of a string local of the root module.
 func tfLocal(t *testing.T, files map[string][]tfBlock, name string) string {
 	t.Helper()
 	for _, blocks := range files {
@@ -504,6 +505,45 @@ func TestTerraformModulePerFunction(t *testing.T) {
 		}
 		if !known {
 			t.Errorf("terraform/%s: module %q matches no function in %s", mod.file, label, manifest.File)
+		}
+	}
+}
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
+
+// The topics terraform creates are exactly the subjects the code emits and
+// consumes, and every event function is triggered by a consumed one.
+func TestTerraformTopicsMatchSubjects(t *testing.T) {
+	t.Parallel()
+	root, m := repo(t)
+	files := tfFiles(t, root)
+	list := func(name string) []string {
+		for _, blocks := range files {
+			for _, b := range blocks {
+				if expr, ok := b.Attrs[name]; ok && b.Type == "locals" {
+					var out []string
+					for _, mm := range quotedRE.FindAllStringSubmatch(expr, -1) {
+						out = append(out, mm[1])
+					}
+					sort.Strings(out)
+					return out
+				}
+			}
+		}
+		t.Fatalf("terraform/*.tf defines no local %q", name)
+		return nil
+	}
+	sorted := func(s []string) []string { s = slices.Clone(s); sort.Strings(s); return s }
+	if diff := cmp.Diff(sorted(events.Emitted()), list("emitted_subjects")); diff != "" {
+		t.Errorf("terraform local.emitted_subjects vs shared/events.Emitted() (-code +terraform):\n%s", diff)
+	}
+	consumed := list("consumed_subjects")
+	if diff := cmp.Diff(sorted(events.Consumed()), consumed); diff != "" {
+		t.Errorf("terraform local.consumed_subjects vs shared/events.Consumed() (-code +terraform):\n%s", diff)
+	}
+	for _, f := range m.Functions {
+		if f.Kind == manifest.KindEvent && !slices.Contains(consumed, f.Trigger) {
+			t.Errorf("%s: trigger %q is not a consumed subject (shared/events, terraform/pubsub.tf)", f.Name, f.Trigger)
 		}
 	}
 }

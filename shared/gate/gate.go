@@ -34,11 +34,17 @@ type Verifier interface {
 	Verify(ctx context.Context, authorization string) (auth.Principal, error)
 }
 
+// Recorder commits activity rows; *activity.Ledger is the one used in
+// every deployment.
+type Recorder interface {
+	Record(ctx context.Context, entries ...activity.Entry) error
+}
+
 // Gate holds the dependencies of the pipeline; build one per instance.
 type Gate struct {
 	Verifier  Verifier
 	Sessions  *session.Manager
-	Ledger    *activity.Ledger
+	Ledger    Recorder
 	Publisher events.Publisher
 	Log       *slog.Logger
 	// PublishTimeout bounds the wait for telemetry events.

@@ -430,8 +430,8 @@ func TestRecordWaitsForCommit(t *testing.T) {
 func TestRecordDatabaseGone(t *testing.T) {
 	t.Parallel()
 	_, info := testenv.Postgres(t)
-	url, cut := testenv.CutProxy(t, info.AppURL)
-	db := testenv.OpenPG(t, url, 2)
+	proxy := testenv.PGProxy(t, info.AppURL)
+	db := testenv.OpenPG(t, proxy.URL, 2)
 	l := activity.NewLedger(db, activity.Options{WriteTimeout: time.Second})
 	defer l.Close()
 	tenant := ids.New(ids.Tenant)
@@ -439,7 +439,7 @@ func TestRecordDatabaseGone(t *testing.T) {
 	if err := l.Record(context.Background(), entry(tenant)); err != nil {
 		t.Fatalf("before the cut: %v", err)
 	}
-	cut()
+	proxy.Cut()
 
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
@@ -458,6 +458,32 @@ func TestRecordDatabaseGone(t *testing.T) {
 	}
 	if s := l.Stats(); s.FailedBatches == 0 || s.Batches != 1 {
 		t.Errorf("stats = %+v, want 1 batch and some failed", s)
+	}
+}
+
+// TestRecordSurvivesLostConnection: the pool's connection dies under the
+// ledger (a failover); the batch is retried on a new one and every row is
+// written once.
+func TestRecordSurvivesLostConnection(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	proxy := testenv.PGProxy(t, info.AppURL)
+	db := testenv.OpenPG(t, proxy.URL, 1)
+	l := activity.NewLedger(db, activity.Options{WriteTimeout: 10 * time.Second})
+	defer l.Close()
+	tenant := ids.New(ids.Tenant)
+
+	for round := range 3 {
+		if err := l.Record(context.Background(), entry(tenant), entry(tenant)); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		proxy.Reset()
+	}
+	if got := len(readAll(t, db, tenant)); got != 6 {
+		t.Errorf("rows = %d, want 6", got)
+	}
+	if s := l.Stats(); s.Batches != 3 || s.FailedBatches != 0 {
+		t.Errorf("stats = %+v, want 3 batches, none failed", s)
 	}
 }
 

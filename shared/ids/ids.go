@@ -71,6 +71,11 @@ func Check(p Prefix, s string) error {
 	if len(rest) != ulid.EncodedSize {
 		return fmt.Errorf("must be %s_ followed by a 26-character ULID", p)
 	}
+	// Only the canonical upper-case form: ids key tenancy and caches, and
+	// "ten_01abc…" and "ten_01ABC…" must not name two tenants.
+	if strings.ToUpper(rest) != rest {
+		return fmt.Errorf("must be %s_ followed by an upper-case ULID", p)
+	}
 	if _, err := ulid.ParseStrict(rest); err != nil {
 		return fmt.Errorf("must be %s_ followed by a valid ULID", p)
 	}

@@ -22,7 +22,8 @@ func TestCheck(t *testing.T) {
 		{"short", Tenant, "ten_01ARZ3NDEKTSV4RRFFQ69G5FA", false},
 		{"bad alphabet", Tenant, "ten_01ARZ3NDEKTSV4RRFFQ69G5FAU", false},
 		{"overflow", Tenant, "ten_81ARZ3NDEKTSV4RRFFQ69G5FAV", false},
-		{"lower case ok", Tenant, "ten_01arz3ndektsv4rrffq69g5fav", true},
+		{"lower case refused", Tenant, "ten_01arz3ndektsv4rrffq69g5fav", false},
+		{"canonical", Tenant, "ten_01ARZ3NDEKTSV4RRFFQ69G5FAV", true},
 		{"sql", Tenant, "ten_'; drop table x; --", false},
 	}
 	for _, tc := range cases {

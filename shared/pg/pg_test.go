@@ -122,42 +122,116 @@ func TestInTenantTxRejectsMalformedTenant(t *testing.T) {
 	}
 }
 
-func TestInTenantTxSetsTenantForTheTransactionOnly(t *testing.T) {
+func TestInTenantTxSetsTenant(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
+	tenant := ids.New(ids.Tenant)
+	var got string
+	err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id')").Scan(&got)
+	})
+	if err != nil || got != tenant {
+		t.Errorf("app.tenant_id in the transaction = %q, %v; want %q", got, err, tenant)
+	}
+}
+
+// insertHere writes a row whose tenant is whatever app.tenant_id says, so
+// the rows show which tenant each statement of a batch ran as.
+const insertHere = `INSERT INTO bff.operator_activity
+	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
+	VALUES ($1, current_setting('app.tenant_id'), $2, $3, now(), 'view', $4, 'success', 3, 'req-1')`
+
+func actionsOf(t *testing.T, db *pg.DB, tenant string) []string {
+	t.Helper()
+	var out []string
+	err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT action FROM bff.operator_activity ORDER BY action")
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSendTenantBatch(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	// One connection: the checks after each batch run on the connection
+	// the batch used.
+	db := testenv.OpenPG(t, info.AppURL, 1)
 	ctx := context.Background()
-	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant), ids.New(ids.Tenant)}
-
-	var got []string
-	err := db.InTenantsTx(ctx, tenants, func(ctx context.Context, tx pgx.Tx, tenant string) error {
-		var s string
-		if err := tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id')").Scan(&s); err != nil {
-			return err
-		}
-		got = append(got, tenant+"="+s)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	a, b, c := ids.New(ids.Tenant), ids.New(ids.Tenant), ids.New(ids.Tenant)
+	queue := func(tb *pg.TenantBatch, tenant, action string) {
+		tb.Queue(tenant, insertHere, ids.New(ids.Activity), ids.New(ids.Operator), ids.New(ids.Device), action)
 	}
-	want := []string{tenants[0] + "=" + tenants[0], tenants[1] + "=" + tenants[1], tenants[2] + "=" + tenants[2]}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("InTenantsTx settings (-want +got):\n%s", diff)
+	noTenantLeft := func(what string) {
+		t.Helper()
+		var s *string
+		if err := db.Pool().QueryRow(ctx, "SELECT current_setting('app.tenant_id', true)").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		if s != nil && *s != "" {
+			t.Errorf("%s: the pooled connection still carries app.tenant_id = %q", what, *s)
+		}
 	}
 
-	err = db.InTenantTx(ctx, tenants[0], func(ctx context.Context, tx pgx.Tx) error {
-		var s string
-		if err := tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id')").Scan(&s); err != nil {
-			return err
+	t.Run("each statement runs as its tenant", func(t *testing.T) {
+		var tb pg.TenantBatch
+		queue(&tb, a, "a1")
+		queue(&tb, a, "a2")
+		queue(&tb, b, "b1")
+		queue(&tb, a, "a3") // switching back sets the tenant again
+		queue(&tb, c, "c1")
+		if err := db.SendTenantBatch(ctx, &tb); err != nil {
+			t.Fatal(err)
 		}
-		if s != tenants[0] {
-			return fmt.Errorf("app.tenant_id = %q", s)
+		for tenant, want := range map[string][]string{a: {"a1", "a2", "a3"}, b: {"b1"}, c: {"c1"}} {
+			if diff := cmp.Diff(want, actionsOf(t, db, tenant)); diff != "" {
+				t.Errorf("tenant rows (-want +got):\n%s", diff)
+			}
 		}
-		return nil
+		noTenantLeft("after a committed batch")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+
+	t.Run("all or nothing", func(t *testing.T) {
+		d, e := ids.New(ids.Tenant), ids.New(ids.Tenant)
+		var tb pg.TenantBatch
+		queue(&tb, d, "d1")
+		// Runs as e but names d: refused by row-level security.
+		tb.Queue(e, insertRow, ids.New(ids.Activity), d, ids.New(ids.Operator), ids.New(ids.Device))
+		err := db.SendTenantBatch(ctx, &tb)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" {
+			t.Fatalf("SendTenantBatch = %v, want an RLS violation", err)
+		}
+		if got := actionsOf(t, db, d); len(got) != 0 {
+			t.Errorf("tenant d has %v after a failed batch, want nothing", got)
+		}
+		noTenantLeft("after a failed batch")
+	})
+
+	t.Run("malformed tenant sends nothing", func(t *testing.T) {
+		f := ids.New(ids.Tenant)
+		var tb pg.TenantBatch
+		queue(&tb, f, "f1")
+		queue(&tb, "ten_bogus", "x")
+		if err := db.SendTenantBatch(ctx, &tb); err == nil {
+			t.Fatal("SendTenantBatch with a malformed tenant succeeded")
+		}
+		if got := actionsOf(t, db, f); len(got) != 0 {
+			t.Errorf("tenant f has %v, want nothing", got)
+		}
+		var empty pg.TenantBatch
+		empty.Queue("", "SELECT 1")
+		if err := db.SendTenantBatch(ctx, &empty); err == nil {
+			t.Error("SendTenantBatch with an empty tenant succeeded")
+		}
+	})
 }
 
 const insertRow = `INSERT INTO bff.operator_activity
@@ -272,8 +346,8 @@ func TestInTenantTxRetriesSerializationFailures(t *testing.T) {
 func TestDatabaseGoneIsUnavailable(t *testing.T) {
 	t.Parallel()
 	_, info := testenv.Postgres(t)
-	url, cut := testenv.CutProxy(t, info.AppURL)
-	db := testenv.OpenPG(t, url, 2)
+	proxy := testenv.PGProxy(t, info.AppURL)
+	db := testenv.OpenPG(t, proxy.URL, 2)
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 
@@ -284,7 +358,17 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 	if err := db.InTenantTx(ctx, tenant, noop); err != nil {
 		t.Fatalf("before the cut: %v", err)
 	}
-	cut()
+	// Pooled connections dying while idle (a failover) cost a retry on a
+	// new connection, not an error.
+	proxy.Reset()
+	if err := db.InTenantTx(ctx, tenant, noop); err != nil {
+		t.Fatalf("after a reset: %v", err)
+	}
+	proxy.Reset()
+	if err := db.InJobsTx(ctx, noop); err != nil {
+		t.Fatalf("jobs after a reset: %v", err)
+	}
+	proxy.Cut()
 
 	cases := []struct {
 		name string
@@ -292,8 +376,10 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 	}{
 		{"InTenantTx", func() error { return db.InTenantTx(ctx, tenant, noop) }},
 		{"InJobsTx", func() error { return db.InJobsTx(ctx, noop) }},
-		{"InTenantsTx", func() error {
-			return db.InTenantsTx(ctx, []string{tenant}, func(ctx context.Context, tx pgx.Tx, _ string) error { return noop(ctx, tx) })
+		{"SendTenantBatch", func() error {
+			var b pg.TenantBatch
+			b.Queue(tenant, "SELECT 1")
+			return db.SendTenantBatch(ctx, &b)
 		}},
 	}
 	for _, tc := range cases {

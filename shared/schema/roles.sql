@@ -30,9 +30,23 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- A pre-existing role with these attributes would silently defeat
-    -- row-level security; changing them needs a superuser, so refuse
-    -- instead of trying to repair.
+    -- Users made through Cloud SQL's API get CREATEROLE and membership in
+    -- cloudsqlsuperuser; with CREATEROLE on PostgreSQL 15, bff_app could
+    -- grant itself bff_owner and switch row-level security off. A CREATEROLE
+    -- admin may take both away, so repair what can be repaired…
+    FOREACH r IN ARRAY ARRAY['bff_app', 'bff_jobs'] LOOP
+        IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r AND (rolcreaterole OR rolcreatedb)) THEN
+            EXECUTE format('ALTER ROLE %I NOCREATEROLE NOCREATEDB', r);
+        END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cloudsqlsuperuser')
+           AND pg_catalog.pg_has_role(r, 'cloudsqlsuperuser', 'MEMBER') THEN
+            EXECUTE format('REVOKE cloudsqlsuperuser FROM %I', r);
+        END IF;
+    END LOOP;
+
+    -- …and refuse what cannot: these attributes or memberships would
+    -- silently defeat row-level security, and changing them needs a
+    -- superuser.
     SELECT string_agg(rolname, ', ') INTO r
       FROM pg_catalog.pg_roles
      WHERE rolname IN ('bff_owner', 'bff_app', 'bff_jobs')
@@ -40,6 +54,15 @@ BEGIN
     IF r IS NOT NULL THEN
         RAISE EXCEPTION 'roles % are superusers or have BYPASSRLS', r
             USING HINT = 'recreate them NOSUPERUSER NOBYPASSRLS';
+    END IF;
+    SELECT string_agg(rolname, ', ') INTO r
+      FROM pg_catalog.pg_roles
+     WHERE rolname IN ('bff_app', 'bff_jobs')
+       AND (rolcreaterole OR rolcreatedb
+            OR pg_catalog.pg_has_role(rolname, 'bff_owner', 'MEMBER'));
+    IF r IS NOT NULL THEN
+        RAISE EXCEPTION 'roles % may create roles or act as bff_owner', r
+            USING HINT = 'ALTER ROLE … NOCREATEROLE NOCREATEDB and REVOKE bff_owner FROM them';
     END IF;
 
     -- Migrate switches to bff_owner with SET ROLE, which needs membership;

@@ -13,6 +13,15 @@
 //  2. The schema `bff`, owned by bff_owner (tern's version table lives in it,
 //     so it cannot be created by a migration).
 //  3. SET ROLE bff_owner, then the tern migrations in migrations/.
+//
+// Adding a migration: a new numbered file; never edit one that has been
+// deployed. Qualify every name with bff. (tern resets search_path between
+// files). A table with a tenant_id column gets ENABLE and FORCE ROW LEVEL
+// SECURITY and policies that match nothing when app.tenant_id is empty or
+// unset, as in 0002 (TestEveryTenantTableHasForcedRLS fails otherwise).
+// Grants to bff_app and bff_jobs are explicit, table by table, with a
+// comment saying which job needs what. Migration text goes through
+// text/template: no "{{".
 package schema
 
 import (
@@ -98,8 +107,8 @@ func ensureRoles(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // Migrate applies the pending migrations. It is safe to run concurrently and
-// repeatedly (a second run is a no-op). The connection's role and settings
-// are restored before it returns.
+// repeatedly (a second run is a no-op). The connection's role is restored
+// before it returns; its session settings are reset (tern runs RESET ALL).
 func Migrate(ctx context.Context, conn *pgx.Conn) (err error) {
 	defer func() {
 		if err != nil {

@@ -230,70 +230,89 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// CutProxy puts a TCP proxy in front of the server of rawURL and returns the
-// URL through it and a function that cuts it: the listener closes and every
-// open connection is reset, so the database looks gone to whoever uses the
-// returned URL (new connections are refused, old ones break).
-func CutProxy(t testing.TB, rawURL string) (proxied string, cut func()) {
+// Proxy is a TCP proxy in front of a Postgres server, for tests of what
+// happens when the database goes away.
+type Proxy struct {
+	URL string // the database URL, through the proxy
+
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	cut    bool
+}
+
+// PGProxy starts a proxy to the server of rawURL; it stops with the test.
+func PGProxy(t testing.TB, rawURL string) *Proxy {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		t.Fatalf("testenv.CutProxy: %v", err)
+		t.Fatalf("testenv.PGProxy: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testenv.CutProxy: %v", err)
+		t.Fatalf("testenv.PGProxy: %v", err)
 	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		done  bool
-	)
-	track := func(c net.Conn) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
-			_ = c.Close()
-			return false
-		}
-		conns = append(conns, c)
-		return true
-	}
-	target := u.Host
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			if !track(c) || !track(s) {
-				_ = c.Close()
-				_ = s.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-		}
-	}()
-	cut = func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
-			return
-		}
-		done = true
-		_ = ln.Close()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}
-	t.Cleanup(cut)
+	p := &Proxy{ln: ln, target: u.Host, conns: map[net.Conn]struct{}{}}
 	pu := *u
 	pu.Host = ln.Addr().String()
-	return pu.String(), cut
+	p.URL = pu.String()
+	go p.serve()
+	t.Cleanup(p.Cut)
+	return p
+}
+
+func (p *Proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		if !p.track(c, s) {
+			continue
+		}
+		go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+		go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+	}
+}
+
+func (p *Proxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut {
+		for _, c := range cs {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// Reset breaks every open connection and keeps accepting new ones: a pooled
+// connection dies under its user, as after a failover.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// Cut breaks every open connection and refuses new ones: the database is
+// gone.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	p.cut = true
+	p.mu.Unlock()
+	_ = p.ln.Close()
+	p.Reset()
 }

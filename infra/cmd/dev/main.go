@@ -28,6 +28,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = orphanGuard(ctx)
 	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
@@ -94,6 +95,29 @@ func run(ctx context.Context) error {
 	printHowTo(sf, path, time.Since(start))
 	<-ctx.Done()
 	return nil
+}
+
+// orphanGuard ends ctx when the process that started us (make, go run)
+// dies without passing a signal on, so the stack is never left running.
+func orphanGuard(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	parent := os.Getppid()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if os.Getppid() != parent {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx
 }
 
 func cut(kv string) (string, string, bool) {

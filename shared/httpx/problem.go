@@ -54,6 +54,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	case ae.Cause != nil:
 		log.WarnContext(r.Context(), "request rejected", "code", ae.Code, "err", err, "requestId", rid)
 	}
+	if ae.Status() == http.StatusUnauthorized {
+		// RFC 6750: tell the client which scheme to retry with.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="melmastoon-bff-backoffice"`)
+	}
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}

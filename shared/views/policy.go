@@ -1,0 +1,90 @@
+// Package views defines what the dashboard and the six workbench views are
+// made of and who may see which part: the widget set of each role, the
+// roles allowed on each view, and the upstream call behind each widget.
+// The composition itself (budgets, staleness, cache, single-flight) is
+// shared/compose's.
+package views
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+)
+
+// Dashboard widget names (domain model §3).
+const (
+	WToday               = "today"
+	WArrivals            = "arrivals"
+	WDepartures          = "departures"
+	WInHouse             = "inHouse"
+	WOccupancy           = "occupancy"
+	WRevenue             = "revenue"
+	WAIInbox             = "aiInbox"
+	WAlerts              = "alerts"
+	WHousekeepingSummary = "housekeepingSummary"
+	WMaintenanceSummary  = "maintenanceSummary"
+	WSyncStatus          = "syncStatus"
+)
+
+// widgetsByRole is the permissioned widget set. Occupancy carries ADR and
+// RevPAR, so it is revenue data too: only roles that handle money see it.
+var widgetsByRole = map[string][]string{
+	tenant.RoleFrontDesk:        {WToday, WArrivals, WDepartures, WInHouse, WAIInbox, WAlerts, WHousekeepingSummary, WSyncStatus},
+	tenant.RoleNightAuditor:     {WToday, WArrivals, WDepartures, WInHouse, WOccupancy, WRevenue, WAIInbox, WAlerts, WSyncStatus},
+	tenant.RoleHousekeepingLead: {WToday, WHousekeepingSummary, WMaintenanceSummary, WAIInbox, WAlerts, WSyncStatus},
+	tenant.RoleMaintenanceLead:  {WToday, WMaintenanceSummary, WHousekeepingSummary, WAIInbox, WAlerts, WSyncStatus},
+	tenant.RoleManager:          allWidgets,
+	tenant.RoleAdmin:            allWidgets,
+}
+
+var allWidgets = []string{WToday, WArrivals, WDepartures, WInHouse, WOccupancy, WRevenue, WAIInbox, WAlerts, WHousekeepingSummary, WMaintenanceSummary, WSyncStatus}
+
+// DashboardWidgets is the union of the widget sets of roles, in a stable
+// order.
+func DashboardWidgets(roles []string) []string {
+	var out []string
+	for _, w := range allWidgets {
+		for _, r := range roles {
+			if slices.Contains(widgetsByRole[r], w) {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Workbench view kinds, as in their paths.
+const (
+	VToday             = "today"
+	VArrivals          = "arrivals"
+	VDepartures        = "departures"
+	VInHouse           = "in-house"
+	VHousekeepingBoard = "housekeeping-board"
+	VMaintenanceBoard  = "maintenance-board"
+)
+
+// viewRoles lists who may open each view. Guest lists (names, balances)
+// are for the desk and management; boards are for the teams that work them.
+var viewRoles = map[string][]string{
+	VToday:             tenant.Roles(),
+	VArrivals:          {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
+	VDepartures:        {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
+	VInHouse:           {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
+	VHousekeepingBoard: {tenant.RoleHousekeepingLead, tenant.RoleFrontDesk, tenant.RoleMaintenanceLead, tenant.RoleManager, tenant.RoleAdmin},
+	VMaintenanceBoard:  {tenant.RoleMaintenanceLead, tenant.RoleHousekeepingLead, tenant.RoleManager, tenant.RoleAdmin},
+}
+
+// ViewRoles returns the roles allowed to open view kind.
+func ViewRoles(kind string) []string { return viewRoles[kind] }
+
+// RoleKey names a set of roles in cache keys and snapshots: sorted and
+// joined, so an operator with two roles shares the cache with others who
+// hold exactly the same two, and never with holders of just one.
+func RoleKey(roles []string) string {
+	r := slices.Clone(roles)
+	sort.Strings(r)
+	return strings.Join(slices.Compact(r), "+")
+}

@@ -49,9 +49,10 @@ tools: $(BIN)/staticcheck
 buildcheck:
 	$(GO) run ./infra/cmd/buildcheck
 
-## bench: performance figures against same-run baselines, written to bench/results/
+## bench: performance figures against same-run baselines, written to bench/results/ (BENCHFLAGS='-only session-get -duration 10s')
+# With the emulators: the gate publishes session events to Pub/Sub.
 bench:
-	$(GO) run ./infra/cmd/stack run -no-emulators -- $(GO) run ./infra/cmd/bench
+	$(GO) run ./infra/cmd/stack run -- $(GO) run ./infra/cmd/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) .dev

@@ -160,7 +160,7 @@ func TestValidation(t *testing.T) {
 		field string // "" means valid
 	}{
 		{"valid", func(*activity.Entry) {}, ""},
-		{"lower-case ulids", func(e *activity.Entry) { e.OperatorID = "op_" + strings.ToLower(ids.New(ids.Operator)[3:]) }, ""},
+		{"lower-case ulid refused", func(e *activity.Entry) { e.OperatorID = "op_" + strings.ToLower(ids.New(ids.Operator)[3:]) }, "operatorId"},
 		{"max lengths", func(e *activity.Entry) {
 			e.Action = strings.Repeat("é", activity.MaxAction)
 			e.Resource = &activity.Ref{Kind: strings.Repeat("k", activity.MaxResourceKind), ID: strings.Repeat("界", activity.MaxResourceID)}

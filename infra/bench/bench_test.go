@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/melmastoon/bff-backoffice/infra/internal/repo"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+// TestScenarios runs every scenario briefly against the test stack so the
+// harness does not rot. It checks structure only — a report is written and
+// reads back, every run did work and nothing failed — never a timing.
+func TestScenarios(t *testing.T) {
+	testenv.PubsubHost(t)
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Facts each scenario's runs must show beyond the common ones.
+	checks := map[string]func(t *testing.T, rep *Report){
+		"session-get": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) != 2*len(sessionGetLevels) {
+				t.Fatalf("%d runs, want %d", len(rep.Runs), 2*len(sessionGetLevels))
+			}
+			for _, r := range rep.Runs {
+				if diff := cmp.Diff(map[string]uint64{"200": r.OK}, r.Statuses); diff != "" {
+					t.Errorf("%s c=%d statuses (-want, +got):\n%s", r.Name, r.Concurrency, diff)
+				}
+				// The ledger variant commits exactly one row per answer
+				// and the no-op variant none: proof the swap took effect.
+				want := 0.0
+				if strings.Contains(r.Name, "ledger") {
+					want = float64(r.OK)
+				}
+				if got := r.Extra["ledgerRows"]; got != want {
+					t.Errorf("%s c=%d: ledger committed %v rows, want %v", r.Name, r.Concurrency, got, want)
+				}
+			}
+		},
+		"ledger-throughput": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) != 2 {
+				t.Fatalf("%d runs, want 2", len(rep.Runs))
+			}
+			l, cp := rep.Runs[0], rep.Runs[1]
+			if l.Extra["committedRows"] != float64(l.OK) || l.Extra["batches"] == 0 {
+				t.Errorf("ledger run: %d rows recorded but stats %v", l.OK, l.Extra)
+			}
+			if cp.OK != l.OK {
+				t.Errorf("COPY wrote %d rows, want the ledger's %d", cp.OK, l.OK)
+			}
+		},
+	}
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			t.Parallel()
+			check, ok := checks[s.Name]
+			if !ok {
+				t.Fatalf("scenario %s has no structural check here", s.Name)
+			}
+			_, info := testenv.Postgres(t)
+			rdb := testenv.Redis(t)
+			env := Env{
+				RepoRoot: root, AdminURL: info.AdminURL, AppURL: info.AppURL,
+				RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix, ProjectID: testenv.ProjectID(t),
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			path, err := WriteJSON(t.TempDir(), Stamp(time.Now()), rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Report
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("%s does not decode: %v", path, err)
+			}
+			if back.Scenario != s.Name || !strings.HasSuffix(path, "-"+s.Name+".json") {
+				t.Errorf("%s holds scenario %q, want %q", path, back.Scenario, s.Name)
+			}
+			if back.Machine.NumCPU == 0 || back.Machine.GoVersion == "" || len(back.Figures) == 0 {
+				t.Errorf("report lacks machine or figures: %s", b)
+			}
+			for _, r := range back.Runs {
+				if r.OK == 0 || r.Failed != 0 || len(r.Errors) > 0 || r.PerSecond <= 0 {
+					t.Errorf("run %s c=%d: ok %d, failed %d, %v/s, errors %q", r.Name, r.Concurrency, r.OK, r.Failed, r.PerSecond, r.Errors)
+				}
+				if r.Latency != nil && r.Latency.Samples != r.OK {
+					t.Errorf("run %s: %d latency samples for %d operations", r.Name, r.Latency.Samples, r.OK)
+				}
+			}
+			check(t, &back)
+
+			var table bytes.Buffer
+			if err := PrintTable(&table, &back); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(table.String(), s.Name) || strings.Count(table.String(), "\n") < len(back.Runs)+len(back.Figures) {
+				t.Errorf("table is missing lines:\n%s", table.String())
+			}
+		})
+	}
+}
+
+func TestByName(t *testing.T) {
+	t.Parallel()
+	all := Scenarios()
+	cases := []struct {
+		list    string
+		want    []string
+		wantErr bool
+	}{
+		{list: "", want: names(all)},
+		{list: "ledger-throughput, session-get", want: []string{"session-get", "ledger-throughput"}},
+		{list: "ledger-throughput", want: []string{"ledger-throughput"}},
+		{list: "session-get,nope", wantErr: true},
+	}
+	for _, tc := range cases {
+		got, err := ByName(tc.list)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ByName(%q) error = %v, want error %v", tc.list, err, tc.wantErr)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, names(got)); diff != "" {
+			t.Errorf("ByName(%q) (-want, +got):\n%s", tc.list, diff)
+		}
+	}
+}
+
+func names(ss []Scenario) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestCPUModel(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: other\n": "AMD EPYC 7B13",
+		"processor\t: 0\nBogoMIPS\t: 108.00\nHardware\t: BCM2835\nModel\t: Raspberry Pi 4\n":                            "BCM2835",
+		"": "",
+	}
+	for in, want := range cases {
+		if got := cpuModel([]byte(in)); got != want {
+			t.Errorf("cpuModel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -52,7 +52,7 @@ buildcheck:
 ## bench: performance figures against same-run baselines, written to bench/results/ (BENCHFLAGS='-only session-get -duration 10s')
 # With the emulators: the gate publishes session events to Pub/Sub.
 bench:
-	$(GO) run ./infra/cmd/stack run -- $(GO) run ./infra/cmd/bench $(BENCHFLAGS)
+	$(GO) run ./infra/cmd/stack run -durable-postgres -- $(GO) run ./infra/cmd/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) .dev

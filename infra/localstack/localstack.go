@@ -47,6 +47,10 @@ type Options struct {
 	// Timeout bounds each server's start-up (default 90 s: the Java
 	// emulators take 5–15 s on a warm machine, more on a cold CI runner).
 	Timeout time.Duration
+	// DurablePostgres keeps Postgres's fsync, synchronous commit and full
+	// page writes on, for benchmarks whose figures must include the cost of
+	// a durable commit (as on Cloud SQL). Tests run faster without.
+	DurablePostgres bool
 	// TempDir is where the servers' temp dirs go (default os.TempDir()).
 	// As root it must be traversable by the postgres OS user.
 	TempDir string

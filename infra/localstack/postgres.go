@@ -193,14 +193,18 @@ func startPostgres(ctx context.Context, opts Options) (_ *pgServer, err error) {
 		return nil, err
 	}
 	conf := fmt.Sprintf(`
-# localstack: throw-away test cluster; durability is off on purpose.
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '%s'
 max_connections = 300
+`, strings.ReplaceAll(dir, "'", "''"))
+	if !opts.DurablePostgres {
+		conf += `
+# localstack: throw-away test cluster; durability is off on purpose.
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-`, strings.ReplaceAll(dir, "'", "''"))
+`
+	}
 	if err := appendFile(filepath.Join(s.dataDir(), "postgresql.conf"), conf); err != nil {
 		return nil, err
 	}

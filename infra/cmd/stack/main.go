@@ -46,6 +46,7 @@ func realMain(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	noEmulators := fs.Bool("no-emulators", false, "do not start the Pub/Sub and Firestore emulators")
+	durable := fs.Bool("durable-postgres", false, "keep Postgres fsync and synchronous commit on (benchmarks)")
 	timeout := fs.Duration("timeout", 90*time.Second, "start-up timeout per server")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -63,7 +64,7 @@ func realMain(args []string, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 
 	began := time.Now()
-	st, sig, err := start(sigs, localstack.Options{NoEmulators: *noEmulators, Timeout: *timeout})
+	st, sig, err := start(sigs, localstack.Options{NoEmulators: *noEmulators, DurablePostgres: *durable, Timeout: *timeout})
 	if err != nil {
 		fmt.Fprintf(stderr, "stack: %v\n", err)
 		if sig != nil {

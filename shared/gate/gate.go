@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,12 @@ type Result struct {
 	Status int
 	Body   any
 	Header http.Header
+	// Raw, when not nil, is the body already encoded, written as is in
+	// place of Body with Header's Content-Type (application/json when
+	// unset): idempotent replays must repeat stored bytes exactly, and
+	// re-encoding would compact them and force application/json on a
+	// stored problem+json.
+	Raw []byte
 }
 
 // Handler is a function's business: decode, authorize, call the library,
@@ -146,12 +153,30 @@ func (g *Gate) Handle(h Handler) http.Handler {
 				w.Header().Add(k, v)
 			}
 		}
+		if res.Raw != nil {
+			writeRaw(w, res.Status, res.Raw)
+			return
+		}
 		if res.Body == nil {
 			w.WriteHeader(res.Status)
 			return
 		}
 		httpx.WriteJSON(w, r, res.Status, res.Body)
 	})
+}
+
+// writeRaw sends a pre-encoded body with the same headers httpx puts on
+// the bodies it encodes.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // refuse answers a request whose session could not be resolved, recording

@@ -1,0 +1,735 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+// The tests run the real pipeline — httpx.Wrap, the gate with sessions in
+// Redis, Store.Wrap on the Firestore emulator — over HTTP, so "byte for
+// byte" is checked on the wire. Only the token verifier, tenant-service and
+// the ledger are stand-ins.
+
+// verifier accepts "Bearer <tenant> <operator> <device>".
+type verifier struct{}
+
+func (verifier) Verify(_ context.Context, authz string) (auth.Principal, error) {
+	f := strings.Fields(strings.TrimPrefix(authz, "Bearer "))
+	if len(f) != 3 {
+		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "bad test token")
+	}
+	iat := time.Now().Add(-time.Minute)
+	return auth.Principal{TenantID: f[0], OperatorID: f[1], DeviceID: f[2], TokenID: "jti", IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}, nil
+}
+
+// directory stands in for tenant-service: every operator may act.
+type directory struct{ prop string }
+
+func (d directory) OperatorAccess(context.Context, string, string) (session.Access, error) {
+	return session.Access{Roles: []string{"front_desk"}, PropertyScope: []string{d.prop}, PrimaryPropertyID: d.prop}, nil
+}
+
+// ledger counts activity rows by action and outcome.
+type ledger struct {
+	mu   sync.Mutex
+	rows map[string]int
+}
+
+func (l *ledger) Record(_ context.Context, es ...activity.Entry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range es {
+		l.rows[e.Action+"/"+string(e.Outcome)]++
+	}
+	return nil
+}
+
+func (l *ledger) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rows[key]
+}
+
+type harness struct {
+	t      *testing.T
+	store  *Store
+	srv    *httptest.Server
+	ledger *ledger
+	calls  atomic.Int64
+	mu     sync.Mutex
+	h      gate.Handler // what the wrapped handler does; set with handle
+}
+
+const thingsPath = "/v1/things"
+
+func newHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	testenv.FirestoreHost(t)
+	ctx := context.Background()
+	store, err := NewStore(ctx, testenv.ProjectID(t), opts)
+	if err != nil {
+		t.Fatalf("NewStore: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return newHarnessWith(t, store)
+}
+
+func newHarnessWith(t *testing.T, store *Store) *harness {
+	t.Helper()
+	hs := &harness{t: t, store: store, ledger: &ledger{rows: map[string]int{}}}
+	hs.handle(created)
+	log := slog.New(slog.DiscardHandler)
+	g := &gate.Gate{
+		Verifier:  verifier{},
+		Sessions:  session.NewManager(testenv.Redis(t), directory{prop: ids.New(ids.Property)}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
+		Ledger:    hs.ledger,
+		Publisher: events.Discard{},
+		Log:       log,
+	}
+	inner := func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		hs.calls.Add(1)
+		c.Note = gate.Note{Category: activity.CategoryMutationProxy, Action: "thing.created"}
+		hs.mu.Lock()
+		h := hs.h
+		hs.mu.Unlock()
+		return h(ctx, c)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+thingsPath, g.Handle(store.Wrap(inner)))
+	mux.Handle("POST /v1/other", g.Handle(store.Wrap(inner)))
+	mux.Handle("POST /plain", g.Handle(inner))
+	hs.srv = httptest.NewServer(httpx.Wrap(log, mux))
+	t.Cleanup(hs.srv.Close)
+	return hs
+}
+
+func (hs *harness) handle(h gate.Handler) {
+	hs.mu.Lock()
+	hs.h = h
+	hs.mu.Unlock()
+}
+
+// created answers like a typical mutation: 201, Location, a JSON body the
+// handler decoded from the request (so the body really reaches it), with
+// characters the encoder escapes.
+func created(_ context.Context, c *gate.Call) (gate.Result, error) {
+	var in struct {
+		Name  string          `json:"name"`
+		Extra json.RawMessage `json:"extra"`
+	}
+	if err := httpx.DecodeJSON(nopWriter{}, c.Request, &in); err != nil {
+		return gate.Result{}, err
+	}
+	h := http.Header{}
+	h.Set("Location", thingsPath+"/thing-1")
+	h.Add("X-Thing-Tag", "a")
+	h.Add("X-Thing-Tag", "b")
+	return gate.Result{Status: http.StatusCreated, Header: h, Body: map[string]any{
+		"id": "thing-1", "name": in.Name, "html": "<b>&</b>", "amount": 12.5, "at": time.Now().UnixNano(),
+	}}, nil
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Header() http.Header         { return http.Header{} }
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (nopWriter) WriteHeader(int)             {}
+
+type who struct{ tenant, operator, device string }
+
+func newWho() who {
+	return who{ids.New(ids.Tenant), ids.New(ids.Operator), ids.New(ids.Device)}
+}
+
+func (w who) principal() auth.Principal {
+	return auth.Principal{TenantID: w.tenant, OperatorID: w.operator, DeviceID: w.device}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) problemCode() string {
+	var p struct{ Code string }
+	_ = json.Unmarshal(r.body, &p)
+	return p.Code
+}
+
+func (r reply) replayed() bool { return r.header.Get(ReplayedHeader) == "true" }
+
+// post sends a POST; keys == nil sends no Idempotency-Key.
+func (hs *harness) post(w who, path string, body string, keys ...string) reply {
+	hs.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, hs.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		hs.t.Fatalf("new request: %v", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+w.tenant+" "+w.operator+" "+w.device)
+	req.Header.Set("Content-Type", "application/json")
+	for _, k := range keys {
+		req.Header.Add(KeyHeader, k)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		hs.t.Errorf("POST %s: %v", path, err)
+		return reply{}
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		hs.t.Errorf("read body: %v", err)
+	}
+	return reply{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// concurrently sends n copies of one request at once.
+func (hs *harness) concurrently(n int, w who, body, key string) []reply {
+	out := make([]reply, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Go(func() {
+			start.Wait()
+			out[i] = hs.post(w, thingsPath, body, key)
+		})
+	}
+	start.Done()
+	done.Wait()
+	return out
+}
+
+// sameResponse fails unless got is want replayed: same status, body bytes
+// and stored headers.
+func sameResponse(t *testing.T, want, got reply) {
+	t.Helper()
+	if got.status != want.status {
+		t.Fatalf("status = %d, want %d (body %s)", got.status, want.status, got.body)
+	}
+	if !bytes.Equal(got.body, want.body) {
+		t.Fatalf("body differs:\n got %q\nwant %q", got.body, want.body)
+	}
+	for _, h := range []string{"Content-Type", "Content-Length", "Location", "Retry-After", "Cache-Control"} {
+		if g, w := got.header.Values(h), want.header.Values(h); strings.Join(g, "|") != strings.Join(w, "|") {
+			t.Fatalf("header %s = %q, want %q", h, g, w)
+		}
+	}
+	if g, w := strings.Join(got.header.Values("X-Thing-Tag"), "|"), strings.Join(want.header.Values("X-Thing-Tag"), "|"); g != w {
+		t.Fatalf("X-Thing-Tag = %q, want %q", g, w)
+	}
+	if !got.replayed() {
+		t.Fatalf("%s missing on a replay", ReplayedHeader)
+	}
+}
+
+func wantProblem(t *testing.T, r reply, status int, code apperr.Code) {
+	t.Helper()
+	if r.status != status || r.problemCode() != string(code) {
+		t.Fatalf("got %d %s, want %d %s (body %s)", r.status, r.problemCode(), status, code, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
+	}
+}
+
+func (hs *harness) wantCalls(n int64) {
+	hs.t.Helper()
+	if got := hs.calls.Load(); got != n {
+		hs.t.Fatalf("handler ran %d times, want %d", got, n)
+	}
+}
+
+func (hs *harness) doc(w who, key string) *firestore.DocumentRef {
+	hs.t.Helper()
+	id, err := docID(w.principal(), key)
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return hs.store.col.Doc(id)
+}
+
+func (hs *harness) read(w who, key string) (record, bool) {
+	hs.t.Helper()
+	snap, err := hs.doc(w, key).Get(context.Background())
+	if status.Code(err) == codes.NotFound {
+		return record{}, false
+	}
+	if err != nil {
+		hs.t.Fatalf("read record: %v", err)
+	}
+	var r record
+	if err := snap.DataTo(&r); err != nil {
+		hs.t.Fatalf("decode record: %v", err)
+	}
+	return r, true
+}
+
+// plant writes a record as another instance would have left it.
+func (hs *harness) plant(w who, key string, r record) {
+	hs.t.Helper()
+	if _, err := hs.doc(w, key).Create(context.Background(), r); err != nil {
+		hs.t.Fatalf("plant record: %v", err)
+	}
+}
+
+func fingerprintOf(w who, path, body string) string {
+	return fingerprint(w.operator, http.MethodPost, &url.URL{Path: path}, []byte(body))
+}
+
+const body1 = `{"name":"Amara","extra":{"b":2,"a":[1,"x"]}}`
+
+func TestFirstRunThenReplays(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+
+	first := hs.post(w, thingsPath, body1, "key-1")
+	if first.status != http.StatusCreated || first.replayed() {
+		t.Fatalf("first: %d replayed=%v %s", first.status, first.replayed(), first.body)
+	}
+	plain := hs.post(w, "/plain", body1)
+	// The wrapper is transparent: same headers and encoding as the bare
+	// handler (the bodies differ only by the timestamp in them).
+	if first.header.Get("Content-Type") != plain.header.Get("Content-Type") ||
+		first.header.Get("Location") != plain.header.Get("Location") ||
+		!bytes.HasSuffix(first.body, []byte("}\n")) || !bytes.Contains(first.body, []byte(`\u003cb\u003e\u0026\u003c/b\u003e`)) {
+		t.Fatalf("wrapped answer %v %q differs in shape from the bare one %v %q", first.header, first.body, plain.header, plain.body)
+	}
+	hs.wantCalls(2)
+
+	for i := range 10 {
+		r := hs.post(w, thingsPath, body1, "key-1")
+		sameResponse(t, first, r)
+		if i == 0 && r.header.Get("X-Request-Id") == first.header.Get("X-Request-Id") {
+			t.Fatal("a replay must carry its own X-Request-Id")
+		}
+	}
+	// Another serialisation of the same JSON is the same request.
+	sameResponse(t, first, hs.post(w, thingsPath, "{ \"extra\" : {\"a\":[1, \"\\u0078\"],\"b\":2},\n \"name\":\"Amara\" }", "key-1"))
+	hs.wantCalls(2)
+	if n := hs.ledger.count("thing.created/success"); n != 2 {
+		t.Fatalf("activity rows = %d, want 2 (the wrapped run and the bare one; replays record none)", n)
+	}
+
+	r, ok := hs.read(w, "key-1")
+	if !ok || r.State != stateCompleted || r.Attempt != 1 || r.Response == nil || r.Key != "key-1" ||
+		r.TenantID != w.tenant || r.DeviceID != w.device || r.Path != thingsPath || !r.LeaseUntil.IsZero() ||
+		r.RequestID != first.header.Get("X-Request-Id") {
+		t.Fatalf("record = %+v", r)
+	}
+	if d := r.ExpireAt.Sub(r.CreatedAt); d != DefaultRetention {
+		t.Fatalf("expireAt - createdAt = %s, want %s", d, DefaultRetention)
+	}
+}
+
+func TestStoredErrorReplaysWithOriginalRequestID(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) {
+		return gate.Result{}, apperr.New(apperr.DecisionAlreadyRecorded, "suggestion aim_X already has a decision")
+	})
+	w := newWho()
+	first := hs.post(w, thingsPath, body1, "k")
+	wantProblem(t, first, http.StatusConflict, apperr.DecisionAlreadyRecorded)
+	var p httpx.Problem
+	if err := json.Unmarshal(first.body, &p); err != nil || p.RequestID != first.header.Get("X-Request-Id") {
+		t.Fatalf("problem %+v (err %v), want requestId %s", p, err, first.header.Get("X-Request-Id"))
+	}
+	for range 3 {
+		r := hs.post(w, thingsPath, body1, "k")
+		sameResponse(t, first, r)
+		if r.header.Get("X-Request-Id") == p.RequestID {
+			t.Fatal("the replay's X-Request-Id should be its own")
+		}
+	}
+	hs.wantCalls(1)
+	// The run that executed is recorded as the failure it was.
+	if n := hs.ledger.count("thing.created/failure"); n != 1 {
+		t.Fatalf("failure rows = %d, want 1", n)
+	}
+}
+
+func TestConcurrentRetriesWhileInFlight(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		close(entered)
+		<-release
+		return created(ctx, c)
+	})
+	w := newWho()
+	firstc := make(chan reply, 1)
+	go func() { firstc <- hs.post(w, thingsPath, body1, "same") }()
+	<-entered
+
+	for i, r := range hs.concurrently(9, w, body1, "same") {
+		wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 30 {
+			t.Fatalf("reply %d: Retry-After = %q", i, r.header.Get("Retry-After"))
+		}
+	}
+	close(release)
+	first := <-firstc
+	if first.status != http.StatusCreated {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	for _, r := range hs.concurrently(10, w, body1, "same") {
+		sameResponse(t, first, r)
+	}
+	hs.wantCalls(1)
+}
+
+func TestConcurrentFirstRequestsRunOnce(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	replies := hs.concurrently(10, w, body1, "burst")
+	hs.wantCalls(1)
+
+	var first reply
+	fresh := 0
+	for _, r := range replies {
+		if r.status == http.StatusCreated && !r.replayed() {
+			first = r
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d fresh answers, want 1: %+v", fresh, replies)
+	}
+	for _, r := range replies {
+		switch {
+		case r.status == http.StatusConflict:
+			wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
+		case r.replayed():
+			sameResponse(t, first, r)
+		case r.status != http.StatusCreated:
+			t.Fatalf("unexpected answer %d %s", r.status, r.body)
+		}
+	}
+	for _, r := range hs.concurrently(10, w, body1, "burst") {
+		sameResponse(t, first, r)
+	}
+	hs.wantCalls(1)
+}
+
+func TestKeyScopeAndReuse(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	first := hs.post(w, thingsPath, body1, "k1")
+	if first.status != http.StatusCreated {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+
+	sameOperatorOtherRequest := []struct {
+		name string
+		w    who
+		path string
+		body string
+	}{
+		{"other body", w, thingsPath, `{"name":"Bongani"}`},
+		{"other path", w, "/v1/other", body1},
+		{"other operator on the device", who{w.tenant, ids.New(ids.Operator), w.device}, thingsPath, body1},
+	}
+	for _, tc := range sameOperatorOtherRequest {
+		wantProblem(t, hs.post(tc.w, tc.path, tc.body, "k1"), http.StatusUnprocessableEntity, apperr.IdempotencyKeyReused)
+	}
+	hs.wantCalls(1)
+
+	// The key is per (tenant, device): elsewhere it is a new record.
+	otherDevice := who{w.tenant, w.operator, ids.New(ids.Device)}
+	otherTenant := who{ids.New(ids.Tenant), w.operator, w.device}
+	for _, o := range []who{otherDevice, otherTenant} {
+		if r := hs.post(o, thingsPath, body1, "k1"); r.status != http.StatusCreated || r.replayed() {
+			t.Fatalf("%+v: %d replayed=%v", o, r.status, r.replayed())
+		}
+	}
+	hs.wantCalls(3)
+	sameResponse(t, first, hs.post(w, thingsPath, body1, "k1"))
+}
+
+func TestKeyValidation(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	cases := []struct {
+		name string
+		keys []string
+		code apperr.Code
+	}{
+		{"missing", nil, apperr.IdempotencyKeyRequired},
+		{"empty", []string{""}, apperr.IdempotencyKeyRequired},
+		{"too long", []string{strings.Repeat("k", MaxKeyLength+1)}, apperr.ValidationFailed},
+		{"not ASCII", []string{"clé-1"}, apperr.ValidationFailed},
+		{"control character", []string{"a\tb"}, apperr.ValidationFailed},
+		{"twice", []string{"a", "b"}, apperr.ValidationFailed},
+	}
+	for _, tc := range cases {
+		r := hs.post(w, thingsPath, body1, tc.keys...)
+		wantProblem(t, r, http.StatusBadRequest, tc.code)
+	}
+	hs.wantCalls(0)
+	if r := hs.post(w, thingsPath, body1, strings.Repeat("k", MaxKeyLength)); r.status != http.StatusCreated {
+		t.Fatalf("a %d-character key: %d %s", MaxKeyLength, r.status, r.body)
+	}
+	big := `{"name":"` + strings.Repeat("x", httpx.MaxBody) + `"}`
+	wantProblem(t, hs.post(w, thingsPath, big, "big"), http.StatusRequestEntityTooLarge, apperr.PayloadTooLarge)
+	if _, ok := hs.read(w, "big"); ok {
+		t.Fatal("an oversized request left a record")
+	}
+	hs.wantCalls(1)
+}
+
+func TestExpiredLeaseIsTakenOverOnce(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	createdAt := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
+	hs.plant(w, "crashed", record{
+		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "crashed",
+		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
+		State: stateInFlight, Owner: "dead-instance", Attempt: 1, RequestID: "req_dead",
+		CreatedAt: createdAt, ExpireAt: createdAt.Add(DefaultRetention), LeaseUntil: time.Now().Add(-time.Second),
+	})
+
+	replies := hs.concurrently(5, w, body1, "crashed")
+	hs.wantCalls(1)
+	fresh := 0
+	for _, r := range replies {
+		switch {
+		case r.status == http.StatusCreated && !r.replayed():
+			fresh++
+		case r.status == http.StatusConflict:
+			wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
+		case !r.replayed():
+			t.Fatalf("unexpected answer %d %s", r.status, r.body)
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d fresh answers, want 1", fresh)
+	}
+	r, _ := hs.read(w, "crashed")
+	if r.State != stateCompleted || r.Attempt != 2 || !r.CreatedAt.Equal(createdAt) || !r.ExpireAt.Equal(createdAt.Add(DefaultRetention)) {
+		t.Fatalf("record after takeover = %+v", r)
+	}
+	if got := hs.post(w, thingsPath, body1, "crashed"); !got.replayed() {
+		t.Fatalf("after the takeover: %d replayed=%v", got.status, got.replayed())
+	}
+	hs.wantCalls(1)
+}
+
+func TestValidLeaseIsNotTakenOver(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	now := time.Now()
+	hs.plant(w, "busy", record{
+		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "busy",
+		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
+		State: stateInFlight, Owner: "live-instance", Attempt: 1,
+		CreatedAt: now, ExpireAt: now.Add(DefaultRetention), LeaseUntil: now.Add(20 * time.Second),
+	})
+	r := hs.post(w, thingsPath, body1, "busy")
+	wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
+	if s, _ := strconv.Atoi(r.header.Get("Retry-After")); s < 1 || s > 20 {
+		t.Fatalf("Retry-After = %q, want the lease's remaining seconds", r.header.Get("Retry-After"))
+	}
+	hs.wantCalls(0)
+}
+
+func TestExpiredRecordIsAbsent(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	w := newWho()
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	hs.plant(w, "old", record{
+		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "old",
+		Fingerprint: "another request, a week ago", Method: http.MethodPost, Path: "/v1/other",
+		State: stateCompleted, Owner: "x", Attempt: 3, CreatedAt: old, ExpireAt: old.Add(DefaultRetention),
+		CompletedAt: old, Response: &response{Status: http.StatusTeapot, Body: []byte("stale\n")},
+	})
+	r := hs.post(w, thingsPath, body1, "old")
+	if r.status != http.StatusCreated || r.replayed() {
+		t.Fatalf("got %d replayed=%v %s, want a fresh run", r.status, r.replayed(), r.body)
+	}
+	hs.wantCalls(1)
+	rec, _ := hs.read(w, "old")
+	if rec.Attempt != 1 || rec.Path != thingsPath || rec.Response == nil || rec.Response.Status != http.StatusCreated ||
+		!rec.ExpireAt.After(time.Now().Add(DefaultRetention-time.Hour)) {
+		t.Fatalf("record = %+v", rec)
+	}
+	sameResponse(t, r, hs.post(w, thingsPath, body1, "old"))
+	hs.wantCalls(1)
+}
+
+func TestTransientAnswersReleaseTheKey(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	cases := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"upstream unavailable", apperr.Unavailable(errors.New("lock-service down"), "lock-service"), http.StatusServiceUnavailable},
+		{"internal", errors.New("boom"), http.StatusInternalServerError},
+		{"rate limited", apperr.New(apperr.RateLimited, "slow down"), http.StatusTooManyRequests},
+		{"mfa required", apperr.New(apperr.MFARequired, "step up"), http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		w := newWho()
+		start := hs.calls.Load()
+		hs.handle(func(context.Context, *gate.Call) (gate.Result, error) { return gate.Result{}, tc.err })
+		if r := hs.post(w, thingsPath, body1, "k"); r.status != tc.status {
+			t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+		}
+		if _, ok := hs.read(w, "k"); ok {
+			t.Fatalf("%s: the key was not released", tc.name)
+		}
+		hs.handle(created)
+		first := hs.post(w, thingsPath, body1, "k")
+		if first.status != http.StatusCreated || first.replayed() {
+			t.Fatalf("%s: retry got %d replayed=%v", tc.name, first.status, first.replayed())
+		}
+		sameResponse(t, first, hs.post(w, thingsPath, body1, "k"))
+		if got := hs.calls.Load() - start; got != 2 {
+			t.Fatalf("%s: handler ran %d times, want 2", tc.name, got)
+		}
+	}
+}
+
+func TestResponseWithoutBody(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, Options{})
+	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) {
+		return gate.Result{Status: http.StatusNoContent}, nil
+	})
+	w := newWho()
+	first := hs.post(w, thingsPath, "", "nobody")
+	if first.status != http.StatusNoContent || len(first.body) != 0 {
+		t.Fatalf("first: %d %q", first.status, first.body)
+	}
+	sameResponse(t, first, hs.post(w, thingsPath, "", "nobody"))
+	hs.wantCalls(1)
+}
+
+func TestLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
+	t.Parallel()
+	const lease = 2 * time.Second
+	hs := newHarness(t, Options{Lease: lease})
+	entered, release := make(chan struct{}), make(chan struct{})
+	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		close(entered)
+		<-release
+		return created(ctx, c)
+	})
+	w := newWho()
+	firstc := make(chan reply, 1)
+	go func() { firstc <- hs.post(w, thingsPath, body1, "slow") }()
+	<-entered
+	rec, _ := hs.read(w, "slow")
+	firstLease := rec.LeaseUntil
+	// Wait out the first lease: without renewals a retry would take over.
+	for time.Now().Before(firstLease.Add(200 * time.Millisecond)) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rec, _ = hs.read(w, "slow"); !rec.LeaseUntil.After(firstLease) {
+		t.Fatalf("lease not renewed: %s, first %s", rec.LeaseUntil, firstLease)
+	}
+	wantProblem(t, hs.post(w, thingsPath, body1, "slow"), http.StatusConflict, apperr.IdempotencyInFlight)
+	close(release)
+	first := <-firstc
+	if first.status != http.StatusCreated {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	sameResponse(t, first, hs.post(w, thingsPath, body1, "slow"))
+	hs.wantCalls(1)
+}
+
+func TestFirestoreUnreachable(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	store, err := NewStore(context.Background(), testenv.ProjectID(t), Options{
+		Timeout:       300 * time.Millisecond,
+		ClientOptions: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	hs := newHarnessWith(t, store)
+	r := hs.post(newWho(), thingsPath, body1, "k")
+	wantProblem(t, r, http.StatusServiceUnavailable, apperr.UpstreamUnavailable)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
+	}
+	hs.wantCalls(0)
+}
+
+func TestPanickingHandlerLeavesALapsingLease(t *testing.T) {
+	t.Parallel()
+	const lease = time.Second
+	hs := newHarness(t, Options{Lease: lease})
+	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) { panic("handler bug") })
+	w := newWho()
+	wantProblem(t, hs.post(w, thingsPath, body1, "p"), http.StatusInternalServerError, apperr.Internal)
+	rec, ok := hs.read(w, "p")
+	if !ok || rec.State != stateInFlight {
+		t.Fatalf("record after a panic = %+v (found %v), want in_flight like a crash", rec, ok)
+	}
+	// Wait past the lease and a few renewal periods: nothing may renew it.
+	for time.Now().Before(rec.LeaseUntil.Add(lease / 2)) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again, _ := hs.read(w, "p"); !again.LeaseUntil.Equal(rec.LeaseUntil) {
+		t.Fatalf("lease renewed after the handler panicked: %s, was %s", again.LeaseUntil, rec.LeaseUntil)
+	}
+	hs.handle(created)
+	if r := hs.post(w, thingsPath, body1, "p"); r.status != http.StatusCreated || r.replayed() {
+		t.Fatalf("retry after the lease: %d replayed=%v %s", r.status, r.replayed(), r.body)
+	}
+	hs.wantCalls(2)
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
@@ -56,6 +58,7 @@ type Server struct {
 	BaseURL   string
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
+	Fleet     *fleet.Fleet // the property-scoped upstreams (reservation, …)
 	Demo      *demo.Dataset
 	Upstreams map[string]string
 	Gate      *gate.Gate
@@ -110,6 +113,15 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		s.fakes = append(s.fakes, fs)
 		s.Upstreams[name] = fs.URL
 	}
+	if s.Fleet, err = fleet.Start(ds, fopts...); err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Fleet.Close(ctx)
+	})
+	maps.Copy(s.Upstreams, s.Fleet.URLs)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -128,6 +140,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"DATABASE_URL":         o.DatabaseURL,
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
 	}
+	maps.Copy(s.Env, s.Fleet.Env()) // RESERVATION_SERVICE_URL, …
 	lookup := config.MapLookuper(s.Env)
 	g, res, err := setup.Gate(ctx, lookup, o.Log)
 	if err != nil {

@@ -4,24 +4,16 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 )
 
 // Operator roles, as tenant-service names them.
@@ -54,18 +46,10 @@ type Config struct {
 
 // Validate checks the rules env tags cannot express.
 func (c Config) Validate() error {
-	var errs []error
-	u, err := url.Parse(c.URL)
-	switch {
-	case err != nil:
-		errs = append(errs, fmt.Errorf("TENANT_SERVICE_URL: %w", err))
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		errs = append(errs, errors.New("TENANT_SERVICE_URL: must be an absolute http(s) URL"))
-	}
-	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("TENANT_SERVICE_TIMEOUT: must be positive"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		httpc.ValidateURL("TENANT_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("TENANT_SERVICE_TIMEOUT", c.Timeout),
+	)
 }
 
 // Access is what an operator may do in a tenant: roles and the properties
@@ -105,9 +89,8 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc
 // Client calls tenant-service. Safe for concurrent use; build one per
 // instance.
 type Client struct {
-	base    *url.URL
-	timeout time.Duration
-	hc      *http.Client
+	hc   *http.Client // set by options, handed to http
+	http *httpc.Client
 }
 
 // NewClient builds a client from cfg.
@@ -115,18 +98,15 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tenant.NewClient: %w", err)
 	}
-	base, _ := url.Parse(strings.TrimRight(cfg.URL, "/"))
-	c := &Client{base: base, timeout: cfg.Timeout}
+	c := &Client{}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		// Every request of a busy instance goes to the same host; the
-		// default of 2 idle connections would churn TCP+TLS handshakes.
-		tr.MaxIdleConnsPerHost = 64
-		c.hc = &http.Client{Transport: tr}
+	h, err := httpc.New("tenant-service", cfg.URL, cfg.Timeout, httpc.WithHTTPClient(c.hc), httpc.WithMaxResponse(maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("tenant.NewClient: %w", err)
 	}
+	c.http = h
 	return c, nil
 }
 
@@ -136,10 +116,6 @@ type accessDoc struct {
 	Roles             []string `json:"roles"`
 	PropertyScope     []string `json:"propertyScope"`
 	PrimaryPropertyID string   `json:"primaryPropertyId"`
-}
-
-type problemDoc struct {
-	Code string `json:"code"`
 }
 
 // OperatorAccess returns the roles and property scope of an operator.
@@ -155,49 +131,19 @@ func (c *Client) OperatorAccess(ctx context.Context, tenantID, operatorID string
 	if err := ids.Check(ids.Operator, operatorID); err != nil {
 		return Access{}, apperr.Validation(apperr.FieldError{Field: "operatorId", Message: err.Error()})
 	}
-	u := c.base.JoinPath("v1", "tenants", tenantID, "operators", operatorID, "access")
-
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return Access{}, apperr.Wrap(apperr.Internal, fmt.Errorf("tenant.OperatorAccess: %w", err), "an internal error occurred")
-	}
-	c.decorate(ctx, req)
-
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: %w", describe(err)), "tenant-service")
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: read body: %w", describe(err)), "tenant-service")
-	}
-	if len(body) > maxResponse {
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: response over %d bytes", maxResponse), "tenant-service")
-	}
-
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound:
-		var p problemDoc
-		_ = json.Unmarshal(body, &p) // the code is informative only
-		return Access{}, &NotFoundError{TenantID: tenantID, OperatorID: operatorID, Code: p.Code}
-	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests:
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: status %d", resp.StatusCode), "tenant-service")
-	default:
-		return Access{}, apperr.Wrap(apperr.Internal, fmt.Errorf("tenant.OperatorAccess: unexpected status %d", resp.StatusCode), "an internal error occurred")
-	}
-
 	var doc accessDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: decode: %w", err), "tenant-service")
+	err := c.http.GetJSON(ctx, "tenant.OperatorAccess", []string{"v1", "tenants", tenantID, "operators", operatorID, "access"}, nil, &doc)
+	var nf *httpc.NotFoundError
+	if errors.As(err, &nf) {
+		return Access{}, &NotFoundError{TenantID: tenantID, OperatorID: operatorID, Code: nf.Code}
+	}
+	if err != nil {
+		return Access{}, err
 	}
 	if doc.TenantID != tenantID || doc.OperatorID != operatorID {
 		// Answering for someone else would hand out another operator's
 		// scope; treat it as a broken upstream, never as data.
-		return Access{}, apperr.Unavailable(fmt.Errorf("tenant.OperatorAccess: answer is for %s/%s", doc.TenantID, doc.OperatorID), "tenant-service")
+		return Access{}, c.http.Unavailable("tenant.OperatorAccess", "answer is for %s/%s", doc.TenantID, doc.OperatorID)
 	}
 	return sanitize(ctx, doc), nil
 }
@@ -244,59 +190,5 @@ func truncate(s string) string {
 	return s
 }
 
-// describe makes timeouts recognisable in logs without losing the cause.
-func describe(err error) error {
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return fmt.Errorf("timeout: %w", err)
-	}
-	return err
-}
-
-// decorate propagates the request id and W3C trace context, so tenant-service
-// logs line up with ours.
-func (c *Client) decorate(ctx context.Context, req *http.Request) {
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "melmastoon-bff-backoffice")
-	if rid := httpx.RequestID(ctx); rid != "" {
-		req.Header.Set("X-Request-Id", rid)
-	}
-	if t, ok := logging.TraceFrom(ctx); ok {
-		if tp, ok := traceparent(t); ok {
-			req.Header.Set("traceparent", tp)
-		}
-	}
-}
-
-// traceparent renders t as a W3C traceparent. The span id becomes the
-// parent of tenant-service's span; X-Cloud-Trace-Context carries it in
-// decimal, traceparent in hex, and a missing one is replaced by a fresh id
-// because the field is mandatory.
-func traceparent(t logging.Trace) (string, bool) {
-	if len(t.TraceID) != 32 || !isHex(t.TraceID) || t.TraceID == strings.Repeat("0", 32) {
-		return "", false
-	}
-	span := strings.ToLower(t.SpanID)
-	switch {
-	case len(span) == 16 && isHex(span) && span != strings.Repeat("0", 16):
-	default:
-		if n, err := strconv.ParseUint(t.SpanID, 10, 64); err == nil && n != 0 {
-			span = fmt.Sprintf("%016x", n)
-		} else {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			b[0] |= 1 // never all zeros
-			span = hex.EncodeToString(b[:])
-		}
-	}
-	flags := "00"
-	if t.Sampled {
-		flags = "01"
-	}
-	return "00-" + strings.ToLower(t.TraceID) + "-" + span + "-" + flags, true
-}
-
-func isHex(s string) bool {
-	_, err := hex.DecodeString(s)
-	return err == nil
-}
+// traceparent is kept for this package's tests of the header it sends.
+func traceparent(t logging.Trace) (string, bool) { return httpc.Traceparent(t) }

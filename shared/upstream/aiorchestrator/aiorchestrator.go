@@ -1,0 +1,296 @@
+// Package aiorchestrator is the client of ai-orchestrator-service: the AI
+// suggestions of a property (docs/UPSTREAMS.md, domain model §5).
+//
+// Errors of every method: VALIDATION_FAILED for malformed ids or filters
+// (checked before any call); an error matching ErrNotFound when the
+// service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
+// for timeouts (the earlier of ctx's deadline and Config.Timeout),
+// connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
+// for other statuses.
+//
+// What is cleaned from answers (see shared/upstream/wire):
+//   - a suggestion with a malformed id, another property's id, no usable
+//     createdAt/expiresAt (or one expiring before it was created) or no
+//     title is dropped;
+//   - an unknown category becomes "other", an unknown severity "attention"
+//     (shown, neither ignored nor escalated);
+//   - a proposal that is not a JSON object (or over 16 KiB) is cleared;
+//   - a provenance with a missing field or an unknown modelClass is
+//     cleared. Suggestions without provenance are returned — the inbox
+//     mirror needs to know they exist — but must never be shown: use
+//     Suggestion.Displayable or Displayable.
+//
+// A summary with a negative count is refused as UPSTREAM_UNAVAILABLE.
+package aiorchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Service is the upstream's name in errors.
+const Service = "ai-orchestrator-service"
+
+// Config is the ai-orchestrator-service part of a function's configuration.
+type Config struct {
+	URL     string        `env:"AI_ORCHESTRATOR_SERVICE_URL, required"`
+	Timeout time.Duration `env:"AI_ORCHESTRATOR_SERVICE_TIMEOUT, default=300ms"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error {
+	return errors.Join(
+		httpc.ValidateURL("AI_ORCHESTRATOR_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("AI_ORCHESTRATOR_SERVICE_TIMEOUT", c.Timeout),
+	)
+}
+
+// Option tunes a Client.
+type Option = httpc.Option
+
+// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
+// per-call timeout applies on top of its own.
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
+
+// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
+// tenant or property.
+var ErrNotFound = httpc.ErrNotFound
+
+// NotFoundError is ai-orchestrator-service's 404.
+type NotFoundError = httpc.NotFoundError
+
+// Client calls ai-orchestrator-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("aiorchestrator.NewClient: %w", err)
+	}
+	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("aiorchestrator.NewClient: %w", err)
+	}
+	return &Client{http: h}, nil
+}
+
+// Category is what a suggestion is about (domain model §5).
+type Category string
+
+// Categories.
+const (
+	CategoryOverbookingWarning   Category = "overbooking_warning"
+	CategoryRateChange           Category = "rate_change"
+	CategoryHousekeepingReorder  Category = "housekeeping_reorder"
+	CategoryMaintenancePriority  Category = "maintenance_priority"
+	CategoryGuestSpecialHandling Category = "guest_special_handling"
+	CategoryStaffing             Category = "staffing"
+	CategoryAuditAnomaly         Category = "audit_anomaly"
+	CategoryOther                Category = "other"
+)
+
+// Valid reports whether c is a category this client knows.
+func (c Category) Valid() bool {
+	switch c {
+	case CategoryOverbookingWarning, CategoryRateChange, CategoryHousekeepingReorder, CategoryMaintenancePriority,
+		CategoryGuestSpecialHandling, CategoryStaffing, CategoryAuditAnomaly, CategoryOther:
+		return true
+	}
+	return false
+}
+
+// Severity is how much a suggestion asks of the operator.
+type Severity string
+
+// Severities.
+const (
+	SeverityInfo           Severity = "info"
+	SeverityAttention      Severity = "attention"
+	SeverityActionRequired Severity = "action_required"
+)
+
+// Valid reports whether s is a severity this client knows.
+func (s Severity) Valid() bool {
+	return s == SeverityInfo || s == SeverityAttention || s == SeverityActionRequired
+}
+
+// ModelClass is where the model ran.
+type ModelClass string
+
+// Model classes.
+const (
+	ModelCloud ModelClass = "cloud"
+	ModelEdge  ModelClass = "edge"
+)
+
+// Provenance is where a suggestion comes from; every field is set.
+type Provenance struct {
+	Model                string     `json:"model"`
+	ModelVersion         string     `json:"modelVersion"`
+	PromptVersion        string     `json:"promptVersion"`
+	ModelClass           ModelClass `json:"modelClass"`
+	SignatureFingerprint string     `json:"signatureFingerprint"`
+}
+
+// Suggestion is one AI suggestion. Provenance is nil when the upstream
+// sent none (or an unusable one); such a suggestion is never shown.
+type Suggestion struct {
+	SuggestionID string          `json:"suggestionId"`
+	PropertyID   string          `json:"propertyId"`
+	Category     Category        `json:"category"`
+	Severity     Severity        `json:"severity"`
+	CreatedAt    jsontime.Time   `json:"createdAt"`
+	ExpiresAt    jsontime.Time   `json:"expiresAt"`
+	Title        string          `json:"title"`
+	Body         string          `json:"body,omitempty"`
+	Proposal     json.RawMessage `json:"proposal,omitempty"`
+	Provenance   *Provenance     `json:"provenance,omitempty"`
+}
+
+// Displayable reports whether s may be shown: only with its provenance.
+func (s Suggestion) Displayable() bool { return s.Provenance != nil }
+
+// Displayable returns the suggestions that may be shown, in order.
+func Displayable(items []Suggestion) []Suggestion {
+	out := make([]Suggestion, 0, len(items))
+	for _, s := range items {
+		if s.Displayable() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Summary counts the open suggestions (with or without provenance: the
+// upstream does not know the display rule).
+type Summary struct {
+	Open           int `json:"open"`
+	ActionRequired int `json:"actionRequired"`
+}
+
+// Status filters the suggestions listed.
+type Status string
+
+// Filters: open ones (not decided, not expired) or all.
+const (
+	StatusOpen Status = "open"
+	StatusAll  Status = "all"
+)
+
+type suggestionDoc struct {
+	Suggestion
+	CreatedAt  string      `json:"createdAt"`
+	ExpiresAt  string      `json:"expiresAt"`
+	Provenance *Provenance `json:"provenance"`
+}
+
+const maxProposal = 16 << 10
+
+// Suggestions returns the property's suggestions; status "" means open.
+func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, status Status) ([]Suggestion, error) {
+	const op = "aiorchestrator.Suggestions"
+	if status == "" {
+		status = StatusOpen
+	}
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return nil, err
+	}
+	if status != StatusOpen && status != StatusAll {
+		return nil, apperr.Validation(apperr.FieldError{Field: "status", Message: `must be "open" or "all"`})
+	}
+	var doc struct {
+		Items []suggestionDoc `json:"items"`
+	}
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "suggestions"), url.Values{"status": {string(status)}}, &doc); err != nil {
+		return nil, err
+	}
+	var rep wire.Report
+	out := make([]Suggestion, 0, len(doc.Items))
+	for _, d := range doc.Items {
+		s := d.Suggestion
+		created, okC := wire.Instant(d.CreatedAt)
+		expires, okE := wire.Instant(d.ExpiresAt)
+		s.Title = wire.Text(s.Title, 200)
+		switch {
+		case !wire.ValidOpaqueID(s.SuggestionID):
+			rep.Drop("suggestionId", s.SuggestionID)
+			continue
+		case s.PropertyID != propertyID:
+			// Another property's suggestion must never be shown here.
+			rep.Drop("propertyId", s.PropertyID)
+			continue
+		case !okC || !okE || expires.Before(created.Time):
+			rep.Drop("createdAt/expiresAt", d.CreatedAt+"/"+d.ExpiresAt)
+			continue
+		case s.Title == "":
+			rep.Drop("title", "")
+			continue
+		}
+		s.CreatedAt, s.ExpiresAt = created, expires
+		if !s.Category.Valid() {
+			rep.Map("category", string(s.Category), string(CategoryOther))
+			s.Category = CategoryOther
+		}
+		if !s.Severity.Valid() {
+			rep.Map("severity", string(s.Severity), string(SeverityAttention))
+			s.Severity = SeverityAttention
+		}
+		s.Body = wire.Text(s.Body, 2000)
+		if len(s.Proposal) > 0 && string(s.Proposal) != "null" {
+			p, ok := wire.Object(s.Proposal, maxProposal)
+			if !ok {
+				rep.Map("proposal", string(s.Proposal), "none")
+			}
+			s.Proposal = p
+		} else {
+			s.Proposal = nil
+		}
+		s.Provenance = cleanProvenance(d.Provenance, &rep)
+		out = append(out, s)
+	}
+	rep.Log(ctx, Service, op)
+	return out, nil
+}
+
+func cleanProvenance(p *Provenance, rep *wire.Report) *Provenance {
+	if p == nil {
+		return nil
+	}
+	c := Provenance{
+		Model: wire.Text(p.Model, 128), ModelVersion: wire.Text(p.ModelVersion, 128),
+		PromptVersion: wire.Text(p.PromptVersion, 128), ModelClass: p.ModelClass,
+		SignatureFingerprint: wire.Text(p.SignatureFingerprint, 256),
+	}
+	if c.Model == "" || c.ModelVersion == "" || c.PromptVersion == "" || c.SignatureFingerprint == "" ||
+		(c.ModelClass != ModelCloud && c.ModelClass != ModelEdge) {
+		rep.Map("provenance", string(c.ModelClass)+"/"+c.Model, "none")
+		return nil
+	}
+	return &c
+}
+
+// Summary returns the counts of the property's open suggestions.
+func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
+	const op = "aiorchestrator.Summary"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return Summary{}, err
+	}
+	var doc Summary
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "suggestions", "summary"), nil, &doc); err != nil {
+		return Summary{}, err
+	}
+	if bad := wire.Negative(map[string]int{"open": doc.Open, "actionRequired": doc.ActionRequired}); bad != "" {
+		return Summary{}, c.http.Unavailable(op, "%s is negative", bad)
+	}
+	return doc, nil
+}

@@ -1,0 +1,130 @@
+package aiorchestrator_test
+
+// Calls against the real fake are in infra/fakes/aiorchestrator; these feed
+// the client answers the fake never gives.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
+)
+
+var (
+	quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+	tid   = ids.New(ids.Tenant)
+	pid   = ids.New(ids.Property)
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	var cfg aiorchestrator.Config
+	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"AI_ORCHESTRATOR_SERVICE_URL": "http://ai"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
+		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
+	}
+	for _, c := range []aiorchestrator.Config{{URL: "", Timeout: time.Second}, {URL: "http://ai", Timeout: 0}} {
+		if _, err := aiorchestrator.NewClient(c); err == nil || !strings.Contains(err.Error(), "AI_ORCHESTRATOR_SERVICE_") {
+			t.Errorf("NewClient(%+v): %v", c, err)
+		}
+	}
+}
+
+// serve answers body and reports the status query the client sent.
+func serve(t *testing.T, body string) (*aiorchestrator.Client, chan string) {
+	t.Helper()
+	queries := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries <- r.URL.Query().Get("status")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := aiorchestrator.NewClient(aiorchestrator.Config{URL: srv.URL, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, queries
+}
+
+const provenance = `{"model":"m","modelVersion":"1","promptVersion":"p@1","modelClass":"edge","signatureFingerprint":"sha256:ab"}`
+
+func suggestion(id, fields string) string {
+	return `{"suggestionId":"` + id + `","propertyId":"` + pid + `","category":"staffing","severity":"info",` +
+		`"createdAt":"2026-11-23T10:00:00Z","expiresAt":"2026-11-23T12:00:00Z","title":"Add an attendant"` + fields + `}`
+}
+
+func TestSuggestionsCleans(t *testing.T) {
+	t.Parallel()
+	items := []string{
+		suggestion("s1", `,"provenance":`+provenance+`,"proposal":{"action":"x"}`),
+		suggestion("s2", `,"category":"weather","severity":"panic","proposal":[1,2],"provenance":{"model":"m","modelVersion":"1","promptVersion":"p","modelClass":"quantum","signatureFingerprint":"f"}`),
+		suggestion("s3", `,"provenance":{"model":"","modelVersion":"1","promptVersion":"p","modelClass":"cloud","signatureFingerprint":"f"}`),
+		suggestion("s4", ``),
+		suggestion("bad id/../", `,"provenance":`+provenance),
+		strings.Replace(suggestion("s6", `,"provenance":`+provenance), pid, ids.New(ids.Property), 1),
+		suggestion("s7", `,"expiresAt":"2026-11-23T09:00:00Z"`),
+		suggestion("s8", `,"createdAt":"yesterday"`),
+		suggestion("s9", `,"title":" \u0007 "`),
+	}
+	c, queries := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`)
+	got, err := c.Suggestions(quiet, tid, pid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := <-queries; q != "open" {
+		t.Errorf("status sent %q, want open", q)
+	}
+	var kept []string
+	for _, s := range got {
+		kept = append(kept, s.SuggestionID)
+	}
+	if strings.Join(kept, ",") != "s1,s2,s3,s4" {
+		t.Fatalf("kept %v", kept)
+	}
+	s1, s2, s3, s4 := got[0], got[1], got[2], got[3]
+	if !s1.Displayable() || s1.Provenance.ModelClass != aiorchestrator.ModelEdge || string(s1.Proposal) != `{"action":"x"}` {
+		t.Errorf("s1 %+v", s1)
+	}
+	if s2.Category != aiorchestrator.CategoryOther || s2.Severity != aiorchestrator.SeverityAttention || s2.Proposal != nil || s2.Displayable() {
+		t.Errorf("s2 %+v", s2)
+	}
+	if s3.Displayable() || s4.Displayable() {
+		t.Errorf("incomplete or missing provenance is displayable: %+v %+v", s3, s4)
+	}
+	if shown := aiorchestrator.Displayable(got); len(shown) != 1 || shown[0].SuggestionID != "s1" {
+		t.Errorf("Displayable = %+v", shown)
+	}
+}
+
+func TestSuggestionsStatus(t *testing.T) {
+	t.Parallel()
+	c, queries := serve(t, `{"items":[]}`)
+	if got, err := c.Suggestions(quiet, tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || <-queries != "all" {
+		t.Fatalf("all: %v, %v", got, err)
+	}
+	if _, err := c.Suggestions(quiet, tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
+		t.Fatalf("unknown status: %v", err)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	t.Parallel()
+	c, _ := serve(t, `{"open":4,"actionRequired":1}`)
+	if got, err := c.Summary(quiet, tid, pid); err != nil || got != (aiorchestrator.Summary{Open: 4, ActionRequired: 1}) {
+		t.Fatalf("Summary = %+v, %v", got, err)
+	}
+	c, _ = serve(t, `{"open":-4,"actionRequired":1}`)
+	if _, err := c.Summary(quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		t.Fatalf("negative summary: %v", err)
+	}
+}

@@ -1,0 +1,185 @@
+// Package housekeeping is the client of housekeeping-service: the board of
+// a property's rooms (docs/UPSTREAMS.md).
+//
+// Errors of Board: VALIDATION_FAILED for malformed ids (checked before any
+// call); an error matching ErrNotFound when the service knows neither the
+// tenant nor the property; UPSTREAM_UNAVAILABLE for timeouts (the earlier
+// of ctx's deadline and Config.Timeout), connection failures, 5xx, 429 and
+// answers that cannot be used; INTERNAL for other statuses.
+//
+// What is cleaned from answers (see shared/upstream/wire): a room with no
+// usable number or an unknown status (it could not be placed on the board)
+// is dropped; an unknown priority becomes "normal"; a malformed updatedAt
+// is cleared; text is stripped of control characters and truncated. A
+// summary with a negative count is refused as UPSTREAM_UNAVAILABLE. The
+// summary is the upstream's, not recounted from the rooms kept.
+package housekeeping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Service is the upstream's name in errors.
+const Service = "housekeeping-service"
+
+// Config is the housekeeping-service part of a function's configuration.
+type Config struct {
+	URL     string        `env:"HOUSEKEEPING_SERVICE_URL, required"`
+	Timeout time.Duration `env:"HOUSEKEEPING_SERVICE_TIMEOUT, default=300ms"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error {
+	return errors.Join(
+		httpc.ValidateURL("HOUSEKEEPING_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("HOUSEKEEPING_SERVICE_TIMEOUT", c.Timeout),
+	)
+}
+
+// Option tunes a Client.
+type Option = httpc.Option
+
+// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
+// per-call timeout applies on top of its own.
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
+
+// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
+// tenant or property.
+var ErrNotFound = httpc.ErrNotFound
+
+// NotFoundError is housekeeping-service's 404.
+type NotFoundError = httpc.NotFoundError
+
+// Client calls housekeeping-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("housekeeping.NewClient: %w", err)
+	}
+	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("housekeeping.NewClient: %w", err)
+	}
+	return &Client{http: h}, nil
+}
+
+// RoomStatus is a room's housekeeping status.
+type RoomStatus string
+
+// Room statuses.
+const (
+	StatusClean      RoomStatus = "clean"
+	StatusDirty      RoomStatus = "dirty"
+	StatusInspected  RoomStatus = "inspected"
+	StatusOutOfOrder RoomStatus = "out_of_order"
+)
+
+// Valid reports whether s is a status this client knows.
+func (s RoomStatus) Valid() bool {
+	switch s {
+	case StatusClean, StatusDirty, StatusInspected, StatusOutOfOrder:
+		return true
+	}
+	return false
+}
+
+// Priority is how soon a room should be done.
+type Priority string
+
+// Priorities.
+const (
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+)
+
+// Valid reports whether p is a priority this client knows.
+func (p Priority) Valid() bool {
+	return p == PriorityLow || p == PriorityNormal || p == PriorityHigh
+}
+
+// Room is one room on the board.
+type Room struct {
+	RoomNumber string        `json:"roomNumber"`
+	RoomType   string        `json:"roomType"`
+	Status     RoomStatus    `json:"status"`
+	Occupied   bool          `json:"occupied"`
+	Assignee   string        `json:"assignee,omitempty"`
+	Priority   Priority      `json:"priority"`
+	UpdatedAt  jsontime.Time `json:"updatedAt,omitzero"`
+}
+
+// Summary counts the rooms by status.
+type Summary struct {
+	Clean      int `json:"clean"`
+	Dirty      int `json:"dirty"`
+	Inspected  int `json:"inspected"`
+	OutOfOrder int `json:"outOfOrder"`
+}
+
+// Board is the housekeeping board of a property.
+type Board struct {
+	Rooms   []Room  `json:"rooms"`
+	Summary Summary `json:"summary"`
+}
+
+type boardDoc struct {
+	Rooms []struct {
+		Room
+		UpdatedAt string `json:"updatedAt"`
+	} `json:"rooms"`
+	Summary Summary `json:"summary"`
+}
+
+// Board returns the housekeeping board of the property now.
+func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
+	const op = "housekeeping.Board"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return Board{}, err
+	}
+	var doc boardDoc
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "housekeeping", "board"), nil, &doc); err != nil {
+		return Board{}, err
+	}
+	s := doc.Summary
+	if bad := wire.Negative(map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}); bad != "" {
+		return Board{}, c.http.Unavailable(op, "summary.%s is negative", bad)
+	}
+	var rep wire.Report
+	b := Board{Rooms: make([]Room, 0, len(doc.Rooms)), Summary: s}
+	for _, d := range doc.Rooms {
+		r := d.Room
+		switch {
+		case !wire.ValidRoomNumber(r.RoomNumber):
+			rep.Drop("roomNumber", r.RoomNumber)
+			continue
+		case !r.Status.Valid():
+			rep.Drop("status", string(r.Status))
+			continue
+		}
+		if !r.Priority.Valid() {
+			rep.Map("priority", string(r.Priority), string(PriorityNormal))
+			r.Priority = PriorityNormal
+		}
+		r.RoomType = wire.Text(r.RoomType, 64)
+		r.Assignee = wire.Text(r.Assignee, 120)
+		if t, ok := wire.Instant(d.UpdatedAt); ok {
+			r.UpdatedAt = t
+		} else if d.UpdatedAt != "" {
+			rep.Map("updatedAt", d.UpdatedAt, "")
+		}
+		b.Rooms = append(b.Rooms, r)
+	}
+	rep.Log(ctx, Service, op)
+	return b, nil
+}

@@ -1,0 +1,198 @@
+// Package maintenance is the client of maintenance-service: the board of a
+// property's work orders (docs/UPSTREAMS.md).
+//
+// Errors of Board: VALIDATION_FAILED for malformed ids (checked before any
+// call); an error matching ErrNotFound when the service knows neither the
+// tenant nor the property; UPSTREAM_UNAVAILABLE for timeouts (the earlier
+// of ctx's deadline and Config.Timeout), connection failures, 5xx, 429 and
+// answers that cannot be used; INTERNAL for other statuses.
+//
+// What is cleaned from answers (see shared/upstream/wire): a work order
+// with an id other than wo_<ULID>, an unknown status or no usable
+// reportedAt is dropped; an unknown priority becomes "normal"; a malformed
+// roomNumber is cleared; text is stripped of control characters and
+// truncated. A summary with a negative count is refused as
+// UPSTREAM_UNAVAILABLE.
+package maintenance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Service is the upstream's name in errors.
+const Service = "maintenance-service"
+
+// WorkOrderPrefix is the prefix of work order ids ("wo_<ULID>").
+const WorkOrderPrefix ids.Prefix = "wo"
+
+// Config is the maintenance-service part of a function's configuration.
+type Config struct {
+	URL     string        `env:"MAINTENANCE_SERVICE_URL, required"`
+	Timeout time.Duration `env:"MAINTENANCE_SERVICE_TIMEOUT, default=300ms"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error {
+	return errors.Join(
+		httpc.ValidateURL("MAINTENANCE_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("MAINTENANCE_SERVICE_TIMEOUT", c.Timeout),
+	)
+}
+
+// Option tunes a Client.
+type Option = httpc.Option
+
+// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
+// per-call timeout applies on top of its own.
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
+
+// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
+// tenant or property.
+var ErrNotFound = httpc.ErrNotFound
+
+// NotFoundError is maintenance-service's 404.
+type NotFoundError = httpc.NotFoundError
+
+// Client calls maintenance-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("maintenance.NewClient: %w", err)
+	}
+	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("maintenance.NewClient: %w", err)
+	}
+	return &Client{http: h}, nil
+}
+
+// Status is a work order's status.
+type Status string
+
+// Work order statuses.
+const (
+	StatusOpen       Status = "open"
+	StatusInProgress Status = "in_progress"
+	StatusOnHold     Status = "on_hold"
+	StatusDone       Status = "done"
+)
+
+// Valid reports whether s is a status this client knows.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusOpen, StatusInProgress, StatusOnHold, StatusDone:
+		return true
+	}
+	return false
+}
+
+// Priority is a work order's priority.
+type Priority string
+
+// Priorities.
+const (
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Valid reports whether p is a priority this client knows.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent:
+		return true
+	}
+	return false
+}
+
+// WorkOrder is one job on the board; RoomNumber is empty for jobs outside
+// rooms (lobby, elevators, …).
+type WorkOrder struct {
+	ID         string        `json:"id"`
+	RoomNumber string        `json:"roomNumber,omitempty"`
+	Title      string        `json:"title"`
+	Priority   Priority      `json:"priority"`
+	Status     Status        `json:"status"`
+	ReportedAt jsontime.Time `json:"reportedAt"`
+	Assignee   string        `json:"assignee,omitempty"`
+}
+
+// Summary counts the work orders; Urgent counts urgent ones not done.
+type Summary struct {
+	Open       int `json:"open"`
+	InProgress int `json:"inProgress"`
+	Urgent     int `json:"urgent"`
+}
+
+// Board is the maintenance board of a property.
+type Board struct {
+	WorkOrders []WorkOrder `json:"workOrders"`
+	Summary    Summary     `json:"summary"`
+}
+
+type boardDoc struct {
+	WorkOrders []struct {
+		WorkOrder
+		ReportedAt string `json:"reportedAt"`
+	} `json:"workOrders"`
+	Summary Summary `json:"summary"`
+}
+
+// Board returns the maintenance board of the property now.
+func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
+	const op = "maintenance.Board"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return Board{}, err
+	}
+	var doc boardDoc
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "maintenance", "board"), nil, &doc); err != nil {
+		return Board{}, err
+	}
+	s := doc.Summary
+	if bad := wire.Negative(map[string]int{"open": s.Open, "inProgress": s.InProgress, "urgent": s.Urgent}); bad != "" {
+		return Board{}, c.http.Unavailable(op, "summary.%s is negative", bad)
+	}
+	var rep wire.Report
+	b := Board{WorkOrders: make([]WorkOrder, 0, len(doc.WorkOrders)), Summary: s}
+	for _, d := range doc.WorkOrders {
+		wo := d.WorkOrder
+		reported, ok := wire.Instant(d.ReportedAt)
+		switch {
+		case !ids.Valid(WorkOrderPrefix, wo.ID):
+			rep.Drop("id", wo.ID)
+			continue
+		case !wo.Status.Valid():
+			rep.Drop("status", string(wo.Status))
+			continue
+		case !ok:
+			rep.Drop("reportedAt", d.ReportedAt)
+			continue
+		}
+		wo.ReportedAt = reported
+		if !wo.Priority.Valid() {
+			rep.Map("priority", string(wo.Priority), string(PriorityNormal))
+			wo.Priority = PriorityNormal
+		}
+		if wo.RoomNumber != "" && !wire.ValidRoomNumber(wo.RoomNumber) {
+			rep.Map("roomNumber", wo.RoomNumber, "")
+			wo.RoomNumber = ""
+		}
+		wo.Title = wire.Text(wo.Title, 200)
+		wo.Assignee = wire.Text(wo.Assignee, 120)
+		b.WorkOrders = append(b.WorkOrders, wo)
+	}
+	rep.Log(ctx, Service, op)
+	return b, nil
+}

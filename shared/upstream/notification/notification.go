@@ -1,0 +1,237 @@
+// Package notification is the client of notification-service: the alerts
+// of a property (docs/UPSTREAMS.md, domain model §6).
+//
+// Errors of every method: VALIDATION_FAILED for malformed ids or filters
+// (checked before any call); an error matching ErrNotFound when the
+// service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
+// for timeouts (the earlier of ctx's deadline and Config.Timeout),
+// connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
+// for other statuses.
+//
+// What is cleaned from answers (see shared/upstream/wire):
+//   - an alert with a malformed id, another property's id or no usable
+//     raisedAt is dropped;
+//   - an unknown severity becomes "warning" — an alert of a kind this
+//     client does not know is still shown, neither hidden nor escalated to
+//     critical; an unknown category becomes "other";
+//   - a malformed resolvedAt (or one before raisedAt) is cleared, so the
+//     alert stays open rather than silently disappearing;
+//   - a payload that is not a JSON object (or over 16 KiB) becomes {}.
+//
+// A summary with a negative count is refused as UPSTREAM_UNAVAILABLE.
+package notification
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Service is the upstream's name in errors.
+const Service = "notification-service"
+
+// Config is the notification-service part of a function's configuration.
+type Config struct {
+	URL     string        `env:"NOTIFICATION_SERVICE_URL, required"`
+	Timeout time.Duration `env:"NOTIFICATION_SERVICE_TIMEOUT, default=300ms"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error {
+	return errors.Join(
+		httpc.ValidateURL("NOTIFICATION_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("NOTIFICATION_SERVICE_TIMEOUT", c.Timeout),
+	)
+}
+
+// Option tunes a Client.
+type Option = httpc.Option
+
+// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
+// per-call timeout applies on top of its own.
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
+
+// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
+// tenant or property.
+var ErrNotFound = httpc.ErrNotFound
+
+// NotFoundError is notification-service's 404.
+type NotFoundError = httpc.NotFoundError
+
+// Client calls notification-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("notification.NewClient: %w", err)
+	}
+	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("notification.NewClient: %w", err)
+	}
+	return &Client{http: h}, nil
+}
+
+// Severity of an alert.
+type Severity string
+
+// Severities.
+const (
+	SeverityInfo     Severity = "info"
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical"
+)
+
+// Valid reports whether s is a severity this client knows.
+func (s Severity) Valid() bool {
+	return s == SeverityInfo || s == SeverityWarning || s == SeverityCritical
+}
+
+// Category is what an alert is about (domain model §6).
+type Category string
+
+// Categories.
+const (
+	CategoryOversold      Category = "oversold"
+	CategoryNoShow        Category = "no_show"
+	CategoryPaymentFailed Category = "payment_failed"
+	CategoryLockFailed    Category = "lock_failed"
+	CategorySyncLag       Category = "sync_lag"
+	CategoryDeviceOffline Category = "device_offline"
+	CategorySecurity      Category = "security"
+	CategoryOther         Category = "other"
+)
+
+// Valid reports whether c is a category this client knows.
+func (c Category) Valid() bool {
+	switch c {
+	case CategoryOversold, CategoryNoShow, CategoryPaymentFailed, CategoryLockFailed,
+		CategorySyncLag, CategoryDeviceOffline, CategorySecurity, CategoryOther:
+		return true
+	}
+	return false
+}
+
+// Alert is one alert; ResolvedAt is zero while it is open. Payload is the
+// upstream's, typed by Category, always a JSON object.
+type Alert struct {
+	AlertID    string          `json:"alertId"`
+	PropertyID string          `json:"propertyId"`
+	Severity   Severity        `json:"severity"`
+	Category   Category        `json:"category"`
+	RaisedAt   jsontime.Time   `json:"raisedAt"`
+	ResolvedAt jsontime.Time   `json:"resolvedAt,omitzero"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// Summary counts the open alerts.
+type Summary struct {
+	Open     int `json:"open"`
+	Critical int `json:"critical"`
+}
+
+// Status filters the alerts listed.
+type Status string
+
+// Filters: open (unresolved) alerts or all.
+const (
+	StatusOpen Status = "open"
+	StatusAll  Status = "all"
+)
+
+type alertDoc struct {
+	Alert
+	RaisedAt   string `json:"raisedAt"`
+	ResolvedAt string `json:"resolvedAt"`
+}
+
+const maxPayload = 16 << 10
+
+// Alerts returns the property's alerts; status "" means open.
+func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status Status) ([]Alert, error) {
+	const op = "notification.Alerts"
+	if status == "" {
+		status = StatusOpen
+	}
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return nil, err
+	}
+	if status != StatusOpen && status != StatusAll {
+		return nil, apperr.Validation(apperr.FieldError{Field: "status", Message: `must be "open" or "all"`})
+	}
+	var doc struct {
+		Items []alertDoc `json:"items"`
+	}
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "alerts"), url.Values{"status": {string(status)}}, &doc); err != nil {
+		return nil, err
+	}
+	var rep wire.Report
+	out := make([]Alert, 0, len(doc.Items))
+	for _, d := range doc.Items {
+		a := d.Alert
+		raised, ok := wire.Instant(d.RaisedAt)
+		switch {
+		case !wire.ValidOpaqueID(a.AlertID):
+			rep.Drop("alertId", a.AlertID)
+			continue
+		case a.PropertyID != propertyID:
+			// Another property's alert must never be shown here.
+			rep.Drop("propertyId", a.PropertyID)
+			continue
+		case !ok:
+			rep.Drop("raisedAt", d.RaisedAt)
+			continue
+		}
+		a.RaisedAt = raised
+		if resolved, ok := wire.Instant(d.ResolvedAt); ok && !resolved.Before(raised.Time) {
+			a.ResolvedAt = resolved
+		} else if d.ResolvedAt != "" {
+			rep.Map("resolvedAt", d.ResolvedAt, "")
+		}
+		if !a.Severity.Valid() {
+			rep.Map("severity", string(a.Severity), string(SeverityWarning))
+			a.Severity = SeverityWarning
+		}
+		if !a.Category.Valid() {
+			rep.Map("category", string(a.Category), string(CategoryOther))
+			a.Category = CategoryOther
+		}
+		if p, ok := wire.Object(a.Payload, maxPayload); ok {
+			a.Payload = p
+		} else {
+			if len(a.Payload) > 0 && string(a.Payload) != "null" {
+				rep.Map("payload", string(a.Payload), "{}")
+			}
+			a.Payload = json.RawMessage(`{}`)
+		}
+		out = append(out, a)
+	}
+	rep.Log(ctx, Service, op)
+	return out, nil
+}
+
+// Summary returns the counts of the property's open alerts.
+func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
+	const op = "notification.Summary"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return Summary{}, err
+	}
+	var doc Summary
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "alerts", "summary"), nil, &doc); err != nil {
+		return Summary{}, err
+	}
+	if bad := wire.Negative(map[string]int{"open": doc.Open, "critical": doc.Critical}); bad != "" {
+		return Summary{}, c.http.Unavailable(op, "%s is negative", bad)
+	}
+	return doc, nil
+}

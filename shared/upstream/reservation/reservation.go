@@ -1,0 +1,278 @@
+// Package reservation is the client of reservation-service: the day's
+// arrivals, departures and in-house guests of a property
+// (docs/UPSTREAMS.md).
+//
+// Errors of every method: VALIDATION_FAILED for malformed ids or dates
+// (checked before any call); an error matching ErrNotFound when the
+// service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
+// for timeouts (the earlier of ctx's deadline and Config.Timeout),
+// connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
+// for other statuses.
+//
+// What is cleaned from answers (see shared/upstream/wire): a stay with a
+// malformed reservationId, an unknown status, malformed dates, negative
+// counts or invalid money is dropped; a malformed folioId, roomNumber or eta
+// is cleared; names, room types and notes are stripped of control
+// characters and truncated. A summary with a negative count, or an answer
+// for another date, is refused as UPSTREAM_UNAVAILABLE.
+package reservation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Service is the upstream's name in errors.
+const Service = "reservation-service"
+
+// Config is the reservation-service part of a function's configuration.
+type Config struct {
+	URL     string        `env:"RESERVATION_SERVICE_URL, required"`
+	Timeout time.Duration `env:"RESERVATION_SERVICE_TIMEOUT, default=300ms"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error {
+	return errors.Join(
+		httpc.ValidateURL("RESERVATION_SERVICE_URL", c.URL),
+		httpc.ValidateTimeout("RESERVATION_SERVICE_TIMEOUT", c.Timeout),
+	)
+}
+
+// Option tunes a Client.
+type Option = httpc.Option
+
+// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
+// per-call timeout applies on top of its own.
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
+
+// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
+// tenant or property.
+var ErrNotFound = httpc.ErrNotFound
+
+// NotFoundError is reservation-service's 404.
+type NotFoundError = httpc.NotFoundError
+
+// Client calls reservation-service. Safe for concurrent use; build one per
+// instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("reservation.NewClient: %w", err)
+	}
+	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("reservation.NewClient: %w", err)
+	}
+	return &Client{http: h}, nil
+}
+
+// Status is a stay's status.
+type Status string
+
+// Stay statuses.
+const (
+	StatusExpected   Status = "expected"
+	StatusCheckedIn  Status = "checked_in"
+	StatusCheckedOut Status = "checked_out"
+	StatusNoShow     Status = "no_show"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Valid reports whether s is a status this client knows.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusExpected, StatusCheckedIn, StatusCheckedOut, StatusNoShow, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Today is the summary of a property's day.
+type Today struct {
+	Date           string          `json:"date"`
+	Arrivals       ArrivalCounts   `json:"arrivals"`
+	Departures     DepartureCounts `json:"departures"`
+	InHouse        int             `json:"inHouse"`
+	NoShows        int             `json:"noShows"`
+	RoomsTotal     int             `json:"roomsTotal"`
+	RoomsAvailable int             `json:"roomsAvailable"`
+}
+
+// ArrivalCounts counts the day's arrivals; Expected is all of them.
+type ArrivalCounts struct {
+	Expected  int `json:"expected"`
+	CheckedIn int `json:"checkedIn"`
+}
+
+// DepartureCounts counts the day's departures; Expected is all of them.
+type DepartureCounts struct {
+	Expected   int `json:"expected"`
+	CheckedOut int `json:"checkedOut"`
+}
+
+// Stay is one reservation's stay at the property.
+type Stay struct {
+	ReservationID string        `json:"reservationId"`
+	GuestName     string        `json:"guestName"`
+	RoomNumber    string        `json:"roomNumber,omitempty"`
+	RoomType      string        `json:"roomType"`
+	Status        Status        `json:"status"`
+	ArrivalDate   string        `json:"arrivalDate"`
+	DepartureDate string        `json:"departureDate"`
+	ETA           jsontime.Time `json:"eta,omitzero"`
+	Nights        int           `json:"nights"`
+	Adults        int           `json:"adults"`
+	Children      int           `json:"children"`
+	VIP           bool          `json:"vip"`
+	BalanceDue    wire.Money    `json:"balanceDue"`
+	FolioID       string        `json:"folioId,omitempty"`
+	Notes         string        `json:"notes,omitempty"`
+}
+
+// Stays is a list of stays; Date is set for a day's arrivals or departures.
+type Stays struct {
+	Date  string `json:"date,omitempty"`
+	Items []Stay `json:"items"`
+}
+
+// Today returns the summary of date ("YYYY-MM-DD", the property's civil
+// date) at the property.
+func (c *Client) Today(ctx context.Context, tenantID, propertyID, date string) (Today, error) {
+	const op = "reservation.Today"
+	if err := check(tenantID, propertyID, date); err != nil {
+		return Today{}, err
+	}
+	var doc Today
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "today"), url.Values{"date": {date}}, &doc); err != nil {
+		return Today{}, err
+	}
+	if doc.Date != date {
+		return Today{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
+	}
+	if bad := wire.Negative(map[string]int{
+		"arrivals.expected": doc.Arrivals.Expected, "arrivals.checkedIn": doc.Arrivals.CheckedIn,
+		"departures.expected": doc.Departures.Expected, "departures.checkedOut": doc.Departures.CheckedOut,
+		"inHouse": doc.InHouse, "noShows": doc.NoShows, "roomsTotal": doc.RoomsTotal, "roomsAvailable": doc.RoomsAvailable,
+	}); bad != "" {
+		return Today{}, c.http.Unavailable(op, "%s is negative", bad)
+	}
+	return doc, nil
+}
+
+// Arrivals returns the stays arriving on date.
+func (c *Client) Arrivals(ctx context.Context, tenantID, propertyID, date string) (Stays, error) {
+	return c.dayList(ctx, "reservation.Arrivals", "arrivals", tenantID, propertyID, date)
+}
+
+// Departures returns the stays departing on date.
+func (c *Client) Departures(ctx context.Context, tenantID, propertyID, date string) (Stays, error) {
+	return c.dayList(ctx, "reservation.Departures", "departures", tenantID, propertyID, date)
+}
+
+// InHouse returns the guests in house now.
+func (c *Client) InHouse(ctx context.Context, tenantID, propertyID string) (Stays, error) {
+	const op = "reservation.InHouse"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return Stays{}, err
+	}
+	var doc stayList
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "in-house"), nil, &doc); err != nil {
+		return Stays{}, err
+	}
+	return Stays{Items: c.clean(ctx, op, doc.Items)}, nil
+}
+
+func (c *Client) dayList(ctx context.Context, op, resource, tenantID, propertyID, date string) (Stays, error) {
+	if err := check(tenantID, propertyID, date); err != nil {
+		return Stays{}, err
+	}
+	var doc stayList
+	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, resource), url.Values{"date": {date}}, &doc); err != nil {
+		return Stays{}, err
+	}
+	if doc.Date != date {
+		return Stays{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
+	}
+	return Stays{Date: date, Items: c.clean(ctx, op, doc.Items)}, nil
+}
+
+func check(tenantID, propertyID, date string) error {
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return err
+	}
+	return wire.CheckDate("date", date)
+}
+
+// stayList and stayDoc are the wire forms; timestamps stay strings until
+// checked so one bad eta does not sink the list.
+type stayList struct {
+	Date  string    `json:"date"`
+	Items []stayDoc `json:"items"`
+}
+
+type stayDoc struct {
+	Stay
+	ETA string `json:"eta"`
+}
+
+const (
+	maxName  = 120
+	maxType  = 64
+	maxNotes = 500
+)
+
+func (c *Client) clean(ctx context.Context, op string, in []stayDoc) []Stay {
+	var rep wire.Report
+	out := make([]Stay, 0, len(in))
+	for _, d := range in {
+		s := d.Stay
+		switch {
+		case !ids.Valid(ids.Reservation, s.ReservationID):
+			rep.Drop("reservationId", s.ReservationID)
+			continue
+		case !s.Status.Valid():
+			rep.Drop("status", string(s.Status))
+			continue
+		case !wire.ValidDate(s.ArrivalDate) || !wire.ValidDate(s.DepartureDate) || s.DepartureDate < s.ArrivalDate:
+			rep.Drop("arrivalDate/departureDate", s.ArrivalDate+"/"+s.DepartureDate)
+			continue
+		case s.Nights < 0 || s.Adults < 0 || s.Children < 0:
+			rep.Drop("nights/adults/children", s.ReservationID)
+			continue
+		case !s.BalanceDue.Valid():
+			rep.Drop("balanceDue", s.BalanceDue.String())
+			continue
+		}
+		s.GuestName = wire.Text(s.GuestName, maxName)
+		s.RoomType = wire.Text(s.RoomType, maxType)
+		s.Notes = wire.Text(s.Notes, maxNotes)
+		if s.RoomNumber != "" && !wire.ValidRoomNumber(s.RoomNumber) {
+			rep.Map("roomNumber", s.RoomNumber, "")
+			s.RoomNumber = ""
+		}
+		if s.FolioID != "" && !ids.Valid(ids.Folio, s.FolioID) {
+			rep.Map("folioId", s.FolioID, "")
+			s.FolioID = ""
+		}
+		if eta, ok := wire.Instant(d.ETA); ok {
+			s.ETA = eta
+		} else if d.ETA != "" {
+			rep.Map("eta", d.ETA, "")
+		}
+		out = append(out, s)
+	}
+	rep.Log(ctx, Service, op)
+	return out
+}

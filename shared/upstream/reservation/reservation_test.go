@@ -1,0 +1,171 @@
+package reservation_test
+
+// Calls against the real fake are in infra/fakes/reservation; these feed
+// the client answers the fake never gives.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// quiet keeps the client's warnings about cleaned answers out of the test
+// output; shared/upstream/wire tests the warning itself.
+var quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+
+var (
+	tid  = ids.New(ids.Tenant)
+	pid  = ids.New(ids.Property)
+	date = "2026-11-23"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	var cfg reservation.Config
+	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{
+		"RESERVATION_SERVICE_URL": "http://127.0.0.1:9001",
+	}), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Timeout != 300*time.Millisecond {
+		t.Fatalf("default timeout %v, want 300ms", cfg.Timeout)
+	}
+	var empty reservation.Config
+	if err := config.LoadFrom(context.Background(), config.MapLookuper(nil), &empty); err == nil || !strings.Contains(err.Error(), "RESERVATION_SERVICE_URL") {
+		t.Fatalf("missing URL: %v", err)
+	}
+	for _, c := range []reservation.Config{
+		{URL: "", Timeout: time.Second},
+		{URL: "reservation:80", Timeout: time.Second},
+		{URL: "http://reservation", Timeout: 0},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v validated", c)
+		}
+		if _, err := reservation.NewClient(c); err == nil {
+			t.Errorf("NewClient(%+v) succeeded", c)
+		}
+	}
+}
+
+func serve(t *testing.T, body string) *reservation.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := reservation.NewClient(reservation.Config{URL: srv.URL, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func stay(fields string) string {
+	base := `"reservationId":"rsv_01JN8EY4M01KXGKC1R2R3B3S4D","guestName":"Amara Okafor","roomType":"King","status":"expected",` +
+		`"arrivalDate":"2026-11-23","departureDate":"2026-11-25","nights":2,"adults":2,"children":0,"vip":false,` +
+		`"balanceDue":{"amount":"10.00","currency":"CAD"}`
+	return "{" + base + fields + "}"
+}
+
+func TestArrivalsCleansItems(t *testing.T) {
+	t.Parallel()
+	items := []string{
+		stay(`,"roomNumber":"512","eta":"2026-11-23T18:30:00Z","folioId":"fol_01JN8EY4M01KXGKC1R2R3B3S4D","notes":"Late\narrival"`),
+		stay(`,"reservationId":"RSV-1"`),
+		stay(`,"status":"in_limbo"`),
+		stay(`,"arrivalDate":"2026-11-26"`),
+		stay(`,"departureDate":"tomorrow"`),
+		stay(`,"nights":-1`),
+		stay(`,"balanceDue":{"amount":"lots","currency":"CAD"}`),
+		stay(`,"roomNumber":"<b>512</b>","folioId":"F-1","eta":"soon","guestName":"Amara\u202e Okafor\u0007"`),
+	}
+	c := serve(t, `{"date":"2026-11-23","items":[`+strings.Join(items, ",")+`]}`)
+	got, err := c.Arrivals(quiet, tid, pid, date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eta, _ := wire.Instant("2026-11-23T18:30:00Z")
+	want := reservation.Stays{Date: date, Items: []reservation.Stay{
+		{
+			ReservationID: "rsv_01JN8EY4M01KXGKC1R2R3B3S4D", GuestName: "Amara Okafor", RoomNumber: "512", RoomType: "King",
+			Status: reservation.StatusExpected, ArrivalDate: "2026-11-23", DepartureDate: "2026-11-25", ETA: eta,
+			Nights: 2, Adults: 2, BalanceDue: wire.Money{Amount: "10.00", Currency: "CAD"},
+			FolioID: "fol_01JN8EY4M01KXGKC1R2R3B3S4D", Notes: "Late arrival",
+		},
+		{
+			ReservationID: "rsv_01JN8EY4M01KXGKC1R2R3B3S4D", GuestName: "Amara Okafor", RoomType: "King",
+			Status: reservation.StatusExpected, ArrivalDate: "2026-11-23", DepartureDate: "2026-11-25",
+			Nights: 2, Adults: 2, BalanceDue: wire.Money{Amount: "10.00", Currency: "CAD"},
+		},
+	}}
+	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b jsontime.Time) bool { return a.Equal(b.Time) })); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+func TestRefusesBrokenAnswers(t *testing.T) {
+	t.Parallel()
+	today := `{"date":"2026-11-23","arrivals":{"expected":3,"checkedIn":1},"departures":{"expected":2,"checkedOut":2},"inHouse":40,"noShows":0,"roomsTotal":90,"roomsAvailable":12}`
+	if got, err := serve(t, today).Today(context.Background(), tid, pid, date); err != nil || got.InHouse != 40 || got.Arrivals.CheckedIn != 1 {
+		t.Fatalf("Today = %+v, %v", got, err)
+	}
+	cases := []struct {
+		name string
+		body string
+		call func(*reservation.Client) error
+	}{
+		{"today for another date", strings.Replace(today, "2026-11-23", "2026-11-24", 1), func(c *reservation.Client) error {
+			_, err := c.Today(context.Background(), tid, pid, date)
+			return err
+		}},
+		{"negative count", strings.Replace(today, `"inHouse":40`, `"inHouse":-1`, 1), func(c *reservation.Client) error {
+			_, err := c.Today(context.Background(), tid, pid, date)
+			return err
+		}},
+		{"fractional count", strings.Replace(today, `"inHouse":40`, `"inHouse":4.5`, 1), func(c *reservation.Client) error {
+			_, err := c.Today(context.Background(), tid, pid, date)
+			return err
+		}},
+		{"departures for another date", `{"date":"2026-11-22","items":[]}`, func(c *reservation.Client) error {
+			_, err := c.Departures(context.Background(), tid, pid, date)
+			return err
+		}},
+		{"items not a list", `{"items":{}}`, func(c *reservation.Client) error {
+			_, err := c.InHouse(context.Background(), tid, pid)
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tc.call(serve(t, tc.body)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
+			}
+		})
+	}
+}
+
+func TestInHouseNullItems(t *testing.T) {
+	t.Parallel()
+	got, err := serve(t, `{"items":null}`).InHouse(context.Background(), tid, pid)
+	if err != nil || got.Items == nil || len(got.Items) != 0 {
+		t.Fatalf("InHouse = %#v, %v; want an empty, non-nil list", got, err)
+	}
+}

@@ -1,0 +1,97 @@
+package revenue_test
+
+// Calls against the real fake are in infra/fakes/revenue; these feed the
+// client answers the fake never gives.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
+)
+
+var (
+	tid  = ids.New(ids.Tenant)
+	pid  = ids.New(ids.Property)
+	date = "2026-11-23"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	var cfg revenue.Config
+	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"REVENUE_SERVICE_URL": "http://r"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
+		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
+	}
+	for _, c := range []revenue.Config{{URL: "", Timeout: time.Second}, {URL: "http://r", Timeout: 0}} {
+		if _, err := revenue.NewClient(c); err == nil || !strings.Contains(err.Error(), "REVENUE_SERVICE_") {
+			t.Errorf("NewClient(%+v): %v", c, err)
+		}
+	}
+}
+
+func serve(t *testing.T, body string) *revenue.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := revenue.NewClient(revenue.Config{URL: srv.URL, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const (
+	occupancy = `{"date":"2026-11-23","roomsTotal":90,"roomsOccupied":45,"occupancyPct":50,"adr":{"amount":"200.00","currency":"CAD"},"revpar":{"amount":"100.00","currency":"CAD"}}`
+	rev       = `{"date":"2026-11-23","roomRevenue":{"amount":"9000.00","currency":"EUR"},"otherRevenue":{"amount":"1200.50","currency":"EUR"},"monthToDate":{"amount":"210000.00","currency":"EUR"}}`
+)
+
+func TestDecodes(t *testing.T) {
+	t.Parallel()
+	o, err := serve(t, occupancy).Occupancy(context.Background(), tid, pid, date)
+	if err != nil || o.RoomsOccupied != 45 || o.OccupancyPct != 50 || o.ADR.Amount != "200.00" || o.RevPAR.Currency != "CAD" {
+		t.Fatalf("Occupancy = %+v, %v", o, err)
+	}
+	r, err := serve(t, rev).Revenue(context.Background(), tid, pid, date)
+	if err != nil || r.OtherRevenue.Amount != "1200.50" || r.MonthToDate.Currency != "EUR" {
+		t.Fatalf("Revenue = %+v, %v", r, err)
+	}
+}
+
+func TestRefusesBrokenFigures(t *testing.T) {
+	t.Parallel()
+	occ := func(c *revenue.Client) error { _, err := c.Occupancy(context.Background(), tid, pid, date); return err }
+	rv := func(c *revenue.Client) error { _, err := c.Revenue(context.Background(), tid, pid, date); return err }
+	cases := []struct {
+		name string
+		body string
+		call func(*revenue.Client) error
+	}{
+		{"another date", strings.Replace(occupancy, "2026-11-23", "2026-11-22", 1), occ},
+		{"over 100%", strings.Replace(occupancy, `"occupancyPct":50`, `"occupancyPct":104.5`, 1), occ},
+		{"negative rooms", strings.Replace(occupancy, `"roomsOccupied":45`, `"roomsOccupied":-45`, 1), occ},
+		{"float money", strings.Replace(occupancy, `"amount":"200.00"`, `"amount":200`, 1), occ},
+		{"mixed currencies", strings.Replace(occupancy, `"currency":"CAD"}}`, `"currency":"USD"}}`, 1), occ},
+		{"revenue for another date", strings.Replace(rev, "2026-11-23", "2026-10-23", 1), rv},
+		{"not money", strings.Replace(rev, `"1200.50"`, `"twelve hundred"`, 1), rv},
+		{"missing money", `{"date":"2026-11-23"}`, rv},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tc.call(serve(t, tc.body)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
+			}
+		})
+	}
+}

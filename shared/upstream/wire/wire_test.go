@@ -1,0 +1,186 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+)
+
+func TestMoney(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		m  Money
+		ok bool
+	}{
+		{Money{"123.45", "CAD"}, true},
+		{Money{"0", "EUR"}, true},
+		{Money{"-12.5", "EUR"}, true},
+		{Money{"0.0001", "USD"}, true},
+		{Money{"", "CAD"}, false},
+		{Money{"12.345678", "CAD"}, false},
+		{Money{"1e3", "CAD"}, false},
+		{Money{"012", "CAD"}, false},
+		{Money{"1,000.00", "CAD"}, false},
+		{Money{"NaN", "CAD"}, false},
+		{Money{"10.00", "cad"}, false},
+		{Money{"10.00", "CADX"}, false},
+		{Money{"10.00", ""}, false},
+	}
+	for _, tc := range cases {
+		if got := tc.m.Valid(); got != tc.ok {
+			t.Errorf("%v.Valid() = %v", tc.m, got)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	t.Parallel()
+	for s, ok := range map[string]bool{
+		"2026-11-23": true, "2024-02-29": true, "2026-02-29": false, "2026-1-2": false,
+		"23/11/2026": false, "": false, "2026-11-23T00:00:00Z": false,
+	} {
+		if ValidDate(s) != ok {
+			t.Errorf("ValidDate(%q) = %v", s, !ok)
+		}
+		if err := CheckDate("date", s); (err == nil) != ok || (!ok && apperr.CodeOf(err) != apperr.ValidationFailed) {
+			t.Errorf("CheckDate(%q) = %v", s, err)
+		}
+	}
+	if got, ok := Instant("2026-11-23T19:07:00.123456+01:00"); !ok || jsontime.Format(got.Time) != "2026-11-23T18:07:00.123Z" {
+		t.Errorf("Instant = %v, %v", got, ok)
+	}
+	for _, s := range []string{"", "yesterday", "2026-11-23", "0001-01-01T00:00:00Z"} {
+		if _, ok := Instant(s); ok {
+			t.Errorf("Instant(%q) accepted", s)
+		}
+	}
+}
+
+func TestCheckProperty(t *testing.T) {
+	t.Parallel()
+	tid, pid := ids.New(ids.Tenant), ids.New(ids.Property)
+	if err := CheckProperty(tid, pid); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		tid, pid string
+		fields   []string
+	}{
+		{"acme", pid, []string{"tenantId"}},
+		{tid, "../x", []string{"propertyId"}},
+		{pid, tid, []string{"tenantId", "propertyId"}},
+		{tid, strings.ToLower(pid), []string{"propertyId"}},
+	}
+	for _, tc := range cases {
+		err := CheckProperty(tc.tid, tc.pid)
+		ae := apperr.From(err)
+		var fields []string
+		for _, f := range ae.Fields {
+			fields = append(fields, f.Field)
+		}
+		if ae.Code != apperr.ValidationFailed || strings.Join(fields, ",") != strings.Join(tc.fields, ",") {
+			t.Errorf("CheckProperty(%q, %q) = %v %v", tc.tid, tc.pid, err, fields)
+		}
+	}
+	if got := strings.Join(PropertyPath(tid, pid, "housekeeping", "board"), "/"); got != "v1/tenants/"+tid+"/properties/"+pid+"/housekeeping/board" {
+		t.Errorf("PropertyPath = %s", got)
+	}
+}
+
+func TestText(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"  Amara Okafor ", 50, "Amara Okafor"},
+		{"line\none\ttab", 50, "line one tab"},
+		{"bell\x07 and \x1b[31mansi", 50, "bell and [31mansi"},
+		{"evil\u202egnp.exe", 50, "evilgnp.exe"},
+		{"isolate\u2066x\u2069", 50, "isolatex"},
+		{"Élodie Tremblay", 6, "Élodi…"},
+		{"abc", 3, "abc"},
+	}
+	for _, tc := range cases {
+		got := Text(tc.in, tc.max)
+		if got != tc.want || utf8.RuneCountInString(got) > tc.max {
+			t.Errorf("Text(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestIDsAndRooms(t *testing.T) {
+	t.Parallel()
+	for s, ok := range map[string]bool{
+		"sug_01JN8EY4M01KXGKC1R2R3B3S4D": true, "alert-42": true, "a:b.c": true,
+		"": false, "-x": false, "a b": false, "a/b": false, strings.Repeat("a", 129): false, "x\u202e": false,
+	} {
+		if ValidOpaqueID(s) != ok {
+			t.Errorf("ValidOpaqueID(%q) = %v", s, !ok)
+		}
+	}
+	for s, ok := range map[string]bool{
+		"512": true, "2.04": true, "B-12": true, "PH 1": true,
+		"": false, " 512": false, "<b>512</b>": false, "12345678901234567": false,
+	} {
+		if ValidRoomNumber(s) != ok {
+			t.Errorf("ValidRoomNumber(%q) = %v", s, !ok)
+		}
+	}
+}
+
+func TestObject(t *testing.T) {
+	t.Parallel()
+	for in, ok := range map[string]bool{
+		`{"a":1}`: true, `{}`: true, `[]`: false, `"x"`: false, `null`: false, ``: false, `{"a":`: false,
+		`{"big":"` + strings.Repeat("x", 100) + `"}`: false,
+	} {
+		if _, got := Object(json.RawMessage(in), 64); got != ok {
+			t.Errorf("Object(%.20q) = %v", in, got)
+		}
+	}
+}
+
+func TestNegative(t *testing.T) {
+	t.Parallel()
+	if got := Negative(map[string]int{"a": 0, "b": 3}); got != "" {
+		t.Errorf("Negative = %q", got)
+	}
+	if got := Negative(map[string]int{"z": -1, "b": -2, "c": 1}); got != "b" {
+		t.Errorf("Negative = %q, want the first negative by name", got)
+	}
+}
+
+func TestReportLogsOnce(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	ctx := logging.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)))
+	var r Report
+	r.Log(ctx, "s", "op")
+	if buf.Len() != 0 {
+		t.Fatalf("an empty report logged: %s", buf.String())
+	}
+	for range 10 {
+		r.Drop("status", "weird")
+	}
+	r.Map("priority", "asap", "normal")
+	r.Log(ctx, "reservation-service", "reservation.Arrivals")
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("%d log lines, want 1:\n%s", n, buf.String())
+	}
+	for _, want := range []string{`"dropped":10`, `"mapped":1`, `"service":"reservation-service"`, `dropped: status=\"weird\"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, buf.String())
+		}
+	}
+}

@@ -1,0 +1,413 @@
+// Package compose builds the dashboard and workbench views out of widgets
+// fetched from upstream services, fast and never slower than its budget.
+//
+// For an on-call engineer, the Redis keys (under the deployment prefix):
+//
+//	ver:<tenant>                         cacheKeyVersion; bumped by tenant bootstrap changes, only forward
+//	pgen:<tenant>:<property>             property generation; bumped by reservation/housekeeping/maintenance changes
+//	snap:<kind>:<tenant>:<prop>:<role>:v<ver>:g<gen>   a composed snapshot, TTL 30 s (views 15 s, partial 5 s)
+//	lease:<snap key>                     who is composing it right now (SET NX PX, 2 s)
+//	lastgood:<tenant>:<prop>:<kind>:<widget>  last fresh value of a widget, 10 min
+//
+// A bump never deletes anything: it changes the key that is looked up, and
+// the old snapshots expire on their own.
+//
+// Single flight: inside an instance, concurrent Gets of one key share one
+// call (singleflight). Across instances, the caller that wins the lease
+// composes; the others poll the snapshot key until it appears, the lease
+// disappears (its holder died: they take over) or their deadline passes
+// (they compose themselves). The winner re-reads the snapshot key after
+// taking the lease, so a late arrival never composes what was just stored.
+//
+// Budgets: each widget gets its own deadline (default 300 ms), the whole
+// composition Total (800 ms). A widget that fails or is late is served
+// from its last good value as "stale" (≤ 10 min old) or is "unavailable"
+// (null). Get does not wait for a fetch that ignores its context.
+//
+// Redis trouble never fails a request: reads fall back to composing
+// directly, writes are best effort, both logged.
+package compose
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+)
+
+// Staleness of a widget.
+const (
+	Fresh       = "fresh"
+	Stale       = "stale"
+	Unavailable = "unavailable"
+)
+
+// Widget is one part of a composition.
+type Widget struct {
+	Name   string
+	Budget time.Duration // 0: Options.DefaultBudget
+	Fetch  func(ctx context.Context) (any, error)
+}
+
+// Request names a composition.
+type Request struct {
+	Kind       string     // "dashboard", "arrivals", …
+	Prefix     ids.Prefix // dsh or wbv
+	TenantID   string
+	PropertyID string
+	Role       string
+	TTL        time.Duration
+	Total      time.Duration
+	// Prepare returns the widgets; it runs only when a composition is
+	// needed, so a cache hit does no other work.
+	Prepare func(ctx context.Context) []Widget
+}
+
+// Snapshot is a composed result.
+type Snapshot struct {
+	ID              string                     `json:"id"`
+	Kind            string                     `json:"kind"`
+	TenantID        string                     `json:"tenantId"`
+	PropertyID      string                     `json:"propertyId"`
+	Role            string                     `json:"role"`
+	ComposedAt      jsontime.Time              `json:"composedAt"`
+	CacheKeyVersion int64                      `json:"cacheKeyVersion"`
+	Widgets         map[string]json.RawMessage `json:"widgets"`
+	Staleness       map[string]string          `json:"staleness"`
+	Partial         bool                       `json:"partial"`
+}
+
+// Options tune a Composer; zero values take the defaults.
+type Options struct {
+	DefaultBudget time.Duration // 300 ms
+	StaleFor      time.Duration // 10 min
+	PartialTTL    time.Duration // 5 s: a recovered upstream shows up soon
+	LeaseTTL      time.Duration // 2 s
+	PollEvery     time.Duration // 5 ms
+	// WaitSlack is how long past Total a waiter keeps waiting for the
+	// lease holder before composing itself (default 250 ms).
+	WaitSlack time.Duration
+	Now       func() time.Time
+}
+
+// Composer composes and caches. One per instance.
+type Composer struct {
+	rdb *redisx.Client
+	o   Options
+	sf  singleflight.Group
+}
+
+// New returns a Composer over rdb.
+func New(rdb *redisx.Client, o Options) *Composer {
+	if o.DefaultBudget <= 0 {
+		o.DefaultBudget = 300 * time.Millisecond
+	}
+	if o.StaleFor <= 0 {
+		o.StaleFor = 10 * time.Minute
+	}
+	if o.PartialTTL <= 0 {
+		o.PartialTTL = 5 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 2 * time.Second
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 5 * time.Millisecond
+	}
+	if o.WaitSlack <= 0 {
+		o.WaitSlack = 250 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Composer{rdb: rdb, o: o}
+}
+
+// lookup reads the version, the property generation and the snapshot they
+// point at in one round trip.
+var lookup = redis.NewScript(`
+local ver = redis.call('GET', KEYS[1]) or '0'
+local gen = redis.call('GET', KEYS[2]) or '0'
+local key = ARGV[1] .. ':v' .. ver .. ':g' .. gen
+return {ver, gen, redis.call('GET', key) or false}`)
+
+type result struct {
+	snap   *Snapshot
+	cached bool
+}
+
+// Get returns the snapshot of req, from the cache or freshly composed.
+// cached reports a cache hit (also when another instance composed it).
+func (c *Composer) Get(ctx context.Context, req Request) (*Snapshot, bool, error) {
+	base := c.rdb.Key("snap", req.Kind, req.TenantID, req.PropertyID, req.Role)
+	res, err := lookup.Run(ctx, c.rdb, []string{c.rdb.Key("ver", req.TenantID), c.rdb.Key("pgen", req.TenantID, req.PropertyID)}, base).Slice()
+	if err != nil {
+		logging.From(ctx).WarnContext(ctx, "compose: cache unavailable, composing directly", "err", err)
+		snap := c.compose(ctx, req, 0)
+		return snap, false, nil
+	}
+	ver, _ := strconv.ParseInt(fmt.Sprint(res[0]), 10, 64)
+	key := base + ":v" + fmt.Sprint(res[0]) + ":g" + fmt.Sprint(res[1])
+	if s, ok := res[2].(string); ok {
+		if snap, err := decode(s); err == nil {
+			return snap, true, nil
+		}
+	}
+	v, err, _ := c.sf.Do(key, func() (any, error) {
+		// Shared by every waiter of this instance: not bound to the first
+		// caller's context, which may be cancelled by its client.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), req.Total+c.o.WaitSlack+c.o.LeaseTTL)
+		defer cancel()
+		return c.fill(fctx, req, key, ver), nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	r := v.(result)
+	return r.snap, r.cached, nil
+}
+
+// fill obtains the snapshot of key: compose it under the lease, or wait for
+// whoever holds the lease.
+func (c *Composer) fill(ctx context.Context, req Request, key string, ver int64) result {
+	log := logging.From(ctx)
+	lease := c.rdb.Key("lease") + ":" + key
+	giveUp := c.o.Now().Add(req.Total + c.o.WaitSlack)
+	for {
+		won, err := c.rdb.SetNX(ctx, lease, "1", c.o.LeaseTTL).Result()
+		if err != nil {
+			log.WarnContext(ctx, "compose: lease unavailable, composing directly", "err", err)
+			return result{snap: c.store(ctx, req, key, c.compose(ctx, req, ver))}
+		}
+		if won {
+			// Someone may have stored it between our read and the lease.
+			if snap, ok := c.read(ctx, key); ok {
+				c.rdb.Del(ctx, lease)
+				return result{snap: snap, cached: true}
+			}
+			snap := c.store(ctx, req, key, c.compose(ctx, req, ver))
+			c.rdb.Del(ctx, lease)
+			return result{snap: snap}
+		}
+		// Another instance is composing: wait for its snapshot.
+		for {
+			if snap, ok := c.read(ctx, key); ok {
+				return result{snap: snap, cached: true}
+			}
+			if c.o.Now().After(giveUp) {
+				log.WarnContext(ctx, "compose: lease holder too slow, composing here", "key", key)
+				return result{snap: c.store(ctx, req, key, c.compose(ctx, req, ver))}
+			}
+			n, err := c.rdb.Exists(ctx, lease).Result()
+			if err == nil && n == 0 {
+				break // the holder vanished without storing: take over
+			}
+			select {
+			case <-ctx.Done():
+				return result{snap: c.compose(context.WithoutCancel(ctx), req, ver)}
+			case <-time.After(c.o.PollEvery):
+			}
+		}
+	}
+}
+
+func (c *Composer) read(ctx context.Context, key string) (*Snapshot, bool) {
+	s, err := c.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return nil, false
+	}
+	snap, err := decode(s)
+	return snap, err == nil
+}
+
+func decode(s string) (*Snapshot, error) {
+	var snap Snapshot
+	if err := json.Unmarshal([]byte(s), &snap); err != nil {
+		return nil, fmt.Errorf("compose: decode snapshot: %w", err)
+	}
+	return &snap, nil
+}
+
+// store caches snap; a partial one only briefly.
+func (c *Composer) store(ctx context.Context, req Request, key string, snap *Snapshot) *Snapshot {
+	ttl := req.TTL
+	if snap.Partial && c.o.PartialTTL < ttl {
+		ttl = c.o.PartialTTL
+	}
+	b, err := json.Marshal(snap)
+	if err == nil {
+		err = c.rdb.Set(ctx, key, b, ttl).Err()
+	}
+	if err != nil {
+		logging.From(ctx).WarnContext(ctx, "compose: snapshot not cached", "err", err)
+	}
+	return snap
+}
+
+type fetched struct {
+	name  string
+	value json.RawMessage
+	err   error
+}
+
+type lastGood struct {
+	At    int64           `json:"at"`
+	Value json.RawMessage `json:"value"`
+}
+
+// compose fetches every widget in parallel under its budget and the total,
+// and never waits past the total.
+func (c *Composer) compose(ctx context.Context, req Request, ver int64) *Snapshot {
+	start := c.o.Now()
+	total := req.Total
+	if total <= 0 {
+		total = 800 * time.Millisecond
+	}
+	tctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
+	var widgets []Widget
+	if req.Prepare != nil {
+		widgets = req.Prepare(tctx)
+	}
+	out := make(chan fetched, len(widgets))
+	for _, w := range widgets {
+		budget := w.Budget
+		if budget <= 0 {
+			budget = c.o.DefaultBudget
+		}
+		go func() {
+			wctx, cancel := context.WithTimeout(tctx, budget)
+			defer cancel()
+			v, err := fetchSafely(wctx, w.Fetch)
+			var raw json.RawMessage
+			if err == nil {
+				raw, err = json.Marshal(v)
+			}
+			if err == nil && wctx.Err() != nil {
+				err = wctx.Err() // arrived after its budget
+			}
+			out <- fetched{name: w.Name, value: raw, err: err}
+		}()
+	}
+	got := make(map[string]fetched, len(widgets))
+	for len(got) < len(widgets) {
+		select {
+		case f := <-out:
+			got[f.name] = f
+		case <-tctx.Done():
+			for _, w := range widgets {
+				if _, ok := got[w.Name]; !ok {
+					got[w.Name] = fetched{name: w.Name, err: tctx.Err()}
+				}
+			}
+		}
+	}
+
+	snap := &Snapshot{
+		ID: ids.NewAt(req.Prefix, start), Kind: req.Kind, TenantID: req.TenantID, PropertyID: req.PropertyID,
+		Role: req.Role, ComposedAt: jsontime.Of(c.o.Now()), CacheKeyVersion: ver,
+		Widgets: make(map[string]json.RawMessage, len(widgets)), Staleness: make(map[string]string, len(widgets)),
+	}
+	// Last-good values live outside the request's deadline: they are read
+	// and written after the budget may already be spent.
+	wctx := context.WithoutCancel(ctx)
+	pipe := c.rdb.Pipeline()
+	var failed []string
+	for _, w := range widgets {
+		f := got[w.Name]
+		lk := c.rdb.Key("lastgood", req.TenantID, req.PropertyID, req.Kind, w.Name)
+		if f.err == nil {
+			snap.Widgets[w.Name], snap.Staleness[w.Name] = f.value, Fresh
+			b, _ := json.Marshal(lastGood{At: c.o.Now().UnixMilli(), Value: f.value})
+			pipe.Set(wctx, lk, b, c.o.StaleFor)
+			continue
+		}
+		logging.From(ctx).WarnContext(ctx, "compose: widget not fresh", "kind", req.Kind, "widget", w.Name, "err", f.err)
+		failed = append(failed, lk)
+		snap.Widgets[w.Name], snap.Staleness[w.Name] = json.RawMessage("null"), Unavailable
+		snap.Partial = true
+	}
+	if len(failed) > 0 {
+		vals, err := c.rdb.MGet(wctx, failed...).Result()
+		if err == nil {
+			for i, v := range vals {
+				s, ok := v.(string)
+				if !ok {
+					continue
+				}
+				var lg lastGood
+				if json.Unmarshal([]byte(s), &lg) != nil || c.o.Now().Sub(time.UnixMilli(lg.At)) > c.o.StaleFor {
+					continue
+				}
+				name := nameOf(failed[i])
+				snap.Widgets[name], snap.Staleness[name] = lg.Value, Stale
+			}
+		}
+	}
+	if _, err := pipe.Exec(wctx); err != nil && !errors.Is(err, redis.Nil) {
+		logging.From(ctx).WarnContext(ctx, "compose: last-good values not saved", "err", err)
+	}
+	return snap
+}
+
+// nameOf is the widget name at the end of a last-good key.
+func nameOf(key string) string {
+	for i := len(key) - 1; i >= 0; i-- {
+		if key[i] == ':' {
+			return key[i+1:]
+		}
+	}
+	return key
+}
+
+// fetchSafely turns a panicking fetch into an error: one broken widget
+// must not take the dashboard down.
+func fetchSafely(ctx context.Context, f func(context.Context) (any, error)) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("compose: widget panicked: %v", r)
+		}
+	}()
+	return f(ctx)
+}
+
+// Version returns the tenant's cacheKeyVersion.
+func (c *Composer) Version(ctx context.Context, tenantID string) (int64, error) {
+	v, err := c.rdb.Get(ctx, c.rdb.Key("ver", tenantID)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return v, err
+}
+
+var bump = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
+return 0`)
+
+// BumpVersion moves the tenant's cacheKeyVersion forward to `to`; a lower
+// or equal version (a replayed or reordered event) changes nothing.
+func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) error {
+	if err := bump.Run(ctx, c.rdb, []string{c.rdb.Key("ver", tenantID)}, to).Err(); err != nil {
+		return fmt.Errorf("compose.BumpVersion: %w", err)
+	}
+	return nil
+}
+
+// InvalidateProperty makes the property's next Gets compose anew.
+func (c *Composer) InvalidateProperty(ctx context.Context, tenantID, propertyID string) error {
+	if err := c.rdb.Incr(ctx, c.rdb.Key("pgen", tenantID, propertyID)).Err(); err != nil {
+		return fmt.Errorf("compose.InvalidateProperty: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
+	"github.com/melmastoon/bff-backoffice/shared/views"
+)
+
+// Upstream names a view function may need.
+const (
+	UpReservation  = "reservation"
+	UpHousekeeping = "housekeeping"
+	UpMaintenance  = "maintenance"
+	UpRevenue      = "revenue"
+	UpAI           = "ai-orchestrator"
+	UpNotification = "notification"
+	UpSync         = "sync"
+)
+
+// AllUpstreams is what the dashboard needs.
+var AllUpstreams = []string{UpReservation, UpHousekeeping, UpMaintenance, UpRevenue, UpAI, UpNotification, UpSync}
+
+// ViewsConfig tunes the composition functions.
+type ViewsConfig struct {
+	SampleRate float64 `env:"VIEW_EVENT_SAMPLE_RATE, default=0.1"`
+	Tenant     tenant.Config
+}
+
+// Validate checks the config.
+func (c *ViewsConfig) Validate() error {
+	if c.SampleRate < 0 || c.SampleRate > 1 {
+		return errors.New("VIEW_EVENT_SAMPLE_RATE must be within 0..1")
+	}
+	return nil
+}
+
+// ViewsFromEnv builds the views service of a function that reads from the
+// named upstreams, next to its gate.
+func ViewsFromEnv(ctx context.Context, log *slog.Logger, res *Resources, needs ...string) (*views.Service, error) {
+	return Views(ctx, envconfig.OsLookuper(), log, res, needs...)
+}
+
+// Views is ViewsFromEnv with configuration looked up in l. Only the clients
+// of needs are configured, so a function asks only for the URLs it uses.
+func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Resources, needs ...string) (*views.Service, error) {
+	var cfg ViewsConfig
+	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+		return nil, err
+	}
+	tc, err := tenant.NewClient(cfg.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	src := &views.Sources{}
+	for _, n := range needs {
+		if err := addSource(ctx, l, src, n); err != nil {
+			return nil, err
+		}
+	}
+	return &views.Service{
+		Composer:   compose.New(res.Redis, compose.Options{}),
+		Sources:    src,
+		Calendar:   &views.Calendar{Tenant: tc},
+		SampleRate: cfg.SampleRate,
+	}, nil
+}
+
+func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, name string) error {
+	load := func(cfg any) error {
+		if err := config.LoadFrom(ctx, l, cfg); err != nil {
+			return fmt.Errorf("setup: %s: %w", name, err)
+		}
+		return nil
+	}
+	var err error
+	switch name {
+	case UpReservation:
+		var c reservation.Config
+		if err = load(&c); err == nil {
+			src.Reservation, err = reservation.NewClient(c)
+		}
+	case UpHousekeeping:
+		var c housekeeping.Config
+		if err = load(&c); err == nil {
+			src.Housekeeping, err = housekeeping.NewClient(c)
+		}
+	case UpMaintenance:
+		var c maintenance.Config
+		if err = load(&c); err == nil {
+			src.Maintenance, err = maintenance.NewClient(c)
+		}
+	case UpRevenue:
+		var c revenue.Config
+		if err = load(&c); err == nil {
+			src.Revenue, err = revenue.NewClient(c)
+		}
+	case UpAI:
+		var c aiorchestrator.Config
+		if err = load(&c); err == nil {
+			src.AI, err = aiorchestrator.NewClient(c)
+		}
+	case UpNotification:
+		var c notification.Config
+		if err = load(&c); err == nil {
+			src.Notification, err = notification.NewClient(c)
+		}
+	case UpSync:
+		var c syncsvc.Config
+		if err = load(&c); err == nil {
+			src.Sync, err = syncsvc.NewClient(c)
+		}
+	default:
+		return fmt.Errorf("setup: unknown upstream %q", name)
+	}
+	if err != nil {
+		return fmt.Errorf("setup: %s client: %w", name, err)
+	}
+	return nil
+}

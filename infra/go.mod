@@ -82,8 +82,19 @@ require (
 require (
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/melmastoon/bff-backoffice/functions/arrivals v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/bootstrap-changed v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/dashboard v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/departures v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/housekeeping-board v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/housekeeping-changed v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/in-house v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/maintenance-board v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/maintenance-changed v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/reservation-changed v0.0.0
 	github.com/melmastoon/bff-backoffice/functions/session v0.0.0
 	github.com/melmastoon/bff-backoffice/functions/session-revoked v0.0.0
+	github.com/melmastoon/bff-backoffice/functions/today v0.0.0
 )
 
 replace github.com/melmastoon/bff-backoffice/shared => ../shared
@@ -91,3 +102,25 @@ replace github.com/melmastoon/bff-backoffice/shared => ../shared
 replace github.com/melmastoon/bff-backoffice/functions/session => ../functions/session
 
 replace github.com/melmastoon/bff-backoffice/functions/session-revoked => ../functions/session-revoked
+
+replace github.com/melmastoon/bff-backoffice/functions/arrivals => ../functions/arrivals
+
+replace github.com/melmastoon/bff-backoffice/functions/bootstrap-changed => ../functions/bootstrap-changed
+
+replace github.com/melmastoon/bff-backoffice/functions/dashboard => ../functions/dashboard
+
+replace github.com/melmastoon/bff-backoffice/functions/departures => ../functions/departures
+
+replace github.com/melmastoon/bff-backoffice/functions/housekeeping-board => ../functions/housekeeping-board
+
+replace github.com/melmastoon/bff-backoffice/functions/housekeeping-changed => ../functions/housekeeping-changed
+
+replace github.com/melmastoon/bff-backoffice/functions/in-house => ../functions/in-house
+
+replace github.com/melmastoon/bff-backoffice/functions/maintenance-board => ../functions/maintenance-board
+
+replace github.com/melmastoon/bff-backoffice/functions/maintenance-changed => ../functions/maintenance-changed
+
+replace github.com/melmastoon/bff-backoffice/functions/reservation-changed => ../functions/reservation-changed
+
+replace github.com/melmastoon/bff-backoffice/functions/today => ../functions/today

@@ -31,6 +31,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
 // DevPIIKey keys the PII hashes in dev; never used in a deployment.
@@ -64,6 +65,7 @@ type Server struct {
 	Gate      *gate.Gate
 	Resources *setup.Resources
 	Consumer  *setup.Consumer
+	Views     *views.Service
 	Env       map[string]string // the configuration the functions were built from
 
 	srv     *http.Server
@@ -156,6 +158,12 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	s.Consumer = cons
 	s.closers = append(s.closers, cons.Close)
+	s.Views, err = setup.Views(ctx, lookup, o.Log, res, setup.AllUpstreams...)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", httpx.Health)
@@ -168,7 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 				_ = ln.Close()
 				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
 			}
-			h := build(s.Gate, s.Resources)
+			h := build(deps)
 			for _, p := range routePaths(fn.Routes) {
 				mux.Handle(p, h)
 			}
@@ -178,7 +186,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 				_ = ln.Close()
 				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
 			}
-			mux.Handle("POST "+PushPath(fn.Name), consume.Push(fn.Name, cons.Redis, build(cons)))
+			mux.Handle("POST "+PushPath(fn.Name), consume.Push(fn.Name, cons.Redis, build(deps)))
 		}
 	}
 	s.srv = &http.Server{Handler: httpx.Wrap(o.Log, mux), ReadHeaderTimeout: 10 * time.Second}

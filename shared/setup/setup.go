@@ -186,3 +186,16 @@ func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (
 	sm := session.NewManager(rdb, nil, session.Options{PIIKey: []byte(cfg.PIIHashKey)})
 	return &Consumer{Redis: rdb, Sessions: sm, Publisher: pub, pub: pub}, nil
 }
+
+// RedisFromEnv opens the Redis client of a consumer that needs nothing else.
+func RedisFromEnv(ctx context.Context) (*redisx.Client, error) {
+	var cfg redisx.Config
+	if err := config.Load(ctx, &cfg); err != nil {
+		return nil, err
+	}
+	rdb, err := redisx.Open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	return rdb, nil
+}

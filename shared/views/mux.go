@@ -1,0 +1,57 @@
+package views
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/events/consume"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+)
+
+// Mux is the whole HTTP surface of a composition function: its one GET
+// route, /health, and problem+json for everything else.
+func Mux(g *gate.Gate, path string, h gate.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", httpx.Health)
+	mux.Handle("GET "+path, g.Handle(h))
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { httpx.Methods(w, r, http.MethodGet) })
+	mux.HandleFunc("/", httpx.NotFound)
+	return mux
+}
+
+// VersionChanged consumes melmastoon.tenant.bootstrap.version_changed.v1:
+// the tenant's cacheKeyVersion moves forward to the event's version, so
+// every cached dashboard and view of the tenant is recomposed. Replays and
+// reordering are harmless: the version never moves back.
+func VersionChanged(c *compose.Composer) consume.Func {
+	return func(ctx context.Context, ev events.Envelope) error {
+		var d struct {
+			Version *int64 `json:"version"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || d.Version == nil || *d.Version < 0 {
+			return fmt.Errorf("%w: data must be {version: non-negative integer}", consume.ErrPoison)
+		}
+		return c.BumpVersion(ctx, ev.TenantID, *d.Version)
+	}
+}
+
+// PropertyChanged consumes reservation/housekeeping/maintenance .changed.v1:
+// the property's cached views are dropped. Running it twice only costs one
+// extra recomposition.
+func PropertyChanged(c *compose.Composer) consume.Func {
+	return func(ctx context.Context, ev events.Envelope) error {
+		var d struct {
+			PropertyID string `json:"propertyId"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || !ids.Valid(ids.Property, d.PropertyID) {
+			return fmt.Errorf("%w: data must name a propertyId", consume.ErrPoison)
+		}
+		return c.InvalidateProperty(ctx, ev.TenantID, d.PropertyID)
+	}
+}

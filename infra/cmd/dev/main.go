@@ -156,7 +156,7 @@ func printHowTo(sf *devserver.StackFile, path string, took time.Duration) {
 	fmt.Printf("\nMelmastoon back-office BFF is up in %s at %s\n", took.Round(time.Millisecond), sf.BaseURL)
 	fmt.Printf("stack description (tokens for every demo device): %s\n", path)
 	for name, u := range sf.Upstreams {
-		fmt.Printf("  fake %-8s %s  (GET /__stats, POST /__faults)\n", name, u)
+		fmt.Printf("  fake %-16s %s  (GET /__stats, POST /__faults)\n", name, u)
 	}
 	if tok != "" {
 		fmt.Printf("\nas %s:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/session\n", who, tok, sf.BaseURL)

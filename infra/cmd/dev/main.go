@@ -12,9 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -155,11 +157,12 @@ func printHowTo(sf *devserver.StackFile, path string, took time.Duration) {
 	}
 	fmt.Printf("\nMelmastoon back-office BFF is up in %s at %s\n", took.Round(time.Millisecond), sf.BaseURL)
 	fmt.Printf("stack description (tokens for every demo device): %s\n", path)
-	for name, u := range sf.Upstreams {
-		fmt.Printf("  fake %-16s %s  (GET /__stats, POST /__faults)\n", name, u)
+	for _, name := range slices.Sorted(maps.Keys(sf.Upstreams)) {
+		fmt.Printf("  fake %-16s %s  (GET /__stats, POST /__faults)\n", name, sf.Upstreams[name])
 	}
 	if tok != "" {
 		fmt.Printf("\nas %s:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/session\n", who, tok, sf.BaseURL)
+		fmt.Printf("  (then /v1/dashboard, /v1/arrivals, … with the same header)\n")
 	}
 	fmt.Println("\nCtrl-C stops everything.")
 }

@@ -217,49 +217,75 @@ func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, s
 	var rep wire.Report
 	out := make([]Suggestion, 0, len(doc.Items))
 	for _, d := range doc.Items {
-		s := d.Suggestion
-		created, okC := wire.Instant(d.CreatedAt)
-		expires, okE := wire.Instant(d.ExpiresAt)
-		s.Title = wire.Text(s.Title, 200)
-		switch {
-		case !wire.ValidOpaqueID(s.SuggestionID):
-			rep.Drop("suggestionId", s.SuggestionID)
-			continue
-		case s.PropertyID != propertyID:
-			// Another property's suggestion must never be shown here.
-			rep.Drop("propertyId", s.PropertyID)
-			continue
-		case !okC || !okE || expires.Before(created.Time):
-			rep.Drop("createdAt/expiresAt", d.CreatedAt+"/"+d.ExpiresAt)
-			continue
-		case s.Title == "":
-			rep.Drop("title", "")
-			continue
+		if s, ok := clean(d, propertyID, &rep); ok {
+			out = append(out, s)
 		}
-		s.CreatedAt, s.ExpiresAt = created, expires
-		if !s.Category.Valid() {
-			rep.Map("category", string(s.Category), string(CategoryOther))
-			s.Category = CategoryOther
-		}
-		if !s.Severity.Valid() {
-			rep.Map("severity", string(s.Severity), string(SeverityAttention))
-			s.Severity = SeverityAttention
-		}
-		s.Body = wire.Text(s.Body, 2000)
-		if len(s.Proposal) > 0 && string(s.Proposal) != "null" {
-			p, ok := wire.Object(s.Proposal, maxProposal)
-			if !ok {
-				rep.Map("proposal", string(s.Proposal), "none")
-			}
-			s.Proposal = p
-		} else {
-			s.Proposal = nil
-		}
-		s.Provenance = cleanProvenance(d.Provenance, &rep)
-		out = append(out, s)
 	}
 	rep.Log(ctx, Service, op)
 	return out, nil
+}
+
+// DecodeSuggestion reads one suggestion as ai-orchestrator-service sends it
+// outside a list — the data of melmastoon.ai.suggestion.created.v1 — and
+// cleans it as Suggestions does. A suggestion Suggestions would drop is an
+// error; mapped values are logged.
+func DecodeSuggestion(ctx context.Context, data []byte) (Suggestion, error) {
+	var d suggestionDoc
+	if err := json.Unmarshal(data, &d); err != nil {
+		return Suggestion{}, fmt.Errorf("aiorchestrator.DecodeSuggestion: %w", err)
+	}
+	var rep wire.Report
+	s, ok := clean(d, d.PropertyID, &rep)
+	if !ok {
+		return Suggestion{}, fmt.Errorf("aiorchestrator.DecodeSuggestion: unusable suggestion %q: %v", d.SuggestionID, rep.Examples())
+	}
+	rep.Log(ctx, Service, "aiorchestrator.DecodeSuggestion")
+	return s, nil
+}
+
+// clean applies the package's rules to one listed suggestion of
+// propertyID; ok is false when it must be dropped.
+func clean(d suggestionDoc, propertyID string, rep *wire.Report) (Suggestion, bool) {
+	s := d.Suggestion
+	created, okC := wire.Instant(d.CreatedAt)
+	expires, okE := wire.Instant(d.ExpiresAt)
+	s.Title = wire.Text(s.Title, 200)
+	switch {
+	case !wire.ValidOpaqueID(s.SuggestionID):
+		rep.Drop("suggestionId", s.SuggestionID)
+		return Suggestion{}, false
+	case s.PropertyID != propertyID:
+		// Another property's suggestion must never be shown here.
+		rep.Drop("propertyId", s.PropertyID)
+		return Suggestion{}, false
+	case !okC || !okE || expires.Before(created.Time):
+		rep.Drop("createdAt/expiresAt", d.CreatedAt+"/"+d.ExpiresAt)
+		return Suggestion{}, false
+	case s.Title == "":
+		rep.Drop("title", "")
+		return Suggestion{}, false
+	}
+	s.CreatedAt, s.ExpiresAt = created, expires
+	if !s.Category.Valid() {
+		rep.Map("category", string(s.Category), string(CategoryOther))
+		s.Category = CategoryOther
+	}
+	if !s.Severity.Valid() {
+		rep.Map("severity", string(s.Severity), string(SeverityAttention))
+		s.Severity = SeverityAttention
+	}
+	s.Body = wire.Text(s.Body, 2000)
+	if len(s.Proposal) > 0 && string(s.Proposal) != "null" {
+		p, ok := wire.Object(s.Proposal, maxProposal)
+		if !ok {
+			rep.Map("proposal", string(s.Proposal), "none")
+		}
+		s.Proposal = p
+	} else {
+		s.Proposal = nil
+	}
+	s.Provenance = cleanProvenance(d.Provenance, rep)
+	return s, true
 }
 
 func cleanProvenance(p *Provenance, rep *wire.Report) *Provenance {
@@ -294,3 +320,54 @@ func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summ
 	}
 	return doc, nil
 }
+
+// Outcome is what an operator decided about a suggestion.
+type Outcome string
+
+// Outcomes (domain model §5).
+const (
+	OutcomeAccepted Outcome = "accepted"
+	OutcomeRejected Outcome = "rejected"
+	OutcomeModified Outcome = "modified"
+)
+
+// Valid reports whether o is an outcome.
+func (o Outcome) Valid() bool {
+	return o == OutcomeAccepted || o == OutcomeRejected || o == OutcomeModified
+}
+
+// Decision is what the BFF forwards once an operator decided. DecisionID
+// is the BFF's id of the decision (the inbox entry's aim_ id: there is one
+// decision per suggestion), by which the service deduplicates redeliveries.
+type Decision struct {
+	DecisionID      string          `json:"decisionId"`
+	Outcome         Outcome         `json:"outcome"`
+	ModifiedDelta   json.RawMessage `json:"modifiedDelta,omitempty"`
+	Notes           string          `json:"notes,omitempty"`
+	DecidedBy       string          `json:"decidedBy"`
+	DecidedAt       jsontime.Time   `json:"decidedAt"`
+	DecidedDeviceID string          `json:"decidedDeviceId"`
+}
+
+// RecordDecision forwards d for the property's suggestion:
+// POST P/suggestions/{suggestionId}/decisions. Sending the same DecisionID
+// again is acknowledged by the service without effect, so a retry after an
+// unknown outcome is safe. Besides the package's errors: an error matching
+// ErrNotFound when the service does not know the suggestion, and one
+// matching ErrConflict when it holds another decision for it.
+func (c *Client) RecordDecision(ctx context.Context, tenantID, propertyID, suggestionID string, d Decision) error {
+	const op = "aiorchestrator.RecordDecision"
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return err
+	}
+	if !wire.ValidOpaqueID(suggestionID) {
+		return apperr.Validation(apperr.FieldError{Field: "suggestionId", Message: "malformed"})
+	}
+	if !d.Outcome.Valid() || d.DecisionID == "" {
+		return apperr.Validation(apperr.FieldError{Field: "decision", Message: "needs a decisionId and a known outcome"})
+	}
+	return c.http.SendJSON(ctx, op, http.MethodPost, wire.PropertyPath(tenantID, propertyID, "suggestions", suggestionID, "decisions"), d, nil)
+}
+
+// ErrConflict is matched (errors.Is) by the service's 409.
+var ErrConflict = httpc.ErrConflict

@@ -178,46 +178,72 @@ func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status
 	var rep wire.Report
 	out := make([]Alert, 0, len(doc.Items))
 	for _, d := range doc.Items {
-		a := d.Alert
-		raised, ok := wire.Instant(d.RaisedAt)
-		switch {
-		case !wire.ValidOpaqueID(a.AlertID):
-			rep.Drop("alertId", a.AlertID)
-			continue
-		case a.PropertyID != propertyID:
-			// Another property's alert must never be shown here.
-			rep.Drop("propertyId", a.PropertyID)
-			continue
-		case !ok:
-			rep.Drop("raisedAt", d.RaisedAt)
-			continue
+		if a, ok := clean(d, propertyID, &rep); ok {
+			out = append(out, a)
 		}
-		a.RaisedAt = raised
-		if resolved, ok := wire.Instant(d.ResolvedAt); ok && !resolved.Before(raised.Time) {
-			a.ResolvedAt = resolved
-		} else if d.ResolvedAt != "" {
-			rep.Map("resolvedAt", d.ResolvedAt, "")
-		}
-		if !a.Severity.Valid() {
-			rep.Map("severity", string(a.Severity), string(SeverityWarning))
-			a.Severity = SeverityWarning
-		}
-		if !a.Category.Valid() {
-			rep.Map("category", string(a.Category), string(CategoryOther))
-			a.Category = CategoryOther
-		}
-		if p, ok := wire.Object(a.Payload, maxPayload); ok {
-			a.Payload = p
-		} else {
-			if len(a.Payload) > 0 && string(a.Payload) != "null" {
-				rep.Map("payload", string(a.Payload), "{}")
-			}
-			a.Payload = json.RawMessage(`{}`)
-		}
-		out = append(out, a)
 	}
 	rep.Log(ctx, Service, op)
 	return out, nil
+}
+
+// DecodeAlert reads one alert as notification-service sends it outside a
+// list — the data of melmastoon.notification.alert.raised.v1 — and cleans
+// it as Alerts does. An alert Alerts would drop is an error; mapped values
+// are logged.
+func DecodeAlert(ctx context.Context, data []byte) (Alert, error) {
+	var d alertDoc
+	if err := json.Unmarshal(data, &d); err != nil {
+		return Alert{}, fmt.Errorf("notification.DecodeAlert: %w", err)
+	}
+	var rep wire.Report
+	a, ok := clean(d, d.PropertyID, &rep)
+	if !ok {
+		return Alert{}, fmt.Errorf("notification.DecodeAlert: unusable alert %q: %v", d.AlertID, rep.Examples())
+	}
+	rep.Log(ctx, Service, "notification.DecodeAlert")
+	return a, nil
+}
+
+// clean applies the package's rules to one listed alert of propertyID; ok
+// is false when it must be dropped.
+func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
+	a := d.Alert
+	raised, ok := wire.Instant(d.RaisedAt)
+	switch {
+	case !wire.ValidOpaqueID(a.AlertID):
+		rep.Drop("alertId", a.AlertID)
+		return Alert{}, false
+	case a.PropertyID != propertyID:
+		// Another property's alert must never be shown here.
+		rep.Drop("propertyId", a.PropertyID)
+		return Alert{}, false
+	case !ok:
+		rep.Drop("raisedAt", d.RaisedAt)
+		return Alert{}, false
+	}
+	a.RaisedAt = raised
+	if resolved, ok := wire.Instant(d.ResolvedAt); ok && !resolved.Before(raised.Time) {
+		a.ResolvedAt = resolved
+	} else if d.ResolvedAt != "" {
+		rep.Map("resolvedAt", d.ResolvedAt, "")
+	}
+	if !a.Severity.Valid() {
+		rep.Map("severity", string(a.Severity), string(SeverityWarning))
+		a.Severity = SeverityWarning
+	}
+	if !a.Category.Valid() {
+		rep.Map("category", string(a.Category), string(CategoryOther))
+		a.Category = CategoryOther
+	}
+	if p, ok := wire.Object(a.Payload, maxPayload); ok {
+		a.Payload = p
+	} else {
+		if len(a.Payload) > 0 && string(a.Payload) != "null" {
+			rep.Map("payload", string(a.Payload), "{}")
+		}
+		a.Payload = json.RawMessage(`{}`)
+	}
+	return a, true
 }
 
 // Summary returns the counts of the property's open alerts.

@@ -200,6 +200,10 @@ func quote(v string) string {
 	return fmt.Sprintf("%q", v)
 }
 
+// Examples returns what was dropped or mapped (at most five), for errors
+// about a single item.
+func (r *Report) Examples() []string { return append([]string(nil), r.examples...) }
+
 // Empty reports whether nothing was dropped or mapped.
 func (r *Report) Empty() bool { return r.dropped == 0 && r.mapped == 0 }
 

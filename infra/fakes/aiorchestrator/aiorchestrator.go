@@ -2,16 +2,23 @@
 // inbox (docs/UPSTREAMS.md, domain model §5), under
 // /v1/tenants/{tenantId}/properties/{propertyId}:
 //
-//	GET P/suggestions?status=open|all → {items:[Suggestion]}
-//	GET P/suggestions/summary         → {open, actionRequired}
+//	GET  P/suggestions?status=open|all → {items:[Suggestion]}
+//	GET  P/suggestions/summary         → {open, actionRequired}
+//	POST P/suggestions/{id}/decisions  {decisionId, outcome, …} → 201;
+//	     the same decisionId again → 200; another one → 409 DECISION_CONFLICT
 //
 // Some suggestions have no provenance (the BFF must not show them) and one
 // always expires within minutes; summary.open is the length of the open
-// list.
+// list. The demo's suggestion ids move with its clock, so a decision is
+// accepted for any well-formed suggestion id rather than only the listed
+// ones.
 package aiorchestrator
 
 import (
+	"encoding/json"
 	"net/http"
+	"regexp"
+	"sync"
 
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
@@ -21,12 +28,31 @@ import (
 // Name is the service's name in errors and stats.
 const Name = "ai-orchestrator-service"
 
+// Decision is what the service received for a suggestion.
+type Decision struct {
+	DecisionID      string          `json:"decisionId"`
+	Outcome         string          `json:"outcome"`
+	ModifiedDelta   json.RawMessage `json:"modifiedDelta,omitempty"`
+	Notes           string          `json:"notes,omitempty"`
+	DecidedBy       string          `json:"decidedBy"`
+	DecidedAt       string          `json:"decidedAt"`
+	DecidedDeviceID string          `json:"decidedDeviceId"`
+}
+
 // Service is the fake.
-type Service struct{ *scoped.Service }
+type Service struct {
+	*scoped.Service
+
+	mu        sync.Mutex
+	decisions map[string]Decision // tenant/property/suggestion → the first decision
+	received  int                 // POSTs that carried a valid decision
+}
+
+var opaqueID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // New serves ops.
 func New(ops *demo.Ops, opts ...fakes.Option) *Service {
-	s := &Service{}
+	s := &Service{decisions: map[string]Decision{}}
 	s.Service = scoped.New(Name, "AI", ops, []scoped.Route{
 		{Path: "/suggestions", Handle: func(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot) {
 			if all, ok := s.Status(w, r); ok {
@@ -36,6 +62,59 @@ func New(ops *demo.Ops, opts ...fakes.Option) *Service {
 		{Path: "/suggestions/summary", Handle: func(w http.ResponseWriter, _ *http.Request, sn *demo.Snapshot) {
 			fakes.WriteJSON(w, http.StatusOK, sn.SuggestionSummary())
 		}},
+		{Method: http.MethodPost, Path: "/suggestions/{suggestionId}/decisions", Handle: s.decide},
 	}, opts...)
 	return s
+}
+
+func (s *Service) decide(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot) {
+	id := r.PathValue("suggestionId")
+	if !opaqueID.MatchString(id) {
+		s.Problem(w, http.StatusBadRequest, "VALIDATION_FAILED", "suggestionId: malformed")
+		return
+	}
+	var d Decision
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil || d.DecisionID == "" || d.DecidedBy == "" {
+		s.Problem(w, http.StatusBadRequest, "VALIDATION_FAILED", "body must be a decision with decisionId and decidedBy")
+		return
+	}
+	switch d.Outcome {
+	case "accepted", "rejected", "modified":
+	default:
+		s.Problem(w, http.StatusBadRequest, "VALIDATION_FAILED", "outcome: unknown")
+		return
+	}
+	key := sn.Tenant.ID + "/" + sn.Property.ID + "/" + id
+	s.mu.Lock()
+	s.received++
+	prev, seen := s.decisions[key]
+	if !seen {
+		s.decisions[key] = d
+	}
+	s.mu.Unlock()
+	switch {
+	case !seen:
+		fakes.WriteJSON(w, http.StatusCreated, map[string]string{"decisionId": d.DecisionID})
+	case prev.DecisionID == d.DecisionID:
+		fakes.WriteJSON(w, http.StatusOK, map[string]string{"decisionId": d.DecisionID})
+	default:
+		s.Problem(w, http.StatusConflict, "DECISION_CONFLICT", "another decision is recorded for this suggestion")
+	}
+}
+
+// Decision returns the decision recorded for a suggestion of a property.
+func (s *Service) Decision(tenantID, propertyID, suggestionID string) (Decision, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.decisions[tenantID+"/"+propertyID+"/"+suggestionID]
+	return d, ok
+}
+
+// Received counts the well-formed decision POSTs, repeats included.
+func (s *Service) Received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received
 }

@@ -26,8 +26,10 @@ const Prefix = "/v1/tenants/{tenantId}/properties/{propertyId}"
 // Handler answers one route for the property's snapshot.
 type Handler func(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot)
 
-// Route is a path under Prefix ("/today") and its handler.
+// Route is a path under Prefix ("/today") and its handler. Method is GET
+// (and HEAD) unless set.
 type Route struct {
+	Method string
 	Path   string
 	Handle Handler
 }
@@ -62,7 +64,7 @@ func New(name, area string, ops *demo.Ops, routes []Route, opts ...fakes.Option)
 	s := &Service{area: area, ops: ops}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.HandleFunc(Prefix+rt.Path, s.serve(rt.Handle))
+		mux.HandleFunc(Prefix+rt.Path, s.serve(rt.Method, rt.Handle))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
@@ -115,12 +117,17 @@ func (s *Service) Problem(w http.ResponseWriter, status int, code, detail string
 	fakes.WriteProblem(w, status, "MELMASTOON."+s.area+"."+code, detail)
 }
 
-func (s *Service) serve(h Handler) http.HandlerFunc {
+func (s *Service) serve(method string, h Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.record(r)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		switch {
+		case method == "" && r.Method != http.MethodGet && r.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD")
 			s.Problem(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+			return
+		case method != "" && r.Method != method:
+			w.Header().Set("Allow", method)
+			s.Problem(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use "+method)
 			return
 		}
 		tid, pid := r.PathValue("tenantId"), r.PathValue("propertyId")

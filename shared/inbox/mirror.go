@@ -1,0 +1,149 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+)
+
+// Retention of the mirror's keys; every write renews it, so a property
+// with any activity keeps its inbox. Entries themselves are pruned on read
+// (expired suggestions, long-resolved alerts).
+const keyTTL = 30 * 24 * time.Hour
+
+// mirror is one inbox's Redis keys for a (tenant, property):
+//
+//	<kind>:<tenant>:<property>        HASH upstream id → item JSON as the upstream client cleaned it
+//	<kind>-end:<tenant>:<property>    HASH upstream id → RFC 3339 time the item ended
+//	                                   (suggestion invalidated, alert resolved)
+//	<kind>-loaded:<tenant>:<property> "1" while the last read-through is recent
+//	<kind>-id:<tenant>:<entry id>     "<property> <upstream id>": what an entry id names
+//
+// Items and their ends live in separate hashes and are only ever added,
+// so events applied in any order, or twice, leave the same state: an end
+// that arrives before its item still ends it.
+type mirror struct {
+	rdb    *redisx.Client
+	kind   string        // "aiinbox", "alertinbox"
+	loaded time.Duration // how long a read-through stays trusted
+}
+
+func (m mirror) items(t, p string) string  { return m.rdb.Key(m.kind, t, p) }
+func (m mirror) ends(t, p string) string   { return m.rdb.Key(m.kind+"-end", t, p) }
+func (m mirror) marker(t, p string) string { return m.rdb.Key(m.kind+"-loaded", t, p) }
+func (m mirror) index(t, entryID string) string {
+	return m.rdb.Key(m.kind+"-id", t, entryID)
+}
+
+// item is one upstream item to store.
+type item struct {
+	upstreamID string
+	entryID    string
+	json       []byte
+}
+
+// put stores items of a property (and their entry-id index). loaded marks
+// the property as freshly read through.
+func (m mirror) put(ctx context.Context, tenantID, propertyID string, items []item, loaded bool) error {
+	pipe := m.rdb.TxPipeline()
+	if len(items) > 0 {
+		fields := make([]any, 0, 2*len(items))
+		for _, it := range items {
+			fields = append(fields, it.upstreamID, it.json)
+			pipe.Set(ctx, m.index(tenantID, it.entryID), propertyID+" "+it.upstreamID, keyTTL)
+		}
+		pipe.HSet(ctx, m.items(tenantID, propertyID), fields...)
+		pipe.Expire(ctx, m.items(tenantID, propertyID), keyTTL)
+	}
+	if loaded {
+		pipe.Set(ctx, m.marker(tenantID, propertyID), "1", m.loaded)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("inbox: store %s items: %w", m.kind, err)
+	}
+	return nil
+}
+
+// end records that an item ended at t. The first recorded end wins, so a
+// replayed event cannot move it.
+func (m mirror) end(ctx context.Context, tenantID, propertyID, upstreamID string, t time.Time) error {
+	pipe := m.rdb.TxPipeline()
+	pipe.HSetNX(ctx, m.ends(tenantID, propertyID), upstreamID, t.UTC().Format(time.RFC3339Nano))
+	pipe.Expire(ctx, m.ends(tenantID, propertyID), keyTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("inbox: end %s item: %w", m.kind, err)
+	}
+	return nil
+}
+
+// snapshot is what the mirror holds for a property.
+type snapshot struct {
+	items  map[string]string    // upstream id → JSON
+	ends   map[string]time.Time // upstream id → end
+	loaded bool                 // a read-through is recent
+}
+
+func (m mirror) read(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
+	pipe := m.rdb.Pipeline()
+	items := pipe.HGetAll(ctx, m.items(tenantID, propertyID))
+	ends := pipe.HGetAll(ctx, m.ends(tenantID, propertyID))
+	marker := pipe.Exists(ctx, m.marker(tenantID, propertyID))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return snapshot{}, fmt.Errorf("inbox: read %s: %w", m.kind, err)
+	}
+	s := snapshot{items: items.Val(), ends: map[string]time.Time{}, loaded: marker.Val() == 1}
+	for id, v := range ends.Val() {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			s.ends[id] = t
+		}
+	}
+	return s, nil
+}
+
+// get reads one item and its end.
+func (m mirror) get(ctx context.Context, tenantID, propertyID, upstreamID string) (string, time.Time, bool, error) {
+	pipe := m.rdb.Pipeline()
+	it := pipe.HGet(ctx, m.items(tenantID, propertyID), upstreamID)
+	end := pipe.HGet(ctx, m.ends(tenantID, propertyID), upstreamID)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return "", time.Time{}, false, fmt.Errorf("inbox: read %s item: %w", m.kind, err)
+	}
+	if it.Err() != nil {
+		return "", time.Time{}, false, nil
+	}
+	var t time.Time
+	if end.Err() == nil {
+		t, _ = time.Parse(time.RFC3339Nano, end.Val())
+	}
+	return it.Val(), t, true, nil
+}
+
+// resolve returns the property and upstream id an entry id names; ok is
+// false when the index does not know it.
+func (m mirror) resolve(ctx context.Context, tenantID, entryID string) (propertyID, upstreamID string, ok bool, err error) {
+	v, err := m.rdb.Get(ctx, m.index(tenantID, entryID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("inbox: resolve %s entry: %w", m.kind, err)
+	}
+	propertyID, upstreamID, ok = strings.Cut(v, " ")
+	return propertyID, upstreamID, ok, nil
+}
+
+// drop removes items that are of no use any more (best effort: a failure
+// only leaves them for the next read). Their ends stay, so a late
+// redelivery of an item cannot bring an ended one back.
+func (m mirror) drop(ctx context.Context, tenantID, propertyID string, upstreamIDs []string) {
+	if len(upstreamIDs) == 0 {
+		return
+	}
+	_ = m.rdb.HDel(ctx, m.items(tenantID, propertyID), upstreamIDs...).Err()
+}

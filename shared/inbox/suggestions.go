@@ -1,0 +1,551 @@
+package inbox
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
+)
+
+// MaxNotes is how much of a decision's notes is kept (domain model §5);
+// longer notes are cut, not refused: the operator's decision matters more
+// than the tail of a comment typed on a busy shift.
+const MaxNotes = 500
+
+// Inbox statuses of a suggestion.
+const (
+	StatusOpen    = "open"
+	StatusDecided = "decided"
+	StatusExpired = "expired"
+	StatusAll     = "all"
+)
+
+// Decision is an operator's decision on a suggestion (domain model §5).
+type Decision struct {
+	Outcome       aiorchestrator.Outcome `json:"outcome"`
+	ModifiedDelta json.RawMessage        `json:"modifiedDelta,omitempty"`
+	Notes         string                 `json:"notes,omitempty"`
+}
+
+// SuggestionEntry is an AISuggestionInboxEntry: the upstream suggestion,
+// its inbox id, and the decision once one is recorded.
+type SuggestionEntry struct {
+	ID              string                     `json:"id"`
+	SuggestionID    string                     `json:"suggestionId"`
+	TenantID        string                     `json:"tenantId"`
+	PropertyID      string                     `json:"propertyId"`
+	Category        aiorchestrator.Category    `json:"category"`
+	Severity        aiorchestrator.Severity    `json:"severity"`
+	CreatedAt       jsontime.Time              `json:"createdAt"`
+	ExpiresAt       jsontime.Time              `json:"expiresAt"`
+	Title           string                     `json:"title"`
+	Body            string                     `json:"body,omitempty"`
+	Proposal        json.RawMessage            `json:"proposal,omitempty"`
+	Provenance      *aiorchestrator.Provenance `json:"provenance"`
+	Status          string                     `json:"status"`
+	Decision        *Decision                  `json:"decision,omitempty"`
+	DecidedBy       string                     `json:"decidedBy,omitempty"`
+	DecidedAt       jsontime.Time              `json:"decidedAt,omitzero"`
+	DecidedDeviceID string                     `json:"decidedDeviceId,omitempty"`
+}
+
+// SuggestionList is GET /v1/ai/suggestions.
+type SuggestionList struct {
+	PropertyID string            `json:"propertyId"`
+	Status     string            `json:"status"`
+	Items      []SuggestionEntry `json:"items"`
+}
+
+// Deps are what the inboxes use. AI is needed by the suggestion inbox,
+// Notification by the alert inbox; DB and Relay only by the functions that
+// read or write the logs.
+type Deps struct {
+	Redis *redisx.Client
+	DB    *pg.DB
+	Relay *outbox.Relay
+	AI    *aiorchestrator.Client
+	// Notify tells the property's desktops that an inbox changed
+	// (devicestream.AppendProperty); nil sends nothing.
+	Notify Notifier
+	Now    func() time.Time
+	// Forward bounds the call that hands a decision to
+	// ai-orchestrator-service after it was recorded (default 2 s).
+	Forward time.Duration
+}
+
+// Notifier pushes a live event to the desktops of a property.
+type Notifier func(ctx context.Context, tenantID, propertyID, typ string, data any) error
+
+func (d *Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// Suggestions is the AI suggestion inbox. One per instance.
+type Suggestions struct {
+	d  Deps
+	m  mirror
+	sf singleflight.Group
+}
+
+// NewSuggestions returns the inbox over d.
+func NewSuggestions(d Deps) *Suggestions {
+	return &Suggestions{d: d, m: mirror{rdb: d.Redis, kind: "aiinbox", loaded: 5 * time.Minute}}
+}
+
+// entryOf is the inbox entry of a cleaned upstream suggestion.
+func entryOf(tenantID string, s aiorchestrator.Suggestion) SuggestionEntry {
+	return SuggestionEntry{
+		ID: EntryID(ids.AISuggestion, tenantID, s.SuggestionID, s.CreatedAt.Time), SuggestionID: s.SuggestionID,
+		TenantID: tenantID, PropertyID: s.PropertyID, Category: s.Category, Severity: s.Severity,
+		CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, Title: s.Title, Body: s.Body, Proposal: s.Proposal,
+		Provenance: s.Provenance,
+	}
+}
+
+// Put mirrors suggestions of a property (an event, or a read-through).
+func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, items []aiorchestrator.Suggestion, loaded bool) error {
+	its := make([]item, 0, len(items))
+	for _, it := range items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("inbox.Suggestions.Put: %w", err)
+		}
+		its = append(its, item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, json: b})
+	}
+	return s.m.put(ctx, tenantID, propertyID, its, loaded)
+}
+
+// Invalidate drops a suggestion from the inbox for good, even one whose
+// creation has not arrived yet.
+func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, suggestionID string, at time.Time) error {
+	return s.m.end(ctx, tenantID, propertyID, suggestionID, at)
+}
+
+// load returns the property's mirror, reading through to
+// ai-orchestrator-service when it has not done so recently. When the
+// upstream fails, what the mirror holds is served; with nothing held the
+// upstream's error is returned.
+func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
+	snap, err := s.m.read(ctx, tenantID, propertyID)
+	if err != nil {
+		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	if snap.loaded {
+		return snap, nil
+	}
+	_, err, _ = s.sf.Do(tenantID+"/"+propertyID, func() (any, error) {
+		items, err := s.d.AI.Suggestions(ctx, tenantID, propertyID, aiorchestrator.StatusAll)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.Put(ctx, tenantID, propertyID, items, true)
+	})
+	if err != nil {
+		if len(snap.items) > 0 {
+			logging.From(ctx).WarnContext(ctx, "ai inbox read-through failed, serving the mirror", "propertyId", propertyID, "err", err)
+			return snap, nil
+		}
+		return snapshot{}, err
+	}
+	snap, err = s.m.read(ctx, tenantID, propertyID)
+	if err != nil {
+		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	return snap, nil
+}
+
+// decoded reads a mirrored suggestion; a value that does not decode is
+// treated as absent (and logged), never shown half-read.
+func decodeSuggestion(ctx context.Context, raw string) (aiorchestrator.Suggestion, bool) {
+	var sg aiorchestrator.Suggestion
+	if err := json.Unmarshal([]byte(raw), &sg); err != nil {
+		logging.From(ctx).ErrorContext(ctx, "ai inbox entry unreadable", "err", err)
+		return sg, false
+	}
+	return sg, true
+}
+
+// List returns the property's displayable entries with the given status
+// (open, decided or all), newest first.
+func (s *Suggestions) List(ctx context.Context, tenantID, propertyID, status string) ([]SuggestionEntry, error) {
+	snap, err := s.load(ctx, tenantID, propertyID)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		entries []SuggestionEntry
+		upIDs   []string
+		prune   []string
+	)
+	now := s.d.now()
+	for id, raw := range snap.items {
+		if _, ended := snap.ends[id]; ended {
+			prune = append(prune, id)
+			continue
+		}
+		sg, ok := decodeSuggestion(ctx, raw)
+		// Shown only with provenance (SPEC §6).
+		if !ok || !sg.Displayable() {
+			continue
+		}
+		entries = append(entries, entryOf(tenantID, sg))
+		upIDs = append(upIDs, id)
+	}
+	decided, err := s.decisions(ctx, tenantID, propertyID, upIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SuggestionEntry, 0, len(entries))
+	for _, e := range entries {
+		if d, ok := decided[e.SuggestionID]; ok {
+			e.apply(d)
+		} else if now.Before(e.ExpiresAt.Time) {
+			e.Status = StatusOpen
+		} else {
+			e.Status = StatusExpired
+			// A day past expiry an undecided suggestion is of no use to
+			// anyone; a decided one stays as long as the mirror.
+			if now.Sub(e.ExpiresAt.Time) > 24*time.Hour {
+				prune = append(prune, e.SuggestionID)
+			}
+		}
+		if status == StatusAll || status == e.Status {
+			out = append(out, e)
+		}
+	}
+	s.m.drop(ctx, tenantID, propertyID, prune)
+	slices.SortFunc(out, func(a, b SuggestionEntry) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt.Time), cmp.Compare(b.ID, a.ID))
+	})
+	return out, nil
+}
+
+// recorded is a row of the decision log.
+type recorded struct {
+	ID, PropertyID, SuggestionID string
+	Decision                     Decision
+	DecidedBy, DecidedDeviceID   string
+	DecidedAt                    time.Time
+}
+
+func (e *SuggestionEntry) apply(d recorded) {
+	dec := d.Decision
+	e.Status = StatusDecided
+	e.Decision = &dec
+	e.DecidedBy, e.DecidedDeviceID, e.DecidedAt = d.DecidedBy, d.DecidedDeviceID, jsontime.Of(d.DecidedAt)
+}
+
+const decisionColumns = `id, property_id, suggestion_id, outcome, modified_delta, coalesce(notes, ''), decided_by, decided_device_id, decided_at`
+
+func scanDecision(row pgx.Row) (recorded, error) {
+	var (
+		d     recorded
+		delta []byte
+	)
+	err := row.Scan(&d.ID, &d.PropertyID, &d.SuggestionID, &d.Decision.Outcome, &delta, &d.Decision.Notes,
+		&d.DecidedBy, &d.DecidedDeviceID, &d.DecidedAt)
+	if len(delta) > 0 {
+		d.Decision.ModifiedDelta = delta
+	}
+	return d, err
+}
+
+// decisions reads the recorded decisions on the given suggestions.
+func (s *Suggestions) decisions(ctx context.Context, tenantID, propertyID string, suggestionIDs []string) (map[string]recorded, error) {
+	out := map[string]recorded{}
+	if len(suggestionIDs) == 0 {
+		return out, nil
+	}
+	err := s.d.DB.InTenantTx(ctx, tenantID, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+decisionColumns+` FROM bff.ai_decision
+			WHERE tenant_id = $1 AND property_id = $2 AND suggestion_id = ANY($3)`, tenantID, propertyID, suggestionIDs)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDecision(rows)
+			if err != nil {
+				return err
+			}
+			out[d.SuggestionID] = d
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox: read decisions: %w", err)
+	}
+	return out, nil
+}
+
+// find resolves an entry id to its suggestion, reading through the
+// properties of scope when the index does not know it (a mirror rebuilt
+// since the desktop listed it).
+func (s *Suggestions) find(ctx context.Context, tenantID, entryID string, scope []string) (aiorchestrator.Suggestion, error) {
+	propertyID, suggestionID, ok, err := s.m.resolve(ctx, tenantID, entryID)
+	if err != nil {
+		return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	if !ok {
+		for _, p := range scope {
+			if _, err := s.load(ctx, tenantID, p); err != nil {
+				return aiorchestrator.Suggestion{}, err
+			}
+			if propertyID, suggestionID, ok, err = s.m.resolve(ctx, tenantID, entryID); err != nil {
+				return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
+			} else if ok {
+				break
+			}
+		}
+	}
+	notFound := apperr.New(apperr.NotFound, "no AI suggestion %s", entryID)
+	if !ok {
+		return aiorchestrator.Suggestion{}, notFound
+	}
+	raw, ended, ok, err := s.m.get(ctx, tenantID, propertyID, suggestionID)
+	if err != nil {
+		return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	if !ok || !ended.IsZero() {
+		return aiorchestrator.Suggestion{}, notFound
+	}
+	sg, ok := decodeSuggestion(ctx, raw)
+	if !ok || !sg.Displayable() || entryOf(tenantID, sg).ID != entryID {
+		return aiorchestrator.Suggestion{}, notFound
+	}
+	return sg, nil
+}
+
+// DecisionRequest is the body of POST /v1/ai/suggestions/{aimId}/decision.
+type DecisionRequest struct {
+	Outcome       aiorchestrator.Outcome `json:"outcome"`
+	ModifiedDelta json.RawMessage        `json:"modifiedDelta,omitempty"`
+	Notes         *string                `json:"notes,omitempty"`
+}
+
+func (r *DecisionRequest) validate() (Decision, error) {
+	var fe []apperr.FieldError
+	if !r.Outcome.Valid() {
+		fe = append(fe, apperr.FieldError{Field: "outcome", Message: `must be "accepted", "rejected" or "modified"`})
+	}
+	delta := r.ModifiedDelta
+	if string(delta) == "null" {
+		delta = nil
+	}
+	switch {
+	case delta != nil && (len(delta) == 0 || delta[0] != '{'):
+		fe = append(fe, apperr.FieldError{Field: "modifiedDelta", Message: "must be a JSON object"})
+	case r.Outcome == aiorchestrator.OutcomeModified && delta == nil:
+		fe = append(fe, apperr.FieldError{Field: "modifiedDelta", Message: `is required when outcome is "modified"`})
+	case r.Outcome != aiorchestrator.OutcomeModified && delta != nil && r.Outcome.Valid():
+		fe = append(fe, apperr.FieldError{Field: "modifiedDelta", Message: `is only allowed when outcome is "modified"`})
+	case len(delta) > 16<<10:
+		fe = append(fe, apperr.FieldError{Field: "modifiedDelta", Message: "must be at most 16 KiB"})
+	}
+	if len(fe) > 0 {
+		return Decision{}, apperr.Validation(fe...)
+	}
+	d := Decision{Outcome: r.Outcome, ModifiedDelta: delta}
+	if r.Notes != nil {
+		d.Notes = truncateRunes(*r.Notes, MaxNotes)
+	}
+	return d, nil
+}
+
+// truncateRunes cuts s to n characters without splitting one; invalid
+// UTF-8 (which JSON decoding already replaced) cannot occur.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for k := range s {
+		if i == n {
+			return s[:k]
+		}
+		i++
+	}
+	return s
+}
+
+// decidedEvent is the data of ai_suggestion.decided.v1: telemetry, so no
+// notes text (free text may name guests) — only whether there were any.
+type decidedEvent struct {
+	EntryID         string                  `json:"entryId"`
+	SuggestionID    string                  `json:"suggestionId"`
+	Category        aiorchestrator.Category `json:"category"`
+	Severity        aiorchestrator.Severity `json:"severity"`
+	Outcome         aiorchestrator.Outcome  `json:"outcome"`
+	Modified        bool                    `json:"hasModifiedDelta"`
+	HasNotes        bool                    `json:"hasNotes"`
+	DecidedBy       string                  `json:"decidedBy"`
+	DecidedDeviceID string                  `json:"decidedDeviceId"`
+	DecidedAt       jsontime.Time           `json:"decidedAt"`
+	ModelClass      string                  `json:"modelClass,omitempty"`
+}
+
+// Decide records the operator's decision on entry aimID, once: 201 with
+// the entry; 409 DECISION_ALREADY_RECORDED when one is recorded (by anyone,
+// on any device); 410 SUGGESTION_EXPIRED past expiresAt; 404 when the inbox
+// does not show it. The decision, its activity row and its event commit in
+// one transaction; the event is then relayed, the decision forwarded to
+// ai-orchestrator-service, and the property's desktops told.
+func (s *Suggestions) Decide(ctx context.Context, c *gate.Call, aimID string, req DecisionRequest) (SuggestionEntry, error) {
+	p := c.Principal
+	c.Note = gate.Note{Category: activity.CategoryAIDecision, Action: "ai_suggestion.decide", Resource: &activity.Ref{Kind: "ai_suggestion", ID: aimID}}
+	if err := ids.Check(ids.AISuggestion, aimID); err != nil {
+		return SuggestionEntry{}, apperr.Validation(apperr.FieldError{Field: "aimId", Message: err.Error()})
+	}
+	dec, err := req.validate()
+	if err != nil {
+		return SuggestionEntry{}, err
+	}
+	sg, err := s.find(ctx, p.TenantID, aimID, c.Session.PropertyScope)
+	if err != nil {
+		return SuggestionEntry{}, err
+	}
+	c.Note.PropertyID = sg.PropertyID
+	if err := c.CheckProperty("propertyId", sg.PropertyID); err != nil {
+		return SuggestionEntry{}, err
+	}
+	now := s.d.now()
+	entry := entryOf(p.TenantID, sg)
+	rec := recorded{ID: aimID, PropertyID: sg.PropertyID, SuggestionID: sg.SuggestionID, Decision: dec,
+		DecidedBy: p.OperatorID, DecidedDeviceID: p.DeviceID, DecidedAt: jsontime.Of(now).Time}
+	ev, err := events.New(events.AISuggestionDecided, p.TenantID, sg.PropertyID, decidedEvent{
+		EntryID: aimID, SuggestionID: sg.SuggestionID, Category: sg.Category, Severity: sg.Severity,
+		Outcome: dec.Outcome, Modified: dec.ModifiedDelta != nil, HasNotes: dec.Notes != "",
+		DecidedBy: p.OperatorID, DecidedDeviceID: p.DeviceID, DecidedAt: jsontime.Of(now),
+		ModelClass: string(sg.Provenance.ModelClass),
+	})
+	if err != nil {
+		return SuggestionEntry{}, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
+	}
+	err = s.d.DB.InTenantTx(ctx, p.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		// Already decided wins over expired: it says what happened.
+		existing, err := scanDecision(tx.QueryRow(ctx, `SELECT `+decisionColumns+` FROM bff.ai_decision
+			WHERE tenant_id = $1 AND suggestion_id = $2`, p.TenantID, sg.SuggestionID))
+		switch {
+		case err == nil:
+			return decidedAlready(existing)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		case !now.Before(sg.ExpiresAt.Time):
+			return apperr.New(apperr.SuggestionExpired, "the suggestion expired at %s", jsontime.Format(sg.ExpiresAt.Time))
+		}
+		var notes *string
+		if dec.Notes != "" {
+			notes = &dec.Notes
+		}
+		var delta []byte
+		if dec.ModifiedDelta != nil {
+			delta = dec.ModifiedDelta
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO bff.ai_decision
+			(id, tenant_id, property_id, suggestion_id, outcome, modified_delta, notes,
+			 decided_by, decided_device_id, session_id, decided_at, request_id)
+			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT DO NOTHING`,
+			aimID, p.TenantID, sg.PropertyID, sg.SuggestionID, string(dec.Outcome), delta, notes,
+			p.OperatorID, p.DeviceID, c.Session.ID, rec.DecidedAt, httpx.RequestID(ctx))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// A concurrent decision committed between our read and
+			// insert: the unique key made it the only one.
+			return apperr.New(apperr.DecisionAlreadyRecorded, "a decision on this suggestion is already recorded")
+		}
+		if err := c.RecordInTx(ctx, tx); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, ev)
+	})
+	if err != nil {
+		return SuggestionEntry{}, err
+	}
+	s.d.Relay.Send(ctx, p.TenantID, ev)
+	s.forward(ctx, p.TenantID, rec)
+	s.notify(ctx, p.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})
+	entry.apply(rec)
+	return entry, nil
+}
+
+func decidedAlready(d recorded) error {
+	return apperr.New(apperr.DecisionAlreadyRecorded, "a decision (%s) on this suggestion was recorded at %s", d.Decision.Outcome, jsontime.Format(d.DecidedAt))
+}
+
+// forward hands the decision to ai-orchestrator-service and marks it
+// forwarded. The decision is already recorded and answered 201 whatever
+// happens here: a failure is logged and leaves forwarded_at empty, and the
+// service deduplicates a later forward by decisionId.
+func (s *Suggestions) forward(ctx context.Context, tenantID string, d recorded) {
+	if s.d.AI == nil {
+		return
+	}
+	timeout := cmp.Or(s.d.Forward, 2*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err := s.d.AI.RecordDecision(fctx, tenantID, d.PropertyID, d.SuggestionID, aiorchestrator.Decision{
+		DecisionID: d.ID, Outcome: d.Decision.Outcome, ModifiedDelta: d.Decision.ModifiedDelta, Notes: d.Decision.Notes,
+		DecidedBy: d.DecidedBy, DecidedAt: jsontime.Of(d.DecidedAt), DecidedDeviceID: d.DecidedDeviceID,
+	})
+	log := logging.From(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "ai decision not forwarded", "entryId", d.ID, "suggestionId", d.SuggestionID, "err", err)
+		return
+	}
+	err = s.d.DB.InTenantTx(fctx, tenantID, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE bff.ai_decision SET forwarded_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND forwarded_at IS NULL`, tenantID, d.ID)
+		return err
+	})
+	if err != nil {
+		log.WarnContext(ctx, "ai decision forwarded but not marked", "entryId", d.ID, "err", err)
+	}
+}
+
+func (s *Suggestions) notify(ctx context.Context, tenantID, propertyID string, data any) {
+	notify(ctx, s.d.Notify, tenantID, propertyID, TypeAIInboxChanged, data)
+}
+
+// Live event types (devicestream's), repeated so this package needs no
+// import of the stream for its constants.
+const (
+	TypeAIInboxChanged    = "aiInboxChanged"
+	TypeAlertInboxChanged = "alertInboxChanged"
+)
+
+// notify pushes a live event, best effort: the desktops also refresh
+// their inboxes on their own, so a failure is only logged.
+func notify(ctx context.Context, n Notifier, tenantID, propertyID, typ string, data any) {
+	if n == nil {
+		return
+	}
+	if err := n(context.WithoutCancel(ctx), tenantID, propertyID, typ, data); err != nil {
+		logging.From(ctx).WarnContext(ctx, "live event not pushed", "type", typ, "propertyId", propertyID, "err", err)
+	}
+}

@@ -1,0 +1,67 @@
+package setup
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/melmastoon/bff-backoffice/shared/devicestream"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/views"
+)
+
+// Inboxes are the AI suggestion and alert inboxes of an instance; each is
+// nil unless its upstream was asked for.
+type Inboxes struct {
+	Suggestions *inbox.Suggestions
+	Alerts      *inbox.Alerts
+}
+
+// InboxesFromEnv builds the inboxes of an HTTP function next to its gate:
+// needs names the upstreams (UpAI, UpNotification) whose inbox it serves.
+func InboxesFromEnv(ctx context.Context, log *slog.Logger, g *gate.Gate, res *Resources, needs ...string) (*Inboxes, error) {
+	return InboxesWith(ctx, envconfig.OsLookuper(), log, g, res, needs...)
+}
+
+// InboxesWith is InboxesFromEnv with configuration looked up in l.
+func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g *gate.Gate, res *Resources, needs ...string) (*Inboxes, error) {
+	src := &views.Sources{}
+	for _, n := range needs {
+		if err := addSource(ctx, l, src, n); err != nil {
+			return nil, err
+		}
+	}
+	d := inbox.Deps{
+		Redis:  res.Redis,
+		DB:     res.DB,
+		Relay:  outbox.NewRelay(res.DB, g.Publisher, log, outbox.Options{}),
+		AI:     src.AI,
+		Notify: Notifier(res.Redis),
+	}
+	out := &Inboxes{}
+	if src.AI != nil {
+		out.Suggestions = inbox.NewSuggestions(d)
+	}
+	if src.Notification != nil {
+		out.Alerts = inbox.NewAlerts(d, src.Notification)
+	}
+	return out, nil
+}
+
+// InboxConsumers are the inboxes as the event functions that mirror them
+// use: Redis only.
+func InboxConsumers(rdb *redisx.Client) *Inboxes {
+	d := inbox.Deps{Redis: rdb, Notify: Notifier(rdb)}
+	return &Inboxes{Suggestions: inbox.NewSuggestions(d), Alerts: inbox.NewAlerts(d, nil)}
+}
+
+// Notifier pushes live events to the desktops of a property.
+func Notifier(rdb *redisx.Client) inbox.Notifier {
+	return func(ctx context.Context, tenantID, propertyID, typ string, data any) error {
+		return devicestream.AppendProperty(ctx, rdb, tenantID, propertyID, typ, data)
+	}
+}

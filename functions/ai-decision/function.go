@@ -1,0 +1,44 @@
+// Package aidecision is the `ai-decision` function: POST /v1/ai/suggestions/{aimId}/decision — records an operator's decision once (idempotent replay, write-once log, outbox event) and forwards it to ai-orchestrator-service.
+package aidecision
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	// Vendoring carries funcframework only when the function imports it.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// EntryPoint is the name the function is deployed and registered under.
+const EntryPoint = "AIDecision"
+
+func init() {
+	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+		g, res, err := setup.GateFromEnv(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		in, err := setup.InboxesFromEnv(ctx, log, g, res, setup.UpAI)
+		if err != nil {
+			return nil, err
+		}
+		store, err := idempotency.FromEnv(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return New(g, store, in.Suggestions), nil
+	}).ServeHTTP)
+}
+
+// New returns the function's handler.
+func New(g *gate.Gate, store *idempotency.Store, s *inbox.Suggestions) http.Handler {
+	return inbox.Mux(g, map[string]gate.Handler{"POST /v1/ai/suggestions/{aimId}/decision": store.Wrap(s.DecideHandler())})
+}

@@ -1,0 +1,39 @@
+// Package aiinbox is the `ai-inbox` function: GET /v1/ai/suggestions — the property's AI suggestions, mirrored from ai-orchestrator-service, each with its provenance and decision.
+package aiinbox
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	// Vendoring carries funcframework only when the function imports it.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// EntryPoint is the name the function is deployed and registered under.
+const EntryPoint = "AIInbox"
+
+func init() {
+	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+		g, res, err := setup.GateFromEnv(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		in, err := setup.InboxesFromEnv(ctx, log, g, res, setup.UpAI)
+		if err != nil {
+			return nil, err
+		}
+		return New(g, in.Suggestions), nil
+	}).ServeHTTP)
+}
+
+// New returns the function's handler.
+func New(g *gate.Gate, s *inbox.Suggestions) http.Handler {
+	return inbox.Mux(g, map[string]gate.Handler{"GET /v1/ai/suggestions": s.ListHandler()})
+}

@@ -1,0 +1,39 @@
+// Package alerts is the `alerts` function: GET /v1/alerts — the property's alerts, mirrored from notification-service, with the operator's acknowledgements.
+package alerts
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	// Vendoring carries funcframework only when the function imports it.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// EntryPoint is the name the function is deployed and registered under.
+const EntryPoint = "Alerts"
+
+func init() {
+	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+		g, res, err := setup.GateFromEnv(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		in, err := setup.InboxesFromEnv(ctx, log, g, res, setup.UpNotification)
+		if err != nil {
+			return nil, err
+		}
+		return New(g, in.Alerts), nil
+	}).ServeHTTP)
+}
+
+// New returns the function's handler.
+func New(g *gate.Gate, a *inbox.Alerts) http.Handler {
+	return inbox.Mux(g, map[string]gate.Handler{"GET /v1/alerts": a.ListHandler()})
+}

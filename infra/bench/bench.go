@@ -60,19 +60,24 @@ func (o Options) withDefaults(duration time.Duration) Options {
 	return o
 }
 
-// Scenario is one benchmark; issue-3 scenarios (cached dashboard, cold
-// composition with a hung upstream, thundering herd) are added here.
+// Scenario is one benchmark.
 type Scenario struct {
 	Name  string
 	About string
 	Run   func(ctx context.Context, env Env, o Options) (*Report, error)
 }
 
-// Scenarios lists every scenario in the order `make bench` runs them.
+// Scenarios lists every scenario in the order `make bench` runs them: the
+// gate and ledger figures, then issue 3's composition figures (cached
+// dashboard against a bare Redis GET, cold composition with a hung
+// upstream, the thundering herd over 4 processes).
 func Scenarios() []Scenario {
 	return []Scenario{
 		{Name: "session-get", About: "what the operator-activity row costs GET /v1/session, against a no-op recorder", Run: SessionGet},
 		{Name: "ledger-throughput", About: "activity.Ledger.Record rows/s with RLS on, against a superuser COPY", Run: LedgerThroughput},
+		{Name: "dashboard-cached", About: "cached GET /v1/dashboard through the gate against a bare handler doing one Redis GET; p99 at half that load", Run: DashboardCached},
+		{Name: "dashboard-hung", About: "cold GET /v1/dashboard with revenue-service hung (stale and unavailable) against all upstreams healthy", Run: DashboardHung},
+		{Name: "dashboard-herd", About: "1,000 concurrent cold GET /v1/dashboard over 4 dev-server processes: upstream calls per widget endpoint", Run: DashboardHerd},
 	}
 }
 

@@ -57,6 +57,52 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("COPY wrote %d rows, want the ledger's %d", cp.OK, l.OK)
 			}
 		},
+		"dashboard-cached": func(t *testing.T, rep *Report) {
+			if want := 2*len(dashboardLevels) + 1; len(rep.Runs) != want {
+				t.Fatalf("%d runs, want %d", len(rep.Runs), want)
+			}
+			for _, r := range rep.Runs {
+				if diff := cmp.Diff(map[string]uint64{"200": r.OK}, r.Statuses); diff != "" {
+					t.Errorf("%s c=%d statuses (-want, +got):\n%s", r.Name, r.Concurrency, diff)
+				}
+				if strings.HasPrefix(r.Name, "bare") {
+					continue
+				}
+				// Served from the cache, each with its activity row.
+				if r.Extra["upstreamCalls"] != 0 || r.Extra["ledgerRows"] != float64(r.OK) {
+					t.Errorf("%s: %v upstream calls and %v activity rows for %d answers", r.Name, r.Extra["upstreamCalls"], r.Extra["ledgerRows"], r.OK)
+				}
+			}
+		},
+		"dashboard-hung": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) != 3 {
+				t.Fatalf("%d runs, want 3", len(rep.Runs))
+			}
+			for _, r := range rep.Runs[1:] {
+				// A hung upstream can never yield a fresh widget.
+				if r.Extra["partialShare"] != 1 || r.Extra["hungWidgetsFresh"] != 0 {
+					t.Errorf("%s: %v", r.Name, r.Extra)
+				}
+			}
+			if r := rep.Runs[2]; r.Extra["hungWidgetsUnavailable"] != float64(2*r.OK) {
+				t.Errorf("%s: %v unavailable hung widgets in %d answers, want 2 each", r.Name, r.Extra["hungWidgetsUnavailable"], r.OK)
+			}
+		},
+		"dashboard-herd": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) == 0 {
+				t.Fatal("no round")
+			}
+			for _, r := range rep.Runs {
+				if r.OK != herdRequests || r.Extra["distinctSnapshots"] != 1 || r.Extra["widgetEndpoints"] != 11 {
+					t.Errorf("%s: %d answers, %v", r.Name, r.OK, r.Extra)
+				}
+				for k, n := range r.Extra {
+					if strings.HasPrefix(k, "calls ") && n != 1 {
+						t.Errorf("%s: %s = %v, want 1", r.Name, k, n)
+					}
+				}
+			}
+		},
 	}
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {

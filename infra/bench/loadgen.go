@@ -115,3 +115,77 @@ func warmup(ctx context.Context, c int, d time.Duration, fn op) error {
 	}
 	return nil
 }
+
+// openLoop sends operations at a fixed rate for d, each as soon as it is
+// due whether or not earlier ones have answered, the way independent
+// clients arrive: a latency target "at a given load" means this, not a
+// closed loop that slows down with the server. Latency is measured from
+// the moment an operation was due, so a server (or a generator on a busy
+// machine) that falls behind shows as latency instead of hiding it. At
+// most maxInFlight operations run at once; past that the generator waits
+// for a slot, and the wait counts in the latency of what it delays.
+//
+// Concurrency in the result is the peak number in flight; the second
+// result is how late operations started against their due time.
+func openLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight int, fn op) (*loadResult, *Histogram, error) {
+	if rate <= 0 || maxInFlight < 1 {
+		return nil, nil, fmt.Errorf("bench: open loop at %v/s with %d in flight", rate, maxInFlight)
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	n := int(d / interval)
+	var (
+		mu    sync.Mutex
+		r     = &loadResult{}
+		lag   Histogram
+		seen  = map[string]bool{}
+		slots = make(chan struct{}, maxInFlight)
+		peak  int
+		wg    sync.WaitGroup
+	)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	start := time.Now()
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				continue
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		peak = max(peak, len(slots))
+		wg.Go(func() {
+			defer func() { <-slots }()
+			sent := time.Now()
+			err := fn(ctx, 0, i)
+			took := time.Since(due)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r.Failed++
+				if e := err.Error(); !seen[e] && len(r.Errors) < maxErrors {
+					seen[e] = true
+					r.Errors = append(r.Errors, e)
+				}
+				return
+			}
+			r.OK++
+			r.Latency.Record(took)
+			lag.Record(sent.Sub(due))
+		})
+	}
+	wg.Wait()
+	r.Elapsed = time.Since(start)
+	r.Concurrency = peak
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("bench: run interrupted: %w", err)
+	}
+	return r, &lag, nil
+}

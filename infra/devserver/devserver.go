@@ -24,12 +24,15 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/livestream"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
@@ -51,7 +54,18 @@ type Options struct {
 	PushSubscriptions bool
 	// UpstreamLatency is the fakes' base latency range.
 	UpstreamLatency [2]time.Duration
-	Log             *slog.Logger
+	// Upstreams, when set, are the base URLs of fakes someone else runs
+	// (by service name: "iam", "tenant" and every fleet service), so that
+	// several dev-server processes can share one fleet and count its
+	// calls together; the server then starts no fakes of its own and
+	// Server.Tenant and Server.Fleet stay nil. Its IAM still mints tokens
+	// with the dev keys, which the shared iam fake publishes too.
+	Upstreams map[string]string
+	Log       *slog.Logger
+
+	// JobsDatabaseURL is the jobs role's (bff_jobs); without it the
+	// scheduled functions answer 503.
+	JobsDatabaseURL string
 }
 
 // Server is a running dev server.
@@ -66,11 +80,82 @@ type Server struct {
 	Resources *setup.Resources
 	Consumer  *setup.Consumer
 	Views     *views.Service
+	Live      *livestream.Server
 	Env       map[string]string // the configuration the functions were built from
 
 	srv     *http.Server
-	fakes   []*fakes.Server
 	closers []func()
+}
+
+// Fakes are the fake upstream services a dev server calls: the iam and
+// tenant fakes and the property-scoped fleet, each on its own port.
+type Fakes struct {
+	IAM       *iam.IAM
+	Tenant    *faketenant.Service
+	Fleet     *fleet.Fleet
+	Upstreams map[string]string // base URL by service name, as Options.Upstreams takes them
+
+	servers []*fakes.Server
+}
+
+// StartFakes serves every fake on 127.0.0.1:0, answering from ds; a
+// latency range with a zero upper bound keeps the fakes' default.
+func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ *Fakes, err error) {
+	var fopts []fakes.Option
+	if latency[1] > 0 {
+		fopts = append(fopts, fakes.WithLatency(latency[0], latency[1]))
+	}
+	f := &Fakes{Upstreams: map[string]string{}}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	f.IAM, err = iam.New(iam.Config{KeysDir: repoRoot + "/" + iam.DefaultKeysDir, Options: fopts})
+	if err != nil {
+		return nil, fmt.Errorf("devserver: iam fake: %w", err)
+	}
+	f.Tenant = faketenant.New(ds, fopts...)
+	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake()} {
+		fs, err := fakes.Listen("127.0.0.1:0", fk)
+		if err != nil {
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+		f.servers = append(f.servers, fs)
+		f.Upstreams[name] = fs.URL
+	}
+	if f.Fleet, err = fleet.Start(ds, fopts...); err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	maps.Copy(f.Upstreams, f.Fleet.URLs)
+	return f, nil
+}
+
+// Close stops every fake, releasing hanging requests.
+func (f *Fakes) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if f.Fleet != nil {
+		_ = f.Fleet.Close(ctx)
+	}
+	for _, s := range f.servers {
+		_ = s.Close(ctx)
+	}
+}
+
+// checkUpstreams reports every service a server needs but was given no
+// URL for.
+func checkUpstreams(ups map[string]string) error {
+	var missing []string
+	for _, name := range append([]string{"iam", "tenant"}, fleet.Names()...) {
+		if ups[name] == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("devserver: Options.Upstreams has no URL for %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // Start builds and serves everything; Close stops it.
@@ -98,32 +183,24 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	var fopts []fakes.Option
-	if o.UpstreamLatency[1] > 0 {
-		fopts = append(fopts, fakes.WithLatency(o.UpstreamLatency[0], o.UpstreamLatency[1]))
-	}
-	s.IAM, err = iam.New(iam.Config{KeysDir: o.RepoRoot + "/" + iam.DefaultKeysDir, Options: fopts})
-	if err != nil {
-		return nil, fmt.Errorf("devserver: iam fake: %w", err)
-	}
-	s.Tenant = faketenant.New(ds, fopts...)
-	for name, f := range map[string]*fakes.Fake{"iam": s.IAM.Fake(), "tenant": s.Tenant.Fake()} {
-		fs, err := fakes.Listen("127.0.0.1:0", f)
-		if err != nil {
-			return nil, fmt.Errorf("devserver: %w", err)
+	if o.Upstreams != nil {
+		if err := checkUpstreams(o.Upstreams); err != nil {
+			return nil, err
 		}
-		s.fakes = append(s.fakes, fs)
-		s.Upstreams[name] = fs.URL
+		maps.Copy(s.Upstreams, o.Upstreams)
+		// Not served: the shared iam fake publishes the same dev keys.
+		if s.IAM, err = iam.New(iam.Config{KeysDir: o.RepoRoot + "/" + iam.DefaultKeysDir}); err != nil {
+			return nil, fmt.Errorf("devserver: iam keys: %w", err)
+		}
+	} else {
+		f, err := StartFakes(o.RepoRoot, ds, o.UpstreamLatency)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, f.Close)
+		s.IAM, s.Tenant, s.Fleet = f.IAM, f.Tenant, f.Fleet
+		maps.Copy(s.Upstreams, f.Upstreams)
 	}
-	if s.Fleet, err = fleet.Start(ds, fopts...); err != nil {
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.closers = append(s.closers, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Fleet.Close(ctx)
-	})
-	maps.Copy(s.Upstreams, s.Fleet.URLs)
 
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -142,7 +219,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"DATABASE_URL":         o.DatabaseURL,
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
 	}
-	maps.Copy(s.Env, s.Fleet.Env()) // RESERVATION_SERVICE_URL, …
+	for _, name := range fleet.Names() {
+		s.Env[fleet.EnvVar(name)] = s.Upstreams[name] // RESERVATION_SERVICE_URL, …
+	}
 	lookup := config.MapLookuper(s.Env)
 	g, res, err := setup.Gate(ctx, lookup, o.Log)
 	if err != nil {
@@ -163,7 +242,35 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
-	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views}
+	s.Live, err = livestream.New(ctx, res.Redis, livestream.Options{Sessions: g.Sessions})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	s.closers = append(s.closers, s.Live.Close)
+	inboxes, err := setup.InboxesWith(ctx, lookup, o.Log, g, res, setup.UpAI, setup.UpNotification)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	// FIRESTORE_EMULATOR_HOST (set by the stack) points it at the emulator.
+	idem, err := idempotency.NewStore(ctx, o.ProjectID, idempotency.Options{})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	s.closers = append(s.closers, func() { _ = idem.Close() })
+	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views, Live: s.Live, Inboxes: inboxes, Idem: idem}
+	if o.JobsDatabaseURL != "" {
+		s.Env["JOBS_DATABASE_URL"] = o.JobsDatabaseURL
+		jobs, err := setup.JobsWith(ctx, config.MapLookuper(s.Env), o.Log)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+		s.closers = append(s.closers, jobs.Close)
+		deps.Jobs = jobs
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", httpx.Health)
@@ -187,9 +294,24 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
 			}
 			mux.Handle("POST "+PushPath(fn.Name), consume.Push(fn.Name, cons.Redis, build(deps)))
+		case "scheduled":
+			build, ok := ScheduledFunctions[fn.Name]
+			if !ok {
+				_ = ln.Close()
+				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
+			}
+			h := http.Handler(http.HandlerFunc(noJobsDatabase))
+			if deps.Jobs != nil {
+				h = build(deps)
+			}
+			mux.Handle("POST "+JobPath(fn.Name), h)
 		}
 	}
+	// No WriteTimeout or IdleTimeout: an SSE stream (GET /v1/events) writes
+	// for up to livestream's MaxAge. Shutdown ends the streams first, since
+	// it would otherwise wait for them.
 	s.srv = &http.Server{Handler: httpx.Wrap(o.Log, mux), ReadHeaderTimeout: 10 * time.Second}
+	s.srv.RegisterOnShutdown(s.Live.Close)
 	go func() { _ = s.srv.Serve(ln) }()
 
 	if o.PushSubscriptions {
@@ -202,6 +324,14 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 // PushPath is where the emulator pushes the events of an event function.
 func PushPath(name string) string { return "/_push/" + name }
+
+// JobPath is where a scheduled function is called (by hand, or a test)
+// instead of by Cloud Scheduler.
+func JobPath(name string) string { return "/_jobs/" + name }
+
+func noJobsDatabase(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteError(w, r, apperr.Unavailable(errors.New("dev server started without Options.JobsDatabaseURL"), "jobs database"))
+}
 
 // subscribe creates every topic the service uses and one push subscription
 // per event function, pointing at this server.
@@ -250,8 +380,5 @@ func (s *Server) Close() {
 	}
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
-	}
-	for _, f := range s.fakes {
-		_ = f.Close(ctx)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func newEnv(t *testing.T) *env {
 		RepoRoot: root, DatabaseURL: info.AppURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
 		ProjectID: project, PushSubscriptions: true,
 		// Refusals log warnings by design; keep test output to failures.
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Log: testLog(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,4 +217,13 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// testLog discards the dev server's log unless BFF_E2E_LOG is set (then
+// warnings and errors go to stderr, to debug a failure).
+func testLog() *slog.Logger {
+	if os.Getenv("BFF_E2E_LOG") != "" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
 }

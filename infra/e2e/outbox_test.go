@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	aidecision "github.com/melmastoon/bff-backoffice/functions/ai-decision"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
+)
+
+// TestDecisionsWhilePubSubIsDown runs the ai-decision function with the
+// dev server's gate, Postgres and Redis, but with a Pub/Sub client behind a
+// proxy that takes the bus away: every decision is still recorded and
+// answered 201, its event waits in the outbox, and once the bus is back
+// the outbox-relay job publishes every one of them.
+func TestDecisionsWhilePubSubIsDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	bus := testenv.NewBusProxy(t, testenv.PubsubHost(t))
+	behindProxy, err := pubsubevents.NewPublisher(ctx, e.project, pubsubevents.Options{
+		Timeout: 2 * time.Second,
+		ClientOptions: []option.ClientOption{
+			option.WithEndpoint(bus.Addr), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer behindProxy.Close()
+	ai, err := aiorchestrator.NewClient(aiorchestrator.Config{URL: e.srv.Upstreams["ai-orchestrator"], Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := idempotency.NewStore(ctx, e.project, idempotency.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	res := e.srv.Resources
+	suggestions := inbox.NewSuggestions(inbox.Deps{
+		Redis: res.Redis, DB: res.DB, AI: ai,
+		Relay: outbox.NewRelay(res.DB, behindProxy, nil, outbox.Options{PublishTimeout: time.Second}),
+	})
+	fn := httptest.NewServer(httpx.Wrap(testLog(), aidecision.New(e.srv.Gate, store, suggestions)))
+	defer fn.Close()
+
+	tn, op := e.operator(0, hasRole("manager"))
+	tok := e.mint(tn, op, 0, nil)
+	var open []inbox.SuggestionEntry
+	for _, p := range op.PropertyScope {
+		r := e.do("GET", "/v1/ai/suggestions?propertyId="+p, tok, "")
+		var l suggestionList
+		r.json(t, &l)
+		open = append(open, l.Items...)
+	}
+	if len(open) < 2 {
+		t.Fatalf("only %d open suggestions in the demo", len(open))
+	}
+	decided := e.pullSubscription(events.AISuggestionDecided)
+
+	bus.Down()
+	answers := make([]answer, len(open))
+	var wg sync.WaitGroup
+	for i, sg := range open {
+		wg.Go(func() {
+			answers[i] = e.postTo(fn.URL, "/v1/ai/suggestions/"+sg.ID+"/decision", tok, fmt.Sprintf("down-%d", i), `{"outcome":"accepted"}`)
+		})
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a.err != nil || a.status != 201 {
+			t.Fatalf("decision %d with Pub/Sub down = %d %s (%v), want 201", i, a.status, a.body, a.err)
+		}
+	}
+	if got := e.countRows(tn.ID, `SELECT count(*) FROM bff.outbox WHERE subject = $1`, events.AISuggestionDecided); got != len(open) {
+		t.Fatalf("outbox holds %d decided events, want %d", got, len(open))
+	}
+	if got := e.pullFor(decided, time.Second); len(got) != 0 {
+		t.Fatalf("%d events published while the bus was down", len(got))
+	}
+
+	bus.Up()
+	healthy, err := pubsubevents.NewPublisher(ctx, e.project, pubsubevents.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer healthy.Close()
+	stats, err := outbox.Drain(ctx, testenv.JobsDB(t, e.pg), healthy, outbox.DrainOptions{MinAge: -1, Log: testLog()})
+	if err != nil || stats.Published != len(open) {
+		t.Fatalf("drain = %+v, %v; want %d published", stats, err, len(open))
+	}
+	msgs := e.pull(decided, len(open))
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		ev, err := events.Decode(m.GetData())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[ev.ID] = true
+	}
+	if len(seen) != len(open) {
+		t.Fatalf("%d distinct events published, want %d", len(seen), len(open))
+	}
+	if got := e.countRows(tn.ID, `SELECT count(*) FROM bff.outbox`); got != 0 {
+		t.Fatalf("outbox holds %d rows after the drain, want 0", got)
+	}
+}

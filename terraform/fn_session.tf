@@ -1,7 +1,8 @@
-# The session family: GET/PATCH/DELETE /v1/session, and the consumer of
-# iam-service's revocations. Kind, trigger and needs come from
-# functions/manifest.json; `publishes` lists the telemetry subjects the
-# function's code emits (it gets pubsub.publisher on exactly those topics).
+# The session family: GET/PATCH/DELETE /v1/session, the consumer of
+# iam-service's revocations, and the device's live events (GET /v1/events).
+# Kind, trigger and needs come from functions/manifest.json; `publishes`
+# lists the telemetry subjects the function's code emits (it gets
+# pubsub.publisher on exactly those topics).
 
 module "fn_session" {
   source   = "./modules/function"
@@ -21,5 +22,15 @@ module "fn_session_revoked" {
   platform = local.platform
   publishes = [
     "melmastoon.bff.backoffice.session.closed.v1",
+  ]
+}
+
+module "fn_events" {
+  source   = "./modules/function"
+  name     = "events"
+  spec     = local.functions["events"]
+  platform = local.platform
+  publishes = [
+    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
   ]
 }

@@ -404,6 +404,10 @@ func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) e
 	return nil
 }
 
+// Redis is the client the composer keeps its cache in, for consumers that
+// announce an invalidation on the same deployment (shared/views).
+func (c *Composer) Redis() *redisx.Client { return c.rdb }
+
 // InvalidateProperty makes the property's next Gets compose anew.
 func (c *Composer) InvalidateProperty(ctx context.Context, tenantID, propertyID string) error {
 	if err := c.rdb.Incr(ctx, c.rdb.Key("pgen", tenantID, propertyID)).Err(); err != nil {

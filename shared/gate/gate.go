@@ -87,6 +87,11 @@ type Result struct {
 	// re-encoding would compact them and force application/json on a
 	// stored problem+json.
 	Raw []byte
+	// Stream, when not nil, answers in place of Status/Body/Raw (Header is
+	// still applied first): the gate calls it after the activity row is
+	// committed, with the request's context, and it writes status and body
+	// itself for as long as it streams (GET /v1/events).
+	Stream func(ctx context.Context, w http.ResponseWriter)
 }
 
 // Handler is a function's business: decode, authorize, call the library,
@@ -152,6 +157,10 @@ func (g *Gate) Handle(h Handler) http.Handler {
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}
+		}
+		if res.Stream != nil {
+			res.Stream(ctx, w)
+			return
 		}
 		if res.Raw != nil {
 			writeRaw(w, res.Status, res.Raw)

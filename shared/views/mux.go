@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -25,10 +26,19 @@ func Mux(g *gate.Gate, path string, h gate.Handler) http.Handler {
 	return mux
 }
 
+// ViewInvalidated is the data of the viewInvalidated live event: the
+// desktop refetches the views it shows of PropertyID, or of every property
+// when PropertyID is empty (a tenant-wide bootstrap change).
+type ViewInvalidated struct {
+	PropertyID string `json:"propertyId,omitempty"`
+}
+
 // VersionChanged consumes melmastoon.tenant.bootstrap.version_changed.v1:
 // the tenant's cacheKeyVersion moves forward to the event's version, so
-// every cached dashboard and view of the tenant is recomposed. Replays and
-// reordering are harmless: the version never moves back.
+// every cached dashboard and view of the tenant is recomposed, and every
+// device of the tenant gets viewInvalidated. Replays and reordering are
+// harmless: the version never moves back, and a repeated viewInvalidated
+// only costs the desktop a refetch.
 func VersionChanged(c *compose.Composer) consume.Func {
 	return func(ctx context.Context, ev events.Envelope) error {
 		var d struct {
@@ -37,13 +47,19 @@ func VersionChanged(c *compose.Composer) consume.Func {
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.Version == nil || *d.Version < 0 {
 			return fmt.Errorf("%w: data must be {version: non-negative integer}", consume.ErrPoison)
 		}
-		return c.BumpVersion(ctx, ev.TenantID, *d.Version)
+		if err := c.BumpVersion(ctx, ev.TenantID, *d.Version); err != nil {
+			return err
+		}
+		// After the bump: a desktop refetching on the event must not get
+		// the old cache back.
+		return devicestream.AppendTenant(ctx, c.Redis(), ev.TenantID, devicestream.TypeViewInvalidated, ViewInvalidated{})
 	}
 }
 
 // PropertyChanged consumes reservation/housekeeping/maintenance .changed.v1:
-// the property's cached views are dropped. Running it twice only costs one
-// extra recomposition.
+// the property's cached views are dropped and the property's devices get
+// viewInvalidated. Running it twice only costs one extra recomposition and
+// one extra refetch.
 func PropertyChanged(c *compose.Composer) consume.Func {
 	return func(ctx context.Context, ev events.Envelope) error {
 		var d struct {
@@ -52,6 +68,9 @@ func PropertyChanged(c *compose.Composer) consume.Func {
 		if err := json.Unmarshal(ev.Data, &d); err != nil || !ids.Valid(ids.Property, d.PropertyID) {
 			return fmt.Errorf("%w: data must name a propertyId", consume.ErrPoison)
 		}
-		return c.InvalidateProperty(ctx, ev.TenantID, d.PropertyID)
+		if err := c.InvalidateProperty(ctx, ev.TenantID, d.PropertyID); err != nil {
+			return err
+		}
+		return devicestream.AppendProperty(ctx, c.Redis(), ev.TenantID, d.PropertyID, devicestream.TypeViewInvalidated, ViewInvalidated{PropertyID: d.PropertyID})
 	}
 }

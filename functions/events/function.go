@@ -1,0 +1,50 @@
+// Package eventsfn is the `events` function: GET /v1/events — the
+// Server-Sent Events stream of the caller's device (forceLogout,
+// aiInboxChanged, alertInboxChanged, viewInvalidated); see shared/livestream
+// for the wire, resume and resync.
+package eventsfn
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	// Vendoring carries funcframework only when the function imports it.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/livestream"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// EntryPoint is the name the function is deployed and registered under.
+const EntryPoint = "Events"
+
+func init() {
+	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+		g, res, err := setup.GateFromEnv(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		// One subscription for the instance's life, shared by every stream.
+		live, err := livestream.New(ctx, res.Redis, livestream.Options{Sessions: g.Sessions})
+		if err != nil {
+			res.Close()
+			return nil, err
+		}
+		return New(g, live), nil
+	}).ServeHTTP)
+}
+
+// New returns the function's handler.
+func New(g *gate.Gate, live *livestream.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", httpx.Health)
+	mux.Handle("GET /v1/events", g.Handle(live.Handler()))
+	mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) { httpx.Methods(w, r, http.MethodGet) })
+	mux.HandleFunc("/", httpx.NotFound)
+	return mux
+}

@@ -68,14 +68,14 @@ func run(ctx context.Context) error {
 	}
 	log := logging.New(os.Stdout, slog.LevelInfo, *project)
 	srv, err := devserver.Start(ctx, devserver.Options{
-		RepoRoot: root, Addr: *addr, DatabaseURL: urls.App, RedisAddr: st.RedisAddr,
+		RepoRoot: root, Addr: *addr, DatabaseURL: urls.App, JobsDatabaseURL: urls.Jobs, RedisAddr: st.RedisAddr,
 		ProjectID: *project, PushSubscriptions: true,
 		UpstreamLatency: [2]time.Duration{2 * time.Millisecond, 8 * time.Millisecond}, Log: log,
 	})
 	if err != nil && *addr != "127.0.0.1:0" {
 		fmt.Printf("%s unavailable (%v); using a free port\n", *addr, err)
 		srv, err = devserver.Start(ctx, devserver.Options{
-			RepoRoot: root, Addr: "127.0.0.1:0", DatabaseURL: urls.App, RedisAddr: st.RedisAddr,
+			RepoRoot: root, Addr: "127.0.0.1:0", DatabaseURL: urls.App, JobsDatabaseURL: urls.Jobs, RedisAddr: st.RedisAddr,
 			ProjectID: *project, PushSubscriptions: true,
 			UpstreamLatency: [2]time.Duration{2 * time.Millisecond, 8 * time.Millisecond}, Log: log,
 		})
@@ -164,5 +164,6 @@ func printHowTo(sf *devserver.StackFile, path string, took time.Duration) {
 		fmt.Printf("\nas %s:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/session\n", who, tok, sf.BaseURL)
 		fmt.Printf("  (then /v1/dashboard, /v1/arrivals, … with the same header)\n")
 	}
+	fmt.Printf("\nscheduled functions run when called (Cloud Scheduler's part):\n  curl -s -X POST %s/_jobs/outbox-relay\n", sf.BaseURL)
 	fmt.Println("\nCtrl-C stops everything.")
 }

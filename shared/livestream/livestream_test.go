@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
@@ -451,5 +452,43 @@ func TestSSEAppendPropertyAndTenant(t *testing.T) {
 	}
 	if _, err := rdb.ZScore(ctx, devicestream.PropertyKey(rdb, tenant, p1), stale1.DeviceID).Result(); err != redis.Nil {
 		t.Errorf("stale device still registered: %v", err)
+	}
+}
+
+type scope []string
+
+func (s scope) OperatorAccess(context.Context, string, string) (session.Access, error) {
+	return session.Access{Roles: []string{"front_desk"}, PropertyScope: s}, nil
+}
+
+// A keep-alive finds the session signed out and ends the stream (the
+// reconnect then gets the gate's 401).
+func TestSSEEndsWhenSessionCloses(t *testing.T) {
+	t.Parallel()
+	rdb := testenv.Redis(t)
+	ctx := context.Background()
+	m := session.NewManager(rdb, scope{ids.New(ids.Property)}, session.Options{PIIKey: []byte("k")})
+	p := auth.Principal{TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device),
+		IssuedAt: time.Now().Add(-time.Minute), ExpiresAt: time.Now().Add(time.Hour)}
+	s, _, err := m.Resolve(ctx, p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, rdb, Options{KeepAlive: 20 * time.Millisecond, Sessions: m}, s)
+	c := in.connect(s, "")
+	c.next()
+	select {
+	case b := <-c.blocks:
+		if len(b.Comments) != 1 || b.Comments[0] != "keep-alive" {
+			t.Fatalf("got %+v, want a keep-alive while the session is open", b)
+		}
+	case <-time.After(wait):
+		t.Fatal("no keep-alive")
+	}
+	if _, err := m.Close(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if !c.ended() {
+		t.Fatal("stream still open after sign-out")
 	}
 }

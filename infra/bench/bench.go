@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -145,6 +146,9 @@ type Machine struct {
 	GoVersion  string `json:"goVersion"`
 	CPUModel   string `json:"cpuModel,omitempty"`
 	Kernel     string `json:"kernel,omitempty"`
+	// LoadAverage is /proc/loadavg's 1-minute figure when the report
+	// started: above NumCPU, other processes were competing for the CPUs.
+	LoadAverage float64 `json:"loadAverage,omitempty"`
 }
 
 // ThisMachine reads the machine's description; the CPU model and kernel
@@ -159,6 +163,11 @@ func ThisMachine() Machine {
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.LoadAverage, _ = strconv.ParseFloat(f[0], 64)
+		}
 	}
 	return m
 }
@@ -187,10 +196,14 @@ func cpuModel(cpuinfo []byte) string {
 }
 
 func newReport(scenario, title string) *Report {
-	return &Report{
+	rep := &Report{
 		Scenario: scenario, Title: title, StartedAt: time.Now().UTC().Truncate(time.Second),
 		Machine: ThisMachine(), Settings: map[string]any{},
 	}
+	if m := rep.Machine; m.LoadAverage > float64(m.NumCPU) {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the machine was busy when the scenario started (load average %.1f on %d CPUs): other processes competed for the CPUs, so absolute figures are low; same-run ratios less so", m.LoadAverage, m.NumCPU))
+	}
+	return rep
 }
 
 // runOf turns a closed-loop result into a report row.

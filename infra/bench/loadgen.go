@@ -24,6 +24,9 @@ type loadResult struct {
 	OK, Failed  uint64
 	Latency     Histogram // successful operations only
 	Errors      []string  // the first few distinct failures, for the report
+	// NotSent counts the operations an open loop gave up sending because
+	// the server fell too far behind the rate.
+	NotSent uint64
 }
 
 // maxErrors bounds the failures a run keeps as text.
@@ -125,6 +128,9 @@ func warmup(ctx context.Context, c int, d time.Duration, fn op) error {
 // most maxInFlight operations run at once; past that the generator waits
 // for a slot, and the wait counts in the latency of what it delays.
 //
+// A server that cannot sustain the rate would stretch the run without end;
+// the generator stops sending at 2×d and counts what it did not send.
+//
 // Concurrency in the result is the peak number in flight; the second
 // result is how late operations started against their due time.
 func openLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight int, fn op) (*loadResult, *Histogram, error) {
@@ -146,6 +152,10 @@ func openLoop(ctx context.Context, rate float64, d time.Duration, maxInFlight in
 	defer timer.Stop()
 	start := time.Now()
 	for i := 0; i < n && ctx.Err() == nil; i++ {
+		if time.Since(start) > 2*d {
+			r.NotSent = uint64(n - i)
+			break
+		}
 		due := start.Add(time.Duration(i) * interval)
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)

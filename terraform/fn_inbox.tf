@@ -79,3 +79,13 @@ module "fn_alert_resolved" {
   platform  = local.platform
   publishes = []
 }
+
+# Scheduled (every five minutes): forwards, as bff_jobs, the decisions whose
+# forward right after commit failed. It publishes nothing.
+module "fn_decision_forward" {
+  source    = "./modules/function"
+  name      = "decision-forward"
+  spec      = local.functions["decision-forward"]
+  platform  = local.platform
+  publishes = []
+}

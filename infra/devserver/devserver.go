@@ -254,13 +254,22 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
 	// FIRESTORE_EMULATOR_HOST (set by the stack) points it at the emulator.
-	idem, err := idempotency.NewStore(ctx, o.ProjectID, idempotency.Options{})
+	// The Java emulator on a loaded 2-core machine answers a burst of
+	// writes far slower than Firestore; past the production timeout a
+	// request is refused 503 while its record may have landed, and the
+	// retry then waits out the lease. Dev and tests give it more time.
+	idem, err := idempotency.NewStore(ctx, o.ProjectID, idempotency.Options{Timeout: 15 * time.Second})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
 	s.closers = append(s.closers, func() { _ = idem.Close() })
-	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views, Live: s.Live, Inboxes: inboxes, Idem: idem}
+	ai, err := setup.AIClientWith(ctx, lookup)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views, Live: s.Live, Inboxes: inboxes, Idem: idem, AI: ai}
 	if o.JobsDatabaseURL != "" {
 		s.Env["JOBS_DATABASE_URL"] = o.JobsDatabaseURL
 		jobs, err := setup.JobsWith(ctx, config.MapLookuper(s.Env), o.Log)

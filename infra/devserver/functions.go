@@ -12,6 +12,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/arrivals"
 	"github.com/melmastoon/bff-backoffice/functions/bootstrap-changed"
 	"github.com/melmastoon/bff-backoffice/functions/dashboard"
+	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
 	"github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
@@ -29,9 +30,11 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/livestream"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
@@ -44,6 +47,7 @@ type Deps struct {
 	Views     *views.Service
 	Inboxes   *setup.Inboxes     // AI suggestion and alert inboxes
 	Idem      *idempotency.Store // replay of mutating POSTs
+	AI        *aiorchestrator.Client
 	Live      *livestream.Server // the instance's one SSE hub
 
 	// Jobs is for scheduled functions; nil without Options.JobsDatabaseURL.
@@ -87,6 +91,9 @@ var EventFunctions = map[string]func(Deps) consume.Func{
 // dev server mounts it at POST JobPath(name), where a developer or a test
 // plays Cloud Scheduler.
 var ScheduledFunctions = map[string]func(Deps) http.Handler{
+	"decision-forward": func(d Deps) http.Handler {
+		return decisionforward.New(d.Jobs.DB, d.AI, inbox.ForwardOptions{})
+	},
 	"outbox-relay": func(d Deps) http.Handler {
 		return outboxrelay.New(d.Jobs.DB, d.Jobs.Publisher, nil, outbox.DrainOptions{})
 	},

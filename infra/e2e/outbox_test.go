@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	aidecision "github.com/melmastoon/bff-backoffice/functions/ai-decision"
+	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
@@ -120,5 +121,61 @@ func TestDecisionsWhilePubSubIsDown(t *testing.T) {
 	}
 	if got := e.countRows(tn.ID, `SELECT count(*) FROM bff.outbox`); got != 0 {
 		t.Fatalf("outbox holds %d rows after the drain, want 0", got)
+	}
+}
+
+// TestDecisionForwardRetried: with ai-orchestrator-service failing, a
+// decision is still recorded (201) but not forwarded; the decision-forward
+// job hands it over once the service is back, exactly once in effect.
+func TestDecisionForwardRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tn, op := e.operator(0, hasRole("front_desk"))
+	tok := e.mint(tn, op, 0, nil)
+	prop := op.PropertyScope[0]
+	sg := e.openSuggestion(tok, prop)
+	ai := e.srv.Fleet.AIOrchestrator
+	decisions := "/v1/tenants/" + tn.ID + "/properties/" + prop + "/suggestions/" + sg.SuggestionID + "/decisions"
+	if err := ai.Fake().SetFault(fakes.Fault{Path: decisions, ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.send("/v1/ai/suggestions/"+sg.ID+"/decision", tok, "f1", `{"outcome":"accepted"}`); a.err != nil || a.status != 201 {
+		t.Fatalf("decision with the orchestrator failing = %d %s (%v), want 201", a.status, a.body, a.err)
+	}
+	if _, ok := ai.Decision(tn.ID, prop, sg.SuggestionID); ok {
+		t.Fatal("the orchestrator took the decision through an injected 503")
+	}
+	unforwarded := `SELECT count(*) FROM bff.ai_decision WHERE forwarded_at IS NULL`
+	if got := e.countRows(tn.ID, unforwarded); got != 1 {
+		t.Fatalf("unforwarded decisions = %d, want 1", got)
+	}
+	jobs := testenv.JobsDB(t, e.pg)
+	ctx := context.Background()
+	aiClient, err := aiorchestrator.NewClient(aiorchestrator.Config{URL: e.srv.Upstreams["ai-orchestrator"], Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := inbox.ForwardOptions{MinAge: -1, Log: testLog()}
+	// Still failing: counted, kept for the next run.
+	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, quiet); err != nil || st.Failed != 1 || st.Forwarded != 0 {
+		t.Fatalf("run while failing = %+v, %v", st, err)
+	}
+	// A run with the default minimum age leaves a fresh decision to its request.
+	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, inbox.ForwardOptions{Log: testLog()}); err != nil || st != (inbox.ForwardStats{}) {
+		t.Fatalf("run with the default min age = %+v, %v; want nothing done", st, err)
+	}
+	ai.Fake().ClearFaults()
+	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, quiet); err != nil || st.Forwarded != 1 {
+		t.Fatalf("run after recovery = %+v, %v; want 1 forwarded", st, err)
+	}
+	got, ok := ai.Decision(tn.ID, prop, sg.SuggestionID)
+	if !ok || got.DecisionID != sg.ID || got.Outcome != "accepted" || got.DecidedBy != op.ID {
+		t.Fatalf("orchestrator holds %+v (%v), want the recorded decision", got, ok)
+	}
+	if n := e.countRows(tn.ID, unforwarded); n != 0 {
+		t.Fatalf("unforwarded decisions after the job = %d, want 0", n)
+	}
+	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, quiet); err != nil || st != (inbox.ForwardStats{}) {
+		t.Fatalf("second run = %+v, %v; want nothing left", st, err)
 	}
 }

@@ -500,8 +500,9 @@ func decidedAlready(d recorded) error {
 
 // forward hands the decision to ai-orchestrator-service and marks it
 // forwarded. The decision is already recorded and answered 201 whatever
-// happens here: a failure is logged and leaves forwarded_at empty, and the
-// service deduplicates a later forward by decisionId.
+// happens here: a failure is logged and leaves forwarded_at empty for the
+// decision-forward job (RetryForwards); the service deduplicates by
+// decisionId.
 func (s *Suggestions) forward(ctx context.Context, tenantID string, d recorded) {
 	if s.d.AI == nil {
 		return
@@ -509,10 +510,7 @@ func (s *Suggestions) forward(ctx context.Context, tenantID string, d recorded) 
 	timeout := cmp.Or(s.d.Forward, 2*time.Second)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	err := s.d.AI.RecordDecision(fctx, tenantID, d.PropertyID, d.SuggestionID, aiorchestrator.Decision{
-		DecisionID: d.ID, Outcome: d.Decision.Outcome, ModifiedDelta: d.Decision.ModifiedDelta, Notes: d.Decision.Notes,
-		DecidedBy: d.DecidedBy, DecidedAt: jsontime.Of(d.DecidedAt), DecidedDeviceID: d.DecidedDeviceID,
-	})
+	err := s.d.AI.RecordDecision(fctx, tenantID, d.PropertyID, d.SuggestionID, decisionOf(d))
 	log := logging.From(ctx)
 	if err != nil {
 		log.WarnContext(ctx, "ai decision not forwarded", "entryId", d.ID, "suggestionId", d.SuggestionID, "err", err)

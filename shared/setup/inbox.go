@@ -11,6 +11,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
@@ -64,4 +65,18 @@ func Notifier(rdb *redisx.Client) inbox.Notifier {
 	return func(ctx context.Context, tenantID, propertyID, typ string, data any) error {
 		return devicestream.AppendProperty(ctx, rdb, tenantID, propertyID, typ, data)
 	}
+}
+
+// AIClientFromEnv builds the ai-orchestrator-service client of a job.
+func AIClientFromEnv(ctx context.Context) (*aiorchestrator.Client, error) {
+	return AIClientWith(ctx, envconfig.OsLookuper())
+}
+
+// AIClientWith is AIClientFromEnv with configuration looked up in l.
+func AIClientWith(ctx context.Context, l envconfig.Lookuper) (*aiorchestrator.Client, error) {
+	src := &views.Sources{}
+	if err := addSource(ctx, l, src, UpAI); err != nil {
+		return nil, err
+	}
+	return src.AI, nil
 }

@@ -9,8 +9,9 @@
 --   bff_app   INSERT + SELECT of its own tenant's rows; UPDATE of nothing but
 --             ai_decision.forwarded_at (the decision was handed to
 --             ai-orchestrator-service). No DELETE, TRUNCATE.
---   bff_jobs  SELECT of every tenant's decisions not yet forwarded, and
---             UPDATE of forwarded_at, for a retry job. Nothing on acks.
+--   bff_jobs  SELECT of every tenant's decisions and UPDATE of forwarded_at
+--             on unforwarded ones, for the decision-forward job. Nothing on
+--             acks.
 --   bff_owner owns the tables; FORCE ROW LEVEL SECURITY and no policy for it
 --             leave it no rows.
 -- A trigger keeps both tables immutable apart from forwarded_at, even for
@@ -89,10 +90,15 @@ CREATE POLICY app_insert ON bff.ai_decision FOR INSERT TO bff_app
 CREATE POLICY app_update ON bff.ai_decision FOR UPDATE TO bff_app
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
+-- All rows, not only unforwarded ones: an UPDATE whose WHERE reads columns
+-- must also pass the SELECT policy with its new row, which is forwarded.
 CREATE POLICY jobs_select ON bff.ai_decision FOR SELECT TO bff_jobs
-    USING (forwarded_at IS NULL);
+    USING (true);
+-- WITH CHECK: without it USING would also judge the new row, which has
+-- forwarded_at set by definition.
 CREATE POLICY jobs_update ON bff.ai_decision FOR UPDATE TO bff_jobs
-    USING (forwarded_at IS NULL);
+    USING (forwarded_at IS NULL)
+    WITH CHECK (forwarded_at IS NOT NULL);
 
 CREATE POLICY app_select ON bff.alert_ack FOR SELECT TO bff_app
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));

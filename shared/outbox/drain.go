@@ -23,8 +23,10 @@ const (
 	DefaultMinAge = 15 * time.Second
 	// Generous next to Send's bound: the relay is the last resort and runs
 	// outside any request.
-	DefaultDrainPublishTimeout = 30 * time.Second
-	// Stays under the function's 60 s timeout with a batch in flight.
+	DefaultDrainPublishTimeout = 15 * time.Second
+	// With a last batch's publish (DefaultDrainPublishTimeout) still ahead,
+	// a run ends within the function's 60 s timeout (and Cloud Scheduler's
+	// attempt deadline), so a run is never cut off mid-batch by its caller.
 	DefaultMaxDuration = 40 * time.Second
 	DefaultRetryBase   = 10 * time.Second
 	DefaultRetryMax    = time.Hour

@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -155,6 +156,8 @@ type Verifier struct {
 	storage jwkset.Storage // nil with NewVerifierWithKeyfunc
 	health  *fetchHealth
 	cancel  context.CancelFunc
+	seen    verifiedCache
+	now     func() time.Time // tests move the clock
 }
 
 // fetchHealth remembers whether the latest JWKS fetch worked, so that a kid
@@ -302,6 +305,14 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Principal,
 	if err != nil {
 		return Principal{}, err
 	}
+	key := sha256.Sum256([]byte(raw))
+	now := time.Now()
+	if v.now != nil {
+		now = v.now()
+	}
+	if p, ok := v.seen.get(key, now); ok {
+		return p, nil
+	}
 	lookup := v.keys(ctx)
 	var claims Claims
 	tok, err := v.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
@@ -319,14 +330,16 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Principal,
 	if err != nil {
 		return Principal{}, v.classify(err, tok, &claims)
 	}
-	return Principal{
+	p := Principal{
 		TenantID:   claims.TenantID,
 		OperatorID: claims.Subject,
 		DeviceID:   claims.Confirmation.KeyID,
 		TokenID:    claims.ID,
 		IssuedAt:   claims.IssuedAt.Time,
 		ExpiresAt:  claims.ExpiresAt.Time,
-	}, nil
+	}
+	v.seen.put(key, p, now)
+	return p, nil
 }
 
 func bearer(h string) (string, error) {

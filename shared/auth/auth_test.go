@@ -10,6 +10,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,5 +146,86 @@ func TestNewVerifierWithKeyfuncValidates(t *testing.T) {
 	}
 	if _, err := NewVerifierWithKeyfunc(Config{Audience: "y"}, func(*jwt.Token) (any, error) { return nil, nil }); err == nil {
 		t.Error("empty issuer accepted")
+	}
+}
+
+// TestVerifiedTokensAreRemembered: a token that verified is recognised
+// without the key set for a minute, never past its exp, and only as the
+// exact bytes that verified.
+func TestVerifiedTokensAreRemembered(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
+	var lookups atomic.Int32
+	down := atomic.Bool{}
+	v, err := NewVerifierWithKeyfunc(cfg, func(*jwt.Token) (any, error) {
+		lookups.Add(1)
+		if down.Load() {
+			return nil, fmt.Errorf("fetch: %w", ErrKeySetUnavailable)
+		}
+		return &key.PublicKey, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var clock atomic.Int64
+	clock.Store(int64(0))
+	v.now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
+	mint := func(ttl time.Duration) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": ids.New(ids.Operator), "tid": ids.New(ids.Tenant),
+			"cnf": map[string]string{"kid": ids.New(ids.Device)}, "iat": start.Unix(), "exp": start.Add(ttl).Unix(), "jti": "j",
+		})
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	tok := mint(time.Hour)
+	first, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent repeats are answered from memory, even with the key set gone.
+	down.Store(true)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if p, err := v.Verify(context.Background(), tok); err != nil || p != first {
+				t.Errorf("repeat = %+v, %v; want %+v", p, err, first)
+			}
+		})
+	}
+	wg.Wait()
+	if n := lookups.Load(); n != 1 {
+		t.Fatalf("key lookups = %d, want 1", n)
+	}
+	// A changed byte is another token: verified, and refused.
+	forged := tok[:len(tok)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(tok, "AA")]
+	if _, err := v.Verify(context.Background(), forged); err == nil {
+		t.Fatal("a token differing from the remembered one was accepted")
+	}
+	// Past a minute it is verified again (and the key set is down: 503).
+	clock.Store(int64(verifiedTTL + time.Second))
+	if _, err := v.Verify(context.Background(), tok); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		t.Fatalf("after the cache TTL: %v, want the key set consulted again", err)
+	}
+	// Never past exp: a token expiring in 30 s is remembered 30 s at most.
+	clock.Store(0)
+	down.Store(false)
+	short := mint(30 * time.Second)
+	if _, err := v.Verify(context.Background(), short); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	clock.Store(int64(31 * time.Second))
+	if _, err := v.Verify(context.Background(), short); err == nil {
+		t.Fatal("a remembered token was accepted past its exp")
 	}
 }

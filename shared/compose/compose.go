@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -85,6 +86,25 @@ type Snapshot struct {
 	Widgets         map[string]json.RawMessage `json:"widgets"`
 	Staleness       map[string]string          `json:"staleness"`
 	Partial         bool                       `json:"partial"`
+
+	memo *memo // values derived from it in this instance (Memo)
+}
+
+type memo struct {
+	once sync.Once
+	v    any
+}
+
+// Memo returns f's result for this snapshot, computed once per instance: a
+// snapshot served from the cache thousands of times is rendered once.
+// Snapshots Get returns are shared between requests and must be treated as
+// read-only.
+func (s *Snapshot) Memo(f func() any) any {
+	if s.memo == nil {
+		return f()
+	}
+	s.memo.once.Do(func() { s.memo.v = f() })
+	return s.memo.v
 }
 
 // Options tune a Composer; zero values take the defaults.
@@ -105,7 +125,21 @@ type Composer struct {
 	rdb *redisx.Client
 	o   Options
 	sf  singleflight.Group
+
+	// recent holds the last snapshot decoded per key with the bytes it came
+	// from, so a cache hit whose bytes are unchanged skips the decode.
+	mu     sync.Mutex
+	recent map[string]recentSnap
 }
+
+type recentSnap struct {
+	raw  string
+	snap *Snapshot
+}
+
+// maxRecent bounds Composer.recent; keys carry the version and generation,
+// so stale ones pile up until the map is cleared.
+const maxRecent = 512
 
 // New returns a Composer over rdb.
 func New(rdb *redisx.Client, o Options) *Composer {
@@ -159,7 +193,7 @@ func (c *Composer) Get(ctx context.Context, req Request) (*Snapshot, bool, error
 	ver, _ := strconv.ParseInt(fmt.Sprint(res[0]), 10, 64)
 	key := base + ":v" + fmt.Sprint(res[0]) + ":g" + fmt.Sprint(res[1])
 	if s, ok := res[2].(string); ok {
-		if snap, err := decode(s); err == nil {
+		if snap, err := c.decode(key, s); err == nil {
 			return snap, true, nil
 		}
 	}
@@ -226,16 +260,30 @@ func (c *Composer) read(ctx context.Context, key string) (*Snapshot, bool) {
 	if err != nil {
 		return nil, false
 	}
-	snap, err := decode(s)
+	snap, err := c.decode(key, s)
 	return snap, err == nil
 }
 
-func decode(s string) (*Snapshot, error) {
-	var snap Snapshot
-	if err := json.Unmarshal([]byte(s), &snap); err != nil {
+// decode turns the cached bytes of key into a snapshot, reusing the one
+// decoded last time when the bytes are the same.
+func (c *Composer) decode(key, s string) (*Snapshot, error) {
+	c.mu.Lock()
+	r, ok := c.recent[key]
+	c.mu.Unlock()
+	if ok && r.raw == s {
+		return r.snap, nil
+	}
+	snap := &Snapshot{memo: &memo{}}
+	if err := json.Unmarshal([]byte(s), snap); err != nil {
 		return nil, fmt.Errorf("compose: decode snapshot: %w", err)
 	}
-	return &snap, nil
+	c.mu.Lock()
+	if c.recent == nil || len(c.recent) >= maxRecent {
+		c.recent = make(map[string]recentSnap)
+	}
+	c.recent[key] = recentSnap{raw: s, snap: snap}
+	c.mu.Unlock()
+	return snap, nil
 }
 
 // store caches snap; a partial one only briefly.
@@ -317,6 +365,7 @@ func (c *Composer) compose(ctx context.Context, req Request, ver int64) *Snapsho
 		ID: ids.NewAt(req.Prefix, start), Kind: req.Kind, TenantID: req.TenantID, PropertyID: req.PropertyID,
 		Role: req.Role, ComposedAt: jsontime.Of(c.o.Now()), CacheKeyVersion: ver,
 		Widgets: make(map[string]json.RawMessage, len(widgets)), Staleness: make(map[string]string, len(widgets)),
+		memo: &memo{},
 	}
 	// Last-good values live outside the request's deadline: they are read
 	// and written after the budget may already be spent.

@@ -260,3 +260,58 @@ func BenchmarkGetCached(b *testing.B) {
 		}
 	})
 }
+
+// TestCachedSnapshotDecodedAndRenderedOnce: hits on unchanged bytes share
+// one decoded snapshot, whose Memo runs once however many requests ask at
+// once; new bytes (after an invalidation) give a new snapshot.
+func TestCachedSnapshotDecodedAndRenderedOnce(t *testing.T) {
+	// Not parallel: its burst of goroutines would eat into the widget
+	// budgets of the tests that assert freshness.
+	rdb := testenv.Redis(t)
+	c := compose.New(rdb, compose.Options{})
+	ctx := context.Background()
+	tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
+	ups := newUps()
+	if _, _, err := c.Get(ctx, request(tenant, prop, ups)); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		renders atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		seen    = map[*compose.Snapshot]bool{}
+	)
+	for range 50 {
+		wg.Go(func() {
+			snap, cached, err := c.Get(ctx, request(tenant, prop, ups))
+			if err != nil || !cached {
+				t.Errorf("hit = %v, %v", cached, err)
+				return
+			}
+			if got := snap.Memo(func() any { renders.Add(1); return snap.ID }); got != snap.ID {
+				t.Errorf("Memo = %v, want %s", got, snap.ID)
+			}
+			mu.Lock()
+			seen[snap] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(seen) != 1 || renders.Load() != 1 {
+		t.Fatalf("%d snapshots decoded and %d renders for 50 hits on the same bytes, want 1 and 1", len(seen), renders.Load())
+	}
+	var first *compose.Snapshot
+	for s := range seen {
+		first = s
+	}
+	if err := c.InvalidateProperty(ctx, tenant, prop); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := c.Get(ctx, request(tenant, prop, ups))
+	if err != nil || fresh == first || fresh.ID == first.ID {
+		t.Fatalf("after invalidation got the old snapshot back (%v)", err)
+	}
+	if got := fresh.Memo(func() any { return "new" }); got != "new" {
+		t.Fatalf("a new snapshot kept the old memo: %v", got)
+	}
+}

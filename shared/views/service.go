@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
@@ -95,11 +96,16 @@ func (s *Service) DashboardHandler() gate.Handler {
 		s.telemetry(ctx, c, events.DashboardViewed, prop, map[string]any{
 			"snapshotId": snap.ID, "operatorRole": req.Role, "partial": snap.Partial, "widgets": len(snap.Widgets),
 		})
-		return gate.Result{Status: http.StatusOK, Body: Dashboard{
-			ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: req.Role,
-			ComposedAt: snap.ComposedAt, CacheKeyVersion: snap.CacheKeyVersion, Widgets: snap.Widgets,
-			Partial: snap.Partial, Staleness: snap.Staleness,
-		}}, nil
+		// Everything in the answer comes from the snapshot and its cache
+		// key (the role key is part of it), so it is rendered once per
+		// snapshot per instance.
+		return rendered(snap, func() any {
+			return Dashboard{
+				ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: req.Role,
+				ComposedAt: snap.ComposedAt, CacheKeyVersion: snap.CacheKeyVersion, Widgets: snap.Widgets,
+				Partial: snap.Partial, Staleness: snap.Staleness,
+			}
+		})
 	}
 }
 
@@ -132,15 +138,35 @@ func (s *Service) ViewHandler(kind string) gate.Handler {
 		}
 		c.Note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
 		s.telemetry(ctx, c, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
-		items := snap.Widgets["items"]
-		if len(items) == 0 || string(items) == "null" {
-			items = json.RawMessage(emptyItems(kind))
-		}
-		return gate.Result{Status: http.StatusOK, Body: View{
-			ID: snap.ID, View: kind, PropertyID: prop, ComposedAt: snap.ComposedAt,
-			Partial: snap.Partial, Staleness: snap.Staleness, Items: items,
-		}}, nil
+		return rendered(snap, func() any {
+			items := snap.Widgets["items"]
+			if len(items) == 0 || string(items) == "null" {
+				items = json.RawMessage(emptyItems(kind))
+			}
+			return View{
+				ID: snap.ID, View: kind, PropertyID: prop, ComposedAt: snap.ComposedAt,
+				Partial: snap.Partial, Staleness: snap.Staleness, Items: items,
+			}
+		})
 	}
+}
+
+// rendered answers with body(), encoded once per snapshot (compose.Snapshot.Memo)
+// the way httpx.WriteJSON encodes, so the bytes are the same either way.
+func rendered(snap *compose.Snapshot, body func() any) (gate.Result, error) {
+	type encoded struct {
+		b   []byte
+		err error
+	}
+	e := snap.Memo(func() any {
+		var buf bytes.Buffer
+		err := json.NewEncoder(&buf).Encode(body())
+		return encoded{buf.Bytes(), err}
+	}).(encoded)
+	if e.err != nil {
+		return gate.Result{}, apperr.Wrap(apperr.Internal, e.err, "an internal error occurred")
+	}
+	return gate.Result{Status: http.StatusOK, Raw: e.b}, nil
 }
 
 // emptyItems is what an unavailable view shows: the right JSON shape with

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "measured time of each run (default: each scenario's own, 5s or 10s)")
 	warmup := fs.Duration("warmup", time.Second, "discarded warm-up before each run")
 	out := fs.String("out", "bench/results", "directory for the JSON files; relative paths are from the repository root")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and servers share the process) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -68,6 +70,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		dir = filepath.Join(root, dir)
 	}
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	stamp := bench.Stamp(time.Now())
 	m := bench.ThisMachine()
 	fmt.Fprintf(stdout, "bench %s on %s/%s, %d CPUs (%s), %s\n", stamp, m.GOOS, m.GOARCH, m.NumCPU, m.CPUModel, m.GoVersion)

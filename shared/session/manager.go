@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,9 @@ type Manager struct {
 	now     func() time.Time
 	theme   string
 	defLang string
+
+	mu     sync.Mutex
+	recent map[string]recentSession
 }
 
 // Options tune a Manager.
@@ -99,26 +103,28 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 	}
 	now := m.now()
 
-	// One round trip: both cutoffs, the index, and the named session.
-	pipe := m.rdb.Pipeline()
-	opCut := pipe.HGetAll(ctx, m.keyCutoff(p.TenantID, p.OperatorID, ""))
-	devCut := pipe.HGetAll(ctx, m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID))
-	idx := pipe.GetEx(ctx, m.keyIndex(p), TTL)
-	var named *redis.StringCmd
-	if headerID != "" {
-		named = pipe.Get(ctx, m.keySession(headerID))
+	// One round trip: both cutoffs, the index (slid), the session it
+	// points at (slid) and the named session when it is another one.
+	res, err := resolveScript.Run(ctx, m.rdb,
+		[]string{m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p)},
+		int64(TTL/time.Second), m.keySession(""), headerID).Slice()
+	if err != nil || len(res) != 5 {
+		return nil, false, apperr.Unavailable(fmt.Errorf("session.Resolve: %w (%d results)", err, len(res)), "session store")
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, apperr.Unavailable(fmt.Errorf("session.Resolve: %w", err), "session store")
-	}
-	if err := checkCutoff(p, opCut.Val()); err != nil {
+	if err := checkCutoff(p, pairs(res[0])); err != nil {
 		return nil, false, err
 	}
-	if err := checkCutoff(p, devCut.Val()); err != nil {
+	if err := checkCutoff(p, pairs(res[1])); err != nil {
 		return nil, false, err
 	}
-	if named != nil && named.Err() == nil {
-		s, err := decode(named.Val())
+	id, _ := res[2].(string)
+	cur, _ := res[3].(string)
+	named, _ := res[4].(string)
+	if headerID != "" && headerID == id {
+		named = cur
+	}
+	if named != "" {
+		s, err := m.decode(headerID, named)
 		if err != nil {
 			return nil, false, err
 		}
@@ -127,21 +133,48 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 		}
 	}
 
-	if id := idx.Val(); id != "" {
-		s, err := m.load(ctx, id, true)
-		switch {
-		case err == nil && s.State == StateOpen:
+	if id != "" && cur != "" {
+		s, err := m.decode(id, cur)
+		if err != nil {
+			return nil, false, err
+		}
+		if s.State == StateOpen {
 			if now.Sub(s.LastActivityAt.Time) > touchEvery {
 				m.touch(ctx, s, c, now)
 			}
 			s.TTLExpiresAt = jsontime.Of(now.Add(TTL))
 			return s, false, nil
-		case err != nil && !errors.Is(err, redis.Nil):
-			return nil, false, err
 		}
-		// The index points at an ended or vanished session: open anew.
 	}
+	// No index, or it points at an ended or vanished session: open anew.
 	return m.open(ctx, p, c, now)
+}
+
+// resolveScript reads what Resolve needs in one round trip. KEYS: the
+// operator's and the device's cutoffs, the device's session index. ARGV:
+// the sliding TTL in seconds, the session key prefix, the X-Session-Id
+// ("" when absent). The session key is derived from the index's value,
+// which is why it is built here (Memorystore is not a cluster).
+var resolveScript = redis.NewScript(`
+local opc = redis.call('HGETALL', KEYS[1])
+local dvc = redis.call('HGETALL', KEYS[2])
+local id = redis.call('GETEX', KEYS[3], 'EX', ARGV[1])
+local cur = false
+if id then cur = redis.call('GETEX', ARGV[2] .. id, 'EX', ARGV[1]) end
+local named = false
+if ARGV[3] ~= '' and ARGV[3] ~= id then named = redis.call('GET', ARGV[2] .. ARGV[3]) end
+return {opc, dvc, id, cur, named}`)
+
+// pairs turns an HGETALL reply from a script into a map.
+func pairs(v any) map[string]string {
+	flat, _ := v.([]any)
+	out := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		out[k] = val
+	}
+	return out
 }
 
 func checkCutoff(p auth.Principal, h map[string]string) error {
@@ -330,6 +363,40 @@ func decode(v string) (*Session, error) {
 	}
 	return &s, nil
 }
+
+// decode is the package's decode with a per-instance memory of the last
+// bytes seen for each session: a desktop's requests find the same bytes
+// until the next touch, and a JSON decode costs more than the round trip
+// that fetched them. Each caller gets its own copy.
+func (m *Manager) decode(id, v string) (*Session, error) {
+	m.mu.Lock()
+	r, ok := m.recent[id]
+	m.mu.Unlock()
+	if !ok || r.raw != v {
+		s, err := decode(v)
+		if err != nil {
+			return nil, err
+		}
+		r = recentSession{raw: v, s: *s}
+		m.mu.Lock()
+		if m.recent == nil || len(m.recent) >= maxRecent {
+			m.recent = make(map[string]recentSession)
+		}
+		m.recent[id] = r
+		m.mu.Unlock()
+	}
+	cp := r.s
+	cp.PropertyScope, cp.Roles = slices.Clone(cp.PropertyScope), slices.Clone(cp.Roles)
+	return &cp, nil
+}
+
+type recentSession struct {
+	raw string
+	s   Session
+}
+
+// maxRecent bounds Manager.recent (sessions of an instance's desktops).
+const maxRecent = 4096
 
 // touch records activity and the client's current build; a lost race with
 // another writer only loses a lastActivityAt refresh.

@@ -98,6 +98,39 @@ func (e *env) send(path, token, key, body string) answer {
 	return a
 }
 
+// burst sends n requests at once and returns their answers in order.
+func burst(n int, send func(i int) answer) []answer {
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			answers[i] = send(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return answers
+}
+
+// counts tallies answers by "status code"; a transport or contract error
+// fails the test.
+func counts(t *testing.T, answers []answer) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, a := range answers {
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		out[fmt.Sprintf("%d %s", a.status, a.code)]++
+		if a.status >= 500 {
+			t.Logf("%s", a.body)
+		}
+	}
+	return out
+}
+
 // openSuggestion lists the property's open suggestions as tok and returns
 // the first.
 func (e *env) openSuggestion(tok, propertyID string) inbox.SuggestionEntry {
@@ -215,28 +248,13 @@ func TestConcurrentDecisionsExactlyOneWins(t *testing.T) {
 	decided := e.pullSubscription(events.AISuggestionDecided)
 
 	const n = 100
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			outcome := []string{"accepted", "rejected"}[i%2]
-			answers[i] = e.send("/v1/ai/suggestions/"+sg.ID+"/decision", tok, fmt.Sprintf("k-%d", i), `{"outcome":"`+outcome+`"}`)
-		})
-	}
-	close(start)
-	wg.Wait()
-	counts := map[string]int{}
-	for _, a := range answers {
-		if a.err != nil {
-			t.Fatal(a.err)
-		}
-		counts[fmt.Sprintf("%d %s", a.status, a.code)]++
-	}
+	got := counts(t, burst(n, func(i int) answer {
+		outcome := []string{"accepted", "rejected"}[i%2]
+		return e.send("/v1/ai/suggestions/"+sg.ID+"/decision", tok, fmt.Sprintf("k-%d", i), `{"outcome":"`+outcome+`"}`)
+	}))
 	want := map[string]int{"201 ": 1, "409 MELMASTOON.BFF.BACKOFFICE.DECISION_ALREADY_RECORDED": n - 1}
-	if fmt.Sprint(counts) != fmt.Sprint(want) {
-		t.Fatalf("answers = %v, want %v", counts, want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("answers = %v, want %v", got, want)
 	}
 	if got := e.countRows(tn.ID, `SELECT count(*) FROM bff.ai_decision WHERE suggestion_id = $1`, sg.SuggestionID); got != 1 {
 		t.Fatalf("decision rows = %d, want 1", got)
@@ -276,18 +294,7 @@ func TestSameDecisionReplayedWithOneKey(t *testing.T) {
 	path := "/v1/ai/suggestions/" + sg.ID + "/decision"
 	body := `{"outcome":"modified","modifiedDelta":{"to":{"amount":"129.00","currency":"EUR"}},"notes":"` + strings.Repeat("é", 600) + `"}`
 
-	const n = 10
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			answers[i] = e.send(path, tok, "offline-outbox-42", body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	answers := burst(10, func(int) answer { return e.send(path, tok, "offline-outbox-42", body) })
 	var first []byte
 	for _, a := range answers {
 		if a.err != nil {
@@ -453,34 +460,16 @@ func TestConcurrentAcksOnePerOperator(t *testing.T) {
 	acked := e.pullSubscription(events.AlertAcknowledged)
 
 	const n = 100
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			body := ""
-			if i%2 == 0 {
-				body = "{}"
-			}
-			answers[i] = e.send("/v1/alerts/"+al.ID+"/ack", tok, fmt.Sprintf("ack-%d", i), body)
-		})
-	}
-	close(start)
-	wg.Wait()
-	counts := map[string]int{}
-	for _, a := range answers {
-		if a.err != nil {
-			t.Fatal(a.err)
+	got := counts(t, burst(n, func(i int) answer {
+		body := ""
+		if i%2 == 0 {
+			body = "{}"
 		}
-		counts[fmt.Sprintf("%d %s", a.status, a.code)]++
-		if a.status >= 500 {
-			t.Logf("%s", a.body)
-		}
-	}
+		return e.send("/v1/alerts/"+al.ID+"/ack", tok, fmt.Sprintf("ack-%d", i), body)
+	}))
 	want := map[string]int{"201 ": 1, "409 MELMASTOON.BFF.BACKOFFICE.ALERT_ALREADY_ACKED": n - 1}
-	if fmt.Sprint(counts) != fmt.Sprint(want) {
-		t.Fatalf("answers = %v, want %v", counts, want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("answers = %v, want %v", got, want)
 	}
 	// A colleague's acknowledgement is their own.
 	if a := e.post("/v1/alerts/"+al.ID+"/ack", leadTok, "lead-1", ""); a.status != 201 {

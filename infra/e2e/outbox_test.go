@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,14 +76,9 @@ func TestDecisionsWhilePubSubIsDown(t *testing.T) {
 	decided := e.pullSubscription(events.AISuggestionDecided)
 
 	bus.Down()
-	answers := make([]answer, len(open))
-	var wg sync.WaitGroup
-	for i, sg := range open {
-		wg.Go(func() {
-			answers[i] = e.postTo(fn.URL, "/v1/ai/suggestions/"+sg.ID+"/decision", tok, fmt.Sprintf("down-%d", i), `{"outcome":"accepted"}`)
-		})
-	}
-	wg.Wait()
+	answers := burst(len(open), func(i int) answer {
+		return e.postTo(fn.URL, "/v1/ai/suggestions/"+open[i].ID+"/decision", tok, fmt.Sprintf("down-%d", i), `{"outcome":"accepted"}`)
+	})
 	for i, a := range answers {
 		if a.err != nil || a.status != 201 {
 			t.Fatalf("decision %d with Pub/Sub down = %d %s (%v), want 201", i, a.status, a.body, a.err)

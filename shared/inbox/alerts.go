@@ -105,32 +105,13 @@ func (a *Alerts) Resolve(ctx context.Context, tenantID, propertyID, alertID stri
 }
 
 func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
-	snap, err := a.m.read(ctx, tenantID, propertyID)
-	if err != nil {
-		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if snap.loaded {
-		return snap, nil
-	}
-	_, err, _ = a.sf.Do(tenantID+"/"+propertyID, func() (any, error) {
+	return a.m.loadThrough(ctx, &a.sf, tenantID, propertyID, func() error {
 		alerts, err := a.n.Alerts(ctx, tenantID, propertyID, notification.StatusAll)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return nil, a.Put(ctx, tenantID, propertyID, alerts, true)
+		return a.Put(ctx, tenantID, propertyID, alerts, true)
 	})
-	if err != nil {
-		if len(snap.items) > 0 {
-			logging.From(ctx).WarnContext(ctx, "alert inbox read-through failed, serving the mirror", "propertyId", propertyID, "err", err)
-			return snap, nil
-		}
-		return snapshot{}, err
-	}
-	snap, err = a.m.read(ctx, tenantID, propertyID)
-	if err != nil {
-		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	return snap, nil
 }
 
 func decodeAlert(ctx context.Context, raw string) (notification.Alert, bool) {
@@ -241,31 +222,12 @@ func (a *Alerts) acks(ctx context.Context, tenantID, propertyID, operatorID stri
 }
 
 func (a *Alerts) find(ctx context.Context, tenantID, entryID string, scope []string) (notification.Alert, error) {
-	propertyID, alertID, ok, err := a.m.resolve(ctx, tenantID, entryID)
-	if err != nil {
-		return notification.Alert{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if !ok {
-		for _, p := range scope {
-			if _, err := a.load(ctx, tenantID, p); err != nil {
-				return notification.Alert{}, err
-			}
-			if propertyID, alertID, ok, err = a.m.resolve(ctx, tenantID, entryID); err != nil {
-				return notification.Alert{}, apperr.Unavailable(err, "the inbox cache")
-			} else if ok {
-				break
-			}
-		}
-	}
 	notFound := apperr.New(apperr.NotFound, "no alert %s", entryID)
-	if !ok {
-		return notification.Alert{}, notFound
-	}
-	raw, resolved, ok, err := a.m.get(ctx, tenantID, propertyID, alertID)
-	if err != nil {
-		return notification.Alert{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if !ok {
+	raw, resolved, ok, err := a.m.find(ctx, tenantID, entryID, scope, a.load)
+	switch {
+	case err != nil:
+		return notification.Alert{}, err
+	case !ok:
 		return notification.Alert{}, notFound
 	}
 	al, ok := decodeAlert(ctx, raw)

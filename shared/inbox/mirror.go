@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
@@ -132,7 +135,7 @@ func (m mirror) resolve(ctx context.Context, tenantID, entryID string) (property
 		return "", "", false, nil
 	}
 	if err != nil {
-		return "", "", false, fmt.Errorf("inbox: resolve %s entry: %w", m.kind, err)
+		return "", "", false, apperr.Unavailable(fmt.Errorf("inbox: resolve %s entry: %w", m.kind, err), "the inbox cache")
 	}
 	propertyID, upstreamID, ok = strings.Cut(v, " ")
 	return propertyID, upstreamID, ok, nil
@@ -146,4 +149,53 @@ func (m mirror) drop(ctx context.Context, tenantID, propertyID string, upstreamI
 		return
 	}
 	_ = m.rdb.HDel(ctx, m.items(tenantID, propertyID), upstreamIDs...).Err()
+}
+
+// loadThrough returns what the mirror holds for a property, first reading
+// through with fill (which stores what the upstream lists, marked loaded)
+// when that has not happened recently. Concurrent fills of a property
+// collapse into one (sf). When fill fails, what the mirror holds is
+// served; with nothing held, fill's error is returned.
+func (m mirror) loadThrough(ctx context.Context, sf *singleflight.Group, tenantID, propertyID string, fill func() error) (snapshot, error) {
+	snap, err := m.read(ctx, tenantID, propertyID)
+	if err != nil {
+		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	if snap.loaded {
+		return snap, nil
+	}
+	if _, err, _ = sf.Do(tenantID+"/"+propertyID, func() (any, error) { return nil, fill() }); err != nil {
+		if len(snap.items) > 0 {
+			logging.From(ctx).WarnContext(ctx, "inbox read-through failed, serving the mirror", "inbox", m.kind, "propertyId", propertyID, "err", err)
+			return snap, nil
+		}
+		return snapshot{}, err
+	}
+	snap, err = m.read(ctx, tenantID, propertyID)
+	if err != nil {
+		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
+	}
+	return snap, nil
+}
+
+// find returns the mirrored item an entry id names and when it ended
+// (zero: it has not). When the index does not know the id (a mirror
+// rebuilt since the desktop listed it), the properties of scope are read
+// through with load first. ok is false when the item is not found.
+func (m mirror) find(ctx context.Context, tenantID, entryID string, scope []string,
+	load func(ctx context.Context, tenantID, propertyID string) (snapshot, error)) (raw string, ended time.Time, ok bool, err error) {
+	propertyID, upstreamID, ok, err := m.resolve(ctx, tenantID, entryID)
+	for i := 0; err == nil && !ok && i < len(scope); i++ {
+		if _, err = load(ctx, tenantID, scope[i]); err == nil {
+			propertyID, upstreamID, ok, err = m.resolve(ctx, tenantID, entryID)
+		}
+	}
+	if err != nil || !ok {
+		return "", time.Time{}, false, err
+	}
+	raw, ended, ok, err = m.get(ctx, tenantID, propertyID, upstreamID)
+	if err != nil {
+		return "", time.Time{}, false, apperr.Unavailable(err, "the inbox cache")
+	}
+	return raw, ended, ok, nil
 }

@@ -145,36 +145,15 @@ func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, sugg
 }
 
 // load returns the property's mirror, reading through to
-// ai-orchestrator-service when it has not done so recently. When the
-// upstream fails, what the mirror holds is served; with nothing held the
-// upstream's error is returned.
+// ai-orchestrator-service when it has not done so recently.
 func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
-	snap, err := s.m.read(ctx, tenantID, propertyID)
-	if err != nil {
-		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if snap.loaded {
-		return snap, nil
-	}
-	_, err, _ = s.sf.Do(tenantID+"/"+propertyID, func() (any, error) {
+	return s.m.loadThrough(ctx, &s.sf, tenantID, propertyID, func() error {
 		items, err := s.d.AI.Suggestions(ctx, tenantID, propertyID, aiorchestrator.StatusAll)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return nil, s.Put(ctx, tenantID, propertyID, items, true)
+		return s.Put(ctx, tenantID, propertyID, items, true)
 	})
-	if err != nil {
-		if len(snap.items) > 0 {
-			logging.From(ctx).WarnContext(ctx, "ai inbox read-through failed, serving the mirror", "propertyId", propertyID, "err", err)
-			return snap, nil
-		}
-		return snapshot{}, err
-	}
-	snap, err = s.m.read(ctx, tenantID, propertyID)
-	if err != nil {
-		return snapshot{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	return snap, nil
 }
 
 // decoded reads a mirrored suggestion; a value that does not decode is
@@ -301,35 +280,14 @@ func (s *Suggestions) decisions(ctx context.Context, tenantID, propertyID string
 	return out, nil
 }
 
-// find resolves an entry id to its suggestion, reading through the
-// properties of scope when the index does not know it (a mirror rebuilt
-// since the desktop listed it).
+// find resolves an entry id to its displayable suggestion.
 func (s *Suggestions) find(ctx context.Context, tenantID, entryID string, scope []string) (aiorchestrator.Suggestion, error) {
-	propertyID, suggestionID, ok, err := s.m.resolve(ctx, tenantID, entryID)
-	if err != nil {
-		return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if !ok {
-		for _, p := range scope {
-			if _, err := s.load(ctx, tenantID, p); err != nil {
-				return aiorchestrator.Suggestion{}, err
-			}
-			if propertyID, suggestionID, ok, err = s.m.resolve(ctx, tenantID, entryID); err != nil {
-				return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
-			} else if ok {
-				break
-			}
-		}
-	}
 	notFound := apperr.New(apperr.NotFound, "no AI suggestion %s", entryID)
-	if !ok {
-		return aiorchestrator.Suggestion{}, notFound
-	}
-	raw, ended, ok, err := s.m.get(ctx, tenantID, propertyID, suggestionID)
-	if err != nil {
-		return aiorchestrator.Suggestion{}, apperr.Unavailable(err, "the inbox cache")
-	}
-	if !ok || !ended.IsZero() {
+	raw, ended, ok, err := s.m.find(ctx, tenantID, entryID, scope, s.load)
+	switch {
+	case err != nil:
+		return aiorchestrator.Suggestion{}, err
+	case !ok || !ended.IsZero():
 		return aiorchestrator.Suggestion{}, notFound
 	}
 	sg, ok := decodeSuggestion(ctx, raw)

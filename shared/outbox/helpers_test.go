@@ -143,7 +143,7 @@ func (f *fixture) receive(t *testing.T, subs []string, want []string) received {
 }
 
 // viaProxy is a publisher whose client reaches the emulator at addr (a
-// busProxy). Its bundle timeout is short so that Close returns soon while
+// testenv.BusProxy). Its bundle timeout is short so that Close returns soon while
 // the bus is down, and nothing it failed to send can arrive later.
 func viaProxy(t *testing.T, project, addr string) *pubsubevents.Publisher {
 	t.Helper()

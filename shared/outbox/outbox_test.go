@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -188,7 +188,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	subjects := []string{events.AISuggestionDecided, events.AlertAcknowledged}
 	subs := f.subscribe(t, subjects...)
-	bus := newBusProxy(t, os.Getenv("PUBSUB_EMULATOR_HOST"))
+	bus := testenv.NewBusProxy(t, testenv.PubsubHost(t))
 
 	// The relay's publisher connects while the bus is up, as an instance
 	// that was serving before the outage would.

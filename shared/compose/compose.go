@@ -277,13 +277,17 @@ func (c *Composer) decode(key, s string) (*Snapshot, error) {
 	if err := json.Unmarshal([]byte(s), snap); err != nil {
 		return nil, fmt.Errorf("compose: decode snapshot: %w", err)
 	}
+	c.remember(key, s, snap)
+	return snap, nil
+}
+
+func (c *Composer) remember(key, raw string, snap *Snapshot) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.recent == nil || len(c.recent) >= maxRecent {
 		c.recent = make(map[string]recentSnap)
 	}
-	c.recent[key] = recentSnap{raw: s, snap: snap}
-	c.mu.Unlock()
-	return snap, nil
+	c.recent[key] = recentSnap{raw: raw, snap: snap}
 }
 
 // store caches snap; a partial one only briefly.
@@ -298,7 +302,10 @@ func (c *Composer) store(ctx context.Context, req Request, key string, snap *Sna
 	}
 	if err != nil {
 		logging.From(ctx).WarnContext(ctx, "compose: snapshot not cached", "err", err)
+		return snap
 	}
+	// The next hits on this instance read these very bytes back.
+	c.remember(key, string(b), snap)
 	return snap
 }
 

@@ -261,9 +261,10 @@ func BenchmarkGetCached(b *testing.B) {
 	})
 }
 
-// TestCachedSnapshotDecodedAndRenderedOnce: hits on unchanged bytes share
-// one decoded snapshot, whose Memo runs once however many requests ask at
-// once; new bytes (after an invalidation) give a new snapshot.
+// TestCachedSnapshotDecodedAndRenderedOnce: once an instance has composed
+// (or decoded) a snapshot, hits on the same bytes share it, and its Memo
+// runs once however many requests ask at once; new bytes (after an
+// invalidation) give a new snapshot.
 func TestCachedSnapshotDecodedAndRenderedOnce(t *testing.T) {
 	// Not parallel: its burst of goroutines would eat into the widget
 	// budgets of the tests that assert freshness.

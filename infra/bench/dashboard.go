@@ -22,7 +22,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
-	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/views"
@@ -51,30 +50,12 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 		return nil, errors.New("dashboard-cached: PUBSUB_EMULATOR_HOST is not set: the gate publishes session.opened.v1 and sampled dashboard.viewed.v1; run `make bench`, which starts the emulator")
 	}
 	rep := newReport("dashboard-cached", "cached GET /v1/dashboard, full gate, vs a bare net/http handler doing one Redis GET of the same bytes")
-	server, err := serverOf(ctx, env.AdminURL)
+	gs, err := startGateServer(ctx, env, rep)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard-cached: %w", err)
 	}
-	if wn := server.warning(); wn != "" {
-		rep.Warnings = append(rep.Warnings, wn)
-	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		RepoRoot: env.RepoRoot, DatabaseURL: env.AppURL, RedisAddr: env.RedisAddr, RedisPrefix: env.RedisPrefix,
-		ProjectID: env.ProjectID, PushSubscriptions: true, Log: env.Log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dashboard-cached: %w", err)
-	}
-	defer srv.Close()
-	ledger, ok := srv.Gate.Ledger.(*activity.Ledger)
-	if !ok {
-		return nil, fmt.Errorf("dashboard-cached: the dev server's recorder is %T, not *activity.Ledger", srv.Gate.Ledger)
-	}
-	// Switched atomically between runs, as in session-get: the handlers
-	// read it on every request.
-	rec := &switchRecorder{}
-	rec.use(ledger)
-	srv.Gate.Ledger = rec
+	defer gs.Close()
+	srv, ledger, rec, server := gs.Server, gs.ledger, gs.rec, gs.postgres
 	levels := dashboardLevels
 	who, err := identities(srv.Demo, levels[len(levels)-1])
 	if err != nil {
@@ -414,6 +395,7 @@ func loopbackClient(maxConns int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
+			// No proxy from the environment: this is loopback traffic.
 			Proxy:               nil,
 			MaxIdleConns:        maxConns,
 			MaxIdleConnsPerHost: maxConns,

@@ -35,47 +35,19 @@ func SessionGet(ctx context.Context, env Env, o Options) (*Report, error) {
 		return nil, errors.New("session-get: PUBSUB_EMULATOR_HOST is not set: the gate publishes session.opened.v1; run `make bench`, which starts the emulator")
 	}
 	rep := newReport("session-get", "GET /v1/session, warm session, full gate: real activity ledger vs no-op recorder")
-	server, err := serverOf(ctx, env.AdminURL)
+	gs, err := startGateServer(ctx, env, rep)
 	if err != nil {
 		return nil, fmt.Errorf("session-get: %w", err)
 	}
-	if wn := server.warning(); wn != "" {
-		rep.Warnings = append(rep.Warnings, wn)
-	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		RepoRoot: env.RepoRoot, DatabaseURL: env.AppURL, RedisAddr: env.RedisAddr, RedisPrefix: env.RedisPrefix,
-		ProjectID: env.ProjectID, PushSubscriptions: true, Log: env.Log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("session-get: %w", err)
-	}
-	defer srv.Close()
-	ledger, ok := srv.Gate.Ledger.(*activity.Ledger)
-	if !ok {
-		return nil, fmt.Errorf("session-get: the dev server's recorder is %T, not *activity.Ledger", srv.Gate.Ledger)
-	}
-	// Installed before the first request, and switched atomically
-	// between runs: the handlers read it on every request.
-	rec := &switchRecorder{}
-	rec.use(ledger)
-	srv.Gate.Ledger = rec
+	defer gs.Close()
+	srv, ledger, rec, server := gs.Server, gs.ledger, gs.rec, gs.postgres
 
 	levels := sessionGetLevels
 	who, err := identities(srv.Demo, levels[len(levels)-1])
 	if err != nil {
 		return nil, fmt.Errorf("session-get: %w", err)
 	}
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			// No proxy from the environment: this is loopback traffic.
-			Proxy:               nil,
-			MaxIdleConns:        64,
-			MaxIdleConnsPerHost: 64,
-			DisableCompression:  true,
-			IdleConnTimeout:     time.Minute,
-		},
-	}
+	client := loopbackClient(64)
 	defer client.CloseIdleConnections()
 	url := srv.BaseURL + "/v1/session"
 	if err := openSessions(ctx, client, srv, url, who); err != nil {

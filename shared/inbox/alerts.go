@@ -83,17 +83,13 @@ func alertEntryOf(tenantID string, a notification.Alert) AlertEntry {
 func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []notification.Alert, loaded bool) error {
 	its := make([]item, 0, len(alerts))
 	for _, al := range alerts {
-		if !al.ResolvedAt.IsZero() {
-			if err := a.Resolve(ctx, tenantID, propertyID, al.AlertID, al.ResolvedAt.Time); err != nil {
-				return err
-			}
-		}
+		resolved := al.ResolvedAt.Time
 		al.ResolvedAt = jsontime.Time{}
 		b, err := json.Marshal(al)
 		if err != nil {
 			return fmt.Errorf("inbox.Alerts.Put: %w", err)
 		}
-		its = append(its, item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b})
+		its = append(its, item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b, ended: resolved})
 	}
 	return a.m.put(ctx, tenantID, propertyID, its, loaded)
 }

@@ -49,20 +49,30 @@ type item struct {
 	upstreamID string
 	entryID    string
 	json       []byte
+	ended      time.Time // when the upstream says it ended (zero: it has not)
 }
 
-// put stores items of a property (and their entry-id index). loaded marks
-// the property as freshly read through.
+// put stores items of a property (their entry-id index, and the ends the
+// upstream reports, as end would) in one round trip. loaded marks the
+// property as freshly read through.
 func (m mirror) put(ctx context.Context, tenantID, propertyID string, items []item, loaded bool) error {
 	pipe := m.rdb.TxPipeline()
 	if len(items) > 0 {
 		fields := make([]any, 0, 2*len(items))
+		ended := false
 		for _, it := range items {
 			fields = append(fields, it.upstreamID, it.json)
 			pipe.Set(ctx, m.index(tenantID, it.entryID), propertyID+" "+it.upstreamID, keyTTL)
+			if !it.ended.IsZero() {
+				ended = true
+				pipe.HSetNX(ctx, m.ends(tenantID, propertyID), it.upstreamID, it.ended.UTC().Format(time.RFC3339Nano))
+			}
 		}
 		pipe.HSet(ctx, m.items(tenantID, propertyID), fields...)
 		pipe.Expire(ctx, m.items(tenantID, propertyID), keyTTL)
+		if ended {
+			pipe.Expire(ctx, m.ends(tenantID, propertyID), keyTTL)
+		}
 	}
 	if loaded {
 		pipe.Set(ctx, m.marker(tenantID, propertyID), "1", m.loaded)

@@ -351,11 +351,12 @@ func TestRevocationEventEndToEnd(t *testing.T) {
 	if r := e.do("GET", "/v1/session", tokB, ""); r.StatusCode != 200 {
 		t.Fatalf("device B = %d %s, want its session untouched", r.StatusCode, r.body)
 	}
-	// forceLogout is on device A's stream.
-	msgs, err := e.rdb.XRange(context.Background(), devicestream.Key(e.rdb, tn.ID, op.Devices[0].ID), "-", "+").Result()
-	if err != nil || len(msgs) == 0 || msgs[0].Values["type"] != devicestream.TypeForceLogout {
-		t.Fatalf("device A stream = %v, %v; want forceLogout", msgs, err)
-	}
+	// forceLogout is on device A's stream. The consumer writes the cutoff
+	// (which the 401 above shows) before it appends, so wait for it.
+	eventually(t, 10*time.Second, "forceLogout on device A's stream", func() bool {
+		msgs, err := e.rdb.XRange(context.Background(), devicestream.Key(e.rdb, tn.ID, op.Devices[0].ID), "-", "+").Result()
+		return err == nil && len(msgs) > 0 && msgs[0].Values["type"] == devicestream.TypeForceLogout
+	})
 	got := e.pull(closed, 1)
 	if !strings.Contains(string(got[0].GetData()), `"reason":"revoked"`) {
 		t.Fatalf("session.closed = %s", got[0].GetData())

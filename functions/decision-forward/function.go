@@ -10,50 +10,35 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "DecisionForward"
+// Function is the `decision-forward` function as deployed.
+var Function = boot.Function{Name: "decision-forward", EntryPoint: "DecisionForward", StartHTTP: setup.Job("decision forward",
+	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
+		ai, err := setup.AIClientWith(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		return run(j.DB, ai, inbox.ForwardOptions{Log: log}), nil
+	})}
 
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		j, err := setup.JobsFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
-		ai, err := setup.AIClientFromEnv(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return New(j.DB, ai, inbox.ForwardOptions{Log: log}), nil
-	}).ServeHTTP)
+func init() { Function.Register() }
+
+// New returns the job's handler: one run per POST. Decisions the upstream
+// could not take this time are counted as failed and wait for the next run;
+// a database failure fails the run (503).
+func New(jobs *pg.DB, ai *aiorchestrator.Client, o inbox.ForwardOptions) http.Handler {
+	return setup.JobHandler("decision forward", run(jobs, ai, o))
 }
 
-// New returns the job's handler: one run per POST, answered 200 with the
-// counts, or 503 when the database failed, so that Cloud Scheduler records
-// the run as failed and retries it. Decisions the upstream could not take
-// this time are counted as failed and wait for the next run.
-func New(jobs *pg.DB, ai *aiorchestrator.Client, o inbox.ForwardOptions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !httpx.Methods(w, r, http.MethodPost) {
-			return
-		}
-		st, err := inbox.RetryForwards(r.Context(), jobs, ai, o)
-		if err != nil {
-			httpx.WriteError(w, r, apperr.Unavailable(err, "decision forward"))
-			return
-		}
-		httpx.WriteJSON(w, r, http.StatusOK, st)
-	})
+func run(jobs *pg.DB, ai *aiorchestrator.Client, o inbox.ForwardOptions) setup.Run {
+	return func(ctx context.Context) (any, error) { return inbox.RetryForwards(ctx, jobs, ai, o) }
 }

@@ -9,49 +9,33 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "OutboxRelay"
+// Function is the `outbox-relay` function as deployed.
+var Function = boot.Function{Name: "outbox-relay", EntryPoint: "OutboxRelay", StartHTTP: setup.Job("outbox relay",
+	func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
+		return run(j.DB, j.Publisher, outbox.DrainOptions{Log: log}), nil
+	})}
 
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		j, err := setup.JobsFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
-		return New(j.DB, j.Publisher, log, outbox.DrainOptions{}), nil
-	}).ServeHTTP)
-}
+func init() { Function.Register() }
 
-// New returns the job's handler: one Drain per request. It answers 200 with
-// the counts, or a problem (5xx) when the run could not do its work — the
-// database is unreachable or Pub/Sub took none of the events — so that Cloud
-// Scheduler records the run as failed and retries it.
+// New returns the job's handler: one Drain per POST. A run fails (503) when
+// the database is unreachable or Pub/Sub took none of the events.
 func New(jobs *pg.DB, pub events.Publisher, log *slog.Logger, o outbox.DrainOptions) http.Handler {
 	if o.Log == nil {
 		o.Log = log
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !httpx.Methods(w, r, http.MethodPost) {
-			return
-		}
-		st, err := outbox.Drain(r.Context(), jobs, pub, o)
-		if err != nil {
-			httpx.WriteError(w, r, apperr.Unavailable(err, "outbox relay"))
-			return
-		}
-		httpx.WriteJSON(w, r, http.StatusOK, st)
-	})
+	return setup.JobHandler("outbox relay", run(jobs, pub, o))
+}
+
+func run(jobs *pg.DB, pub events.Publisher, o outbox.DrainOptions) setup.Run {
+	return func(ctx context.Context) (any, error) { return outbox.Drain(ctx, jobs, pub, o) }
 }

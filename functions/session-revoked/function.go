@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
@@ -27,28 +25,18 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "SessionRevoked"
-
-// Name keys the consumer's processed-event markers.
-const Name = "session-revoked"
-
-func init() {
-	get := boot.Lazy(EntryPoint, func(ctx context.Context, log *slog.Logger) (func(context.Context, event.Event) error, error) {
-		d, err := setup.ConsumerFromEnv(ctx, log)
+// Function is the `session-revoked` function as deployed; the consumer
+// name keys its processed-event markers, so it never changes.
+var Function = boot.Function{Name: "session-revoked", EntryPoint: "SessionRevoked",
+	StartEvent: func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.EventFunc, error) {
+		d, err := setup.ConsumerWith(ctx, l, log)
 		if err != nil {
-			return nil, err
+			return boot.EventFunc{}, err
 		}
-		return consume.Handler(Name, d.Redis, New(d.Redis, d.Sessions, d.Publisher)), nil
-	})
-	functions.CloudEvent(EntryPoint, func(ctx context.Context, e event.Event) error {
-		h, err := get()
-		if err != nil {
-			return err
-		}
-		return h(ctx, e)
-	})
-}
+		return boot.EventFunc{Name: "session-revoked", Redis: d.Redis, Handle: New(d.Redis, d.Sessions, d.Publisher), Close: d.Close}, nil
+	}}
+
+func init() { Function.Register() }
 
 // data is the event's payload (SPEC §6).
 type data struct {

@@ -44,13 +44,13 @@ type Config struct {
 	Timeout time.Duration `env:"TENANT_SERVICE_TIMEOUT, default=800ms"`
 }
 
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("TENANT_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("TENANT_SERVICE_TIMEOUT", c.Timeout),
-	)
+var upstream = httpc.Upstream{
+	Service: "tenant-service", Env: "TENANT_SERVICE", Pkg: "tenant",
+	Options: []httpc.Option{httpc.WithMaxResponse(maxResponse)},
 }
+
+// Validate checks the rules env tags cannot express.
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Access is what an operator may do in a tenant: roles and the properties
 // they may see. Only known roles and well-formed property ids are kept.
@@ -79,35 +79,20 @@ func (e *NotFoundError) Error() string {
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // Option tunes a Client.
-type Option func(*Client)
+type Option = httpc.Option
 
 // WithHTTPClient sets the HTTP client, e.g. one that adds Google ID tokens
 // for Cloud Run service-to-service calls. Its own Timeout is left alone;
 // the per-call Config.Timeout applies on top.
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
 
 // Client calls tenant-service. Safe for concurrent use; build one per
 // instance.
-type Client struct {
-	hc   *http.Client // set by options, handed to http
-	http *httpc.Client
-}
+type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg.
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("tenant.NewClient: %w", err)
-	}
-	c := &Client{}
-	for _, o := range opts {
-		o(c)
-	}
-	h, err := httpc.New("tenant-service", cfg.URL, cfg.Timeout, httpc.WithHTTPClient(c.hc), httpc.WithMaxResponse(maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("tenant.NewClient: %w", err)
-	}
-	c.http = h
-	return c, nil
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 type accessDoc struct {

@@ -4,39 +4,17 @@ package tenant
 // infra/fakes/tenant/client_test.go; these need no server.
 
 import (
-	"context"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{
-		"TENANT_SERVICE_URL": "http://127.0.0.1:9001",
-	}), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Timeout != 800*time.Millisecond {
-		t.Fatalf("default timeout %v, want 800ms", cfg.Timeout)
-	}
-	for _, c := range []Config{
-		{URL: "", Timeout: time.Second},
-		{URL: "tenant-service:80", Timeout: time.Second},
-		{URL: "grpc://tenant", Timeout: time.Second},
-		{URL: "http://tenant", Timeout: 0},
-	} {
-		if err := c.Validate(); err == nil {
-			t.Errorf("%+v validated", c)
-		}
-		if _, err := NewClient(c); err == nil {
-			t.Errorf("NewClient(%+v) succeeded", c)
-		}
-	}
+	upstreamtest.CheckConfig(t, "TENANT_SERVICE", 800*time.Millisecond, NewClient)
 }
 
 func TestRoles(t *testing.T) {

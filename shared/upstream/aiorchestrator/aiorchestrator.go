@@ -26,10 +26,8 @@ package aiorchestrator
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -48,41 +46,11 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("AI_ORCHESTRATOR_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("AI_ORCHESTRATOR_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
+// ErrNotFound is matched (errors.Is) by the *httpc.NotFoundError of an
+// unknown tenant, property or suggestion.
 var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is ai-orchestrator-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls ai-orchestrator-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("aiorchestrator.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("aiorchestrator.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
 
 // Category is what a suggestion is about (domain model §5).
 type Category string
@@ -101,12 +69,7 @@ const (
 
 // Valid reports whether c is a category this client knows.
 func (c Category) Valid() bool {
-	switch c {
-	case CategoryOverbookingWarning, CategoryRateChange, CategoryHousekeepingReorder, CategoryMaintenancePriority,
-		CategoryGuestSpecialHandling, CategoryStaffing, CategoryAuditAnomaly, CategoryOther:
-		return true
-	}
-	return false
+	return slices.Contains([]Category{CategoryOverbookingWarning, CategoryRateChange, CategoryHousekeepingReorder, CategoryMaintenancePriority, CategoryGuestSpecialHandling, CategoryStaffing, CategoryAuditAnomaly, CategoryOther}, c)
 }
 
 // Severity is how much a suggestion asks of the operator.
@@ -196,33 +159,33 @@ type suggestionDoc struct {
 
 const maxProposal = 16 << 10
 
+var upstream = httpc.Upstream{Service: Service, Env: "AI_ORCHESTRATOR_SERVICE", Pkg: "aiorchestrator"}
+
+// Client calls ai-orchestrator-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+}
+
 // Suggestions returns the property's suggestions; status "" means open.
 func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, status Status) ([]Suggestion, error) {
 	const op = "aiorchestrator.Suggestions"
-	if status == "" {
-		status = StatusOpen
-	}
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+	query, err := wire.StatusQuery(string(status))
+	if err != nil {
 		return nil, err
-	}
-	if status != StatusOpen && status != StatusAll {
-		return nil, apperr.Validation(apperr.FieldError{Field: "status", Message: `must be "open" or "all"`})
 	}
 	var doc struct {
 		Items []suggestionDoc `json:"items"`
 	}
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "suggestions"), url.Values{"status": {string(status)}}, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, query, &doc, "suggestions"); err != nil {
 		return nil, err
 	}
-	var rep wire.Report
-	out := make([]Suggestion, 0, len(doc.Items))
-	for _, d := range doc.Items {
-		if s, ok := clean(d, propertyID, &rep); ok {
-			out = append(out, s)
-		}
-	}
-	rep.Log(ctx, Service, op)
-	return out, nil
+	return wire.Keep(ctx, Service, op, doc.Items, func(d suggestionDoc, rep *wire.Report) (Suggestion, bool) {
+		return clean(d, propertyID, rep)
+	}), nil
 }
 
 // DecodeSuggestion reads one suggestion as ai-orchestrator-service sends it
@@ -230,17 +193,9 @@ func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, s
 // cleans it as Suggestions does. A suggestion Suggestions would drop is an
 // error; mapped values are logged.
 func DecodeSuggestion(ctx context.Context, data []byte) (Suggestion, error) {
-	var d suggestionDoc
-	if err := json.Unmarshal(data, &d); err != nil {
-		return Suggestion{}, fmt.Errorf("aiorchestrator.DecodeSuggestion: %w", err)
-	}
-	var rep wire.Report
-	s, ok := clean(d, d.PropertyID, &rep)
-	if !ok {
-		return Suggestion{}, fmt.Errorf("aiorchestrator.DecodeSuggestion: unusable suggestion %q: %v", d.SuggestionID, rep.Examples())
-	}
-	rep.Log(ctx, Service, "aiorchestrator.DecodeSuggestion")
-	return s, nil
+	return wire.DecodeOne(ctx, Service, "aiorchestrator.DecodeSuggestion", "suggestion", data,
+		func(d suggestionDoc) string { return d.SuggestionID },
+		func(d suggestionDoc, rep *wire.Report) (Suggestion, bool) { return clean(d, d.PropertyID, rep) })
 }
 
 // clean applies the package's rules to one listed suggestion of
@@ -308,15 +263,12 @@ func cleanProvenance(p *Provenance, rep *wire.Report) *Provenance {
 // Summary returns the counts of the property's open suggestions.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "aiorchestrator.Summary"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return Summary{}, err
-	}
 	var doc Summary
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "suggestions", "summary"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "suggestions", "summary"); err != nil {
 		return Summary{}, err
 	}
-	if bad := wire.Negative(map[string]int{"open": doc.Open, "actionRequired": doc.ActionRequired}); bad != "" {
-		return Summary{}, c.http.Unavailable(op, "%s is negative", bad)
+	if err := c.http.NonNegative(op, "", map[string]int{"open": doc.Open, "actionRequired": doc.ActionRequired}); err != nil {
+		return Summary{}, err
 	}
 	return doc, nil
 }

@@ -4,56 +4,26 @@ package aiorchestrator_test
 // the client answers the fake never gives.
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
 
-var (
-	quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
-	tid   = ids.New(ids.Tenant)
-	pid   = ids.New(ids.Property)
-)
+var tid, pid = upstreamtest.IDs()
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg aiorchestrator.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"AI_ORCHESTRATOR_SERVICE_URL": "http://ai"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
-		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
-	}
-	for _, c := range []aiorchestrator.Config{{URL: "", Timeout: time.Second}, {URL: "http://ai", Timeout: 0}} {
-		if _, err := aiorchestrator.NewClient(c); err == nil || !strings.Contains(err.Error(), "AI_ORCHESTRATOR_SERVICE_") {
-			t.Errorf("NewClient(%+v): %v", c, err)
-		}
-	}
+	upstreamtest.CheckConfig(t, "AI_ORCHESTRATOR_SERVICE", 300*time.Millisecond, aiorchestrator.NewClient)
 }
 
 // serve answers body and reports the status query the client sent.
-func serve(t *testing.T, body string) (*aiorchestrator.Client, chan string) {
-	t.Helper()
-	queries := make(chan string, 8)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		queries <- r.URL.Query().Get("status")
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := aiorchestrator.NewClient(aiorchestrator.Config{URL: srv.URL, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, queries
+func serve(t *testing.T, body string) (*aiorchestrator.Client, *upstreamtest.Server) {
+	return upstreamtest.Client(t, "AI_ORCHESTRATOR_SERVICE", body, aiorchestrator.NewClient)
 }
 
 const provenance = `{"model":"m","modelVersion":"1","promptVersion":"p@1","modelClass":"edge","signatureFingerprint":"sha256:ab"}`
@@ -76,12 +46,12 @@ func TestSuggestionsCleans(t *testing.T) {
 		suggestion("s8", `,"createdAt":"yesterday"`),
 		suggestion("s9", `,"title":" \u0007 "`),
 	}
-	c, queries := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`)
-	got, err := c.Suggestions(quiet, tid, pid, "")
+	c, srv := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`)
+	got, err := c.Suggestions(upstreamtest.Quiet, tid, pid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := <-queries; q != "open" {
+	if q := srv.Queries()[0].Get("status"); q != "open" {
 		t.Errorf("status sent %q, want open", q)
 	}
 	var kept []string
@@ -108,11 +78,11 @@ func TestSuggestionsCleans(t *testing.T) {
 
 func TestSuggestionsStatus(t *testing.T) {
 	t.Parallel()
-	c, queries := serve(t, `{"items":[]}`)
-	if got, err := c.Suggestions(quiet, tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || <-queries != "all" {
+	c, srv := serve(t, `{"items":[]}`)
+	if got, err := c.Suggestions(upstreamtest.Quiet, tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || srv.Queries()[0].Get("status") != "all" {
 		t.Fatalf("all: %v, %v", got, err)
 	}
-	if _, err := c.Suggestions(quiet, tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Suggestions(upstreamtest.Quiet, tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
 		t.Fatalf("unknown status: %v", err)
 	}
 }
@@ -120,11 +90,11 @@ func TestSuggestionsStatus(t *testing.T) {
 func TestSummary(t *testing.T) {
 	t.Parallel()
 	c, _ := serve(t, `{"open":4,"actionRequired":1}`)
-	if got, err := c.Summary(quiet, tid, pid); err != nil || got != (aiorchestrator.Summary{Open: 4, ActionRequired: 1}) {
+	if got, err := c.Summary(upstreamtest.Quiet, tid, pid); err != nil || got != (aiorchestrator.Summary{Open: 4, ActionRequired: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
 	c, _ = serve(t, `{"open":-4,"actionRequired":1}`)
-	if _, err := c.Summary(quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Summary(upstreamtest.Quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

@@ -2,7 +2,7 @@
 // a property's rooms (docs/UPSTREAMS.md).
 //
 // Errors of Board: VALIDATION_FAILED for malformed ids (checked before any
-// call); an error matching ErrNotFound when the service knows neither the
+// call); an error matching httpc.ErrNotFound when the service knows neither the
 // tenant nor the property; UPSTREAM_UNAVAILABLE for timeouts (the earlier
 // of ctx's deadline and Config.Timeout), connection failures, 5xx, 429 and
 // answers that cannot be used; INTERNAL for other statuses.
@@ -17,9 +17,7 @@ package housekeeping
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -37,41 +35,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("HOUSEKEEPING_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("HOUSEKEEPING_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is housekeeping-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls housekeeping-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("housekeeping.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("housekeeping.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // RoomStatus is a room's housekeeping status.
 type RoomStatus string
@@ -86,11 +50,7 @@ const (
 
 // Valid reports whether s is a status this client knows.
 func (s RoomStatus) Valid() bool {
-	switch s {
-	case StatusClean, StatusDirty, StatusInspected, StatusOutOfOrder:
-		return true
-	}
-	return false
+	return slices.Contains([]RoomStatus{StatusClean, StatusDirty, StatusInspected, StatusOutOfOrder}, s)
 }
 
 // Priority is how soon a room should be done.
@@ -133,53 +93,63 @@ type Board struct {
 	Summary Summary `json:"summary"`
 }
 
+type roomDoc struct {
+	Room
+	UpdatedAt string `json:"updatedAt"`
+}
+
 type boardDoc struct {
-	Rooms []struct {
-		Room
-		UpdatedAt string `json:"updatedAt"`
-	} `json:"rooms"`
-	Summary Summary `json:"summary"`
+	Rooms   []roomDoc `json:"rooms"`
+	Summary Summary   `json:"summary"`
+}
+
+var upstream = httpc.Upstream{Service: Service, Env: "HOUSEKEEPING_SERVICE", Pkg: "housekeeping"}
+
+// Client calls housekeeping-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Board returns the housekeeping board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "housekeeping.Board"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return Board{}, err
-	}
 	var doc boardDoc
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "housekeeping", "board"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "housekeeping", "board"); err != nil {
 		return Board{}, err
 	}
 	s := doc.Summary
-	if bad := wire.Negative(map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}); bad != "" {
-		return Board{}, c.http.Unavailable(op, "summary.%s is negative", bad)
+	if err := c.http.NonNegative(op, "summary.", map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}); err != nil {
+		return Board{}, err
 	}
-	var rep wire.Report
-	b := Board{Rooms: make([]Room, 0, len(doc.Rooms)), Summary: s}
-	for _, d := range doc.Rooms {
-		r := d.Room
-		switch {
-		case !wire.ValidRoomNumber(r.RoomNumber):
-			rep.Drop("roomNumber", r.RoomNumber)
-			continue
-		case !r.Status.Valid():
-			rep.Drop("status", string(r.Status))
-			continue
-		}
-		if !r.Priority.Valid() {
-			rep.Map("priority", string(r.Priority), string(PriorityNormal))
-			r.Priority = PriorityNormal
-		}
-		r.RoomType = wire.Text(r.RoomType, 64)
-		r.Assignee = wire.Text(r.Assignee, 120)
-		if t, ok := wire.Instant(d.UpdatedAt); ok {
-			r.UpdatedAt = t
-		} else if d.UpdatedAt != "" {
-			rep.Map("updatedAt", d.UpdatedAt, "")
-		}
-		b.Rooms = append(b.Rooms, r)
+	return Board{Rooms: wire.Keep(ctx, Service, op, doc.Rooms, cleanRoom), Summary: s}, nil
+}
+
+// cleanRoom applies the package's rules to one room; ok is false when it
+// must be dropped.
+func cleanRoom(d roomDoc, rep *wire.Report) (Room, bool) {
+	r := d.Room
+	switch {
+	case !wire.ValidRoomNumber(r.RoomNumber):
+		rep.Drop("roomNumber", r.RoomNumber)
+		return Room{}, false
+	case !r.Status.Valid():
+		rep.Drop("status", string(r.Status))
+		return Room{}, false
 	}
-	rep.Log(ctx, Service, op)
-	return b, nil
+	if !r.Priority.Valid() {
+		rep.Map("priority", string(r.Priority), string(PriorityNormal))
+		r.Priority = PriorityNormal
+	}
+	r.RoomType = wire.Text(r.RoomType, 64)
+	r.Assignee = wire.Text(r.Assignee, 120)
+	if t, ok := wire.Instant(d.UpdatedAt); ok {
+		r.UpdatedAt = t
+	} else if d.UpdatedAt != "" {
+		rep.Map("updatedAt", d.UpdatedAt, "")
+	}
+	return r, true
 }

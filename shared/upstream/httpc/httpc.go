@@ -3,7 +3,10 @@
 // context on every request, a bounded read, one mapping of statuses to
 // apperr, and JSON decoding. The clients (shared/tenant,
 // shared/upstream/<service>) add only their paths, id checks and the
-// validation of what they decode.
+// validation of what they decode: an Upstream names the service and its
+// variables, validates a Config (as an Endpoint) and builds the Client
+// (Open); GetProperty and NonNegative are the call and the check most
+// endpoints start with.
 //
 // Error mapping of Client.GetJSON:
 //   - transport failures, timeouts (the caller's deadline or the per-call
@@ -16,6 +19,7 @@
 package httpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -146,48 +150,75 @@ func (c *Client) Service() string { return c.service }
 // call ends at the earlier of ctx's deadline and the client's timeout.
 // Errors are mapped as the package documentation says.
 func (c *Client) GetJSON(ctx context.Context, op string, path []string, query url.Values, v any) error {
+	return c.call(ctx, op, http.MethodGet, path, query, nil, v)
+}
+
+// call sends one request and maps its answer. payload is nil for a read;
+// a write (payload set) also accepts 201 and maps a 409 to *ConflictError,
+// which a read never expects. v nil ignores the answer's body.
+func (c *Client) call(ctx context.Context, op, method string, path []string, query url.Values, payload []byte, v any) error {
 	u := c.base.JoinPath(path...)
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %w", op, err), "an internal error occurred")
 	}
 	Decorate(ctx, req)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return apperr.Unavailable(fmt.Errorf("%s: %w", op, describe(err)), c.service)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		return apperr.Unavailable(fmt.Errorf("%s: read body: %w", op, describe(err)), c.service)
 	}
-	if int64(len(body)) > c.maxBody {
+	if int64(len(answer)) > c.maxBody {
 		return apperr.Unavailable(fmt.Errorf("%s: response over %d bytes", op, c.maxBody), c.service)
 	}
-
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound:
-		var p struct {
-			Code string `json:"code"`
-		}
-		_ = json.Unmarshal(body, &p) // the code is informative only
-		return &NotFoundError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
-	case resp.StatusCode >= 500, resp.StatusCode == http.StatusTooManyRequests:
-		return apperr.Unavailable(fmt.Errorf("%s: status %d", op, resp.StatusCode), c.service)
-	default:
-		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: unexpected status %d", op, c.service, resp.StatusCode), "an internal error occurred")
+	if err := c.status(op, resp.StatusCode, payload != nil, answer); err != nil {
+		return err
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(answer, v); err != nil {
 		return apperr.Unavailable(fmt.Errorf("%s: decode: %w", op, err), c.service)
 	}
 	return nil
+}
+
+// status maps a status other than success to the package's errors.
+func (c *Client) status(op string, status int, write bool, answer []byte) error {
+	var p struct {
+		Code string `json:"code"`
+	}
+	switch {
+	case status == http.StatusOK, write && status == http.StatusCreated:
+		return nil
+	case status == http.StatusNotFound:
+		_ = json.Unmarshal(answer, &p) // the code is informative only
+		return &NotFoundError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
+	case write && status == http.StatusConflict:
+		_ = json.Unmarshal(answer, &p)
+		return &ConflictError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
+	case status >= 500, status == http.StatusTooManyRequests:
+		return apperr.Unavailable(fmt.Errorf("%s: status %d", op, status), c.service)
+	default:
+		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: unexpected status %d", op, c.service, status), "an internal error occurred")
+	}
 }
 
 // Unavailable reports an answer this client cannot use (decoded but

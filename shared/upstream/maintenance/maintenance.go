@@ -2,7 +2,7 @@
 // property's work orders (docs/UPSTREAMS.md).
 //
 // Errors of Board: VALIDATION_FAILED for malformed ids (checked before any
-// call); an error matching ErrNotFound when the service knows neither the
+// call); an error matching httpc.ErrNotFound when the service knows neither the
 // tenant nor the property; UPSTREAM_UNAVAILABLE for timeouts (the earlier
 // of ctx's deadline and Config.Timeout), connection failures, 5xx, 429 and
 // answers that cannot be used; INTERNAL for other statuses.
@@ -17,9 +17,7 @@ package maintenance
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -41,41 +39,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("MAINTENANCE_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("MAINTENANCE_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is maintenance-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls maintenance-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("maintenance.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("maintenance.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Status is a work order's status.
 type Status string
@@ -90,11 +54,7 @@ const (
 
 // Valid reports whether s is a status this client knows.
 func (s Status) Valid() bool {
-	switch s {
-	case StatusOpen, StatusInProgress, StatusOnHold, StatusDone:
-		return true
-	}
-	return false
+	return slices.Contains([]Status{StatusOpen, StatusInProgress, StatusOnHold, StatusDone}, s)
 }
 
 // Priority is a work order's priority.
@@ -110,11 +70,7 @@ const (
 
 // Valid reports whether p is a priority this client knows.
 func (p Priority) Valid() bool {
-	switch p {
-	case PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent:
-		return true
-	}
-	return false
+	return slices.Contains([]Priority{PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent}, p)
 }
 
 // WorkOrder is one job on the board; RoomNumber is empty for jobs outside
@@ -142,57 +98,67 @@ type Board struct {
 	Summary    Summary     `json:"summary"`
 }
 
+type workOrderDoc struct {
+	WorkOrder
+	ReportedAt string `json:"reportedAt"`
+}
+
 type boardDoc struct {
-	WorkOrders []struct {
-		WorkOrder
-		ReportedAt string `json:"reportedAt"`
-	} `json:"workOrders"`
-	Summary Summary `json:"summary"`
+	WorkOrders []workOrderDoc `json:"workOrders"`
+	Summary    Summary        `json:"summary"`
+}
+
+var upstream = httpc.Upstream{Service: Service, Env: "MAINTENANCE_SERVICE", Pkg: "maintenance"}
+
+// Client calls maintenance-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Board returns the maintenance board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "maintenance.Board"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return Board{}, err
-	}
 	var doc boardDoc
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "maintenance", "board"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "maintenance", "board"); err != nil {
 		return Board{}, err
 	}
 	s := doc.Summary
-	if bad := wire.Negative(map[string]int{"open": s.Open, "inProgress": s.InProgress, "urgent": s.Urgent}); bad != "" {
-		return Board{}, c.http.Unavailable(op, "summary.%s is negative", bad)
+	if err := c.http.NonNegative(op, "summary.", map[string]int{"open": s.Open, "inProgress": s.InProgress, "urgent": s.Urgent}); err != nil {
+		return Board{}, err
 	}
-	var rep wire.Report
-	b := Board{WorkOrders: make([]WorkOrder, 0, len(doc.WorkOrders)), Summary: s}
-	for _, d := range doc.WorkOrders {
-		wo := d.WorkOrder
-		reported, ok := wire.Instant(d.ReportedAt)
-		switch {
-		case !ids.Valid(WorkOrderPrefix, wo.ID):
-			rep.Drop("id", wo.ID)
-			continue
-		case !wo.Status.Valid():
-			rep.Drop("status", string(wo.Status))
-			continue
-		case !ok:
-			rep.Drop("reportedAt", d.ReportedAt)
-			continue
-		}
-		wo.ReportedAt = reported
-		if !wo.Priority.Valid() {
-			rep.Map("priority", string(wo.Priority), string(PriorityNormal))
-			wo.Priority = PriorityNormal
-		}
-		if wo.RoomNumber != "" && !wire.ValidRoomNumber(wo.RoomNumber) {
-			rep.Map("roomNumber", wo.RoomNumber, "")
-			wo.RoomNumber = ""
-		}
-		wo.Title = wire.Text(wo.Title, 200)
-		wo.Assignee = wire.Text(wo.Assignee, 120)
-		b.WorkOrders = append(b.WorkOrders, wo)
+	return Board{WorkOrders: wire.Keep(ctx, Service, op, doc.WorkOrders, cleanWorkOrder), Summary: s}, nil
+}
+
+// cleanWorkOrder applies the package's rules to one work order; ok is
+// false when it must be dropped.
+func cleanWorkOrder(d workOrderDoc, rep *wire.Report) (WorkOrder, bool) {
+	wo := d.WorkOrder
+	reported, ok := wire.Instant(d.ReportedAt)
+	switch {
+	case !ids.Valid(WorkOrderPrefix, wo.ID):
+		rep.Drop("id", wo.ID)
+		return WorkOrder{}, false
+	case !wo.Status.Valid():
+		rep.Drop("status", string(wo.Status))
+		return WorkOrder{}, false
+	case !ok:
+		rep.Drop("reportedAt", d.ReportedAt)
+		return WorkOrder{}, false
 	}
-	rep.Log(ctx, Service, op)
-	return b, nil
+	wo.ReportedAt = reported
+	if !wo.Priority.Valid() {
+		rep.Map("priority", string(wo.Priority), string(PriorityNormal))
+		wo.Priority = PriorityNormal
+	}
+	if wo.RoomNumber != "" && !wire.ValidRoomNumber(wo.RoomNumber) {
+		rep.Map("roomNumber", wo.RoomNumber, "")
+		wo.RoomNumber = ""
+	}
+	wo.Title = wire.Text(wo.Title, 200)
+	wo.Assignee = wire.Text(wo.Assignee, 120)
+	return wo, true
 }

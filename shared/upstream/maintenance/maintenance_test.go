@@ -4,50 +4,21 @@ package maintenance_test
 // the client answers the fake never gives.
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
-
-var quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg maintenance.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"MAINTENANCE_SERVICE_URL": "https://m.example"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
-		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
-	}
-	for _, c := range []maintenance.Config{{URL: "m:1", Timeout: time.Second}, {URL: "http://m", Timeout: 0}} {
-		if _, err := maintenance.NewClient(c); err == nil || !strings.Contains(err.Error(), "MAINTENANCE_SERVICE_") {
-			t.Errorf("NewClient(%+v): %v", c, err)
-		}
-	}
+	upstreamtest.CheckConfig(t, "MAINTENANCE_SERVICE", 300*time.Millisecond, maintenance.NewClient)
 }
 
-func serve(t *testing.T, body string) *maintenance.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := maintenance.NewClient(maintenance.Config{URL: srv.URL, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var serve = upstreamtest.Serving("MAINTENANCE_SERVICE", maintenance.NewClient)
 
 func TestBoardCleansWorkOrders(t *testing.T) {
 	t.Parallel()
@@ -58,7 +29,7 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 		{"id":"`+ids.New("wo")+`","title":"x","priority":"low","status":"cancelled","reportedAt":"2026-11-23T08:00:00Z"},
 		{"id":"`+ids.New("wo")+`","title":"x","priority":"low","status":"open","reportedAt":"last week"}
 	],"summary":{"open":3,"inProgress":0,"urgent":0}}`)
-	got, err := c.Board(quiet, ids.New(ids.Tenant), ids.New(ids.Property))
+	got, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +48,7 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"workOrders":[],"summary":{"open":0,"inProgress":0,"urgent":-3}}`)
-	if _, err := c.Board(quiet, ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

@@ -2,7 +2,7 @@
 // of a property (docs/UPSTREAMS.md, domain model §6).
 //
 // Errors of every method: VALIDATION_FAILED for malformed ids or filters
-// (checked before any call); an error matching ErrNotFound when the
+// (checked before any call); an error matching httpc.ErrNotFound when the
 // service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
 // for timeouts (the earlier of ctx's deadline and Config.Timeout),
 // connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
@@ -24,13 +24,9 @@ package notification
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
-	"net/url"
+	"slices"
 	"time"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
@@ -46,41 +42,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("NOTIFICATION_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("NOTIFICATION_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is notification-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls notification-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("notification.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("notification.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Severity of an alert.
 type Severity string
@@ -114,12 +76,7 @@ const (
 
 // Valid reports whether c is a category this client knows.
 func (c Category) Valid() bool {
-	switch c {
-	case CategoryOversold, CategoryNoShow, CategoryPaymentFailed, CategoryLockFailed,
-		CategorySyncLag, CategoryDeviceOffline, CategorySecurity, CategoryOther:
-		return true
-	}
-	return false
+	return slices.Contains([]Category{CategoryOversold, CategoryNoShow, CategoryPaymentFailed, CategoryLockFailed, CategorySyncLag, CategoryDeviceOffline, CategorySecurity, CategoryOther}, c)
 }
 
 // Alert is one alert; ResolvedAt is zero while it is open. Payload is the
@@ -157,33 +114,33 @@ type alertDoc struct {
 
 const maxPayload = 16 << 10
 
+var upstream = httpc.Upstream{Service: Service, Env: "NOTIFICATION_SERVICE", Pkg: "notification"}
+
+// Client calls notification-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+}
+
 // Alerts returns the property's alerts; status "" means open.
 func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status Status) ([]Alert, error) {
 	const op = "notification.Alerts"
-	if status == "" {
-		status = StatusOpen
-	}
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+	query, err := wire.StatusQuery(string(status))
+	if err != nil {
 		return nil, err
-	}
-	if status != StatusOpen && status != StatusAll {
-		return nil, apperr.Validation(apperr.FieldError{Field: "status", Message: `must be "open" or "all"`})
 	}
 	var doc struct {
 		Items []alertDoc `json:"items"`
 	}
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "alerts"), url.Values{"status": {string(status)}}, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, query, &doc, "alerts"); err != nil {
 		return nil, err
 	}
-	var rep wire.Report
-	out := make([]Alert, 0, len(doc.Items))
-	for _, d := range doc.Items {
-		if a, ok := clean(d, propertyID, &rep); ok {
-			out = append(out, a)
-		}
-	}
-	rep.Log(ctx, Service, op)
-	return out, nil
+	return wire.Keep(ctx, Service, op, doc.Items, func(d alertDoc, rep *wire.Report) (Alert, bool) {
+		return clean(d, propertyID, rep)
+	}), nil
 }
 
 // DecodeAlert reads one alert as notification-service sends it outside a
@@ -191,17 +148,9 @@ func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status
 // it as Alerts does. An alert Alerts would drop is an error; mapped values
 // are logged.
 func DecodeAlert(ctx context.Context, data []byte) (Alert, error) {
-	var d alertDoc
-	if err := json.Unmarshal(data, &d); err != nil {
-		return Alert{}, fmt.Errorf("notification.DecodeAlert: %w", err)
-	}
-	var rep wire.Report
-	a, ok := clean(d, d.PropertyID, &rep)
-	if !ok {
-		return Alert{}, fmt.Errorf("notification.DecodeAlert: unusable alert %q: %v", d.AlertID, rep.Examples())
-	}
-	rep.Log(ctx, Service, "notification.DecodeAlert")
-	return a, nil
+	return wire.DecodeOne(ctx, Service, "notification.DecodeAlert", "alert", data,
+		func(d alertDoc) string { return d.AlertID },
+		func(d alertDoc, rep *wire.Report) (Alert, bool) { return clean(d, d.PropertyID, rep) })
 }
 
 // clean applies the package's rules to one listed alert of propertyID; ok
@@ -249,15 +198,12 @@ func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
 // Summary returns the counts of the property's open alerts.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "notification.Summary"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return Summary{}, err
-	}
 	var doc Summary
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "alerts", "summary"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "alerts", "summary"); err != nil {
 		return Summary{}, err
 	}
-	if bad := wire.Negative(map[string]int{"open": doc.Open, "critical": doc.Critical}); bad != "" {
-		return Summary{}, c.http.Unavailable(op, "%s is negative", bad)
+	if err := c.http.NonNegative(op, "", map[string]int{"open": doc.Open, "critical": doc.Critical}); err != nil {
+		return Summary{}, err
 	}
 	return doc, nil
 }

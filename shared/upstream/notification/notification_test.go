@@ -4,54 +4,24 @@ package notification_test
 // the client answers the fake never gives.
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
 
-var (
-	quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
-	tid   = ids.New(ids.Tenant)
-	pid   = ids.New(ids.Property)
-)
+var tid, pid = upstreamtest.IDs()
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg notification.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"NOTIFICATION_SERVICE_URL": "http://n"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
-		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
-	}
-	for _, c := range []notification.Config{{URL: "", Timeout: time.Second}, {URL: "http://n", Timeout: 0}} {
-		if _, err := notification.NewClient(c); err == nil || !strings.Contains(err.Error(), "NOTIFICATION_SERVICE_") {
-			t.Errorf("NewClient(%+v): %v", c, err)
-		}
-	}
+	upstreamtest.CheckConfig(t, "NOTIFICATION_SERVICE", 300*time.Millisecond, notification.NewClient)
 }
 
-func serve(t *testing.T, body string) *notification.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := notification.NewClient(notification.Config{URL: srv.URL, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var serve = upstreamtest.Serving("NOTIFICATION_SERVICE", notification.NewClient)
 
 func alert(id, fields string) string {
 	return `{"alertId":"` + id + `","propertyId":"` + pid + `","severity":"warning","category":"no_show",` +
@@ -71,7 +41,7 @@ func TestAlertsCleans(t *testing.T) {
 		strings.Replace(alert("a8", ``), pid, ids.New(ids.Property), 1),
 		alert("a9", `,"raisedAt":""`),
 	}
-	got, err := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`).Alerts(quiet, tid, pid, notification.StatusAll)
+	got, err := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`).Alerts(upstreamtest.Quiet, tid, pid, notification.StatusAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +70,16 @@ func TestAlertsCleans(t *testing.T) {
 func TestAlertsStatusAndSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"items":[],"open":2,"critical":1}`)
-	if got, err := c.Alerts(quiet, tid, pid, ""); err != nil || got == nil {
+	if got, err := c.Alerts(upstreamtest.Quiet, tid, pid, ""); err != nil || got == nil {
 		t.Fatalf("Alerts = %v, %v", got, err)
 	}
-	if _, err := c.Alerts(quiet, tid, pid, "resolved"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Alerts(upstreamtest.Quiet, tid, pid, "resolved"); apperr.CodeOf(err) != apperr.ValidationFailed {
 		t.Fatalf("unknown status: %v", err)
 	}
-	if got, err := c.Summary(quiet, tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
+	if got, err := c.Summary(upstreamtest.Quiet, tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
-	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

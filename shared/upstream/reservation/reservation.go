@@ -3,7 +3,7 @@
 // (docs/UPSTREAMS.md).
 //
 // Errors of every method: VALIDATION_FAILED for malformed ids or dates
-// (checked before any call); an error matching ErrNotFound when the
+// (checked before any call); an error matching httpc.ErrNotFound when the
 // service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
 // for timeouts (the earlier of ctx's deadline and Config.Timeout),
 // connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
@@ -19,10 +19,8 @@ package reservation
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -41,42 +39,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("RESERVATION_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("RESERVATION_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is reservation-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls reservation-service. Safe for concurrent use; build one per
-// instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("reservation.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("reservation.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Status is a stay's status.
 type Status string
@@ -92,11 +55,7 @@ const (
 
 // Valid reports whether s is a status this client knows.
 func (s Status) Valid() bool {
-	switch s {
-	case StatusExpected, StatusCheckedIn, StatusCheckedOut, StatusNoShow, StatusCancelled:
-		return true
-	}
-	return false
+	return slices.Contains([]Status{StatusExpected, StatusCheckedIn, StatusCheckedOut, StatusNoShow, StatusCancelled}, s)
 }
 
 // Today is the summary of a property's day.
@@ -147,26 +106,37 @@ type Stays struct {
 	Items []Stay `json:"items"`
 }
 
+var upstream = httpc.Upstream{Service: Service, Env: "RESERVATION_SERVICE", Pkg: "reservation"}
+
+// Client calls reservation-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+}
+
 // Today returns the summary of date ("YYYY-MM-DD", the property's civil
 // date) at the property.
 func (c *Client) Today(ctx context.Context, tenantID, propertyID, date string) (Today, error) {
 	const op = "reservation.Today"
-	if err := check(tenantID, propertyID, date); err != nil {
+	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
 		return Today{}, err
 	}
 	var doc Today
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "today"), url.Values{"date": {date}}, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, "today"); err != nil {
 		return Today{}, err
 	}
 	if doc.Date != date {
 		return Today{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	}
-	if bad := wire.Negative(map[string]int{
+	if err := c.http.NonNegative(op, "", map[string]int{
 		"arrivals.expected": doc.Arrivals.Expected, "arrivals.checkedIn": doc.Arrivals.CheckedIn,
 		"departures.expected": doc.Departures.Expected, "departures.checkedOut": doc.Departures.CheckedOut,
 		"inHouse": doc.InHouse, "noShows": doc.NoShows, "roomsTotal": doc.RoomsTotal, "roomsAvailable": doc.RoomsAvailable,
-	}); bad != "" {
-		return Today{}, c.http.Unavailable(op, "%s is negative", bad)
+	}); err != nil {
+		return Today{}, err
 	}
 	return doc, nil
 }
@@ -184,35 +154,25 @@ func (c *Client) Departures(ctx context.Context, tenantID, propertyID, date stri
 // InHouse returns the guests in house now.
 func (c *Client) InHouse(ctx context.Context, tenantID, propertyID string) (Stays, error) {
 	const op = "reservation.InHouse"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return Stays{}, err
-	}
 	var doc stayList
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "in-house"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "in-house"); err != nil {
 		return Stays{}, err
 	}
-	return Stays{Items: c.clean(ctx, op, doc.Items)}, nil
+	return Stays{Items: wire.Keep(ctx, Service, op, doc.Items, cleanStay)}, nil
 }
 
 func (c *Client) dayList(ctx context.Context, op, resource, tenantID, propertyID, date string) (Stays, error) {
-	if err := check(tenantID, propertyID, date); err != nil {
+	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
 		return Stays{}, err
 	}
 	var doc stayList
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, resource), url.Values{"date": {date}}, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, resource); err != nil {
 		return Stays{}, err
 	}
 	if doc.Date != date {
 		return Stays{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	}
-	return Stays{Date: date, Items: c.clean(ctx, op, doc.Items)}, nil
-}
-
-func check(tenantID, propertyID, date string) error {
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return err
-	}
-	return wire.CheckDate("date", date)
+	return Stays{Date: date, Items: wire.Keep(ctx, Service, op, doc.Items, cleanStay)}, nil
 }
 
 // stayList and stayDoc are the wire forms; timestamps stay strings until
@@ -233,46 +193,42 @@ const (
 	maxNotes = 500
 )
 
-func (c *Client) clean(ctx context.Context, op string, in []stayDoc) []Stay {
-	var rep wire.Report
-	out := make([]Stay, 0, len(in))
-	for _, d := range in {
-		s := d.Stay
-		switch {
-		case !ids.Valid(ids.Reservation, s.ReservationID):
-			rep.Drop("reservationId", s.ReservationID)
-			continue
-		case !s.Status.Valid():
-			rep.Drop("status", string(s.Status))
-			continue
-		case !wire.ValidDate(s.ArrivalDate) || !wire.ValidDate(s.DepartureDate) || s.DepartureDate < s.ArrivalDate:
-			rep.Drop("arrivalDate/departureDate", s.ArrivalDate+"/"+s.DepartureDate)
-			continue
-		case s.Nights < 0 || s.Adults < 0 || s.Children < 0:
-			rep.Drop("nights/adults/children", s.ReservationID)
-			continue
-		case !s.BalanceDue.Valid():
-			rep.Drop("balanceDue", s.BalanceDue.String())
-			continue
-		}
-		s.GuestName = wire.Text(s.GuestName, maxName)
-		s.RoomType = wire.Text(s.RoomType, maxType)
-		s.Notes = wire.Text(s.Notes, maxNotes)
-		if s.RoomNumber != "" && !wire.ValidRoomNumber(s.RoomNumber) {
-			rep.Map("roomNumber", s.RoomNumber, "")
-			s.RoomNumber = ""
-		}
-		if s.FolioID != "" && !ids.Valid(ids.Folio, s.FolioID) {
-			rep.Map("folioId", s.FolioID, "")
-			s.FolioID = ""
-		}
-		if eta, ok := wire.Instant(d.ETA); ok {
-			s.ETA = eta
-		} else if d.ETA != "" {
-			rep.Map("eta", d.ETA, "")
-		}
-		out = append(out, s)
+// cleanStay applies the package's rules to one stay; ok is false when it
+// must be dropped.
+func cleanStay(d stayDoc, rep *wire.Report) (Stay, bool) {
+	s := d.Stay
+	switch {
+	case !ids.Valid(ids.Reservation, s.ReservationID):
+		rep.Drop("reservationId", s.ReservationID)
+		return Stay{}, false
+	case !s.Status.Valid():
+		rep.Drop("status", string(s.Status))
+		return Stay{}, false
+	case !wire.ValidDate(s.ArrivalDate) || !wire.ValidDate(s.DepartureDate) || s.DepartureDate < s.ArrivalDate:
+		rep.Drop("arrivalDate/departureDate", s.ArrivalDate+"/"+s.DepartureDate)
+		return Stay{}, false
+	case s.Nights < 0 || s.Adults < 0 || s.Children < 0:
+		rep.Drop("nights/adults/children", s.ReservationID)
+		return Stay{}, false
+	case !s.BalanceDue.Valid():
+		rep.Drop("balanceDue", s.BalanceDue.String())
+		return Stay{}, false
 	}
-	rep.Log(ctx, Service, op)
-	return out
+	s.GuestName = wire.Text(s.GuestName, maxName)
+	s.RoomType = wire.Text(s.RoomType, maxType)
+	s.Notes = wire.Text(s.Notes, maxNotes)
+	if s.RoomNumber != "" && !wire.ValidRoomNumber(s.RoomNumber) {
+		rep.Map("roomNumber", s.RoomNumber, "")
+		s.RoomNumber = ""
+	}
+	if s.FolioID != "" && !ids.Valid(ids.Folio, s.FolioID) {
+		rep.Map("folioId", s.FolioID, "")
+		s.FolioID = ""
+	}
+	if eta, ok := wire.Instant(d.ETA); ok {
+		s.ETA = eta
+	} else if d.ETA != "" {
+		rep.Map("eta", d.ETA, "")
+	}
+	return s, true
 }

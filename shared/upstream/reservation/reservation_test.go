@@ -5,10 +5,6 @@ package reservation_test
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,66 +12,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/config"
-	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
-// quiet keeps the client's warnings about cleaned answers out of the test
-// output; shared/upstream/wire tests the warning itself.
-var quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+var tid, pid = upstreamtest.IDs()
 
-var (
-	tid  = ids.New(ids.Tenant)
-	pid  = ids.New(ids.Property)
-	date = "2026-11-23"
-)
+const date = "2026-11-23"
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg reservation.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{
-		"RESERVATION_SERVICE_URL": "http://127.0.0.1:9001",
-	}), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Timeout != 300*time.Millisecond {
-		t.Fatalf("default timeout %v, want 300ms", cfg.Timeout)
-	}
-	var empty reservation.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(nil), &empty); err == nil || !strings.Contains(err.Error(), "RESERVATION_SERVICE_URL") {
-		t.Fatalf("missing URL: %v", err)
-	}
-	for _, c := range []reservation.Config{
-		{URL: "", Timeout: time.Second},
-		{URL: "reservation:80", Timeout: time.Second},
-		{URL: "http://reservation", Timeout: 0},
-	} {
-		if err := c.Validate(); err == nil {
-			t.Errorf("%+v validated", c)
-		}
-		if _, err := reservation.NewClient(c); err == nil {
-			t.Errorf("NewClient(%+v) succeeded", c)
-		}
-	}
+	upstreamtest.CheckConfig(t, "RESERVATION_SERVICE", 300*time.Millisecond, reservation.NewClient)
 }
 
-func serve(t *testing.T, body string) *reservation.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := reservation.NewClient(reservation.Config{URL: srv.URL, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var serve = upstreamtest.Serving("RESERVATION_SERVICE", reservation.NewClient)
 
 func stay(fields string) string {
 	base := `"reservationId":"rsv_01JN8EY4M01KXGKC1R2R3B3S4D","guestName":"Amara Okafor","roomType":"King","status":"expected",` +
@@ -97,7 +49,7 @@ func TestArrivalsCleansItems(t *testing.T) {
 		stay(`,"roomNumber":"<b>512</b>","folioId":"F-1","eta":"soon","guestName":"Amara\u202e Okafor\u0007"`),
 	}
 	c := serve(t, `{"date":"2026-11-23","items":[`+strings.Join(items, ",")+`]}`)
-	got, err := c.Arrivals(quiet, tid, pid, date)
+	got, err := c.Arrivals(upstreamtest.Quiet, tid, pid, date)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // and revenue of a day (docs/UPSTREAMS.md).
 //
 // Errors of every method: VALIDATION_FAILED for malformed ids or dates
-// (checked before any call); an error matching ErrNotFound when the
+// (checked before any call); an error matching httpc.ErrNotFound when the
 // service knows neither the tenant nor the property; UPSTREAM_UNAVAILABLE
 // for timeouts (the earlier of ctx's deadline and Config.Timeout),
 // connection failures, 5xx, 429 and answers that cannot be used; INTERNAL
@@ -16,10 +16,7 @@ package revenue
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -37,41 +34,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("REVENUE_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("REVENUE_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is revenue-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls revenue-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("revenue.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("revenue.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Occupancy is a property's occupancy on a date. ADR is room revenue per
 // occupied room, RevPAR per available room.
@@ -90,6 +53,17 @@ type Revenue struct {
 	RoomRevenue  wire.Money `json:"roomRevenue"`
 	OtherRevenue wire.Money `json:"otherRevenue"`
 	MonthToDate  wire.Money `json:"monthToDate"`
+}
+
+var upstream = httpc.Upstream{Service: Service, Env: "REVENUE_SERVICE", Pkg: "revenue"}
+
+// Client calls revenue-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Occupancy returns the occupancy of date ("YYYY-MM-DD") at the property.
@@ -130,13 +104,10 @@ func (c *Client) Revenue(ctx context.Context, tenantID, propertyID, date string)
 }
 
 func (c *Client) get(ctx context.Context, op, resource, tenantID, propertyID, date string, v any) error {
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
 		return err
 	}
-	if err := wire.CheckDate("date", date); err != nil {
-		return err
-	}
-	return c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, resource), url.Values{"date": {date}}, v)
+	return c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, v, resource)
 }
 
 // money checks that every amount is money and all are in one currency: a

@@ -5,51 +5,25 @@ package revenue_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/config"
-	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
 
-var (
-	tid  = ids.New(ids.Tenant)
-	pid  = ids.New(ids.Property)
-	date = "2026-11-23"
-)
+var tid, pid = upstreamtest.IDs()
+
+const date = "2026-11-23"
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	var cfg revenue.Config
-	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{"REVENUE_SERVICE_URL": "http://r"}), &cfg); err != nil || cfg.Timeout != 300*time.Millisecond {
-		t.Fatalf("%+v, %v; want the 300ms default", cfg, err)
-	}
-	for _, c := range []revenue.Config{{URL: "", Timeout: time.Second}, {URL: "http://r", Timeout: 0}} {
-		if _, err := revenue.NewClient(c); err == nil || !strings.Contains(err.Error(), "REVENUE_SERVICE_") {
-			t.Errorf("NewClient(%+v): %v", c, err)
-		}
-	}
+	upstreamtest.CheckConfig(t, "REVENUE_SERVICE", 300*time.Millisecond, revenue.NewClient)
 }
 
-func serve(t *testing.T, body string) *revenue.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := revenue.NewClient(revenue.Config{URL: srv.URL, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var serve = upstreamtest.Serving("REVENUE_SERVICE", revenue.NewClient)
 
 const (
 	occupancy = `{"date":"2026-11-23","roomsTotal":90,"roomsOccupied":45,"occupancyPct":50,"adr":{"amount":"200.00","currency":"CAD"},"revpar":{"amount":"100.00","currency":"CAD"}}`

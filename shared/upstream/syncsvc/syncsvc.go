@@ -3,7 +3,7 @@
 // shadow the standard library's sync.
 //
 // Errors of DevicesStatus: VALIDATION_FAILED for malformed ids (checked
-// before any call); an error matching ErrNotFound when the service knows
+// before any call); an error matching httpc.ErrNotFound when the service knows
 // neither the tenant nor the property; UPSTREAM_UNAVAILABLE for timeouts
 // (the earlier of ctx's deadline and Config.Timeout), connection failures,
 // 5xx, 429 and answers that cannot be used; INTERNAL for other statuses.
@@ -16,9 +16,6 @@ package syncsvc
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -37,41 +34,7 @@ type Config struct {
 }
 
 // Validate checks the rules env tags cannot express.
-func (c Config) Validate() error {
-	return errors.Join(
-		httpc.ValidateURL("SYNC_SERVICE_URL", c.URL),
-		httpc.ValidateTimeout("SYNC_SERVICE_TIMEOUT", c.Timeout),
-	)
-}
-
-// Option tunes a Client.
-type Option = httpc.Option
-
-// WithHTTPClient sets the HTTP client (e.g. one adding ID tokens); the
-// per-call timeout applies on top of its own.
-func WithHTTPClient(hc *http.Client) Option { return httpc.WithHTTPClient(hc) }
-
-// ErrNotFound is matched (errors.Is) by the *NotFoundError of an unknown
-// tenant or property.
-var ErrNotFound = httpc.ErrNotFound
-
-// NotFoundError is sync-service's 404.
-type NotFoundError = httpc.NotFoundError
-
-// Client calls sync-service. Safe for concurrent use; build one per instance.
-type Client struct{ http *httpc.Client }
-
-// NewClient builds a client from cfg.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("syncsvc.NewClient: %w", err)
-	}
-	h, err := httpc.New(Service, cfg.URL, cfg.Timeout, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("syncsvc.NewClient: %w", err)
-	}
-	return &Client{http: h}, nil
-}
+func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 
 // Device is one desktop install as sync-service sees it.
 type Device struct {
@@ -94,47 +57,57 @@ type DevicesStatus struct {
 	Summary Summary  `json:"summary"`
 }
 
+type deviceDoc struct {
+	Device
+	LastSeenAt string `json:"lastSeenAt"`
+}
+
 type statusDoc struct {
-	Devices []struct {
-		Device
-		LastSeenAt string `json:"lastSeenAt"`
-	} `json:"devices"`
-	Summary Summary `json:"summary"`
+	Devices []deviceDoc `json:"devices"`
+	Summary Summary     `json:"summary"`
+}
+
+var upstream = httpc.Upstream{Service: Service, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
+
+// Client calls sync-service. Safe for concurrent use; build one per instance.
+type Client struct{ http *httpc.Client }
+
+// NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
+// client (e.g. one adding ID tokens); the per-call timeout applies on top.
+func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
+	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // DevicesStatus returns the sync status of the property's desktops now.
 func (c *Client) DevicesStatus(ctx context.Context, tenantID, propertyID string) (DevicesStatus, error) {
 	const op = "syncsvc.DevicesStatus"
-	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
-		return DevicesStatus{}, err
-	}
 	var doc statusDoc
-	if err := c.http.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, "devices", "status"), nil, &doc); err != nil {
+	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "devices", "status"); err != nil {
 		return DevicesStatus{}, err
 	}
 	s := doc.Summary
-	if bad := wire.Negative(map[string]int{"online": s.Online, "lagging": s.Lagging, "offline": s.Offline}); bad != "" {
-		return DevicesStatus{}, c.http.Unavailable(op, "summary.%s is negative", bad)
+	if err := c.http.NonNegative(op, "summary.", map[string]int{"online": s.Online, "lagging": s.Lagging, "offline": s.Offline}); err != nil {
+		return DevicesStatus{}, err
 	}
-	var rep wire.Report
-	out := DevicesStatus{Devices: make([]Device, 0, len(doc.Devices)), Summary: s}
-	for _, d := range doc.Devices {
-		dv := d.Device
-		seen, ok := wire.Instant(d.LastSeenAt)
-		switch {
-		case !ids.Valid(ids.Device, dv.DeviceID):
-			rep.Drop("deviceId", dv.DeviceID)
-			continue
-		case !ok:
-			rep.Drop("lastSeenAt", d.LastSeenAt)
-			continue
-		case dv.PendingPush < 0 || dv.LagSeconds < 0:
-			rep.Drop("pendingPush/lagSeconds", dv.DeviceID)
-			continue
-		}
-		dv.LastSeenAt = seen
-		out.Devices = append(out.Devices, dv)
+	return DevicesStatus{Devices: wire.Keep(ctx, Service, op, doc.Devices, cleanDevice), Summary: s}, nil
+}
+
+// cleanDevice applies the package's rules to one device; ok is false when
+// it must be dropped.
+func cleanDevice(d deviceDoc, rep *wire.Report) (Device, bool) {
+	dv := d.Device
+	seen, ok := wire.Instant(d.LastSeenAt)
+	switch {
+	case !ids.Valid(ids.Device, dv.DeviceID):
+		rep.Drop("deviceId", dv.DeviceID)
+		return Device{}, false
+	case !ok:
+		rep.Drop("lastSeenAt", d.LastSeenAt)
+		return Device{}, false
+	case dv.PendingPush < 0 || dv.LagSeconds < 0:
+		rep.Drop("pendingPush/lagSeconds", dv.DeviceID)
+		return Device{}, false
 	}
-	rep.Log(ctx, Service, op)
-	return out, nil
+	dv.LastSeenAt = seen
+	return dv, true
 }

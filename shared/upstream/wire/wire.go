@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -98,6 +99,15 @@ func CheckProperty(tenantID, propertyID string) error {
 		return apperr.Validation(fields...)
 	}
 	return nil
+}
+
+// CheckPropertyDate is CheckProperty and then CheckDate of the date a
+// day's resource is asked for.
+func CheckPropertyDate(tenantID, propertyID, date string) error {
+	if err := CheckProperty(tenantID, propertyID); err != nil {
+		return err
+	}
+	return CheckDate("date", date)
 }
 
 // PropertyPath is the path of a property-scoped resource, as segments.
@@ -214,4 +224,50 @@ func (r *Report) Log(ctx context.Context, service, op string) {
 	}
 	logging.From(ctx).WarnContext(ctx, "upstream answer cleaned: items dropped or values mapped",
 		"service", service, "op", op, "dropped", r.dropped, "mapped", r.mapped, "examples", r.examples)
+}
+
+// Keep cleans the items of one answer with clean, keeps those it does not
+// drop, in order, and logs what was dropped or mapped once. The result is
+// never nil, so an empty list encodes as [] rather than null.
+func Keep[D, T any](ctx context.Context, service, op string, items []D, clean func(D, *Report) (T, bool)) []T {
+	var rep Report
+	out := make([]T, 0, len(items))
+	for _, d := range items {
+		if v, ok := clean(d, &rep); ok {
+			out = append(out, v)
+		}
+	}
+	rep.Log(ctx, service, op)
+	return out
+}
+
+// DecodeOne reads one item as an upstream sends it outside a list (the
+// data of an event) and cleans it as a listed item: an item a list would
+// drop is an error naming what it is and its id; mapped values are logged.
+func DecodeOne[D, T any](ctx context.Context, service, op, what string, data []byte, id func(D) string, clean func(D, *Report) (T, bool)) (T, error) {
+	var zero T
+	var d D
+	if err := json.Unmarshal(data, &d); err != nil {
+		return zero, fmt.Errorf("%s: %w", op, err)
+	}
+	var rep Report
+	v, ok := clean(d, &rep)
+	if !ok {
+		return zero, fmt.Errorf("%s: unusable %s %q: %v", op, what, id(d), rep.Examples())
+	}
+	rep.Log(ctx, service, op)
+	return v, nil
+}
+
+// StatusQuery checks the filter of a list that holds open items or all
+// ("" is open) and returns it as the query the upstreams take.
+func StatusQuery(status string) (url.Values, error) {
+	switch status {
+	case "":
+		status = "open"
+	case "open", "all":
+	default:
+		return nil, apperr.Validation(apperr.FieldError{Field: "status", Message: `must be "open" or "all"`})
+	}
+	return url.Values{"status": {status}}, nil
 }

@@ -1,0 +1,90 @@
+package httpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
+)
+
+// Endpoint is what every client's Config holds: where the upstream answers
+// and how long one call may take. A client's Config is its own struct only
+// because the env tags naming its variables differ; it converts to an
+// Endpoint (httpc.Endpoint(cfg)) since struct tags do not count in
+// conversions.
+type Endpoint struct {
+	URL     string
+	Timeout time.Duration
+}
+
+// Upstream describes one upstream service to the code its clients share.
+type Upstream struct {
+	// Service is the name in errors and logs: "reservation-service".
+	Service string
+	// Env is the prefix of the service's variables: "RESERVATION_SERVICE"
+	// for RESERVATION_SERVICE_URL and RESERVATION_SERVICE_TIMEOUT, which
+	// errors name so a bad deployment says what to fix.
+	Env string
+	// Pkg is the client's package, the context of constructor errors.
+	Pkg string
+	// Options apply before the caller's (a smaller body limit, say).
+	Options []Option
+}
+
+// Validate checks the rules env tags cannot express: an absolute http(s)
+// URL and a positive timeout.
+func (u Upstream) Validate(e Endpoint) error {
+	return errors.Join(
+		ValidateURL(u.Env+"_URL", e.URL),
+		ValidateTimeout(u.Env+"_TIMEOUT", e.Timeout),
+	)
+}
+
+// Dial validates e and builds the client of the upstream; the client
+// packages' NewClient is this.
+func (u Upstream) Dial(e Endpoint, opts ...Option) (*Client, error) {
+	op := u.Pkg + ".NewClient"
+	if err := u.Validate(e); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	c, err := New(u.Service, e.URL, e.Timeout, append(slices.Clone(u.Options), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return c, nil
+}
+
+// GetProperty is GetJSON of a property-scoped resource (rest below
+// /v1/tenants/{t}/properties/{p}), the ids checked before any call so a
+// malformed one never reaches, or is joined into the path of, an upstream.
+func (c *Client) GetProperty(ctx context.Context, op, tenantID, propertyID string, query url.Values, v any, rest ...string) error {
+	if err := wire.CheckProperty(tenantID, propertyID); err != nil {
+		return err
+	}
+	return c.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, rest...), query, v)
+}
+
+// NonNegative refuses an answer with a negative count as the service being
+// unavailable: a summary that cannot be right must not be shown as if it
+// were. what prefixes the count's name in the error ("summary.").
+func (c *Client) NonNegative(op, what string, counts map[string]int) error {
+	if bad := wire.Negative(counts); bad != "" {
+		return c.Unavailable(op, "%s%s is negative", what, bad)
+	}
+	return nil
+}
+
+// Open is Dial for a client package whose Client wraps the *Client: wrap
+// builds that Client, and a failed Dial returns T's zero value (nil).
+func Open[T any](u Upstream, e Endpoint, opts []Option, wrap func(*Client) T) (T, error) {
+	c, err := u.Dial(e, opts...)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return wrap(c), nil
+}

@@ -22,7 +22,7 @@ module "fn_ai_decision" {
   spec     = local.functions["ai-decision"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1",         # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",        # gate, first request of a device
     "melmastoon.bff.backoffice.ai_suggestion.decided.v1", # outbox, relayed after commit
   ]
 }
@@ -43,7 +43,7 @@ module "fn_alert_ack" {
   spec     = local.functions["alert-ack"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1",       # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",     # gate, first request of a device
     "melmastoon.bff.backoffice.alert.acknowledged.v1", # outbox, relayed after commit
   ]
 }

@@ -9,7 +9,7 @@ module "fn_dashboard" {
   spec     = local.functions["dashboard"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.dashboard.viewed.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -20,7 +20,7 @@ module "fn_today" {
   spec     = local.functions["today"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -31,7 +31,7 @@ module "fn_arrivals" {
   spec     = local.functions["arrivals"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -42,7 +42,7 @@ module "fn_departures" {
   spec     = local.functions["departures"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -53,7 +53,7 @@ module "fn_in_house" {
   spec     = local.functions["in-house"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -64,7 +64,7 @@ module "fn_housekeeping_board" {
   spec     = local.functions["housekeeping-board"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }
@@ -75,7 +75,7 @@ module "fn_maintenance_board" {
   spec     = local.functions["maintenance-board"]
   platform = local.platform
   publishes = [
-    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+    "melmastoon.bff.backoffice.session.opened.v1",   # gate, first request of a device
     "melmastoon.bff.backoffice.workbench.opened.v1", # sampled (VIEW_EVENT_SAMPLE_RATE)
   ]
 }

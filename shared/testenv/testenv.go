@@ -28,6 +28,10 @@ func Env(t testing.TB, name string) string {
 	return v
 }
 
+// Unique returns a fresh token of 16 lowercase letters and digits, for names
+// (subscriptions, topics) a test must not share with any other.
+func Unique() string { return uniqueToken() }
+
 // uniqueToken is 16 lowercase base32 characters (80 random bits): enough that
 // parallel tests and concurrent test binaries never collide.
 func uniqueToken() string {
@@ -95,6 +99,15 @@ func ProjectID(t testing.TB) string {
 func PubsubHost(t testing.TB) string {
 	t.Helper()
 	return Env(t, "PUBSUB_EMULATOR_HOST")
+}
+
+// PubsubProject is ProjectID for a test of the Pub/Sub emulator: it fails
+// first when the emulator is not configured, since a client without
+// PUBSUB_EMULATOR_HOST would try to reach the real service.
+func PubsubProject(t testing.TB) string {
+	t.Helper()
+	PubsubHost(t)
+	return ProjectID(t)
 }
 
 // FirestoreHost returns FIRESTORE_EMULATOR_HOST, which the Firestore client

@@ -25,6 +25,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 func envelope(t testing.TB) events.Envelope {
@@ -128,7 +129,7 @@ func TestMarkerKey(t *testing.T) {
 
 func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("forcelogout", rdb, rec.fn)
 	e := envelope(t)
@@ -158,7 +159,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 
 func TestHandlerConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("mirror", rdb, rec.fn)
 	e := envelope(t)
@@ -201,7 +202,7 @@ func TestHandlerConcurrentDuplicates(t *testing.T) {
 
 func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	boom := errors.New("upstream down")
 	rec := &recorder{err: func(call int) error {
 		if call == 1 {
@@ -236,7 +237,7 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 
 func TestConsumersDeduplicateIndependently(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	a, b := &recorder{}, &recorder{}
 	e := envelope(t)
 	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
@@ -275,7 +276,7 @@ func TestHandlerAcceptsDeliveryShapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rdb := testRedis(t)
+			rdb := testenv.Redis(t)
 			rec := &recorder{}
 			if err := Handler("shapes", rdb, rec.fn)(quietCtx(), cloudEvent(t, []byte(tc.body))); err != nil {
 				t.Fatal(err)
@@ -337,7 +338,7 @@ func TestHandlerAcknowledgesPoison(t *testing.T) {
 	wrongType.SetType("google.cloud.storage.object.v1.finalized")
 
 	run := func(t *testing.T, ce event.Event) {
-		rdb := testRedis(t)
+		rdb := testenv.Redis(t)
 		rec := &recorder{}
 		var logs syncBuffer
 		ctx := logging.WithLogger(context.Background(), logging.New(&logs, slog.LevelDebug, ""))
@@ -410,7 +411,7 @@ func TestHandlerMisconfigured(t *testing.T) {
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	boom := errors.New("boom")
 	var fail atomic.Bool
 	rec := &recorder{err: func(int) error {
@@ -475,7 +476,7 @@ func TestPush(t *testing.T) {
 
 func TestHandlerPoisonFromFn(t *testing.T) {
 	t.Parallel()
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	rec := &recorder{err: func(int) error { return fmt.Errorf("%w: operatorId missing", ErrPoison) }}
 	var logs syncBuffer
 	ctx := logging.WithLogger(context.Background(), logging.New(&logs, slog.LevelDebug, ""))

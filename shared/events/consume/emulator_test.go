@@ -13,6 +13,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // TestPushThroughEmulator runs the whole local path: publisher → emulator
@@ -20,8 +21,8 @@ import (
 // after a 500.
 func TestPushThroughEmulator(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
-	rdb := testRedis(t)
+	project := testenv.PubsubProject(t)
+	rdb := testenv.Redis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

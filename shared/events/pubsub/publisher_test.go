@@ -21,6 +21,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // adminClient is a plain client on the emulator for the test's own checks.
@@ -42,7 +43,7 @@ func pullSubscription(t testing.TB, c *pubsub.Client, topicID string) string {
 	if err := EnsureTopics(ctx, c.Project(), topicID); err != nil {
 		t.Fatal(err)
 	}
-	name := fmt.Sprintf("projects/%s/subscriptions/s%s", c.Project(), randHex(t, 6))
+	name := fmt.Sprintf("projects/%s/subscriptions/s%s", c.Project(), testenv.Unique())
 	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
 		Name:  name,
 		Topic: topicName(c.Project(), topicID),
@@ -111,7 +112,7 @@ func mustEnvelope(t testing.TB, subject string, data any) events.Envelope {
 
 func TestPublishDeliversExactEnvelopes(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	admin := adminClient(t, project)
 	subjects := []string{events.DashboardViewed, events.AISuggestionDecided}
 	subs := map[string]string{}
@@ -173,7 +174,7 @@ func TestPublishDeliversExactEnvelopes(t *testing.T) {
 
 func TestPublishConcurrentCallers(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	admin := adminClient(t, project)
 	sub := pullSubscription(t, admin, events.OperatorActivity)
 	p := newPublisher(t, project, Options{})
@@ -215,7 +216,7 @@ func TestPublishConcurrentCallers(t *testing.T) {
 
 func TestPublishReportsWhichFailed(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	admin := adminClient(t, project)
 	sub := pullSubscription(t, admin, events.AlertAcknowledged)
 	p := newPublisher(t, project, Options{})
@@ -250,7 +251,7 @@ func TestPublishReportsWhichFailed(t *testing.T) {
 
 func TestPublishAfterClose(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	p, err := NewPublisher(context.Background(), project, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +317,7 @@ func closedPort(t *testing.T) string {
 
 func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 	t.Parallel()
-	testPubsubHost(t)
+	testenv.PubsubHost(t)
 	cases := []struct {
 		name string
 		addr func(*testing.T) string
@@ -328,7 +329,7 @@ func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			const bundleTimeout = 2 * time.Second
-			p, err := NewPublisher(context.Background(), testProjectID(t), Options{
+			p, err := NewPublisher(context.Background(), testenv.PubsubProject(t), Options{
 				Timeout: bundleTimeout,
 				ClientOptions: []option.ClientOption{
 					option.WithEndpoint(tc.addr(t)),
@@ -377,7 +378,7 @@ func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 
 func TestEnsureTopicsIdempotent(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	ctx := context.Background()
 	all := append(events.Emitted(), events.Consumed()...)
 	for range 2 {
@@ -395,7 +396,7 @@ func TestEnsureTopicsIdempotent(t *testing.T) {
 
 func TestEnsurePushSubscription(t *testing.T) {
 	t.Parallel()
-	project := testProjectID(t)
+	project := testenv.PubsubProject(t)
 	ctx := context.Background()
 	admin := adminClient(t, project)
 	name := fmt.Sprintf("projects/%s/subscriptions/dev-consumer", project)
@@ -437,7 +438,7 @@ func TestEnsurePushSubscription(t *testing.T) {
 func BenchmarkPublish(b *testing.B) {
 	for _, per := range []int{1, 10} {
 		b.Run(fmt.Sprintf("events=%d", per), func(b *testing.B) {
-			project := testProjectID(b)
+			project := testenv.PubsubProject(b)
 			if err := EnsureTopics(context.Background(), project, events.OperatorActivity); err != nil {
 				b.Fatal(err)
 			}

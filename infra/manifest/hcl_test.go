@@ -2,11 +2,17 @@ package manifest_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/melmastoon/bff-backoffice/infra/manifest"
 )
 
 // No terraform binary or HCL library is available where the tests run, so
@@ -332,5 +338,371 @@ resource "google_x" "y" { name = "z" }
 	}
 	if _, err := parseHCL(`module "x" {`); err == nil {
 		t.Error("parseHCL of an unclosed block: want an error")
+	}
+}
+
+// What `terraform validate` would catch that can be seen without the
+// provider: references to variables, locals, resources, data sources and
+// module outputs that do not exist, in the root module and in every module
+// it uses; and function modules that lack what their manifest kind needs.
+
+// tfModule is one directory of .tf files: its definitions and the code of
+// its files with comments removed (strings kept: they hold interpolations).
+type tfModule struct {
+	dir       string
+	blocks    map[string][]tfBlock // file -> top-level blocks
+	code      map[string]string    // file -> source without comments
+	variables map[string]bool
+	locals    map[string]bool
+	resources map[string]bool // "type.name"
+	data      map[string]bool // "type.name"
+	modules   map[string]tfBlock
+	outputs   map[string]bool
+}
+
+func loadTFModule(t *testing.T, dir string) *tfModule {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("%s: no .tf files (%v)", dir, err)
+	}
+	m := &tfModule{dir: dir, blocks: map[string][]tfBlock{}, code: map[string]string{},
+		variables: map[string]bool{}, locals: map[string]bool{}, resources: map[string]bool{},
+		data: map[string]bool{}, modules: map[string]tfBlock{}, outputs: map[string]bool{}}
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, err := parseHCL(string(src))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		name := filepath.Base(p)
+		m.blocks[name], m.code[name] = blocks, stripHCLComments(string(src))
+		for _, b := range blocks {
+			switch {
+			case b.Type == "variable" && len(b.Labels) == 1:
+				m.variables[b.Labels[0]] = true
+			case b.Type == "locals":
+				for k := range b.Attrs {
+					m.locals[k] = true
+				}
+			case b.Type == "resource" && len(b.Labels) == 2:
+				m.resources[b.Labels[0]+"."+b.Labels[1]] = true
+			case b.Type == "data" && len(b.Labels) == 2:
+				m.data[b.Labels[0]+"."+b.Labels[1]] = true
+			case b.Type == "module" && len(b.Labels) == 1:
+				m.modules[b.Labels[0]] = b
+			case b.Type == "output" && len(b.Labels) == 1:
+				m.outputs[b.Labels[0]] = true
+			}
+		}
+	}
+	return m
+}
+
+// interpolations keeps only the ${...} parts of string or heredoc text:
+// the rest is prose (descriptions name locals and variables freely).
+func interpolations(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if !strings.HasPrefix(s[i:], "${") {
+			continue
+		}
+		depth := 0
+		j := i
+		for ; j < len(s); j++ {
+			if s[j] == '{' {
+				depth++
+			} else if s[j] == '}' {
+				depth--
+				if depth == 0 {
+					break
+				}
+			}
+		}
+		b.WriteString(" " + s[i:min(j+1, len(s))] + " ")
+		i = j
+	}
+	return b.String()
+}
+
+// stripHCLComments removes #, // and /* */ comments, and the text of
+// strings and heredocs outside their interpolations.
+func stripHCLComments(src string) string {
+	var b strings.Builder
+	heredoc := regexp.MustCompile(`^<<-?([A-Za-z_][A-Za-z0-9_]*)\n`)
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(src) && src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(src))
+			b.WriteString(`"` + interpolations(src[i:j]) + `"`)
+			i = j
+		case heredoc.MatchString(src[i:]):
+			marker := heredoc.FindStringSubmatch(src[i:])[1]
+			j := i + len(heredoc.FindString(src[i:]))
+			for j < len(src) {
+				end := strings.IndexByte(src[j:], '\n')
+				if end < 0 {
+					end = len(src) - j
+				}
+				line := src[j : j+end]
+				j += end + 1
+				if strings.TrimSpace(line) == marker {
+					break
+				}
+			}
+			j = min(j, len(src))
+			b.WriteString(interpolations(src[i:j]) + "\n")
+			i = j
+		case c == '#' || strings.HasPrefix(src[i:], "//"):
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case strings.HasPrefix(src[i:], "/*"):
+			end := strings.Index(src[i+2:], "*/")
+			if end < 0 {
+				i = len(src)
+			} else {
+				i += end + 4
+			}
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+var (
+	refVar      = regexp.MustCompile(`\bvar\.([A-Za-z_][A-Za-z0-9_-]*)`)
+	refLocal    = regexp.MustCompile(`\blocal\.([A-Za-z_][A-Za-z0-9_-]*)`)
+	refModule   = regexp.MustCompile(`\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?`)
+	refData     = regexp.MustCompile(`\bdata\.([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)`)
+	refResource = regexp.MustCompile(`(?:^|[^.\w"])((?:google|google-beta|random|null|time)_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)`)
+)
+
+// undefinedRefs lists the references of m that name nothing; child
+// resolves a module block to its loaded source module (nil: not local).
+func undefinedRefs(m *tfModule, child func(tfBlock) *tfModule) []string {
+	var bad []string
+	for file, code := range m.code {
+		add := func(format string, args ...any) {
+			bad = append(bad, fmt.Sprintf("%s/%s: ", filepath.Base(m.dir), file)+fmt.Sprintf(format, args...))
+		}
+		for _, r := range refVar.FindAllStringSubmatch(code, -1) {
+			if !m.variables[r[1]] {
+				add("var.%s is not declared", r[1])
+			}
+		}
+		for _, r := range refLocal.FindAllStringSubmatch(code, -1) {
+			if !m.locals[r[1]] {
+				add("local.%s is not defined", r[1])
+			}
+		}
+		for _, r := range refData.FindAllStringSubmatch(code, -1) {
+			if !m.data[r[1]+"."+r[2]] {
+				add("data.%s.%s is not declared", r[1], r[2])
+			}
+		}
+		for _, r := range refResource.FindAllStringSubmatch(code, -1) {
+			if !m.resources[r[1]+"."+r[2]] {
+				add("%s.%s is not declared", r[1], r[2])
+			}
+		}
+		for _, r := range refModule.FindAllStringSubmatch(code, -1) {
+			mod, ok := m.modules[r[1]]
+			if !ok {
+				add("module.%s is not declared", r[1])
+				continue
+			}
+			if c := child(mod); c != nil && r[2] != "" && !c.outputs[r[2]] {
+				add("module.%s.%s: %s has no output %q", r[1], r[2], filepath.Base(c.dir), r[2])
+			}
+		}
+	}
+	sort.Strings(bad)
+	return slicesCompact(bad)
+}
+
+func slicesCompact(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestTerraformReferencesResolve(t *testing.T) {
+	t.Parallel()
+	root, _ := repo(t)
+	rootMod := loadTFModule(t, filepath.Join(root, "terraform"))
+	children := map[string]*tfModule{}
+	child := func(b tfBlock) *tfModule {
+		src, ok := stringLiteral(b.Attrs["source"])
+		if !ok || !strings.HasPrefix(src, "./") {
+			return nil
+		}
+		dir := filepath.Join(rootMod.dir, filepath.FromSlash(src))
+		if c, ok := children[dir]; ok {
+			return c
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("module source %s does not exist", src)
+			return nil
+		}
+		c := loadTFModule(t, dir)
+		children[dir] = c
+		return c
+	}
+	bad := undefinedRefs(rootMod, child)
+	for _, b := range rootMod.modules {
+		c := child(b)
+		if c == nil {
+			continue
+		}
+		// Every argument a module call passes is a variable of the module,
+		// and every variable without a default is passed.
+		for arg := range b.Attrs {
+			if arg != "source" && arg != "count" && arg != "for_each" && arg != "depends_on" && arg != "providers" && !c.variables[arg] {
+				bad = append(bad, fmt.Sprintf("module %q passes %s, which %s does not declare", b.Labels[0], arg, filepath.Base(c.dir)))
+			}
+		}
+		for file, blocks := range c.blocks {
+			for _, v := range blocks {
+				if v.Type == "variable" && len(v.Labels) == 1 {
+					if _, hasDefault := v.Attrs["default"]; !hasDefault {
+						if _, passed := b.Attrs[v.Labels[0]]; !passed {
+							bad = append(bad, fmt.Sprintf("module %q does not pass %s (%s/%s, no default)", b.Labels[0], v.Labels[0], filepath.Base(c.dir), file))
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, c := range children {
+		bad = append(bad, undefinedRefs(c, func(tfBlock) *tfModule { return nil })...)
+	}
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// The checks above must find what they look for: a broken copy fails.
+func TestTerraformReferenceCheckFindsBreakage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := `
+variable "used" {}
+locals { a = var.used } # local.ghost in a comment is fine
+resource "google_service_account" "sa" { account_id = "${local.a}-${var.missing}" }
+output "x" { value = google_service_account.sa.email }
+output "y" { value = google_service_account.other.email }
+output "z" { value = local.nope }
+output "w" { value = module.m.out }
+output "url" { value = "https://example.com//path var.prose" }
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := undefinedRefs(loadTFModule(t, dir), func(tfBlock) *tfModule { return nil })
+	want := []string{
+		filepath.Base(dir) + "/main.tf: google_service_account.other is not declared",
+		filepath.Base(dir) + "/main.tf: local.nope is not defined",
+		filepath.Base(dir) + "/main.tf: module.m is not declared",
+		filepath.Base(dir) + "/main.tf: var.missing is not declared",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("undefined references (-want +got):\n%s", diff)
+	}
+}
+
+// Every function module gets, from terraform/modules/function, what its
+// manifest kind needs: a runtime service account always; for event and
+// scheduled functions an invoker account (its run.invoker binding on the
+// function is added by deploy.sh, which terraform cannot see as a resource
+// — checked there), an Eventarc trigger through deploy.sh's
+// --trigger-topic for events, and a Cloud Scheduler job for scheduled ones.
+func TestFunctionModulesHaveWhatTheirKindNeeds(t *testing.T) {
+	t.Parallel()
+	root, m := repo(t)
+	rootMod := loadTFModule(t, filepath.Join(root, "terraform"))
+	fn := loadTFModule(t, filepath.Join(root, "terraform", "modules", "function"))
+	res := map[string]tfBlock{}
+	for _, blocks := range fn.blocks {
+		for _, b := range blocks {
+			if b.Type == "resource" && len(b.Labels) == 2 {
+				res[b.Labels[0]+"."+b.Labels[1]] = b
+			}
+		}
+	}
+	// The conditions the module creates each resource under, as written.
+	want := map[string]string{
+		"google_service_account.runtime":                         "",
+		"google_service_account.invoker":                         "local.has_invoker ? 1 : 0",
+		"google_cloud_scheduler_job.this":                        `local.kind == "scheduled" ? 1 : 0`,
+		"google_service_account_iam_member.pubsub_token_creator": `local.kind == "event" ? 1 : 0`,
+	}
+	for name, count := range want {
+		b, ok := res[name]
+		switch {
+		case !ok:
+			t.Errorf("modules/function: no resource %s", name)
+		case b.Attrs["count"] != count:
+			t.Errorf("modules/function: %s has count = %q, want %q", name, b.Attrs["count"], count)
+		}
+	}
+	var hasInvoker string
+	for _, blocks := range fn.blocks {
+		for _, b := range blocks {
+			if b.Type == "locals" && b.Attrs["has_invoker"] != "" {
+				hasInvoker = b.Attrs["has_invoker"]
+			}
+		}
+	}
+	if hasInvoker != `contains(["event", "scheduled"], local.kind)` {
+		t.Errorf("modules/function: local.has_invoker = %q, want it true for event and scheduled functions", hasInvoker)
+	}
+	if job := res["google_cloud_scheduler_job.this"]; !strings.Contains(fn.code["main.tf"], "schedule    = var.spec.schedule") && job.Attrs["schedule"] != "var.spec.schedule" {
+		t.Errorf("modules/function: the scheduler job's schedule is %q, want var.spec.schedule", job.Attrs["schedule"])
+	}
+	deploy, err := os.ReadFile(filepath.Join(root, "deploy.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"add-invoker-policy-binding", "--trigger-topic=", "--trigger-service-account=\"$INVOKER_SA_PREFIX$name"} {
+		if !strings.Contains(string(deploy), s) {
+			t.Errorf("deploy.sh lacks %q: event functions need their Eventarc trigger and the invoker binding", s)
+		}
+	}
+	for _, f := range m.Functions {
+		mod, ok := rootMod.modules[f.TerraformModule()]
+		if !ok {
+			continue // TestTerraformModulePerFunction reports it
+		}
+		if got, want := mod.Attrs["spec"], fmt.Sprintf(`local.functions[%q]`, f.Name); got != want {
+			t.Errorf("module %q: spec = %s, want %s (its own manifest entry)", f.TerraformModule(), got, want)
+		}
+		switch f.Kind {
+		case manifest.KindScheduled:
+			if f.Schedule == "" {
+				t.Errorf("%s: scheduled function without schedule: its Cloud Scheduler job would have none", f.Name)
+			}
+		case manifest.KindEvent:
+			if f.Trigger == "" {
+				t.Errorf("%s: event function without trigger: deploy.sh would create no Eventarc trigger", f.Name)
+			}
+		}
 	}
 }

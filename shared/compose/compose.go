@@ -1,7 +1,8 @@
 // Package compose builds the dashboard and workbench views out of widgets
 // fetched from upstream services, fast and never slower than its budget.
 //
-// For an on-call engineer, the Redis keys (under the deployment prefix):
+// For an on-call engineer, the Redis keys (under the deployment prefix;
+// shared/rediskeys builds them and lists every other key):
 //
 //	ver:<tenant>                         cacheKeyVersion; bumped by tenant bootstrap changes, only forward
 //	pgen:<tenant>:<property>             property generation; bumped by reservation/housekeeping/maintenance changes
@@ -43,6 +44,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
@@ -147,13 +149,13 @@ func New(rdb *redisx.Client, o Options) *Composer {
 		o.DefaultBudget = 300 * time.Millisecond
 	}
 	if o.StaleFor <= 0 {
-		o.StaleFor = 10 * time.Minute
+		o.StaleFor = rediskeys.LastGoodTTL
 	}
 	if o.PartialTTL <= 0 {
-		o.PartialTTL = 5 * time.Second
+		o.PartialTTL = rediskeys.SnapshotPartialTTL
 	}
 	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = 2 * time.Second
+		o.LeaseTTL = rediskeys.LeaseTTL
 	}
 	if o.PollEvery <= 0 {
 		o.PollEvery = 5 * time.Millisecond
@@ -183,15 +185,16 @@ type result struct {
 // Get returns the snapshot of req, from the cache or freshly composed.
 // cached reports a cache hit (also when another instance composed it).
 func (c *Composer) Get(ctx context.Context, req Request) (*Snapshot, bool, error) {
-	base := c.rdb.Key("snap", req.Kind, req.TenantID, req.PropertyID, req.Role)
-	res, err := lookup.Run(ctx, c.rdb, []string{c.rdb.Key("ver", req.TenantID), c.rdb.Key("pgen", req.TenantID, req.PropertyID)}, base).Slice()
+	keys := c.rdb.KeyNames()
+	base := keys.SnapshotBase(req.Kind, req.TenantID, req.PropertyID, req.Role)
+	res, err := lookup.Run(ctx, c.rdb, []string{keys.CacheVersion(req.TenantID), keys.PropertyGeneration(req.TenantID, req.PropertyID)}, base).Slice()
 	if err != nil {
 		logging.From(ctx).WarnContext(ctx, "compose: cache unavailable, composing directly", "err", err)
 		snap := c.compose(ctx, req, 0)
 		return snap, false, nil
 	}
 	ver, _ := strconv.ParseInt(fmt.Sprint(res[0]), 10, 64)
-	key := base + ":v" + fmt.Sprint(res[0]) + ":g" + fmt.Sprint(res[1])
+	key := rediskeys.Snapshot(base, fmt.Sprint(res[0]), fmt.Sprint(res[1]))
 	if s, ok := res[2].(string); ok {
 		if snap, err := c.decode(key, s); err == nil {
 			return snap, true, nil
@@ -215,7 +218,7 @@ func (c *Composer) Get(ctx context.Context, req Request) (*Snapshot, bool, error
 // whoever holds the lease.
 func (c *Composer) fill(ctx context.Context, req Request, key string, ver int64) result {
 	log := logging.From(ctx)
-	lease := c.rdb.Key("lease") + ":" + key
+	lease := c.rdb.KeyNames().Lease(key)
 	giveUp := c.o.Now().Add(req.Total + c.o.WaitSlack)
 	for {
 		won, err := c.rdb.SetNX(ctx, lease, "1", c.o.LeaseTTL).Result()
@@ -381,7 +384,7 @@ func (c *Composer) compose(ctx context.Context, req Request, ver int64) *Snapsho
 	var failed []string
 	for _, w := range widgets {
 		f := got[w.Name]
-		lk := c.rdb.Key("lastgood", req.TenantID, req.PropertyID, req.Kind, w.Name)
+		lk := c.rdb.KeyNames().LastGood(req.TenantID, req.PropertyID, req.Kind, w.Name)
 		if f.err == nil {
 			snap.Widgets[w.Name], snap.Staleness[w.Name] = f.value, Fresh
 			b, _ := json.Marshal(lastGood{At: c.o.Now().UnixMilli(), Value: f.value})
@@ -439,7 +442,7 @@ func fetchSafely(ctx context.Context, f func(context.Context) (any, error)) (v a
 
 // Version returns the tenant's cacheKeyVersion.
 func (c *Composer) Version(ctx context.Context, tenantID string) (int64, error) {
-	v, err := c.rdb.Get(ctx, c.rdb.Key("ver", tenantID)).Int64()
+	v, err := c.rdb.Get(ctx, c.rdb.KeyNames().CacheVersion(tenantID)).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
@@ -454,7 +457,7 @@ return 0`)
 // BumpVersion moves the tenant's cacheKeyVersion forward to `to`; a lower
 // or equal version (a replayed or reordered event) changes nothing.
 func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) error {
-	if err := bump.Run(ctx, c.rdb, []string{c.rdb.Key("ver", tenantID)}, to).Err(); err != nil {
+	if err := bump.Run(ctx, c.rdb, []string{c.rdb.KeyNames().CacheVersion(tenantID)}, to).Err(); err != nil {
 		return fmt.Errorf("compose.BumpVersion: %w", err)
 	}
 	return nil
@@ -466,7 +469,7 @@ func (c *Composer) Redis() *redisx.Client { return c.rdb }
 
 // InvalidateProperty makes the property's next Gets compose anew.
 func (c *Composer) InvalidateProperty(ctx context.Context, tenantID, propertyID string) error {
-	if err := c.rdb.Incr(ctx, c.rdb.Key("pgen", tenantID, propertyID)).Err(); err != nil {
+	if err := c.rdb.Incr(ctx, c.rdb.KeyNames().PropertyGeneration(tenantID, propertyID)).Err(); err != nil {
 		return fmt.Errorf("compose.InvalidateProperty: %w", err)
 	}
 	return nil

@@ -5,7 +5,8 @@
 // publish on a per-tenant channel wakes the instances holding that device's
 // connection.
 //
-// Redis keys (all under the deployment's REDIS_KEY_PREFIX):
+// Redis keys (all under the deployment's REDIS_KEY_PREFIX; shared/rediskeys
+// builds them):
 //
 //	devstream:{tenant}:{device}          STREAM  fields type, data (JSON), prev;
 //	                                             MAXLEN ~500, expires 8 days after the last append
@@ -35,6 +36,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
@@ -44,11 +46,11 @@ const MaxLen = 500
 
 // StreamTTL is how long a device's stream outlives its last append: longer
 // than a desktop is expected to stay offline (the idempotency window).
-const StreamTTL = 8 * 24 * time.Hour
+const StreamTTL = rediskeys.DeviceStreamTTL
 
 // RegistryWindow is how long a device that stopped connecting still gets
 // the property- and tenant-wide events of its scope.
-const RegistryWindow = 24 * time.Hour
+const RegistryWindow = rediskeys.DeviceRegistryWindow
 
 // Event types pushed to desktops.
 const (
@@ -60,23 +62,23 @@ const (
 
 // Key is the stream of one device.
 func Key(rdb *redisx.Client, tenantID, deviceID string) string {
-	return rdb.Key("devstream", tenantID, deviceID)
+	return rdb.KeyNames().DeviceStream(tenantID, deviceID)
 }
 
 // Channel is where appends are announced, per tenant.
 func Channel(rdb *redisx.Client, tenantID string) string {
-	return rdb.Key("devstream-notify", tenantID)
+	return rdb.KeyNames().DeviceStreamChannel(tenantID)
 }
 
 // PropertyKey is the registry of the devices recently seen with a property
 // in scope.
 func PropertyKey(rdb *redisx.Client, tenantID, propertyID string) string {
-	return rdb.Key("devstream-prop", tenantID, propertyID)
+	return rdb.KeyNames().DevicesOfProperty(tenantID, propertyID)
 }
 
 // TenantKey is the registry of the devices of a tenant recently seen.
 func TenantKey(rdb *redisx.Client, tenantID string) string {
-	return rdb.Key("devstream-tenant", tenantID)
+	return rdb.KeyNames().DevicesOfTenant(tenantID)
 }
 
 // appendScript appends one entry chained to the previous one, keeps the

@@ -12,13 +12,14 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
 // Retention of the mirror's keys; every write renews it, so a property
 // with any activity keeps its inbox. Entries themselves are pruned on read
 // (expired suggestions, long-resolved alerts).
-const keyTTL = 30 * 24 * time.Hour
+const keyTTL = rediskeys.InboxTTL
 
 // mirror is one inbox's Redis keys for a (tenant, property):
 //
@@ -37,11 +38,11 @@ type mirror struct {
 	loaded time.Duration // how long a read-through stays trusted
 }
 
-func (m mirror) items(t, p string) string  { return m.rdb.Key(m.kind, t, p) }
-func (m mirror) ends(t, p string) string   { return m.rdb.Key(m.kind+"-end", t, p) }
-func (m mirror) marker(t, p string) string { return m.rdb.Key(m.kind+"-loaded", t, p) }
+func (m mirror) items(t, p string) string  { return m.rdb.KeyNames().InboxItems(m.kind, t, p) }
+func (m mirror) ends(t, p string) string   { return m.rdb.KeyNames().InboxEnds(m.kind, t, p) }
+func (m mirror) marker(t, p string) string { return m.rdb.KeyNames().InboxLoaded(m.kind, t, p) }
 func (m mirror) index(t, entryID string) string {
-	return m.rdb.Key(m.kind+"-id", t, entryID)
+	return m.rdb.KeyNames().InboxEntry(m.kind, t, entryID)
 }
 
 // item is one upstream item to store.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 )
 
 // Config is the Redis part of a function's configuration.
@@ -42,22 +44,13 @@ type Client struct {
 	Prefix string
 }
 
-// Key joins the prefix and parts with ':'.
-func (c *Client) Key(parts ...string) string {
-	n := len(c.Prefix)
-	for _, p := range parts {
-		n += len(p) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, c.Prefix...)
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, ':')
-		}
-		b = append(b, p...)
-	}
-	return string(b)
-}
+// KeyNames builds the key names of this deployment; shared/rediskeys lists
+// them all. (Keys, the embedded client's, is the Redis KEYS command.)
+func (c *Client) KeyNames() rediskeys.Keys { return rediskeys.New(c.Prefix) }
+
+// Key joins the prefix and parts with ':', for scratch keys of tests and
+// tools; the BFF's own keys are built by KeyNames.
+func (c *Client) Key(parts ...string) string { return c.KeyNames().Join(parts...) }
 
 // Open connects and pings, so a wrong address fails at start.
 func Open(ctx context.Context, cfg Config) (*Client, error) {

@@ -3,7 +3,7 @@
 // TTL, opened on the first authenticated request of a (tenant, operator,
 // device) and ended by sign-out, revocation or idleness.
 //
-// Keys (all under the deployment's prefix):
+// Keys (all under the deployment's prefix; shared/rediskeys builds them):
 //
 //	sess:<bosId>                        session JSON, 12 h sliding TTL
 //	sessidx:<tenant>:<operator>:<dev>   → bosId of the open session, same TTL
@@ -27,13 +27,14 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 )
 
 // TTL is the sliding idle lifetime of a session.
-const TTL = 12 * time.Hour
+const TTL = rediskeys.SessionTTL
 
 // cutoffTTL keeps revocation markers longer than any token they can match.
-const cutoffTTL = 25 * time.Hour
+const cutoffTTL = rediskeys.CutoffTTL
 
 // touchEvery bounds how often a request rewrites lastActivityAt; the TTL
 // itself slides on every request.

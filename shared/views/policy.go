@@ -7,9 +7,8 @@ package views
 
 import (
 	"slices"
-	"sort"
-	"strings"
 
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
 
@@ -84,7 +83,5 @@ func ViewRoles(kind string) []string { return viewRoles[kind] }
 // joined, so an operator with two roles shares the cache with others who
 // hold exactly the same two, and never with holders of just one.
 func RoleKey(roles []string) string {
-	r := slices.Clone(roles)
-	sort.Strings(r)
-	return strings.Join(slices.Compact(r), "+")
+	return rediskeys.RoleSet(roles)
 }

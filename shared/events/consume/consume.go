@@ -28,6 +28,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
@@ -36,7 +37,7 @@ const EventType = "google.cloud.pubsub.topic.v1.messagePublished"
 
 // MarkerTTL is how long a processed marker lives: longer than Pub/Sub's
 // maximum message retention (7 days), so no redelivery outlives its marker.
-const MarkerTTL = 8 * 24 * time.Hour
+const MarkerTTL = rediskeys.EventMarkerTTL
 
 // Pub/Sub caps a message at 10 MB; base64 and the wrapper add about a third.
 const maxPushBody = 16 << 20
@@ -56,7 +57,7 @@ var ErrPoison = errors.New("poison event")
 // MarkerKey is the Redis key recording that consumer name has processed
 // eventID: <prefix>evt:<name>:<eventID>.
 func MarkerKey(rdb *redisx.Client, name, eventID string) string {
-	return rdb.Key("evt", name, eventID)
+	return rdb.KeyNames().EventMarker(name, eventID)
 }
 
 // Handler returns a CloudEvent function (the signature functions.CloudEvent

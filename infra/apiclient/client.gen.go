@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -1017,33 +1018,33 @@ type DashboardStaleness struct {
 // or occupancy; occupancy carries ADR and RevPAR, so it is revenue data too); a widget that
 // is `unavailable` is null.
 type DashboardWidgets struct {
-	AiInbox *AIInboxWidget `json:"aiInbox,omitempty"`
-	Alerts  *AlertsWidget  `json:"alerts,omitempty"`
+	AiInbox nullable.Nullable[AIInboxWidget] `json:"aiInbox,omitempty"`
+	Alerts  nullable.Nullable[AlertsWidget]  `json:"alerts,omitempty"`
 
 	// Arrivals The day's arrivals (or departures) — how many, how many still pending (expected arrivals, checked-in departures), and the first five pending.
-	Arrivals *StayListWidget `json:"arrivals,omitempty"`
+	Arrivals nullable.Nullable[StayListWidget] `json:"arrivals,omitempty"`
 
 	// Departures The day's arrivals (or departures) — how many, how many still pending (expected arrivals, checked-in departures), and the first five pending.
-	Departures *StayListWidget `json:"departures,omitempty"`
+	Departures nullable.Nullable[StayListWidget] `json:"departures,omitempty"`
 
 	// HousekeepingSummary Rooms by housekeeping status.
-	HousekeepingSummary *HousekeepingSummary `json:"housekeepingSummary,omitempty"`
-	InHouse             *InHouseWidget       `json:"inHouse,omitempty"`
+	HousekeepingSummary nullable.Nullable[HousekeepingSummary] `json:"housekeepingSummary,omitempty"`
+	InHouse             nullable.Nullable[InHouseWidget]       `json:"inHouse,omitempty"`
 
 	// MaintenanceSummary Work orders by state.
-	MaintenanceSummary *MaintenanceSummary `json:"maintenanceSummary,omitempty"`
+	MaintenanceSummary nullable.Nullable[MaintenanceSummary] `json:"maintenanceSummary,omitempty"`
 
 	// Occupancy Revenue data (night auditors, managers, admins only).
-	Occupancy *OccupancyWidget `json:"occupancy,omitempty"`
+	Occupancy nullable.Nullable[OccupancyWidget] `json:"occupancy,omitempty"`
 
 	// Revenue Revenue data (night auditors, managers, admins only).
-	Revenue *RevenueWidget `json:"revenue,omitempty"`
+	Revenue nullable.Nullable[RevenueWidget] `json:"revenue,omitempty"`
 
 	// SyncStatus The property's devices by sync state.
-	SyncStatus *SyncStatusWidget `json:"syncStatus,omitempty"`
+	SyncStatus nullable.Nullable[SyncStatusWidget] `json:"syncStatus,omitempty"`
 
 	// Today The property's day in counts.
-	Today *TodayWidget `json:"today,omitempty"`
+	Today nullable.Nullable[TodayWidget] `json:"today,omitempty"`
 }
 
 // Date A civil date of the property (`YYYY-MM-DD`).
@@ -1065,7 +1066,7 @@ type DecisionOutcome string
 // DecisionRequest defines model for DecisionRequest.
 type DecisionRequest struct {
 	// ModifiedDelta Required with `modified`, refused otherwise (null counts as absent); a JSON object of at most 16 KiB (larger → 400 VALIDATION_FAILED).
-	ModifiedDelta *map[string]interface{} `json:"modifiedDelta,omitempty"`
+	ModifiedDelta nullable.Nullable[map[string]interface{}] `json:"modifiedDelta,omitempty"`
 
 	// Notes Free text; longer than 500 characters it is cut to its first 500 characters (not refused). Bounded only by the 1 MiB body limit.
 	Notes   *string                `json:"notes,omitempty"`
@@ -1119,18 +1120,18 @@ type HousekeepingBoard struct {
 	Rooms []Room `json:"rooms"`
 
 	// Summary Rooms by housekeeping status.
-	Summary *HousekeepingSummary `json:"summary"`
+	Summary nullable.Nullable[HousekeepingSummary] `json:"summary"`
 }
 
 // HousekeepingBoardView The WorkbenchView `housekeeping-board`.
 type HousekeepingBoardView struct {
-	ComposedAt Timestamp                 `json:"composedAt"`
-	Id         string                    `json:"id"`
-	Items      *HousekeepingBoard        `json:"items"`
-	Partial    bool                      `json:"partial"`
-	PropertyId PropertyId                `json:"propertyId"`
-	Staleness  ViewStaleness             `json:"staleness"`
-	View       HousekeepingBoardViewView `json:"view"`
+	ComposedAt Timestamp                            `json:"composedAt"`
+	Id         string                               `json:"id"`
+	Items      nullable.Nullable[HousekeepingBoard] `json:"items"`
+	Partial    bool                                 `json:"partial"`
+	PropertyId PropertyId                           `json:"propertyId"`
+	Staleness  ViewStaleness                        `json:"staleness"`
+	View       HousekeepingBoardViewView            `json:"view"`
 }
 
 // HousekeepingBoardViewView defines model for HousekeepingBoardView.View.
@@ -1175,19 +1176,19 @@ type Locale = string
 // MaintenanceBoard defines model for MaintenanceBoard.
 type MaintenanceBoard struct {
 	// Summary Work orders by state.
-	Summary    *MaintenanceSummary `json:"summary"`
-	WorkOrders []WorkOrder         `json:"workOrders"`
+	Summary    nullable.Nullable[MaintenanceSummary] `json:"summary"`
+	WorkOrders []WorkOrder                           `json:"workOrders"`
 }
 
 // MaintenanceBoardView The WorkbenchView `maintenance-board`.
 type MaintenanceBoardView struct {
-	ComposedAt Timestamp                `json:"composedAt"`
-	Id         string                   `json:"id"`
-	Items      *MaintenanceBoard        `json:"items"`
-	Partial    bool                     `json:"partial"`
-	PropertyId PropertyId               `json:"propertyId"`
-	Staleness  ViewStaleness            `json:"staleness"`
-	View       MaintenanceBoardViewView `json:"view"`
+	ComposedAt Timestamp                           `json:"composedAt"`
+	Id         string                              `json:"id"`
+	Items      nullable.Nullable[MaintenanceBoard] `json:"items"`
+	Partial    bool                                `json:"partial"`
+	PropertyId PropertyId                          `json:"propertyId"`
+	Staleness  ViewStaleness                       `json:"staleness"`
+	View       MaintenanceBoardViewView            `json:"view"`
 }
 
 // MaintenanceBoardViewView defines model for MaintenanceBoardView.View.
@@ -1328,13 +1329,13 @@ type RoomNumber = string
 // Session The device's BackofficeSession (12 h sliding TTL).
 type Session struct {
 	// AppPlatform From `X-App-Platform`; null until a request sent it.
-	AppPlatform *SessionAppPlatform `json:"appPlatform"`
+	AppPlatform nullable.Nullable[SessionAppPlatform] `json:"appPlatform"`
 
 	// AppVersion From `X-App-Version`; null until a request sent it.
-	AppVersion     *string   `json:"appVersion"`
-	DeviceId       DeviceId  `json:"deviceId"`
-	Id             SessionId `json:"id"`
-	LastActivityAt Timestamp `json:"lastActivityAt"`
+	AppVersion     nullable.Nullable[string] `json:"appVersion"`
+	DeviceId       DeviceId                  `json:"deviceId"`
+	Id             SessionId                 `json:"id"`
+	LastActivityAt Timestamp                 `json:"lastActivityAt"`
 
 	// Locale A BCP 47 tag such as `en-US`.
 	Locale         Locale         `json:"locale"`
@@ -1343,13 +1344,13 @@ type Session struct {
 	OperatorId     OperatorId     `json:"operatorId"`
 
 	// PrimaryPropertyId The property property-scoped routes default to; null when none is chosen (then the first in scope).
-	PrimaryPropertyId *string      `json:"primaryPropertyId"`
-	PropertyScope     []PropertyId `json:"propertyScope"`
-	Roles             []Role       `json:"roles"`
-	State             SessionState `json:"state"`
-	TenantId          TenantId     `json:"tenantId"`
-	ThemeVersion      string       `json:"themeVersion"`
-	TtlExpiresAt      Timestamp    `json:"ttlExpiresAt"`
+	PrimaryPropertyId nullable.Nullable[string] `json:"primaryPropertyId"`
+	PropertyScope     []PropertyId              `json:"propertyScope"`
+	Roles             []Role                    `json:"roles"`
+	State             SessionState              `json:"state"`
+	TenantId          TenantId                  `json:"tenantId"`
+	ThemeVersion      string                    `json:"themeVersion"`
+	TtlExpiresAt      Timestamp                 `json:"ttlExpiresAt"`
 }
 
 // SessionAppPlatform From `X-App-Platform`; null until a request sent it.
@@ -1367,7 +1368,7 @@ type SessionPatch struct {
 	Locale *Locale `json:"locale,omitempty"`
 
 	// PrimaryPropertyId A property in the session's scope, or null to clear the choice.
-	PrimaryPropertyId *string `json:"primaryPropertyId,omitempty"`
+	PrimaryPropertyId nullable.Nullable[string] `json:"primaryPropertyId,omitempty"`
 }
 
 // Stay One reservation's stay; guest data, shown only to roles that may see it.

@@ -64,9 +64,7 @@ func (e *env) openEvents(token string, hdr ...string) (*sseStream, resp) {
 		defer cancel()
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		if err := e.spec.Check(req, res, b); err != nil {
-			e.t.Error(err)
-		}
+		checkContract(e.t, e.spec, req, res, b)
 		return nil, resp{res, b}
 	}
 	s := &sseStream{t: e.t, req: req, res: res, blocks: make(chan sseBlock, 256), cancel: cancel}
@@ -254,9 +252,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	if _, ok := a.next(10 * time.Second); ok {
 		t.Fatal("the stream went on after forceLogout")
 	}
-	if err := e.spec.Check(a.req, a.res, a.raw.Bytes()); err != nil {
-		t.Error(err)
-	}
+	checkContract(t, e.spec, a.req, a.res, a.raw.Bytes())
 	if _, r := e.openEvents(tokA, "Last-Event-ID", logout.ID); r.StatusCode != 401 || r.problem(t) != "MELMASTOON.IAM.SESSION_REVOKED" {
 		t.Fatalf("reconnect after revocation = %d %s", r.StatusCode, r.body)
 	}

@@ -1,9 +1,11 @@
 // Package e2e drives the functions through the dev server over real HTTP,
 // against real Postgres, Redis and the Pub/Sub emulator, with the fakes of
-// upstream services; every response is validated against openapi.yaml.
+// upstream services; every request and response is validated against
+// openapi.yaml (exchange).
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -152,19 +154,41 @@ func (e *env) do(method, path, token, body string, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := e.client.Do(req)
+	res, b, err := exchange(e.t, e.spec, e.client, req)
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.spec.Check(req, res, b); err != nil {
-		e.t.Error(err)
 	}
 	return resp{res, b}
+}
+
+// exchange is the one way e2e tests talk to the service: it sends req,
+// reads the whole answer, and checks request and response against
+// openapi.yaml, failing t (t.Error: safe from any goroutine) on any
+// mismatch. Only transport errors are returned; the body is also put back
+// on res for callers that decode it.
+func exchange(t testing.TB, spec *contract.Spec, client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	t.Helper()
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if err != nil {
+		return res, nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	checkContract(t, spec, req, res, b)
+	return res, b, nil
+}
+
+// checkContract fails t when an exchange read by other means (a stream)
+// does not match openapi.yaml.
+func checkContract(t testing.TB, spec *contract.Spec, req *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	if err := spec.Check(req, res, body); err != nil {
+		t.Error(err)
+	}
 }
 
 type activityRow struct {

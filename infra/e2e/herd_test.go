@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/infra/contract"
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
@@ -51,6 +51,10 @@ func TestHerdAcrossProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
+	spec, err := contract.Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ds, err := demo.Load(root + "/testdata/demo.json")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +113,7 @@ func TestHerdAcrossProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := herdGet(ctx, client, procs[i%processes].BaseURL+"/v1/session", tok, "")
+		a := herdGet(ctx, t, spec, client, procs[i%processes].BaseURL+"/v1/session", tok, "")
 		if a.err != nil || a.status != http.StatusOK || a.session == "" {
 			t.Fatalf("open session %d: HTTP %d, session %q, %v", i, a.status, a.session, a.err)
 		}
@@ -127,7 +131,7 @@ func TestHerdAcrossProcesses(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			d := desks[i%devices]
-			answers[i] = herdGet(ctx, client, procs[i%processes].BaseURL+"/v1/dashboard", d.token, d.session)
+			answers[i] = herdGet(ctx, t, spec, client, procs[i%processes].BaseURL+"/v1/dashboard", d.token, d.session)
 		})
 	}
 	close(start)
@@ -193,8 +197,9 @@ type herdAnswer struct {
 	err      error
 }
 
-// herdGet never fails the test itself: it runs on many goroutines.
-func herdGet(ctx context.Context, client *http.Client, url, token, session string) herdAnswer {
+// herdGet runs on many goroutines: it reports contract mismatches with
+// t.Error (through exchange) and returns everything else.
+func herdGet(ctx context.Context, t *testing.T, spec *contract.Spec, client *http.Client, url, token, session string) herdAnswer {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return herdAnswer{err: err}
@@ -205,17 +210,11 @@ func herdGet(ctx context.Context, client *http.Client, url, token, session strin
 	}
 	req.Header.Set("X-App-Version", "3.4.1")
 	req.Header.Set("X-App-Platform", "linux")
-	res, err := client.Do(req)
+	res, b, err := exchange(t, spec, client, req)
 	if err != nil {
 		return herdAnswer{err: err}
 	}
-	defer res.Body.Close()
 	a := herdAnswer{status: res.StatusCode, session: res.Header.Get("X-Session-Id")}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		a.err = err
-		return a
-	}
 	if res.StatusCode != http.StatusOK {
 		a.err = fmt.Errorf("%.300s", b)
 		return a

@@ -122,12 +122,11 @@ func TestConcurrentFirstRequestsShareOneSession(t *testing.T) {
 			defer wg.Done()
 			req, _ := http.NewRequest("GET", e.srv.BaseURL+"/v1/session", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
-			res, err := e.client.Do(req)
+			res, _, err := exchange(t, e.spec, e.client, req)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			res.Body.Close()
 			mu.Lock()
 			sids[fmt.Sprintf("%d %s", res.StatusCode, res.Header.Get("X-Session-Id"))]++
 			mu.Unlock()

@@ -35,5 +35,18 @@ func init() {
 
 // New returns the function's handler.
 func New(g *gate.Gate, s *inbox.Suggestions) http.Handler {
-	return inbox.Mux(g, map[string]gate.Handler{"GET /v1/ai/suggestions": s.ListHandler()})
+	return g.Mux(map[string]gate.Handler{"GET /v1/ai/suggestions": list(s)})
+}
+
+// list is GET /v1/ai/suggestions?propertyId=&status=.
+func list(s *inbox.Suggestions) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		q := c.Request.URL.Query()
+		l, note, err := s.Inbox(ctx, c.Actor, q.Get("propertyId"), q.Get("status"))
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusOK, Body: l}, nil
+	}
 }

@@ -35,5 +35,18 @@ func init() {
 
 // New returns the function's handler.
 func New(g *gate.Gate, a *inbox.Alerts) http.Handler {
-	return inbox.Mux(g, map[string]gate.Handler{"GET /v1/alerts": a.ListHandler()})
+	return g.Mux(map[string]gate.Handler{"GET /v1/alerts": list(a)})
+}
+
+// list is GET /v1/alerts?propertyId=&status=.
+func list(a *inbox.Alerts) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		q := c.Request.URL.Query()
+		l, note, err := a.Inbox(ctx, c.Actor, q.Get("propertyId"), q.Get("status"))
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusOK, Body: l}, nil
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 	"github.com/melmastoon/bff-backoffice/shared/views"
+	"github.com/melmastoon/bff-backoffice/shared/views/viewhttp"
 )
 
 // EntryPoint is the name the function is deployed and registered under.
@@ -38,5 +39,5 @@ func init() {
 
 // New returns the function's handler.
 func New(g *gate.Gate, svc *views.Service) http.Handler {
-	return views.Mux(g, "/v1/arrivals", svc.ViewHandler(views.VArrivals))
+	return g.Mux(map[string]gate.Handler{"GET /v1/arrivals": viewhttp.View(svc, views.VArrivals)})
 }

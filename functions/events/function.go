@@ -15,7 +15,6 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/livestream"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -41,10 +40,23 @@ func init() {
 
 // New returns the function's handler.
 func New(g *gate.Gate, live *livestream.Server) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", httpx.Health)
-	mux.Handle("GET /v1/events", g.Handle(live.Handler()))
-	mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) { httpx.Methods(w, r, http.MethodGet) })
-	mux.HandleFunc("/", httpx.NotFound)
-	return mux
+	return g.Mux(map[string]gate.Handler{"GET /v1/events": connect(live)})
+}
+
+// connect is GET /v1/events: the resume position comes from Last-Event-ID,
+// or the lastEventId query parameter for clients that cannot set headers.
+// The gate commits the connection's activity row before the stream starts.
+func connect(live *livestream.Server) gate.Handler {
+	return func(_ context.Context, c *gate.Call) (gate.Result, error) {
+		last, field := c.Request.Header.Get("Last-Event-ID"), "Last-Event-ID"
+		if last == "" {
+			last, field = c.Request.URL.Query().Get("lastEventId"), "lastEventId"
+		}
+		stream, note, err := live.Connect(c.Actor, field, last)
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Stream: stream}, nil
+	}
 }

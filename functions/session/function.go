@@ -91,7 +91,7 @@ func viewOf(s *session.Session) view {
 }
 
 func (h *handler) get(ctx context.Context, c *gate.Call) (gate.Result, error) {
-	c.Note = gate.Note{Category: activity.CategoryView, Action: "session.viewed", Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
+	c.Note = activity.Note{Category: activity.CategoryView, Action: activity.ActionSessionViewed, Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
 	return gate.Result{Status: http.StatusOK, Body: viewOf(c.Session)}, nil
 }
 
@@ -103,7 +103,7 @@ type patchBody struct {
 }
 
 func (h *handler) patch(ctx context.Context, c *gate.Call) (gate.Result, error) {
-	c.Note = gate.Note{Category: activity.CategoryPreferencesChanged, Action: "session.updated", Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
+	c.Note = activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionSessionUpdated, Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
 	var b patchBody
 	if err := httpx.DecodeJSON(nopWriter{}, c.Request, &b); err != nil {
 		return gate.Result{}, err
@@ -150,7 +150,7 @@ func (h *handler) patch(ctx context.Context, c *gate.Call) (gate.Result, error) 
 }
 
 func (h *handler) delete(ctx context.Context, c *gate.Call) (gate.Result, error) {
-	c.Note = gate.Note{Category: activity.CategoryAuth, Action: "session.signed_out", Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
+	c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionSignedOut, Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
 	if err := c.RecordNow(ctx); err != nil {
 		return gate.Result{}, err
 	}

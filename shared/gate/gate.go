@@ -9,22 +9,21 @@ package gate
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
-	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/session"
@@ -37,9 +36,7 @@ type Verifier interface {
 
 // Recorder commits activity rows; *activity.Ledger is the one used in
 // every deployment.
-type Recorder interface {
-	Record(ctx context.Context, entries ...activity.Entry) error
-}
+type Recorder = activity.Recorder
 
 // Gate holds the dependencies of the pipeline; build one per instance.
 type Gate struct {
@@ -52,28 +49,23 @@ type Gate struct {
 	PublishTimeout time.Duration
 }
 
-// Note describes the activity row of a request; a handler fills it in.
-// A request whose Note has no Action is not "meaningful" and gets no row.
-type Note struct {
-	Category   activity.Category
-	Action     string
-	PropertyID string
-	Resource   *activity.Ref
-}
-
-// Call is what a handler gets: the verified principal, the session, and
-// the activity note it fills in.
+// Call is what a handler gets: the verified principal, the session, the
+// actor the library is called with, and the activity note of the request.
 type Call struct {
 	Principal auth.Principal
 	Session   *session.Session
-	Request   *http.Request
-	Note      Note
+	// Actor is the operator as the domain packages take it, built from the
+	// principal and the resolved session.
+	Actor   actor.Actor
+	Request *http.Request
+	// Note is the request's activity row: the handler sets it, usually to
+	// what the library returned. A Note without an Action gets no row; a
+	// Recorded one was committed by the action itself, so the gate writes
+	// none (not even a failure row: the action did commit).
+	Note activity.Note
 	// Opened is true on the request that opened the session.
-	Opened    bool
-	g         *Gate
-	start     time.Time
-	requestID string
-	recorded  bool
+	Opened bool
+	g      *Gate
 }
 
 // Result is a handler's successful answer. A nil Body writes no body.
@@ -114,13 +106,17 @@ func (g *Gate) Handle(h Handler) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c := &Call{Principal: p, Request: r, g: g, start: start, requestID: httpx.RequestID(ctx)}
+		c := &Call{Principal: p, Request: r, g: g, Actor: actor.Actor{
+			TenantID: p.TenantID, OperatorID: p.OperatorID, DeviceID: p.DeviceID,
+			RequestID: httpx.RequestID(ctx), Start: start,
+		}}
 		s, opened, err := g.Sessions.Resolve(ctx, p, r.Header.Get("X-Session-Id"), client)
 		if err != nil {
 			g.refuse(w, r, c, err)
 			return
 		}
 		c.Session, c.Opened = s, opened
+		c.Actor = withSession(c.Actor, s)
 		w.Header().Set("X-Session-Id", s.ID)
 		ctx = session.WithSession(ctx, s)
 		ctx = logging.WithLogger(ctx, logging.From(ctx).With("tenantId", p.TenantID, "operatorId", p.OperatorID, "sessionId", s.ID))
@@ -129,10 +125,10 @@ func (g *Gate) Handle(h Handler) http.Handler {
 
 		var rows []activity.Entry
 		if opened {
-			rows = append(rows, c.entry(Note{Category: activity.CategoryAuth, Action: "session.opened", PropertyID: s.DefaultProperty(), Resource: &activity.Ref{Kind: "session", ID: s.ID}}, nil))
+			rows = append(rows, activity.EntryOf(c.Actor, activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionOpened, PropertyID: s.DefaultProperty(), Resource: &activity.Ref{Kind: "session", ID: s.ID}}, nil))
 		}
-		if c.Note.Action != "" && !c.recorded {
-			rows = append(rows, c.entry(c.Note, herr))
+		if c.Note.Action != "" && !c.Note.Recorded {
+			rows = append(rows, activity.EntryOf(c.Actor, c.Note, herr))
 		}
 		if len(rows) > 0 {
 			if err := g.Ledger.Record(ctx, rows...); err != nil {
@@ -195,7 +191,7 @@ func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, c *Call, err error
 	code := apperr.CodeOf(err)
 	switch code {
 	case apperr.SessionRevoked, apperr.SessionDeviceMismatch, apperr.NoPropertyScope, apperr.Unauthenticated:
-		row := c.entry(Note{Category: activity.CategoryAuth, Action: "session.refused"}, err)
+		row := activity.EntryOf(c.Actor, activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionRefused}, err)
 		if rerr := g.Ledger.Record(r.Context(), row); rerr != nil {
 			httpx.WriteError(w, r, rerr)
 			return
@@ -204,59 +200,22 @@ func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, c *Call, err error
 	httpx.WriteError(w, r, err)
 }
 
-func (c *Call) entry(n Note, err error) activity.Entry {
-	e := activity.Entry{
-		TenantID:   c.Principal.TenantID,
-		OperatorID: c.Principal.OperatorID,
-		DeviceID:   c.Principal.DeviceID,
-		PropertyID: n.PropertyID,
-		OccurredAt: c.start,
-		Category:   n.Category,
-		Action:     n.Action,
-		Resource:   n.Resource,
-		Outcome:    activity.OutcomeSuccess,
-		LatencyMs:  int(time.Since(c.start).Milliseconds()),
-		RequestID:  c.requestID,
-	}
-	if c.Session != nil {
-		e.SessionID = c.Session.ID
-		if e.PropertyID == "" {
-			e.PropertyID = c.Session.DefaultProperty()
-		}
-	}
-	if err != nil {
-		ae := apperr.From(err)
-		e.Outcome = activity.OutcomeFailure
-		e.Error = &activity.ErrorInfo{Code: string(ae.Code), Message: ae.Detail}
-	}
-	return e
-}
-
-// RecordInTx writes the request's activity row inside the handler's own
-// transaction, so the row and the action's writes commit or fail together.
-func (c *Call) RecordInTx(ctx context.Context, tx pgx.Tx) error {
-	if c.Note.Action == "" {
-		return errors.New("gate.RecordInTx: the call's Note has no Action")
-	}
-	if err := activity.InsertTx(ctx, tx, c.entry(c.Note, nil)); err != nil {
-		return err
-	}
-	c.recorded = true
-	return nil
+// withSession completes a with what session s grants.
+func withSession(a actor.Actor, s *session.Session) actor.Actor {
+	a.SessionID = s.ID
+	a.Roles = s.Roles
+	a.PropertyScope = s.PropertyScope
+	a.PrimaryPropertyID = s.PrimaryPropertyID
+	return a
 }
 
 // RecordNow commits the request's activity row before the handler goes on,
-// for actions on stores that cannot share a transaction with the ledger:
-// recording first means an outage of the ledger stops the action instead
-// of letting it happen unrecorded.
+// for actions on stores that cannot share a transaction with the ledger
+// (see activity.RecordNow); the gate then writes no row for the note.
 func (c *Call) RecordNow(ctx context.Context) error {
-	if c.Note.Action == "" {
-		return errors.New("gate.RecordNow: the call's Note has no Action")
+	if err := activity.RecordNow(ctx, c.g.Ledger, c.Actor, &c.Note); err != nil {
+		return fmt.Errorf("gate.Call.RecordNow: %w", err)
 	}
-	if err := c.g.Ledger.Record(ctx, c.entry(c.Note, nil)); err != nil {
-		return err
-	}
-	c.recorded = true
 	return nil
 }
 
@@ -264,30 +223,42 @@ func (c *Call) RecordNow(ctx context.Context) error {
 // `propertyId` query parameter, else the session's default. It must be in
 // the session's scope.
 func (c *Call) Property() (string, error) {
-	p := c.Request.URL.Query().Get("propertyId")
-	if p == "" {
-		return c.Session.DefaultProperty(), nil
-	}
-	return p, c.CheckProperty("propertyId", p)
+	return c.Actor.Property("propertyId", c.Request.URL.Query().Get("propertyId"))
 }
 
 // CheckProperty validates a property id named anywhere in a request.
-func (c *Call) CheckProperty(field, id string) error {
-	if err := ids.Check(ids.Property, id); err != nil {
-		return apperr.Validation(apperr.FieldError{Field: field, Message: err.Error()})
-	}
-	if !c.Session.InScope(id) {
-		return apperr.New(apperr.PropertyOutOfScope, "property %s is not in the session's scope", id)
-	}
-	return nil
-}
+func (c *Call) CheckProperty(field, id string) error { return c.Actor.CheckProperty(field, id) }
 
 // RequireRole fails with FORBIDDEN_ROLE unless the session has one of roles.
-func (c *Call) RequireRole(roles ...string) error {
-	if c.Session.HasRole(roles...) {
-		return nil
+func (c *Call) RequireRole(roles ...string) error { return c.Actor.RequireRole(roles...) }
+
+// Mux is the whole HTTP surface of a function: its routes ("GET /v1/alerts"
+// → handler) behind the gate, /health, 405 with Allow on its paths, and
+// problem+json 404 for everything else.
+func (g *Gate) Mux(routes map[string]Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", httpx.Health)
+	methods := map[string][]string{}
+	for route, h := range routes {
+		mux.Handle(route, g.Handle(h))
+		method, path, _ := strings.Cut(route, " ")
+		methods[path] = append(methods[path], method)
 	}
-	return apperr.New(apperr.ForbiddenRole, "this action needs one of the roles %s", strings.Join(roles, ", "))
+	for path, ms := range methods {
+		// Map order is random; Allow must not be.
+		slices.SortFunc(ms, func(a, b string) int { return methodRank(a) - methodRank(b) })
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { httpx.Methods(w, r, ms...) })
+	}
+	mux.HandleFunc("/", httpx.NotFound)
+	return mux
+}
+
+// methodRank orders methods the way the contract lists them.
+func methodRank(m string) int {
+	if i := slices.Index([]string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}, m); i >= 0 {
+		return i
+	}
+	return 99
 }
 
 func (g *Gate) publish(ctx context.Context, ev events.Envelope, err error) {

@@ -7,10 +7,14 @@
 //
 // # Wiring
 //
-//	store, err := idempotency.NewStore(ctx, projectID, idempotency.Options{})
-//	mux.Handle("POST /v1/…", g.Handle(store.Wrap(h)))
+// Store.Do is the record logic, over a plain Request (key, method, URL,
+// body) and the actor; it runs an Action at most once and replays its
+// Response. The HTTP edge is idemhttp:
 //
-// Wrap sits inside the gate, so the principal is known and the gate still
+//	store, err := idempotency.NewStore(ctx, projectID, idempotency.Options{})
+//	routes := map[string]gate.Handler{"POST /v1/…": idemhttp.Wrap(store, h)}
+//
+// Wrap sits inside the gate, so the actor is known and the gate still
 // records the activity row of the run that executes. Replays, 409s and
 // 422s run no handler and so record no row: the action was recorded when
 // it ran.

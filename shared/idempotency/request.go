@@ -7,13 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/auth"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 )
 
@@ -26,9 +24,10 @@ const ReplayedHeader = "Idempotent-Replayed"
 // MaxKeyLength is the longest key accepted.
 const MaxKeyLength = 255
 
-// keyOf returns the request's idempotency key.
-func keyOf(h http.Header) (string, error) {
-	vs := h.Values(KeyHeader)
+// ParseKey returns the request's idempotency key from the values of its
+// Idempotency-Key header: 400 IDEMPOTENCY_KEY_REQUIRED without one, 400
+// VALIDATION_FAILED for two or a malformed one.
+func ParseKey(vs []string) (string, error) {
 	switch {
 	case len(vs) == 0 || (len(vs) == 1 && vs[0] == ""):
 		return "", apperr.New(apperr.IdempotencyKeyRequired, "mutating requests need an %s header", KeyHeader)
@@ -53,47 +52,23 @@ func validKey(k string) bool {
 	return true
 }
 
-// readBody reads the whole body once, for the fingerprint, and puts an
-// identical copy back for the handler's DecodeJSON.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+// DocID names the Firestore document of (tenant, device, key) in
+// Collection. The ids are checked so that the "_"-joined name cannot be
+// ambiguous or hold a "/"; the key is hashed because it is client text.
+func DocID(tenantID, deviceID, key string) (string, error) {
+	if err := ids.Check(ids.Tenant, tenantID); err != nil {
+		return "", apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency.DocID: %w", err), "an internal error occurred")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, httpx.MaxBody+1))
-	_ = r.Body.Close()
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, apperr.New(apperr.PayloadTooLarge, "request body exceeds %d bytes", httpx.MaxBody)
-		}
-		return nil, apperr.Wrap(apperr.ValidationFailed, err, "request body could not be read")
-	}
-	if len(body) > httpx.MaxBody {
-		return nil, apperr.New(apperr.PayloadTooLarge, "request body exceeds %d bytes", httpx.MaxBody)
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return body, nil
-}
-
-// docID names the record of (tenant, device, key). The ids are checked so
-// that the "_"-joined name cannot be ambiguous or hold a "/"; the key is
-// hashed because it is client text.
-func docID(p auth.Principal, key string) (string, error) {
-	if err := ids.Check(ids.Tenant, p.TenantID); err != nil {
-		return "", apperr.Wrap(apperr.Internal, err, "an internal error occurred")
-	}
-	if err := ids.Check(ids.Device, p.DeviceID); err != nil {
-		return "", apperr.Wrap(apperr.Internal, err, "an internal error occurred")
+	if err := ids.Check(ids.Device, deviceID); err != nil {
+		return "", apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency.DocID: %w", err), "an internal error occurred")
 	}
 	sum := sha256.Sum256([]byte(key))
-	return p.TenantID + "_" + p.DeviceID + "_" + hex.EncodeToString(sum[:]), nil
+	return tenantID + "_" + deviceID + "_" + hex.EncodeToString(sum[:]), nil
 }
 
-// fingerprint identifies "the same request" for a key. Each part is
+// Fingerprint identifies "the same request" for a key. Each part is
 // length-prefixed so that no two different requests hash the same input.
-func fingerprint(operatorID, method string, u *url.URL, body []byte) string {
+func Fingerprint(operatorID, method string, u *url.URL, body []byte) string {
 	h := sha256.New()
 	for _, part := range [][]byte{[]byte(operatorID), []byte(method), []byte(target(u)), canonicalBody(body)} {
 		var n [8]byte

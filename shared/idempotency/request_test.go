@@ -20,7 +20,7 @@ func TestFingerprint(t *testing.T) {
 		}
 		return v
 	}
-	base := fingerprint("op_1", "POST", u("/v1/x?b=2&a=1"), []byte(`{"a":1,"b":[true,null,"s"]}`))
+	base := Fingerprint("op_1", "POST", u("/v1/x?b=2&a=1"), []byte(`{"a":1,"b":[true,null,"s"]}`))
 	cases := []struct {
 		name  string
 		op    string
@@ -40,19 +40,19 @@ func TestFingerprint(t *testing.T) {
 		{"trailing value", "op_1", "/v1/x?b=2&a=1", `{"a":1,"b":[true,null,"s"]} {}`, false},
 	}
 	for _, tc := range cases {
-		got := fingerprint(tc.op, "POST", u(tc.path), []byte(tc.body))
+		got := Fingerprint(tc.op, "POST", u(tc.path), []byte(tc.body))
 		if (got == base) != tc.equal {
 			t.Errorf("%s: equal = %v, want %v", tc.name, got == base, tc.equal)
 		}
 	}
-	if fingerprint("op_1", "POST", u("/x"), []byte("not json")) == fingerprint("op_1", "POST", u("/x"), []byte("not  json")) {
+	if Fingerprint("op_1", "POST", u("/x"), []byte("not json")) == Fingerprint("op_1", "POST", u("/x"), []byte("not  json")) {
 		t.Error("raw bodies that differ must not match")
 	}
-	if fingerprint("op_1", "POST", u("/x"), nil) != fingerprint("op_1", "POST", u("/x"), []byte{}) {
+	if Fingerprint("op_1", "POST", u("/x"), nil) != Fingerprint("op_1", "POST", u("/x"), []byte{}) {
 		t.Error("no body and an empty body should match")
 	}
 	// Length prefixes keep parts from running into each other.
-	if fingerprint("op_1", "POST", u("/x"), []byte("y")) == fingerprint("op_1", "POST", u("/xy"), nil) {
+	if Fingerprint("op_1", "POST", u("/x"), []byte("y")) == Fingerprint("op_1", "POST", u("/xy"), nil) {
 		t.Error("path and body ran together")
 	}
 }
@@ -80,7 +80,7 @@ func TestKeyOf(t *testing.T) {
 		for _, v := range tc.vals {
 			h.Add(KeyHeader, v)
 		}
-		_, err := keyOf(h)
+		_, err := ParseKey(h.Values(KeyHeader))
 		if got := apperr.CodeOf(err); got != tc.code {
 			t.Errorf("%s: code %q, want %q", tc.name, got, tc.code)
 		}
@@ -90,7 +90,7 @@ func TestKeyOf(t *testing.T) {
 func TestDocID(t *testing.T) {
 	t.Parallel()
 	p := auth.Principal{TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device)}
-	id, err := docID(p, "a/b/../c")
+	id, err := DocID(p.TenantID, p.DeviceID, "a/b/../c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestDocID(t *testing.T) {
 	}
 	bad := p
 	bad.DeviceID = "dev_../x"
-	if _, err := docID(bad, "k"); apperr.CodeOf(err) != apperr.Internal {
+	if _, err := DocID(bad.TenantID, bad.DeviceID, "k"); apperr.CodeOf(err) != apperr.Internal {
 		t.Fatalf("a malformed device id gave %v", err)
 	}
 }

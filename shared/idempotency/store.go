@@ -7,14 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
 
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
@@ -88,51 +89,69 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Wrap makes h idempotent per (tenant, device, Idempotency-Key); see the
-// package documentation for the answers. h finds the body in
-// c.Request.Body as usual (read once here and put back).
-func (s *Store) Wrap(h gate.Handler) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		r := c.Request
-		key, err := keyOf(r.Header)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		body, err := readBody(r)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		id, err := docID(c.Principal, key)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		now := time.Now()
-		rid := httpx.RequestID(ctx)
-		fresh := record{
-			TenantID: c.Principal.TenantID, DeviceID: c.Principal.DeviceID, OperatorID: c.Principal.OperatorID,
-			Key: key, Fingerprint: fingerprint(c.Principal.OperatorID, r.Method, r.URL, body),
-			Method: r.Method, Path: r.URL.Path, State: stateInFlight, Owner: newOwner(), Attempt: 1, RequestID: rid,
-			CreatedAt: now, ExpireAt: now.Add(s.retention), LeaseUntil: now.Add(s.lease),
-		}
-		ref := s.col.Doc(id)
-		cl, stored, err := s.begin(ctx, ref, fresh)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		if stored != nil {
-			return replay(stored), nil
-		}
-		return s.run(ctx, c, h, ref, cl, rid)
-	}
+// Request is a mutating request as the store identifies it.
+type Request struct {
+	// Key is the client's idempotency key (ParseKey).
+	Key    string
+	Method string
+	URL    *url.URL
+	// Body is the whole request body (nil: none).
+	Body []byte
 }
 
-// run executes h under the claim and records what it answered.
-func (s *Store) run(ctx context.Context, c *gate.Call, h gate.Handler, ref *firestore.DocumentRef, cl claim, rid string) (gate.Result, error) {
+// Response is an answer as it is stored and replayed. A nil Body is a
+// response without one (204); a Body without a Content-Type header is
+// application/json.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Action performs the request once and returns its answer; an error is the
+// answer too (stored as the problem+json the gate renders for it, unless
+// it is one a retry should run again for: see doc.go).
+type Action func(ctx context.Context) (Response, error)
+
+// Do runs action at most once per (a's tenant, a's device, key) and
+// returns its answer; see the package documentation for the answers. A
+// replay comes back without running action, with ReplayedHeader set. An
+// error from action is returned as is (after its answer is stored), so the
+// caller's activity row says the action failed.
+func (s *Store) Do(ctx context.Context, a actor.Actor, req Request, action Action) (Response, error) {
+	key, err := ParseKey([]string{req.Key})
+	if err != nil {
+		return Response{}, err
+	}
+	id, err := DocID(a.TenantID, a.DeviceID, key)
+	if err != nil {
+		return Response{}, err
+	}
+	now := time.Now()
+	fresh := record{
+		TenantID: a.TenantID, DeviceID: a.DeviceID, OperatorID: a.OperatorID,
+		Key: key, Fingerprint: Fingerprint(a.OperatorID, req.Method, req.URL, req.Body),
+		Method: req.Method, Path: req.URL.Path, State: stateInFlight, Owner: newOwner(), Attempt: 1, RequestID: a.RequestID,
+		CreatedAt: now, ExpireAt: now.Add(s.retention), LeaseUntil: now.Add(s.lease),
+	}
+	ref := s.col.Doc(id)
+	cl, stored, err := s.begin(ctx, ref, fresh)
+	if err != nil {
+		return Response{}, err
+	}
+	if stored != nil {
+		return replay(stored), nil
+	}
+	return s.run(ctx, action, ref, cl, a.RequestID)
+}
+
+// run executes action under the claim and records what it answered.
+func (s *Store) run(ctx context.Context, action Action, ref *firestore.DocumentRef, cl claim, rid string) (Response, error) {
 	rn := s.renew(ctx, ref, cl)
-	// A panicking handler must not leave renewals running: its record then
+	// A panicking action must not leave renewals running: its record then
 	// lapses after the lease like a crashed instance's, and a retry runs.
 	defer rn.stop()
-	res, herr := h(ctx, c)
+	res, herr := action(ctx)
 	cl, ours := rn.stop()
 
 	resp, out, outErr := capture(res, herr, rid)
@@ -159,19 +178,19 @@ func (s *Store) run(ctx context.Context, c *gate.Call, h gate.Handler, ref *fire
 	return out, outErr
 }
 
-// logLost reports a record taken over while its handler still ran: the
-// lease lapsed (renewals failing, or a handler slower than it), so the
+// logLost reports a record taken over while its action still ran: the
+// lease lapsed (renewals failing, or an action slower than it), so the
 // action may have run twice; the taker's record is left alone.
 func logLost(ctx context.Context, doc string, status int) {
 	logging.From(ctx).ErrorContext(ctx, "idempotency record lost: taken over while the handler ran; the action may have run twice",
 		"doc", doc, "status", status)
 }
 
-// capture turns the handler's answer into the response to store and what
-// to hand the gate. Errors go back to the gate as errors, so its activity
-// row says the action failed; the stored bytes are what the gate renders
-// for them (httpx.WriteError), with this request's requestId.
-func capture(res gate.Result, herr error, rid string) (*response, gate.Result, error) {
+// capture turns the action's answer into the response to store and what
+// to hand back. Errors go back as errors, so the activity row says the
+// action failed; the stored bytes are what the gate renders for them
+// (httpx.WriteError), with this request's requestId.
+func capture(res Response, herr error, rid string) (*response, Response, error) {
 	if herr != nil {
 		ae := apperr.From(herr)
 		resp := &response{Status: ae.Status(), Header: map[string][]string{"Content-Type": {"application/problem+json"}}}
@@ -180,10 +199,11 @@ func capture(res gate.Result, herr error, rid string) (*response, gate.Result, e
 		}
 		b, err := encode(httpx.ProblemFor(ae, rid))
 		if err != nil {
-			return internal(err)
+			ae := apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency: encode problem: %w", err), "an internal error occurred")
+			return &response{Status: ae.Status()}, Response{}, ae
 		}
 		resp.Body = b
-		return resp, gate.Result{}, herr
+		return resp, Response{}, herr
 	}
 	resp := &response{Status: res.Status, Header: map[string][]string{}}
 	for k, vs := range res.Header {
@@ -191,32 +211,17 @@ func capture(res gate.Result, herr error, rid string) (*response, gate.Result, e
 			resp.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
 	}
-	switch {
-	case len(res.Raw) > 0:
-		resp.Body = res.Raw
-	case res.Body != nil:
-		b, err := encode(res.Body)
-		if err != nil {
-			return internal(err)
-		}
-		resp.Body = b
-		resp.Header["Content-Type"] = []string{"application/json"}
+	if len(res.Body) > 0 {
+		resp.Body = res.Body
 	}
 	if resp.Body != nil && len(resp.Header["Content-Type"]) == 0 {
 		resp.Header["Content-Type"] = []string{"application/json"}
 	}
-	return resp, asResult(resp), nil
-}
-
-// internal is capture's answer when the body cannot be encoded: a 500,
-// which releases the key.
-func internal(err error) (*response, gate.Result, error) {
-	ae := apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency: encode response: %w", err), "an internal error occurred")
-	return &response{Status: ae.Status()}, gate.Result{}, ae
+	return resp, asResponse(resp), nil
 }
 
 // encode is httpx's encoding (escaped HTML, trailing newline), so a
-// wrapped handler answers the same bytes as an unwrapped one.
+// stored problem is the same bytes the gate writes for it.
 func encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
@@ -225,16 +230,16 @@ func encode(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func asResult(resp *response) gate.Result {
+func asResponse(resp *response) Response {
 	h := make(http.Header, len(resp.Header)+1)
 	for k, vs := range resp.Header {
 		h[k] = append([]string(nil), vs...)
 	}
-	return gate.Result{Status: resp.Status, Header: h, Raw: resp.Body}
+	return Response{Status: resp.Status, Header: h, Body: resp.Body}
 }
 
-func replay(resp *response) gate.Result {
-	res := asResult(resp)
+func replay(resp *response) Response {
+	res := asResponse(resp)
 	res.Header.Set(ReplayedHeader, "true")
 	return res
 }

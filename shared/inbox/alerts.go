@@ -12,10 +12,9 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
@@ -248,60 +247,63 @@ type ackedEvent struct {
 	Resolved       bool                  `json:"alertResolved"`
 }
 
-// Ack records the operator's acknowledgement of entry aliID, once per
-// operator: 201 with the entry; 409 ALERT_ALREADY_ACKED when this operator
-// already acknowledged it (on any device); 404 when the inbox does not know
-// it. Acknowledging a resolved alert is allowed: the operator saw it.
-func (a *Alerts) Ack(ctx context.Context, c *gate.Call, aliID string) (AlertEntry, error) {
-	p := c.Principal
-	c.Note = gate.Note{Category: activity.CategoryAlertAck, Action: "alert.acknowledge", Resource: &activity.Ref{Kind: "alert", ID: aliID}}
+// Ack records a's acknowledgement of entry aliID, once per operator: the
+// entry; 409 ALERT_ALREADY_ACKED when this operator already acknowledged
+// it (on any device); 404 when the inbox does not know it; 403
+// PROPERTY_OUT_OF_SCOPE when its property is not a's. Acknowledging a
+// resolved alert is allowed: the operator saw it. The acknowledgement, its
+// activity row and its event commit in one transaction (the returned note
+// is then Recorded); on failure the note is returned unrecorded.
+func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (AlertEntry, activity.Note, error) {
+	note := activity.Note{Category: activity.CategoryAlertAck, Action: activity.ActionAlertAcknowledge, Resource: &activity.Ref{Kind: "alert", ID: aliID}}
 	if err := ids.Check(ids.Alert, aliID); err != nil {
-		return AlertEntry{}, apperr.Validation(apperr.FieldError{Field: "aliId", Message: err.Error()})
+		return AlertEntry{}, note, apperr.Validation(apperr.FieldError{Field: "aliId", Message: err.Error()})
 	}
-	al, err := a.find(ctx, p.TenantID, aliID, c.Session.PropertyScope)
+	al, err := a.find(ctx, ac.TenantID, aliID, ac.PropertyScope)
 	if err != nil {
-		return AlertEntry{}, err
+		return AlertEntry{}, note, err
 	}
-	c.Note.PropertyID = al.PropertyID
-	if err := c.CheckProperty("propertyId", al.PropertyID); err != nil {
-		return AlertEntry{}, err
+	note.PropertyID = al.PropertyID
+	if err := ac.CheckProperty("propertyId", al.PropertyID); err != nil {
+		return AlertEntry{}, note, err
 	}
 	now := jsontime.Of(a.d.now())
-	ev, err := events.New(events.AlertAcknowledged, p.TenantID, al.PropertyID, ackedEvent{
+	ev, err := events.New(events.AlertAcknowledged, ac.TenantID, al.PropertyID, ackedEvent{
 		EntryID: aliID, AlertID: al.AlertID, Severity: al.Severity, Category: al.Category,
-		OperatorID: p.OperatorID, DeviceID: p.DeviceID, AcknowledgedAt: now, Resolved: !al.ResolvedAt.IsZero(),
+		OperatorID: ac.OperatorID, DeviceID: ac.DeviceID, AcknowledgedAt: now, Resolved: !al.ResolvedAt.IsZero(),
 	})
 	if err != nil {
-		return AlertEntry{}, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
+		return AlertEntry{}, note, apperr.Wrap(apperr.Internal, fmt.Errorf("inbox.Alerts.Ack: %w", err), "an internal error occurred")
 	}
-	err = a.d.DB.InTenantTx(ctx, p.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+	err = a.d.DB.InTenantTx(ctx, ac.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bff.alert_ack
 			(id, tenant_id, property_id, alert_id, operator_id, device_id, session_id, acknowledged_at, request_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT DO NOTHING`,
-			aliID, p.TenantID, al.PropertyID, al.AlertID, p.OperatorID, p.DeviceID, c.Session.ID, now.Time, httpx.RequestID(ctx))
+			aliID, ac.TenantID, al.PropertyID, al.AlertID, ac.OperatorID, ac.DeviceID, ac.SessionID, now.Time, ac.RequestID)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return apperr.New(apperr.AlertAlreadyAcked, "you already acknowledged this alert")
 		}
-		if err := c.RecordInTx(ctx, tx); err != nil {
+		if err := activity.RecordTx(ctx, tx, ac, note); err != nil {
 			return err
 		}
 		return outbox.Add(ctx, tx, ev)
 	})
 	if err != nil {
-		return AlertEntry{}, err
+		return AlertEntry{}, note, fmt.Errorf("inbox.Alerts.Ack: %w", err)
 	}
-	a.d.Relay.Send(ctx, p.TenantID, ev)
-	notify(ctx, a.d.Notify, p.TenantID, al.PropertyID, TypeAlertInboxChanged,
-		map[string]any{"propertyId": al.PropertyID, "entryId": aliID, "reason": "acknowledged", "operatorId": p.OperatorID})
-	e := alertEntryOf(p.TenantID, al)
+	note.Recorded = true
+	a.d.Relay.Send(ctx, ac.TenantID, ev)
+	notify(ctx, a.d.Notify, ac.TenantID, al.PropertyID, TypeAlertInboxChanged,
+		map[string]any{"propertyId": al.PropertyID, "entryId": aliID, "reason": "acknowledged", "operatorId": ac.OperatorID})
+	e := alertEntryOf(ac.TenantID, al)
 	e.Status = StatusAcknowledged
 	if !e.ResolvedAt.IsZero() {
 		e.Status = StatusResolved
 	}
-	e.AcknowledgedAt, e.AcknowledgedBy, e.AcknowledgedDeviceID = now, p.OperatorID, p.DeviceID
-	return e, nil
+	e.AcknowledgedAt, e.AcknowledgedBy, e.AcknowledgedDeviceID = now, ac.OperatorID, ac.DeviceID
+	return e, note, nil
 }

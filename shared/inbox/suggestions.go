@@ -14,10 +14,9 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
@@ -365,47 +364,49 @@ type decidedEvent struct {
 	ModelClass      string                  `json:"modelClass,omitempty"`
 }
 
-// Decide records the operator's decision on entry aimID, once: 201 with
-// the entry; 409 DECISION_ALREADY_RECORDED when one is recorded (by anyone,
+// Decide records a's decision on entry aimID, once: the entry with its
+// decision; 409 DECISION_ALREADY_RECORDED when one is recorded (by anyone,
 // on any device); 410 SUGGESTION_EXPIRED past expiresAt; 404 when the inbox
-// does not show it. The decision, its activity row and its event commit in
-// one transaction; the event is then relayed, the decision forwarded to
-// ai-orchestrator-service, and the property's desktops told.
-func (s *Suggestions) Decide(ctx context.Context, c *gate.Call, aimID string, req DecisionRequest) (SuggestionEntry, error) {
-	p := c.Principal
-	c.Note = gate.Note{Category: activity.CategoryAIDecision, Action: "ai_suggestion.decide", Resource: &activity.Ref{Kind: "ai_suggestion", ID: aimID}}
+// does not show it; 403 PROPERTY_OUT_OF_SCOPE when its property is not a's.
+// The decision, its activity row and its event commit in one transaction
+// (the returned note is then Recorded); the event is then relayed, the
+// decision forwarded to ai-orchestrator-service, and the property's
+// desktops told. On failure the note is returned unrecorded, for the
+// caller to record the failure.
+func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, req DecisionRequest) (SuggestionEntry, activity.Note, error) {
+	note := activity.Note{Category: activity.CategoryAIDecision, Action: activity.ActionAISuggestionDecide, Resource: &activity.Ref{Kind: "ai_suggestion", ID: aimID}}
 	if err := ids.Check(ids.AISuggestion, aimID); err != nil {
-		return SuggestionEntry{}, apperr.Validation(apperr.FieldError{Field: "aimId", Message: err.Error()})
+		return SuggestionEntry{}, note, apperr.Validation(apperr.FieldError{Field: "aimId", Message: err.Error()})
 	}
 	dec, err := req.validate()
 	if err != nil {
-		return SuggestionEntry{}, err
+		return SuggestionEntry{}, note, err
 	}
-	sg, err := s.find(ctx, p.TenantID, aimID, c.Session.PropertyScope)
+	sg, err := s.find(ctx, a.TenantID, aimID, a.PropertyScope)
 	if err != nil {
-		return SuggestionEntry{}, err
+		return SuggestionEntry{}, note, err
 	}
-	c.Note.PropertyID = sg.PropertyID
-	if err := c.CheckProperty("propertyId", sg.PropertyID); err != nil {
-		return SuggestionEntry{}, err
+	note.PropertyID = sg.PropertyID
+	if err := a.CheckProperty("propertyId", sg.PropertyID); err != nil {
+		return SuggestionEntry{}, note, err
 	}
 	now := s.d.now()
-	entry := entryOf(p.TenantID, sg)
+	entry := entryOf(a.TenantID, sg)
 	rec := recorded{ID: aimID, PropertyID: sg.PropertyID, SuggestionID: sg.SuggestionID, Decision: dec,
-		DecidedBy: p.OperatorID, DecidedDeviceID: p.DeviceID, DecidedAt: jsontime.Of(now).Time}
-	ev, err := events.New(events.AISuggestionDecided, p.TenantID, sg.PropertyID, decidedEvent{
+		DecidedBy: a.OperatorID, DecidedDeviceID: a.DeviceID, DecidedAt: jsontime.Of(now).Time}
+	ev, err := events.New(events.AISuggestionDecided, a.TenantID, sg.PropertyID, decidedEvent{
 		EntryID: aimID, SuggestionID: sg.SuggestionID, Category: sg.Category, Severity: sg.Severity,
 		Outcome: dec.Outcome, Modified: dec.ModifiedDelta != nil, HasNotes: dec.Notes != "",
-		DecidedBy: p.OperatorID, DecidedDeviceID: p.DeviceID, DecidedAt: jsontime.Of(now),
+		DecidedBy: a.OperatorID, DecidedDeviceID: a.DeviceID, DecidedAt: jsontime.Of(now),
 		ModelClass: string(sg.Provenance.ModelClass),
 	})
 	if err != nil {
-		return SuggestionEntry{}, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
+		return SuggestionEntry{}, note, apperr.Wrap(apperr.Internal, fmt.Errorf("inbox.Suggestions.Decide: %w", err), "an internal error occurred")
 	}
-	err = s.d.DB.InTenantTx(ctx, p.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.d.DB.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		// Already decided wins over expired: it says what happened.
 		existing, err := scanDecision(tx.QueryRow(ctx, `SELECT `+decisionColumns+` FROM bff.ai_decision
-			WHERE tenant_id = $1 AND suggestion_id = $2`, p.TenantID, sg.SuggestionID))
+			WHERE tenant_id = $1 AND suggestion_id = $2`, a.TenantID, sg.SuggestionID))
 		switch {
 		case err == nil:
 			return decidedAlready(existing)
@@ -427,8 +428,8 @@ func (s *Suggestions) Decide(ctx context.Context, c *gate.Call, aimID string, re
 			 decided_by, decided_device_id, session_id, decided_at, request_id)
 			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT DO NOTHING`,
-			aimID, p.TenantID, sg.PropertyID, sg.SuggestionID, string(dec.Outcome), delta, notes,
-			p.OperatorID, p.DeviceID, c.Session.ID, rec.DecidedAt, httpx.RequestID(ctx))
+			aimID, a.TenantID, sg.PropertyID, sg.SuggestionID, string(dec.Outcome), delta, notes,
+			a.OperatorID, a.DeviceID, a.SessionID, rec.DecidedAt, a.RequestID)
 		if err != nil {
 			return err
 		}
@@ -437,19 +438,20 @@ func (s *Suggestions) Decide(ctx context.Context, c *gate.Call, aimID string, re
 			// insert: the unique key made it the only one.
 			return apperr.New(apperr.DecisionAlreadyRecorded, "a decision on this suggestion is already recorded")
 		}
-		if err := c.RecordInTx(ctx, tx); err != nil {
+		if err := activity.RecordTx(ctx, tx, a, note); err != nil {
 			return err
 		}
 		return outbox.Add(ctx, tx, ev)
 	})
 	if err != nil {
-		return SuggestionEntry{}, err
+		return SuggestionEntry{}, note, fmt.Errorf("inbox.Suggestions.Decide: %w", err)
 	}
-	s.d.Relay.Send(ctx, p.TenantID, ev)
-	s.forward(ctx, p.TenantID, rec)
-	s.notify(ctx, p.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})
+	note.Recorded = true
+	s.d.Relay.Send(ctx, a.TenantID, ev)
+	s.forward(ctx, a.TenantID, rec)
+	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})
 	entry.apply(rec)
-	return entry, nil
+	return entry, note, nil
 }
 
 func decidedAlready(d recorded) error {

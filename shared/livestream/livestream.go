@@ -57,9 +57,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
@@ -216,30 +216,28 @@ func (s *Server) Connections() int {
 
 var streamID = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 
-// Handler is the gate handler of GET /v1/events.
-func (s *Server) Handler() gate.Handler {
-	return func(_ context.Context, c *gate.Call) (gate.Result, error) {
-		c.Note = gate.Note{Category: activity.CategoryView, Action: "events.connected",
-			Resource: &activity.Ref{Kind: "device", ID: c.Session.DeviceID}}
-		last, field := c.Request.Header.Get("Last-Event-ID"), "Last-Event-ID"
-		if last == "" {
-			last, field = c.Request.URL.Query().Get("lastEventId"), "lastEventId"
+// Stream writes a device's event stream to w until the client leaves, the
+// session ends, the stream reaches MaxAge or the instance closes.
+type Stream func(ctx context.Context, w http.ResponseWriter)
+
+// Connect opens a's device stream, resuming after lastEventID when it is
+// not empty (field names where the request carried it, for the 400
+// VALIDATION_FAILED of a malformed one). It returns the stream to serve
+// once the connection's activity note is recorded.
+func (s *Server) Connect(a actor.Actor, field, lastEventID string) (Stream, activity.Note, error) {
+	note := activity.Note{Category: activity.CategoryView, Action: activity.ActionEventsConnected,
+		Resource: &activity.Ref{Kind: "device", ID: a.DeviceID}}
+	if lastEventID != "" {
+		if _, _, ok := parseID(lastEventID); !ok {
+			return nil, note, apperr.Validation(apperr.FieldError{Field: field, Message: "must be an event id <ms>-<seq>"})
 		}
-		if last != "" {
-			if _, _, ok := parseID(last); !ok {
-				return gate.Result{}, apperr.Validation(apperr.FieldError{Field: field, Message: "must be an event id <ms>-<seq>"})
-			}
-		}
-		sess := c.Session
-		return gate.Result{Stream: func(ctx context.Context, w http.ResponseWriter) {
-			s.serve(ctx, w, sess, last)
-		}}, nil
 	}
+	return func(ctx context.Context, w http.ResponseWriter) { s.serve(ctx, w, a, lastEventID) }, note, nil
 }
 
 // serve writes the stream until the client leaves, the session ends, the
 // stream reaches MaxAge or the instance closes.
-func (s *Server) serve(ctx context.Context, w http.ResponseWriter, sess *session.Session, last string) {
+func (s *Server) serve(ctx context.Context, w http.ResponseWriter, sess actor.Actor, last string) {
 	log := logging.From(ctx)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -345,11 +343,11 @@ func (s *Server) end(sw *sseWriter, rc *http.ResponseController) {
 	_ = rc.Flush()
 }
 
-func (s *Server) stillOpen(ctx context.Context, sess *session.Session) bool {
+func (s *Server) stillOpen(ctx context.Context, sess actor.Actor) bool {
 	if s.opts.Sessions == nil {
 		return true
 	}
-	cur, err := s.opts.Sessions.Get(ctx, sess.ID)
+	cur, err := s.opts.Sessions.Get(ctx, sess.SessionID)
 	if err != nil {
 		// Redis trouble is not proof the session ended; the next tick
 		// asks again.

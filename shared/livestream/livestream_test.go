@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -32,7 +33,8 @@ type block struct {
 
 // instance is one "Cloud Run instance": a Server on its own Redis client,
 // behind a real HTTP server. Sessions are looked up by the device query
-// parameter, standing in for the gate.
+// parameter, standing in for the gate, and connected with Connect as the
+// events function does.
 type instance struct {
 	t        *testing.T
 	srv      *Server
@@ -56,7 +58,14 @@ func newInstance(t *testing.T, rdb *redisx.Client, o Options, sessions ...*sessi
 		in.sessions[ss.TenantID+"/"+ss.DeviceID] = ss
 	}
 	in.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serve(r.Context(), w, in.sessions[r.URL.Query().Get("tenant")+"/"+r.URL.Query().Get("device")], r.Header.Get("Last-Event-ID"))
+		ss := in.sessions[r.URL.Query().Get("tenant")+"/"+r.URL.Query().Get("device")]
+		a := actor.Actor{TenantID: ss.TenantID, OperatorID: ss.OperatorID, DeviceID: ss.DeviceID, SessionID: ss.ID, PropertyScope: ss.PropertyScope}
+		stream, _, err := s.Connect(a, "Last-Event-ID", r.Header.Get("Last-Event-ID"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		stream(r.Context(), w)
 	}))
 	t.Cleanup(func() {
 		in.http.CloseClientConnections()

@@ -57,7 +57,10 @@ type Closer func()
 type Resources struct {
 	DB    *pg.DB
 	Redis *redisx.Client
-	close []func()
+	// Publisher is the gate's: telemetry the library emits itself (view
+	// events) goes out through it.
+	Publisher events.Publisher
+	close     []func()
 }
 
 // Close releases the clients; the gate is unusable afterwards.
@@ -119,7 +122,7 @@ func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Ga
 		Publisher: pub,
 		Log:       log,
 	}
-	return g, &Resources{DB: db, Redis: rdb, close: closers}, nil
+	return g, &Resources{DB: db, Redis: rdb, Publisher: pub, close: closers}, nil
 }
 
 // TenantAccess adapts the tenant-service client to the session manager.

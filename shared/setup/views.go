@@ -77,6 +77,7 @@ func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Res
 		Sources:    src,
 		Calendar:   &views.Calendar{Tenant: tc},
 		SampleRate: cfg.SampleRate,
+		Publisher:  res.Publisher,
 	}, nil
 }
 

@@ -4,27 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 )
-
-// Mux is the whole HTTP surface of a composition function: its one GET
-// route, /health, and problem+json for everything else.
-func Mux(g *gate.Gate, path string, h gate.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", httpx.Health)
-	mux.Handle("GET "+path, g.Handle(h))
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { httpx.Methods(w, r, http.MethodGet) })
-	mux.HandleFunc("/", httpx.NotFound)
-	return mux
-}
 
 // ViewInvalidated is the data of the viewInvalidated live event: the
 // desktop refetches the views it shows of PropertyID, or of every property

@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
 
 // Budgets and lifetimes of SPEC §5.
@@ -35,7 +36,14 @@ type Service struct {
 	// workbench.opened telemetry (0..1). Every request still gets its
 	// activity row; the events are sampled telemetry (domain model §14).
 	SampleRate float64
+	// Publisher sends the telemetry events; nil sends none.
+	Publisher events.Publisher
+	// PublishTimeout bounds the wait for one (DefaultPublishTimeout).
+	PublishTimeout time.Duration
 }
+
+// DefaultPublishTimeout is Service.PublishTimeout's default, the gate's.
+const DefaultPublishTimeout = 2 * time.Second
 
 // Dashboard is a DashboardSnapshot as the desktop receives it.
 type Dashboard struct {
@@ -61,99 +69,105 @@ type View struct {
 	Items      json.RawMessage   `json:"items"`
 }
 
-// DashboardHandler serves GET /v1/dashboard.
-func (s *Service) DashboardHandler() gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		c.Note = gate.Note{Category: activity.CategoryView, Action: "dashboard.viewed"}
-		prop, err := c.Property()
-		if err != nil {
-			return gate.Result{}, err
-		}
-		c.Note.PropertyID = prop
-		roles := c.Session.Roles
-		names := DashboardWidgets(roles)
-		if len(names) == 0 {
-			return gate.Result{}, apperr.New(apperr.ForbiddenRole, "no dashboard widget is open to the session's roles")
-		}
-		sc := Scope{TenantID: c.Principal.TenantID, PropertyID: prop}
-		req := compose.Request{
-			Kind: "dashboard", Prefix: ids.Dashboard, TenantID: sc.TenantID, PropertyID: prop,
-			Role: RoleKey(roles), TTL: DashboardTTL, Total: DashboardTotal,
-		}
-		req.Prepare = func(ctx context.Context) []compose.Widget {
-			sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
-			ws := make([]compose.Widget, 0, len(names))
-			for _, n := range names {
-				ws = append(ws, compose.Widget{Name: n, Budget: WidgetBudget, Fetch: s.Sources.DashboardFetch(n, sc)})
-			}
-			return ws
-		}
-		snap, _, err := s.Composer.Get(ctx, req)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		c.Note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
-		s.telemetry(ctx, c, events.DashboardViewed, prop, map[string]any{
-			"snapshotId": snap.ID, "operatorRole": req.Role, "partial": snap.Partial, "widgets": len(snap.Widgets),
-		})
-		// Everything in the answer comes from the snapshot and its cache
-		// key (the role key is part of it), so it is rendered once per
-		// snapshot per instance.
-		return rendered(snap, func() any {
-			return Dashboard{
-				ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: req.Role,
-				ComposedAt: snap.ComposedAt, CacheKeyVersion: snap.CacheKeyVersion, Widgets: snap.Widgets,
-				Partial: snap.Partial, Staleness: snap.Staleness,
-			}
-		})
+// Dashboard composes a's dashboard of propertyID (empty: a's default
+// property; else it must be in a's scope) from the widgets a's roles may
+// see, and returns it rendered as JSON with the request's activity note:
+// 403 FORBIDDEN_ROLE when no widget is open to a's roles. A widget whose
+// upstream fails is flagged stale or unavailable and the dashboard marked
+// partial; only the composition itself failing is an error.
+func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID string) ([]byte, activity.Note, error) {
+	note := activity.Note{Category: activity.CategoryView, Action: activity.ActionDashboardViewed}
+	prop, err := a.Property("propertyId", propertyID)
+	if err != nil {
+		return nil, note, err
 	}
+	note.PropertyID = prop
+	names := DashboardWidgets(a.Roles)
+	if len(names) == 0 {
+		return nil, note, apperr.New(apperr.ForbiddenRole, "no dashboard widget is open to the session's roles")
+	}
+	sc := Scope{TenantID: a.TenantID, PropertyID: prop}
+	req := compose.Request{
+		Kind: "dashboard", Prefix: ids.Dashboard, TenantID: sc.TenantID, PropertyID: prop,
+		Role: RoleKey(a.Roles), TTL: DashboardTTL, Total: DashboardTotal,
+	}
+	req.Prepare = func(ctx context.Context) []compose.Widget {
+		sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
+		ws := make([]compose.Widget, 0, len(names))
+		for _, n := range names {
+			ws = append(ws, compose.Widget{Name: n, Budget: WidgetBudget, Fetch: s.Sources.DashboardFetch(n, sc)})
+		}
+		return ws
+	}
+	snap, _, err := s.Composer.Get(ctx, req)
+	if err != nil {
+		return nil, note, fmt.Errorf("views.Service.Dashboard: %w", err)
+	}
+	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
+	s.telemetry(ctx, a, events.DashboardViewed, prop, map[string]any{
+		"snapshotId": snap.ID, "operatorRole": req.Role, "partial": snap.Partial, "widgets": len(snap.Widgets),
+	})
+	// Everything in the answer comes from the snapshot and its cache key
+	// (the role key is part of it), so it is rendered once per snapshot
+	// per instance.
+	b, err := rendered(snap, func() any {
+		return Dashboard{
+			ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: req.Role,
+			ComposedAt: snap.ComposedAt, CacheKeyVersion: snap.CacheKeyVersion, Widgets: snap.Widgets,
+			Partial: snap.Partial, Staleness: snap.Staleness,
+		}
+	})
+	return b, note, err
 }
 
-// ViewHandler serves one workbench view.
-func (s *Service) ViewHandler(kind string) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		c.Note = gate.Note{Category: activity.CategoryView, Action: "workbench." + kind + ".opened"}
-		prop, err := c.Property()
-		if err != nil {
-			return gate.Result{}, err
-		}
-		c.Note.PropertyID = prop
-		if err := c.RequireRole(ViewRoles(kind)...); err != nil {
-			return gate.Result{}, err
-		}
-		sc := Scope{TenantID: c.Principal.TenantID, PropertyID: prop}
-		// Views carry no per-role widgets, but the role key stays in the
-		// cache key so a later per-role redaction cannot leak through it.
-		req := compose.Request{
-			Kind: kind, Prefix: ids.WorkbenchView, TenantID: sc.TenantID, PropertyID: prop,
-			Role: RoleKey(c.Session.Roles), TTL: ViewTTL, Total: DashboardTotal,
-		}
-		req.Prepare = func(ctx context.Context) []compose.Widget {
-			sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
-			return []compose.Widget{{Name: "items", Budget: DashboardTotal - 100*time.Millisecond, Fetch: s.Sources.ViewFetch(kind, sc)}}
-		}
-		snap, _, err := s.Composer.Get(ctx, req)
-		if err != nil {
-			return gate.Result{}, err
-		}
-		c.Note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
-		s.telemetry(ctx, c, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
-		return rendered(snap, func() any {
-			items := snap.Widgets["items"]
-			if len(items) == 0 || string(items) == "null" {
-				items = json.RawMessage(emptyItems(kind))
-			}
-			return View{
-				ID: snap.ID, View: kind, PropertyID: prop, ComposedAt: snap.ComposedAt,
-				Partial: snap.Partial, Staleness: snap.Staleness, Items: items,
-			}
-		})
+// View composes workbench view kind of propertyID (empty: a's default
+// property; else it must be in a's scope) and returns it rendered as JSON
+// with the request's activity note: 403 FORBIDDEN_ROLE unless a holds one
+// of the view's roles. An upstream failure leaves the view partial, its
+// items empty of the right shape.
+func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID string) ([]byte, activity.Note, error) {
+	note := activity.Note{Category: activity.CategoryView, Action: activity.WorkbenchOpened(kind)}
+	prop, err := a.Property("propertyId", propertyID)
+	if err != nil {
+		return nil, note, err
 	}
+	note.PropertyID = prop
+	if err := a.RequireRole(ViewRoles(kind)...); err != nil {
+		return nil, note, err
+	}
+	sc := Scope{TenantID: a.TenantID, PropertyID: prop}
+	// Views carry no per-role widgets, but the role key stays in the
+	// cache key so a later per-role redaction cannot leak through it.
+	req := compose.Request{
+		Kind: kind, Prefix: ids.WorkbenchView, TenantID: sc.TenantID, PropertyID: prop,
+		Role: RoleKey(a.Roles), TTL: ViewTTL, Total: DashboardTotal,
+	}
+	req.Prepare = func(ctx context.Context) []compose.Widget {
+		sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
+		return []compose.Widget{{Name: "items", Budget: DashboardTotal - 100*time.Millisecond, Fetch: s.Sources.ViewFetch(kind, sc)}}
+	}
+	snap, _, err := s.Composer.Get(ctx, req)
+	if err != nil {
+		return nil, note, fmt.Errorf("views.Service.View: %w", err)
+	}
+	note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
+	s.telemetry(ctx, a, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
+	b, err := rendered(snap, func() any {
+		items := snap.Widgets["items"]
+		if len(items) == 0 || string(items) == "null" {
+			items = json.RawMessage(emptyItems(kind))
+		}
+		return View{
+			ID: snap.ID, View: kind, PropertyID: prop, ComposedAt: snap.ComposedAt,
+			Partial: snap.Partial, Staleness: snap.Staleness, Items: items,
+		}
+	})
+	return b, note, err
 }
 
-// rendered answers with body(), encoded once per snapshot (compose.Snapshot.Memo)
-// the way httpx.WriteJSON encodes, so the bytes are the same either way.
-func rendered(snap *compose.Snapshot, body func() any) (gate.Result, error) {
+// rendered is body() encoded once per snapshot (compose.Snapshot.Memo) the
+// way httpx.WriteJSON encodes, so the bytes are the same either way.
+func rendered(snap *compose.Snapshot, body func() any) ([]byte, error) {
 	type encoded struct {
 		b   []byte
 		err error
@@ -164,9 +178,9 @@ func rendered(snap *compose.Snapshot, body func() any) (gate.Result, error) {
 		return encoded{buf.Bytes(), err}
 	}).(encoded)
 	if e.err != nil {
-		return gate.Result{}, apperr.Wrap(apperr.Internal, e.err, "an internal error occurred")
+		return nil, apperr.Wrap(apperr.Internal, fmt.Errorf("views: render: %w", e.err), "an internal error occurred")
 	}
-	return gate.Result{Status: http.StatusOK, Raw: e.b}, nil
+	return e.b, nil
 }
 
 // emptyItems is what an unavailable view shows: the right JSON shape with
@@ -178,11 +192,28 @@ func emptyItems(kind string) string {
 	return "null"
 }
 
-func (s *Service) telemetry(ctx context.Context, c *gate.Call, subject, prop string, data map[string]any) {
-	if s.SampleRate <= 0 || (s.SampleRate < 1 && rand.Float64() >= s.SampleRate) {
+// telemetry publishes a sampled view event, waiting for it (the CPU may be
+// gone after the response) at most PublishTimeout, and never failing the
+// request for it: the activity row is the record, the event only
+// telemetry.
+func (s *Service) telemetry(ctx context.Context, a actor.Actor, subject, prop string, data map[string]any) {
+	if s.Publisher == nil || s.SampleRate <= 0 || (s.SampleRate < 1 && rand.Float64() >= s.SampleRate) {
 		return
 	}
-	data["operatorId"], data["sessionId"] = c.Principal.OperatorID, c.Session.ID
-	ev, err := events.New(subject, c.Principal.TenantID, prop, data)
-	c.Publish(ctx, ev, err)
+	data["operatorId"], data["sessionId"] = a.OperatorID, a.SessionID
+	log := logging.From(ctx)
+	ev, err := events.New(subject, a.TenantID, prop, data)
+	if err != nil {
+		log.ErrorContext(ctx, "build event", "err", err)
+		return
+	}
+	timeout := s.PublishTimeout
+	if timeout <= 0 {
+		timeout = DefaultPublishTimeout
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if err := s.Publisher.Publish(pctx, ev); err != nil {
+		log.WarnContext(ctx, "publish telemetry event", "subject", ev.Subject, "err", err)
+	}
 }

@@ -1,4 +1,4 @@
-package idempotency
+package idemhttp
 
 import (
 	"bytes"
@@ -31,13 +31,14 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // The tests run the real pipeline — httpx.Wrap, the gate with sessions in
-// Redis, Store.Wrap on the Firestore emulator — over HTTP, so "byte for
+// Redis, Wrap on the Firestore emulator — over HTTP, so "byte for
 // byte" is checked on the wire. Only the token verifier, tenant-service and
 // the ledger are stand-ins.
 
@@ -58,6 +59,39 @@ type directory struct{ prop string }
 
 func (d directory) OperatorAccess(context.Context, string, string) (session.Access, error) {
 	return session.Access{Roles: []string{"front_desk"}, PropertyScope: []string{d.prop}, PrimaryPropertyID: d.prop}, nil
+}
+
+// The stored format, as another deploy of the service reads it: records
+// live 7 days, so a field renamed in idempotency without a migration fails
+// here first.
+const (
+	stateInFlight  = "in_flight"
+	stateCompleted = "completed"
+)
+
+type storedRecord struct {
+	TenantID    string          `firestore:"tenantId"`
+	DeviceID    string          `firestore:"deviceId"`
+	OperatorID  string          `firestore:"operatorId"`
+	Key         string          `firestore:"key"`
+	Fingerprint string          `firestore:"fingerprint"`
+	Method      string          `firestore:"method"`
+	Path        string          `firestore:"path"`
+	State       string          `firestore:"state"`
+	Owner       string          `firestore:"owner"`
+	Attempt     int             `firestore:"attempt"`
+	RequestID   string          `firestore:"requestId"`
+	CreatedAt   time.Time       `firestore:"createdAt"`
+	ExpireAt    time.Time       `firestore:"expireAt"`
+	LeaseUntil  time.Time       `firestore:"leaseUntil,omitempty"`
+	CompletedAt time.Time       `firestore:"completedAt,omitempty"`
+	Response    *storedResponse `firestore:"response,omitempty"`
+}
+
+type storedResponse struct {
+	Status int                 `firestore:"status"`
+	Header map[string][]string `firestore:"header,omitempty"`
+	Body   []byte              `firestore:"body,omitempty"`
 }
 
 // ledger counts activity rows by action and outcome.
@@ -83,7 +117,8 @@ func (l *ledger) count(key string) int {
 
 type harness struct {
 	t      *testing.T
-	store  *Store
+	store  *idempotency.Store
+	col    *firestore.CollectionRef // the store's records, read and planted directly
 	srv    *httptest.Server
 	ledger *ledger
 	calls  atomic.Int64
@@ -93,21 +128,29 @@ type harness struct {
 
 const thingsPath = "/v1/things"
 
-func newHarness(t *testing.T, opts Options) *harness {
+func newHarness(t *testing.T, opts idempotency.Options) *harness {
 	t.Helper()
 	testenv.FirestoreHost(t)
 	ctx := context.Background()
-	store, err := NewStore(ctx, testenv.ProjectID(t), opts)
+	project := testenv.ProjectID(t)
+	store, err := idempotency.NewStore(ctx, project, opts)
 	if err != nil {
 		t.Fatalf("NewStore: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	return newHarnessWith(t, store)
+	return newHarnessWith(t, project, store)
 }
 
-func newHarnessWith(t *testing.T, store *Store) *harness {
+// newHarnessWith serves store, whose records live in project.
+func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *harness {
 	t.Helper()
-	hs := &harness{t: t, store: store, ledger: &ledger{rows: map[string]int{}}}
+	testenv.FirestoreHost(t)
+	fs, err := firestore.NewClient(context.Background(), project)
+	if err != nil {
+		t.Fatalf("firestore client: %v", err)
+	}
+	t.Cleanup(func() { _ = fs.Close() })
+	hs := &harness{t: t, store: store, col: fs.Collection(idempotency.Collection), ledger: &ledger{rows: map[string]int{}}}
 	hs.handle(created)
 	log := slog.New(slog.DiscardHandler)
 	g := &gate.Gate{
@@ -119,15 +162,15 @@ func newHarnessWith(t *testing.T, store *Store) *harness {
 	}
 	inner := func(ctx context.Context, c *gate.Call) (gate.Result, error) {
 		hs.calls.Add(1)
-		c.Note = gate.Note{Category: activity.CategoryMutationProxy, Action: "thing.created"}
+		c.Note = activity.Note{Category: activity.CategoryMutationProxy, Action: "thing.created"}
 		hs.mu.Lock()
 		h := hs.h
 		hs.mu.Unlock()
 		return h(ctx, c)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST "+thingsPath, g.Handle(store.Wrap(inner)))
-	mux.Handle("POST /v1/other", g.Handle(store.Wrap(inner)))
+	mux.Handle("POST "+thingsPath, g.Handle(Wrap(store, inner)))
+	mux.Handle("POST /v1/other", g.Handle(Wrap(store, inner)))
 	mux.Handle("POST /plain", g.Handle(inner))
 	hs.srv = httptest.NewServer(httpx.Wrap(log, mux))
 	t.Cleanup(hs.srv.Close)
@@ -188,7 +231,7 @@ func (r reply) problemCode() string {
 	return p.Code
 }
 
-func (r reply) replayed() bool { return r.header.Get(ReplayedHeader) == "true" }
+func (r reply) replayed() bool { return r.header.Get(idempotency.ReplayedHeader) == "true" }
 
 // post sends a POST; keys == nil sends no Idempotency-Key.
 func (hs *harness) post(w who, path string, body string, keys ...string) reply {
@@ -200,7 +243,7 @@ func (hs *harness) post(w who, path string, body string, keys ...string) reply {
 	req.Header.Set("Authorization", "Bearer "+w.tenant+" "+w.operator+" "+w.device)
 	req.Header.Set("Content-Type", "application/json")
 	for _, k := range keys {
-		req.Header.Add(KeyHeader, k)
+		req.Header.Add(idempotency.KeyHeader, k)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -250,7 +293,7 @@ func sameResponse(t *testing.T, want, got reply) {
 		t.Fatalf("X-Thing-Tag = %q, want %q", g, w)
 	}
 	if !got.replayed() {
-		t.Fatalf("%s missing on a replay", ReplayedHeader)
+		t.Fatalf("%s missing on a replay", idempotency.ReplayedHeader)
 	}
 }
 
@@ -273,23 +316,23 @@ func (hs *harness) wantCalls(n int64) {
 
 func (hs *harness) doc(w who, key string) *firestore.DocumentRef {
 	hs.t.Helper()
-	id, err := docID(w.principal(), key)
+	id, err := idempotency.DocID(w.tenant, w.device, key)
 	if err != nil {
 		hs.t.Fatal(err)
 	}
-	return hs.store.col.Doc(id)
+	return hs.col.Doc(id)
 }
 
-func (hs *harness) read(w who, key string) (record, bool) {
+func (hs *harness) read(w who, key string) (storedRecord, bool) {
 	hs.t.Helper()
 	snap, err := hs.doc(w, key).Get(context.Background())
 	if status.Code(err) == codes.NotFound {
-		return record{}, false
+		return storedRecord{}, false
 	}
 	if err != nil {
 		hs.t.Fatalf("read record: %v", err)
 	}
-	var r record
+	var r storedRecord
 	if err := snap.DataTo(&r); err != nil {
 		hs.t.Fatalf("decode record: %v", err)
 	}
@@ -297,7 +340,7 @@ func (hs *harness) read(w who, key string) (record, bool) {
 }
 
 // plant writes a record as another instance would have left it.
-func (hs *harness) plant(w who, key string, r record) {
+func (hs *harness) plant(w who, key string, r storedRecord) {
 	hs.t.Helper()
 	if _, err := hs.doc(w, key).Create(context.Background(), r); err != nil {
 		hs.t.Fatalf("plant record: %v", err)
@@ -305,14 +348,14 @@ func (hs *harness) plant(w who, key string, r record) {
 }
 
 func fingerprintOf(w who, path, body string) string {
-	return fingerprint(w.operator, http.MethodPost, &url.URL{Path: path}, []byte(body))
+	return idempotency.Fingerprint(w.operator, http.MethodPost, &url.URL{Path: path}, []byte(body))
 }
 
 const body1 = `{"name":"Amara","extra":{"b":2,"a":[1,"x"]}}`
 
 func TestFirstRunThenReplays(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 
 	first := hs.post(w, thingsPath, body1, "key-1")
@@ -349,14 +392,14 @@ func TestFirstRunThenReplays(t *testing.T) {
 		r.RequestID != first.header.Get("X-Request-Id") {
 		t.Fatalf("record = %+v", r)
 	}
-	if d := r.ExpireAt.Sub(r.CreatedAt); d != DefaultRetention {
-		t.Fatalf("expireAt - createdAt = %s, want %s", d, DefaultRetention)
+	if d := r.ExpireAt.Sub(r.CreatedAt); d != idempotency.DefaultRetention {
+		t.Fatalf("expireAt - createdAt = %s, want %s", d, idempotency.DefaultRetention)
 	}
 }
 
 func TestStoredErrorReplaysWithOriginalRequestID(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) {
 		return gate.Result{}, apperr.New(apperr.DecisionAlreadyRecorded, "suggestion aim_X already has a decision")
 	})
@@ -383,7 +426,7 @@ func TestStoredErrorReplaysWithOriginalRequestID(t *testing.T) {
 
 func TestConcurrentRetriesWhileInFlight(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
 		close(entered)
@@ -414,7 +457,7 @@ func TestConcurrentRetriesWhileInFlight(t *testing.T) {
 
 func TestConcurrentFirstRequestsRunOnce(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	replies := hs.concurrently(10, w, body1, "burst")
 	hs.wantCalls(1)
@@ -448,7 +491,7 @@ func TestConcurrentFirstRequestsRunOnce(t *testing.T) {
 
 func TestKeyScopeAndReuse(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	first := hs.post(w, thingsPath, body1, "k1")
 	if first.status != http.StatusCreated {
@@ -484,7 +527,7 @@ func TestKeyScopeAndReuse(t *testing.T) {
 
 func TestKeyValidation(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	cases := []struct {
 		name string
@@ -493,7 +536,7 @@ func TestKeyValidation(t *testing.T) {
 	}{
 		{"missing", nil, apperr.IdempotencyKeyRequired},
 		{"empty", []string{""}, apperr.IdempotencyKeyRequired},
-		{"too long", []string{strings.Repeat("k", MaxKeyLength+1)}, apperr.ValidationFailed},
+		{"too long", []string{strings.Repeat("k", idempotency.MaxKeyLength+1)}, apperr.ValidationFailed},
 		{"not ASCII", []string{"clé-1"}, apperr.ValidationFailed},
 		{"control character", []string{"a\tb"}, apperr.ValidationFailed},
 		{"twice", []string{"a", "b"}, apperr.ValidationFailed},
@@ -503,8 +546,8 @@ func TestKeyValidation(t *testing.T) {
 		wantProblem(t, r, http.StatusBadRequest, tc.code)
 	}
 	hs.wantCalls(0)
-	if r := hs.post(w, thingsPath, body1, strings.Repeat("k", MaxKeyLength)); r.status != http.StatusCreated {
-		t.Fatalf("a %d-character key: %d %s", MaxKeyLength, r.status, r.body)
+	if r := hs.post(w, thingsPath, body1, strings.Repeat("k", idempotency.MaxKeyLength)); r.status != http.StatusCreated {
+		t.Fatalf("a %d-character key: %d %s", idempotency.MaxKeyLength, r.status, r.body)
 	}
 	big := `{"name":"` + strings.Repeat("x", httpx.MaxBody) + `"}`
 	wantProblem(t, hs.post(w, thingsPath, big, "big"), http.StatusRequestEntityTooLarge, apperr.PayloadTooLarge)
@@ -516,14 +559,14 @@ func TestKeyValidation(t *testing.T) {
 
 func TestExpiredLeaseIsTakenOverOnce(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	createdAt := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
-	hs.plant(w, "crashed", record{
+	hs.plant(w, "crashed", storedRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "crashed",
 		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
 		State: stateInFlight, Owner: "dead-instance", Attempt: 1, RequestID: "req_dead",
-		CreatedAt: createdAt, ExpireAt: createdAt.Add(DefaultRetention), LeaseUntil: time.Now().Add(-time.Second),
+		CreatedAt: createdAt, ExpireAt: createdAt.Add(idempotency.DefaultRetention), LeaseUntil: time.Now().Add(-time.Second),
 	})
 
 	replies := hs.concurrently(5, w, body1, "crashed")
@@ -543,7 +586,7 @@ func TestExpiredLeaseIsTakenOverOnce(t *testing.T) {
 		t.Fatalf("%d fresh answers, want 1", fresh)
 	}
 	r, _ := hs.read(w, "crashed")
-	if r.State != stateCompleted || r.Attempt != 2 || !r.CreatedAt.Equal(createdAt) || !r.ExpireAt.Equal(createdAt.Add(DefaultRetention)) {
+	if r.State != stateCompleted || r.Attempt != 2 || !r.CreatedAt.Equal(createdAt) || !r.ExpireAt.Equal(createdAt.Add(idempotency.DefaultRetention)) {
 		t.Fatalf("record after takeover = %+v", r)
 	}
 	if got := hs.post(w, thingsPath, body1, "crashed"); !got.replayed() {
@@ -554,14 +597,14 @@ func TestExpiredLeaseIsTakenOverOnce(t *testing.T) {
 
 func TestValidLeaseIsNotTakenOver(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	now := time.Now()
-	hs.plant(w, "busy", record{
+	hs.plant(w, "busy", storedRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "busy",
 		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
 		State: stateInFlight, Owner: "live-instance", Attempt: 1,
-		CreatedAt: now, ExpireAt: now.Add(DefaultRetention), LeaseUntil: now.Add(20 * time.Second),
+		CreatedAt: now, ExpireAt: now.Add(idempotency.DefaultRetention), LeaseUntil: now.Add(20 * time.Second),
 	})
 	r := hs.post(w, thingsPath, body1, "busy")
 	wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
@@ -573,14 +616,14 @@ func TestValidLeaseIsNotTakenOver(t *testing.T) {
 
 func TestExpiredRecordIsAbsent(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	old := time.Now().Add(-8 * 24 * time.Hour)
-	hs.plant(w, "old", record{
+	hs.plant(w, "old", storedRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "old",
 		Fingerprint: "another request, a week ago", Method: http.MethodPost, Path: "/v1/other",
-		State: stateCompleted, Owner: "x", Attempt: 3, CreatedAt: old, ExpireAt: old.Add(DefaultRetention),
-		CompletedAt: old, Response: &response{Status: http.StatusTeapot, Body: []byte("stale\n")},
+		State: stateCompleted, Owner: "x", Attempt: 3, CreatedAt: old, ExpireAt: old.Add(idempotency.DefaultRetention),
+		CompletedAt: old, Response: &storedResponse{Status: http.StatusTeapot, Body: []byte("stale\n")},
 	})
 	r := hs.post(w, thingsPath, body1, "old")
 	if r.status != http.StatusCreated || r.replayed() {
@@ -589,7 +632,7 @@ func TestExpiredRecordIsAbsent(t *testing.T) {
 	hs.wantCalls(1)
 	rec, _ := hs.read(w, "old")
 	if rec.Attempt != 1 || rec.Path != thingsPath || rec.Response == nil || rec.Response.Status != http.StatusCreated ||
-		!rec.ExpireAt.After(time.Now().Add(DefaultRetention-time.Hour)) {
+		!rec.ExpireAt.After(time.Now().Add(idempotency.DefaultRetention-time.Hour)) {
 		t.Fatalf("record = %+v", rec)
 	}
 	sameResponse(t, r, hs.post(w, thingsPath, body1, "old"))
@@ -598,7 +641,7 @@ func TestExpiredRecordIsAbsent(t *testing.T) {
 
 func TestTransientAnswersReleaseTheKey(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	cases := []struct {
 		name   string
 		err    error
@@ -633,7 +676,7 @@ func TestTransientAnswersReleaseTheKey(t *testing.T) {
 
 func TestResponseWithoutBody(t *testing.T) {
 	t.Parallel()
-	hs := newHarness(t, Options{})
+	hs := newHarness(t, idempotency.Options{})
 	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) {
 		return gate.Result{Status: http.StatusNoContent}, nil
 	})
@@ -649,7 +692,7 @@ func TestResponseWithoutBody(t *testing.T) {
 func TestLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 	t.Parallel()
 	const lease = 2 * time.Second
-	hs := newHarness(t, Options{Lease: lease})
+	hs := newHarness(t, idempotency.Options{Lease: lease})
 	entered, release := make(chan struct{}), make(chan struct{})
 	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
 		close(entered)
@@ -692,7 +735,8 @@ func TestFirestoreUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	store, err := NewStore(context.Background(), testenv.ProjectID(t), Options{
+	project := testenv.ProjectID(t)
+	store, err := idempotency.NewStore(context.Background(), project, idempotency.Options{
 		Timeout:       300 * time.Millisecond,
 		ClientOptions: []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()},
 	})
@@ -700,7 +744,7 @@ func TestFirestoreUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	hs := newHarnessWith(t, store)
+	hs := newHarnessWith(t, project, store)
 	r := hs.post(newWho(), thingsPath, body1, "k")
 	wantProblem(t, r, http.StatusServiceUnavailable, apperr.UpstreamUnavailable)
 	if r.header.Get("Retry-After") == "" {
@@ -712,7 +756,7 @@ func TestFirestoreUnreachable(t *testing.T) {
 func TestPanickingHandlerLeavesALapsingLease(t *testing.T) {
 	t.Parallel()
 	const lease = time.Second
-	hs := newHarness(t, Options{Lease: lease})
+	hs := newHarness(t, idempotency.Options{Lease: lease})
 	hs.handle(func(context.Context, *gate.Call) (gate.Result, error) { panic("handler bug") })
 	w := newWho()
 	wantProblem(t, hs.post(w, thingsPath, body1, "p"), http.StatusInternalServerError, apperr.Internal)

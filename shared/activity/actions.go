@@ -1,0 +1,91 @@
+package activity
+
+import "slices"
+
+// Actions the ledger records, one constant per row kind an endpoint
+// writes. Auditors and dashboards query the ledger by these names, so a
+// name, once shipped, never changes meaning: add a new one instead. Each
+// name is lower-case "<resource>.<verb>" (a workbench view's kind in the
+// middle for its per-view action) and belongs to exactly one category,
+// listed in Actions.
+const (
+	// ActionSessionOpened is written, next to the request's own row, by the
+	// request that opened the device's session.
+	ActionSessionOpened = "session.opened"
+	// ActionSessionRefused is a verified operator whose session could not
+	// be resolved (revoked, wrong device, no property scope).
+	ActionSessionRefused = "session.refused"
+	// ActionSessionViewed is GET /v1/session.
+	ActionSessionViewed = "session.viewed"
+	// ActionSessionUpdated is PATCH /v1/session (primary property, locale).
+	ActionSessionUpdated = "session.updated"
+	// ActionSessionSignedOut is DELETE /v1/session.
+	ActionSessionSignedOut = "session.signed_out"
+
+	// ActionDashboardViewed is GET /v1/dashboard.
+	ActionDashboardViewed = "dashboard.viewed"
+	// ActionEventsConnected is GET /v1/events, the device's live stream.
+	ActionEventsConnected = "events.connected"
+
+	// ActionAIInboxViewed is GET /v1/ai/suggestions.
+	ActionAIInboxViewed = "ai_inbox.viewed"
+	// ActionAISuggestionDecide is an operator's decision on an AI
+	// suggestion.
+	ActionAISuggestionDecide = "ai_suggestion.decide"
+	// ActionAlertInboxViewed is GET /v1/alerts.
+	ActionAlertInboxViewed = "alert_inbox.viewed"
+	// ActionAlertAcknowledge is an operator's acknowledgement of an alert.
+	ActionAlertAcknowledge = "alert.acknowledge"
+
+	// The workbench views, one action each: WorkbenchOpened(kind).
+	ActionWorkbenchTodayOpened             = "workbench.today.opened"
+	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
+	ActionWorkbenchDeparturesOpened        = "workbench.departures.opened"
+	ActionWorkbenchInHouseOpened           = "workbench.in-house.opened"
+	ActionWorkbenchHousekeepingBoardOpened = "workbench.housekeeping-board.opened"
+	ActionWorkbenchMaintenanceBoardOpened  = "workbench.maintenance-board.opened"
+)
+
+// WorkbenchOpened is the action of opening workbench view kind (its path
+// segment, e.g. "in-house"); the result is one of the ActionWorkbench*
+// constants for every view that exists.
+func WorkbenchOpened(kind string) string { return "workbench." + kind + ".opened" }
+
+// Action is a registered action and the category its rows carry.
+type Action struct {
+	Name     string
+	Category Category
+}
+
+var actions = []Action{
+	{ActionSessionOpened, CategoryAuth},
+	{ActionSessionRefused, CategoryAuth},
+	{ActionSessionViewed, CategoryView},
+	{ActionSessionUpdated, CategoryPreferencesChanged},
+	{ActionSessionSignedOut, CategoryAuth},
+	{ActionDashboardViewed, CategoryView},
+	{ActionEventsConnected, CategoryView},
+	{ActionAIInboxViewed, CategoryView},
+	{ActionAISuggestionDecide, CategoryAIDecision},
+	{ActionAlertInboxViewed, CategoryView},
+	{ActionAlertAcknowledge, CategoryAlertAck},
+	{ActionWorkbenchTodayOpened, CategoryView},
+	{ActionWorkbenchArrivalsOpened, CategoryView},
+	{ActionWorkbenchDeparturesOpened, CategoryView},
+	{ActionWorkbenchInHouseOpened, CategoryView},
+	{ActionWorkbenchHousekeepingBoardOpened, CategoryView},
+	{ActionWorkbenchMaintenanceBoardOpened, CategoryView},
+}
+
+// Actions lists every registered action.
+func Actions() []Action { return slices.Clone(actions) }
+
+// CategoryOf returns the category of a registered action; ok is false for
+// a name that is not registered.
+func CategoryOf(name string) (c Category, ok bool) {
+	i := slices.IndexFunc(actions, func(a Action) bool { return a.Name == name })
+	if i < 0 {
+		return "", false
+	}
+	return actions[i].Category, true
+}

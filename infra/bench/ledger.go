@@ -139,7 +139,7 @@ func entries(callers, tenants int) []activity.Entry {
 		out[i] = activity.Entry{
 			TenantID: ts[i%tenants], PropertyID: props[i%tenants],
 			OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device), SessionID: ids.New(ids.Session),
-			Category: activity.CategoryView, Action: "dashboard.viewed",
+			Category: activity.CategoryView, Action: activity.ActionDashboardViewed,
 			Resource: &activity.Ref{Kind: "dashboard", ID: ids.New(ids.Dashboard)},
 			Outcome:  activity.OutcomeSuccess, LatencyMs: 12, RequestID: "bench-" + strconv.Itoa(i),
 		}

@@ -215,10 +215,6 @@ func newWho() who {
 	return who{ids.New(ids.Tenant), ids.New(ids.Operator), ids.New(ids.Device)}
 }
 
-func (w who) principal() auth.Principal {
-	return auth.Principal{TenantID: w.tenant, OperatorID: w.operator, DeviceID: w.device}
-}
-
 type reply struct {
 	status int
 	header http.Header

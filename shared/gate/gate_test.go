@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
@@ -145,7 +145,7 @@ func newFixture(t *testing.T, pubErr error) *fixture {
 		Sessions:       session.NewManager(testenv.Redis(t), f.dir, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
 		Ledger:         tracedLedger{ledger, tr},
 		Publisher:      publisher{tr, pubErr},
-		Log:            slog.New(slog.DiscardHandler),
+		Log:            logtest.TestLogger(t),
 		PublishTimeout: time.Second,
 	}
 	return f

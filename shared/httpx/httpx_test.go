@@ -3,17 +3,14 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 )
-
-var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
 func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) Problem {
 	t.Helper()
@@ -73,7 +70,7 @@ func TestDecodeJSON(t *testing.T) {
 
 func TestWriteErrorNeverLeaksCauses(t *testing.T) {
 	t.Parallel()
-	h := Wrap(quiet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Wrap(logtest.TestLogger(t), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errors.New(`pq: relation "bff.secret_table" does not exist`))
 	}))
 	rec := httptest.NewRecorder()
@@ -89,7 +86,7 @@ func TestWriteErrorNeverLeaksCauses(t *testing.T) {
 
 func TestWrapRecoversPanics(t *testing.T) {
 	t.Parallel()
-	h := Wrap(quiet, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom at handler.go:42") }))
+	h := Wrap(logtest.TestLogger(t), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom at handler.go:42") }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	p := decodeProblem(t, rec)
@@ -108,7 +105,7 @@ func TestRequestIDFromClientOnlyWhenSafe(t *testing.T) {
 	}
 	for in, kept := range cases {
 		var seen string
-		h := Wrap(quiet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestID(r.Context()) }))
+		h := Wrap(logtest.TestLogger(t), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestID(r.Context()) }))
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("X-Request-Id", in)
 		rec := httptest.NewRecorder()

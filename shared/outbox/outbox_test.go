@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -17,11 +15,10 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestAddCommitsAndRollsBackWithItsTransaction(t *testing.T) {
 	t.Parallel()
@@ -116,7 +113,7 @@ func TestSendPublishesAndRemovesRows(t *testing.T) {
 	ctx := context.Background()
 	subjects := []string{events.AISuggestionDecided, events.AlertAcknowledged}
 	subs := f.subscribe(t, subjects...)
-	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), quiet, outbox.Options{})
+	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{})
 
 	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant)}
 	var all []events.Envelope
@@ -160,7 +157,7 @@ func TestSendKeepsOnlyWhatFailed(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	subs := f.subscribe(t, events.AISuggestionDecided)
-	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), quiet, outbox.Options{})
+	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{})
 	tenant := ids.New(ids.Tenant)
 
 	good := newEvent(t, events.AISuggestionDecided, tenant, 1)
@@ -194,7 +191,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	// that was serving before the outage would.
 	relayPub := viaProxy(t, f.project, bus.Addr)
 	const publishTimeout = 500 * time.Millisecond
-	relay := outbox.NewRelay(f.app, relayPub, quiet, outbox.Options{PublishTimeout: publishTimeout})
+	relay := outbox.NewRelay(f.app, relayPub, logtest.TestLogger(t), outbox.Options{PublishTimeout: publishTimeout})
 	warm := newEvent(t, events.AISuggestionDecided, ids.New(ids.Tenant), 0)
 	if err := write(ctx, f.app, warm.TenantID, nil, warm); err != nil {
 		t.Fatal(err)
@@ -227,7 +224,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	// A relay run during the outage publishes nothing and says so.
 	downPub := viaProxy(t, f.project, bus.Addr)
 	st, err := outbox.Drain(ctx, f.jobs, downPub, outbox.DrainOptions{
-		MinAge: -1, PublishTimeout: time.Second, RetryBase: time.Millisecond, RetryMax: time.Millisecond, Log: quiet,
+		MinAge: -1, PublishTimeout: time.Second, RetryBase: time.Millisecond, RetryMax: time.Millisecond, Log: logtest.TestLogger(t),
 	})
 	if !errors.Is(err, outbox.ErrNothingPublished) || st.Published != 0 || st.Failed != len(written) {
 		t.Fatalf("Drain with Pub/Sub down = %+v, %v; want %d failed and ErrNothingPublished", st, err, len(written))
@@ -245,7 +242,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	bus.Up()
 	upPub := viaProxy(t, f.project, bus.Addr)
 	t.Cleanup(func() { _ = upPub.Close() })
-	st, err = outbox.Drain(ctx, f.jobs, upPub, outbox.DrainOptions{MinAge: -1, Log: quiet})
+	st, err = outbox.Drain(ctx, f.jobs, upPub, outbox.DrainOptions{MinAge: -1, Log: logtest.TestLogger(t)})
 	if err != nil || st.Published != len(written) || st.Failed != 0 || st.Poison != 0 {
 		t.Fatalf("Drain after the outage = %+v, %v; want %d published", st, err, len(written))
 	}
@@ -296,7 +293,7 @@ func TestConcurrentDrainsPublishEachRowOnce(t *testing.T) {
 	for range drains {
 		pub := newPublisher(t, f.project) // one per instance, as deployed
 		wg.Go(func() {
-			st, err := outbox.Drain(ctx, f.jobs, pub, outbox.DrainOptions{BatchSize: 7, MinAge: -1, Log: quiet})
+			st, err := outbox.Drain(ctx, f.jobs, pub, outbox.DrainOptions{BatchSize: 7, MinAge: -1, Log: logtest.TestLogger(t)})
 			mu.Lock()
 			defer mu.Unlock()
 			total.Batches += st.Batches
@@ -355,7 +352,7 @@ func TestDrainSkipsRowsAnotherRunHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err := outbox.Drain(ctx, f.jobs, newPublisher(t, f.project), outbox.DrainOptions{MinAge: -1, Log: quiet})
+	st, err := outbox.Drain(ctx, f.jobs, newPublisher(t, f.project), outbox.DrainOptions{MinAge: -1, Log: logtest.TestLogger(t)})
 	if err != nil || st.Published != 3 {
 		t.Fatalf("Drain = %+v, %v; want the 3 unlocked rows published", st, err)
 	}
@@ -384,7 +381,7 @@ func TestDrainLeavesYoungRowsToSend(t *testing.T) {
 	if err := write(ctx, f.app, tenant, nil, e); err != nil {
 		t.Fatal(err)
 	}
-	st, err := outbox.Drain(ctx, f.jobs, newPublisher(t, f.project), outbox.DrainOptions{Log: quiet})
+	st, err := outbox.Drain(ctx, f.jobs, newPublisher(t, f.project), outbox.DrainOptions{Log: logtest.TestLogger(t)})
 	if err != nil || st != (outbox.DrainStats{}) {
 		t.Errorf("Drain with the default MinAge = %+v, %v; want nothing done", st, err)
 	}
@@ -429,7 +426,7 @@ func TestDrainBacksOffPoisonRows(t *testing.T) {
 	}
 
 	pub := newPublisher(t, f.project)
-	opts := outbox.DrainOptions{BatchSize: 2, MinAge: -1, Log: quiet}
+	opts := outbox.DrainOptions{BatchSize: 2, MinAge: -1, Log: logtest.TestLogger(t)}
 	st, err := outbox.Drain(ctx, f.jobs, pub, opts)
 	if err != nil || st.Published != 3 || st.Poison != 2 || st.Failed != 0 {
 		t.Fatalf("Drain = %+v, %v; want 3 published, 2 poison", st, err)
@@ -457,7 +454,7 @@ func TestDrainBacksOffPoisonRows(t *testing.T) {
 func TestDrainRefusesTheAppRole(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	_, err := outbox.Drain(context.Background(), f.app, newPublisher(t, f.project), outbox.DrainOptions{Log: quiet})
+	_, err := outbox.Drain(context.Background(), f.app, newPublisher(t, f.project), outbox.DrainOptions{Log: logtest.TestLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), "bff_jobs") {
 		t.Errorf("Drain as bff_app = %v, want a refusal naming bff_jobs", err)
 	}
@@ -490,7 +487,7 @@ func TestSendCannotTouchAnotherTenantsRows(t *testing.T) {
 	}
 	// Send of B's event under A's tenant publishes it but cannot delete B's
 	// row: it stays for the relay (a duplicate, never a loss).
-	outbox.NewRelay(f.app, newPublisher(t, f.project), quiet, outbox.Options{}).Send(ctx, a, eb)
+	outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{}).Send(ctx, a, eb)
 	if diff := cmp.Diff(idsOf([]events.Envelope{ea, eb}), f.rowIDs(t)); diff != "" {
 		t.Errorf("outbox (-want +got):\n%s", diff)
 	}

@@ -3,7 +3,6 @@ package consume
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -43,7 +42,7 @@ func TestPushThroughEmulator(t *testing.T) {
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
-		push(w, r.WithContext(logging.WithLogger(r.Context(), slog.New(slog.DiscardHandler))))
+		push(w, r.WithContext(logtest.Context(r.Context(), t)))
 	}))
 	t.Cleanup(srv.Close)
 

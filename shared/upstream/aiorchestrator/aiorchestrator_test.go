@@ -47,7 +47,7 @@ func TestSuggestionsCleans(t *testing.T) {
 		suggestion("s9", `,"title":" \u0007 "`),
 	}
 	c, srv := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`)
-	got, err := c.Suggestions(upstreamtest.Quiet, tid, pid, "")
+	got, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +79,10 @@ func TestSuggestionsCleans(t *testing.T) {
 func TestSuggestionsStatus(t *testing.T) {
 	t.Parallel()
 	c, srv := serve(t, `{"items":[]}`)
-	if got, err := c.Suggestions(upstreamtest.Quiet, tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || srv.Queries()[0].Get("status") != "all" {
+	if got, err := c.Suggestions(upstreamtest.Context(t), tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || srv.Queries()[0].Get("status") != "all" {
 		t.Fatalf("all: %v, %v", got, err)
 	}
-	if _, err := c.Suggestions(upstreamtest.Quiet, tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
 		t.Fatalf("unknown status: %v", err)
 	}
 }
@@ -90,11 +90,11 @@ func TestSuggestionsStatus(t *testing.T) {
 func TestSummary(t *testing.T) {
 	t.Parallel()
 	c, _ := serve(t, `{"open":4,"actionRequired":1}`)
-	if got, err := c.Summary(upstreamtest.Quiet, tid, pid); err != nil || got != (aiorchestrator.Summary{Open: 4, ActionRequired: 1}) {
+	if got, err := c.Summary(upstreamtest.Context(t), tid, pid); err != nil || got != (aiorchestrator.Summary{Open: 4, ActionRequired: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
 	c, _ = serve(t, `{"open":-4,"actionRequired":1}`)
-	if _, err := c.Summary(upstreamtest.Quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Summary(upstreamtest.Context(t), tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func TestBoardCleansRooms(t *testing.T) {
 		{"roomNumber":"","roomType":"King","status":"clean","occupied":false,"priority":"low","updatedAt":"2026-11-23T12:00:00Z"},
 		{"roomNumber":"204","roomType":"King","status":"being_painted","occupied":false,"priority":"low","updatedAt":"2026-11-23T12:00:00Z"}
 	],"summary":{"clean":1,"dirty":1,"inspected":0,"outOfOrder":0}}`)
-	got, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property))
+	got, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestBoardCleansRooms(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"rooms":[],"summary":{"clean":-1,"dirty":0,"inspected":0,"outOfOrder":0}}`)
-	if _, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

@@ -29,7 +29,7 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 		{"id":"`+ids.New("wo")+`","title":"x","priority":"low","status":"cancelled","reportedAt":"2026-11-23T08:00:00Z"},
 		{"id":"`+ids.New("wo")+`","title":"x","priority":"low","status":"open","reportedAt":"last week"}
 	],"summary":{"open":3,"inProgress":0,"urgent":0}}`)
-	got, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property))
+	got, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"workOrders":[],"summary":{"open":0,"inProgress":0,"urgent":-3}}`)
-	if _, err := c.Board(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

@@ -41,7 +41,7 @@ func TestAlertsCleans(t *testing.T) {
 		strings.Replace(alert("a8", ``), pid, ids.New(ids.Property), 1),
 		alert("a9", `,"raisedAt":""`),
 	}
-	got, err := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`).Alerts(upstreamtest.Quiet, tid, pid, notification.StatusAll)
+	got, err := serve(t, `{"items":[`+strings.Join(items, ",")+`]}`).Alerts(upstreamtest.Context(t), tid, pid, notification.StatusAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,16 +70,16 @@ func TestAlertsCleans(t *testing.T) {
 func TestAlertsStatusAndSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"items":[],"open":2,"critical":1}`)
-	if got, err := c.Alerts(upstreamtest.Quiet, tid, pid, ""); err != nil || got == nil {
+	if got, err := c.Alerts(upstreamtest.Context(t), tid, pid, ""); err != nil || got == nil {
 		t.Fatalf("Alerts = %v, %v", got, err)
 	}
-	if _, err := c.Alerts(upstreamtest.Quiet, tid, pid, "resolved"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Alerts(upstreamtest.Context(t), tid, pid, "resolved"); apperr.CodeOf(err) != apperr.ValidationFailed {
 		t.Fatalf("unknown status: %v", err)
 	}
-	if got, err := c.Summary(upstreamtest.Quiet, tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
+	if got, err := c.Summary(upstreamtest.Context(t), tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
-	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Quiet, tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Context(t), tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func TestArrivalsCleansItems(t *testing.T) {
 		stay(`,"roomNumber":"<b>512</b>","folioId":"F-1","eta":"soon","guestName":"Amara\u202e Okafor\u0007"`),
 	}
 	c := serve(t, `{"date":"2026-11-23","items":[`+strings.Join(items, ",")+`]}`)
-	got, err := c.Arrivals(upstreamtest.Quiet, tid, pid, date)
+	got, err := c.Arrivals(upstreamtest.Context(t), tid, pid, date)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,14 +29,14 @@ func TestDevicesStatusCleans(t *testing.T) {
 		{"deviceId":"`+ids.New(ids.Device)+`","lastSeenAt":"never","pendingPush":2,"lagSeconds":5},
 		{"deviceId":"`+ids.New(ids.Device)+`","lastSeenAt":"2026-11-23T10:00:00Z","pendingPush":-2,"lagSeconds":5}
 	],"summary":{"online":1,"lagging":0,"offline":3}}`)
-	got, err := c.DevicesStatus(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property))
+	got, err := c.DevicesStatus(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Devices) != 1 || got.Devices[0].DeviceID != good || got.Devices[0].PendingPush != 2 || got.Summary.Offline != 3 {
 		t.Fatalf("DevicesStatus = %+v", got)
 	}
-	if _, err := serve(t, `{"devices":[],"summary":{"online":-1}}`).DevicesStatus(upstreamtest.Quiet, ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := serve(t, `{"devices":[],"summary":{"online":-1}}`).DevicesStatus(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

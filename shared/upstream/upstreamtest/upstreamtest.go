@@ -6,7 +6,6 @@ package upstreamtest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,14 +17,14 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 )
 
-// Quiet is a context whose logger discards: it keeps a client's warnings
-// about cleaned answers out of the test output (shared/upstream/wire tests
-// the warning itself).
-var Quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
+// Context is a context whose logger writes to the test's log: a client's
+// warnings about cleaned answers show only when the test fails or runs with
+// -v (shared/upstream/wire tests the warning itself).
+func Context(t testing.TB) context.Context { return logtest.Context(context.Background(), t) }
 
 // IDs returns a fresh tenant id and property id, the two every
 // property-scoped call starts with.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -35,18 +36,16 @@ ON CONFLICT (id) DO NOTHING`
 // must come from pg.DB.InTenantTx for the entries' tenant: row-level
 // security rejects rows of any other tenant. Entries are checked first and
 // none is written if one is invalid (the error wraps ErrInvalidEntry).
-func InsertTx(ctx context.Context, tx pgx.Tx, entries ...Entry) error {
+func InsertTx(ctx context.Context, tx pgx.Tx, entries ...Entry) (err error) {
+	defer derrors.Wrap(&err, "activity.InsertTx")
 	if len(entries) == 0 {
 		return nil
 	}
 	norm, err := normalizeAll(entries, time.Now())
 	if err != nil {
-		return fmt.Errorf("activity.InsertTx: %w", err)
+		return err
 	}
-	if err := insert(ctx, tx, norm); err != nil {
-		return fmt.Errorf("activity.InsertTx: %w", err)
-	}
-	return nil
+	return insert(ctx, tx, norm)
 }
 
 // columns holds a batch column by column, as insertSQL takes it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -105,13 +106,14 @@ func (l *Ledger) Stats() Stats {
 // ctx's cancellation is ignored on purpose: by the time an action is
 // recorded it has happened, and a client that hung up must not erase it from
 // the ledger. The wait is bounded by Options.WriteTimeout per batch instead.
-func (l *Ledger) Record(ctx context.Context, entries ...Entry) error {
+func (l *Ledger) Record(ctx context.Context, entries ...Entry) (err error) {
+	defer derrors.Wrap(&err, "activity.Ledger.Record")
 	if len(entries) == 0 {
 		return nil
 	}
 	norm, err := normalizeAll(entries, time.Now())
 	if err != nil {
-		return fmt.Errorf("activity.Record: %w", err)
+		return err
 	}
 	r := &request{entries: norm, wake: make(chan signal, 1)}
 
@@ -215,7 +217,7 @@ func (l *Ledger) write(ctx context.Context, batch []*request, rows int) error {
 			l.rows.Add(uint64(rows))
 			return nil
 		}
-		if apperr.CodeOf(err) != apperr.UpstreamUnavailable || wctx.Err() != nil {
+		if !apperr.Is(err, apperr.UpstreamUnavailable) || wctx.Err() != nil {
 			break
 		}
 		d := time.Duration(25<<min(attempt, 5))*time.Millisecond + rand.N(10*time.Millisecond)
@@ -230,7 +232,7 @@ func (l *Ledger) write(ctx context.Context, batch []*request, rows int) error {
 		}
 	}
 	l.failed.Add(1)
-	return fmt.Errorf("activity.Record: write %d rows: %w", rows, err)
+	return fmt.Errorf("write %d rows: %w", rows, err)
 }
 
 // groupByTenant keeps the tenants in first-seen order so a batch's

@@ -3,13 +3,13 @@ package activity
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // Note describes the activity row of an operator's action; the domain
@@ -61,14 +61,12 @@ func EntryOf(a actor.Actor, n Note, err error) Entry {
 // n.Recorded: the caller does once tx has committed, since a transaction
 // that rolls back afterwards takes the row with it and the failure must
 // still be recorded.
-func RecordTx(ctx context.Context, tx pgx.Tx, a actor.Actor, n Note) error {
+func RecordTx(ctx context.Context, tx pgx.Tx, a actor.Actor, n Note) (err error) {
+	defer derrors.Wrap(&err, "activity.RecordTx")
 	if n.Action == "" {
-		return errors.New("activity.RecordTx: the note has no Action")
+		return errors.New("the note has no Action")
 	}
-	if err := InsertTx(ctx, tx, EntryOf(a, n, nil)); err != nil {
-		return fmt.Errorf("activity.RecordTx: %w", err)
-	}
-	return nil
+	return InsertTx(ctx, tx, EntryOf(a, n, nil))
 }
 
 // Recorder commits activity rows; *Ledger is the one used in every

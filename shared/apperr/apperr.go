@@ -172,3 +172,9 @@ func CodeOf(err error) Code {
 	}
 	return From(err).Code
 }
+
+// Is reports whether err carries code (CodeOf(err) == code): the one way to
+// branch on an error's code. A nil err carries none.
+func Is(err error, code Code) bool {
+	return err != nil && CodeOf(err) == code
+}

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
@@ -197,9 +198,10 @@ func (t healthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 //
 // ctx bounds the background refresh, so pass one that lives as long as the
 // instance (not a request's); Close stops it earlier.
-func NewVerifier(ctx context.Context, cfg Config, opts ...Option) (*Verifier, error) {
+func NewVerifier(ctx context.Context, cfg Config, opts ...Option) (_ *Verifier, err error) {
+	defer derrors.Wrap(&err, "auth.NewVerifier")
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
+		return nil, err
 	}
 	o := options{
 		fetchTimeout:    3 * time.Second,
@@ -244,7 +246,7 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...Option) (*Verifier, er
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("auth.NewVerifier: JWKS client: %w", err)
+		return nil, fmt.Errorf("JWKS client: %w", err)
 	}
 	v := newVerifier(cfg, kf.KeyfuncCtx)
 	v.storage = kf.Storage()

@@ -5,9 +5,10 @@ package config
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // Validator is implemented by config structs with rules beyond "required".
@@ -17,19 +18,23 @@ type Validator interface {
 
 // Load fills cfg (a pointer to a struct with `env` tags) from the process
 // environment and validates it.
-func Load(ctx context.Context, cfg any) error {
-	return LoadFrom(ctx, envconfig.OsLookuper(), cfg)
+func Load(ctx context.Context, cfg any) (err error) {
+	defer derrors.Wrap(&err, "config.Load")
+	return load(ctx, envconfig.OsLookuper(), cfg)
 }
 
 // LoadFrom is Load with an explicit lookuper, for tests and the dev server.
-func LoadFrom(ctx context.Context, l envconfig.Lookuper, cfg any) error {
+func LoadFrom(ctx context.Context, l envconfig.Lookuper, cfg any) (err error) {
+	defer derrors.Wrap(&err, "config.LoadFrom")
+	return load(ctx, l, cfg)
+}
+
+func load(ctx context.Context, l envconfig.Lookuper, cfg any) error {
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: cfg, Lookuper: l}); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if v, ok := cfg.(Validator); ok {
-		if err := v.Validate(); err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
+		return v.Validate()
 	}
 	return nil
 }

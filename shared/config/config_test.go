@@ -65,8 +65,8 @@ func TestValidateErrorsAreJoined(t *testing.T) {
 	if !errors.Is(err, errWorkers) || !errors.Is(err, errTimeout) {
 		t.Fatalf("err = %v, want both broken rules", err)
 	}
-	if !strings.HasPrefix(err.Error(), "config: ") {
-		t.Errorf("err = %q, want the config: context", err)
+	if !strings.HasPrefix(err.Error(), "config.LoadFrom: ") {
+		t.Errorf("err = %q, want the config.LoadFrom context", err)
 	}
 	if _, err := load(map[string]string{"SAMPLE_ADDR": "x", "SAMPLE_WORKERS": "8"}); err != nil {
 		t.Errorf("a valid config failed: %v", err)

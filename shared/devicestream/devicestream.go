@@ -36,6 +36,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
@@ -103,37 +104,30 @@ func appendArgs(rdb *redisx.Client, tenantID, deviceID, typ string, data []byte)
 
 // Append adds an event to a device's stream and announces it; it returns
 // the stream id, which is the SSE event id.
-func Append(ctx context.Context, rdb *redisx.Client, tenantID, deviceID, typ string, data any) (string, error) {
+func Append(ctx context.Context, rdb *redisx.Client, tenantID, deviceID, typ string, data any) (_ string, err error) {
+	defer derrors.Wrap(&err, "devicestream.Append(%s)", typ)
 	b, err := json.Marshal(data)
 	if err != nil {
-		return "", fmt.Errorf("devicestream.Append: encode: %w", err)
+		return "", fmt.Errorf("encode: %w", err)
 	}
 	keys, args := appendArgs(rdb, tenantID, deviceID, typ, b)
-	id, err := appendScript.Run(ctx, rdb, keys, args...).Text()
-	if err != nil {
-		return "", fmt.Errorf("devicestream.Append %s: %w", typ, err)
-	}
-	return id, nil
+	return appendScript.Run(ctx, rdb, keys, args...).Text()
 }
 
 // AppendProperty appends an event to the stream of every device seen with
 // propertyID in its session's scope within RegistryWindow. Calling it twice
 // delivers the event twice: consumers send events that are harmless to
 // repeat (a "something changed, refetch" hint).
-func AppendProperty(ctx context.Context, rdb *redisx.Client, tenantID, propertyID, typ string, data any) error {
-	if err := appendRegistered(ctx, rdb, tenantID, PropertyKey(rdb, tenantID, propertyID), typ, data); err != nil {
-		return fmt.Errorf("devicestream.AppendProperty %s %s: %w", propertyID, typ, err)
-	}
-	return nil
+func AppendProperty(ctx context.Context, rdb *redisx.Client, tenantID, propertyID, typ string, data any) (err error) {
+	defer derrors.Wrap(&err, "devicestream.AppendProperty(%s, %s)", propertyID, typ)
+	return appendRegistered(ctx, rdb, tenantID, PropertyKey(rdb, tenantID, propertyID), typ, data)
 }
 
 // AppendTenant appends an event to the stream of every device of the tenant
 // seen within RegistryWindow, whatever its scope (tenant-wide changes).
-func AppendTenant(ctx context.Context, rdb *redisx.Client, tenantID, typ string, data any) error {
-	if err := appendRegistered(ctx, rdb, tenantID, TenantKey(rdb, tenantID), typ, data); err != nil {
-		return fmt.Errorf("devicestream.AppendTenant %s: %w", typ, err)
-	}
-	return nil
+func AppendTenant(ctx context.Context, rdb *redisx.Client, tenantID, typ string, data any) (err error) {
+	defer derrors.Wrap(&err, "devicestream.AppendTenant(%s)", typ)
+	return appendRegistered(ctx, rdb, tenantID, TenantKey(rdb, tenantID), typ, data)
 }
 
 func appendRegistered(ctx context.Context, rdb *redisx.Client, tenantID, registry, typ string, data any) error {
@@ -172,7 +166,8 @@ func appendRegistered(ctx context.Context, rdb *redisx.Client, tenantID, registr
 // so property- and tenant-wide events reach its stream. It reports whether
 // the device was already registered for all of them within RegistryWindow:
 // when it was not, events may have been missed while it was away.
-func Register(ctx context.Context, rdb *redisx.Client, tenantID, deviceID string, propertyIDs []string, now time.Time) (bool, error) {
+func Register(ctx context.Context, rdb *redisx.Client, tenantID, deviceID string, propertyIDs []string, now time.Time) (_ bool, err error) {
+	defer derrors.Wrap(&err, "devicestream.Register")
 	keys := []string{TenantKey(rdb, tenantID)}
 	for _, p := range propertyIDs {
 		keys = append(keys, PropertyKey(rdb, tenantID, p))
@@ -193,14 +188,14 @@ func Register(ctx context.Context, rdb *redisx.Client, tenantID, deviceID string
 	known := true
 	for i := range keys {
 		if err := adds[i].Err(); err != nil {
-			return false, fmt.Errorf("devicestream.Register: %w", err)
+			return false, err
 		}
 		v, err := scores[i].Result()
 		switch {
 		case errors.Is(err, redis.Nil):
 			known = false
 		case err != nil:
-			return false, fmt.Errorf("devicestream.Register: %w", err)
+			return false, err
 		case v < cutoff:
 			known = false
 		}

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
@@ -62,10 +63,11 @@ func CheckSubject(s string) error {
 // New builds a validated envelope with a fresh evt_ id, occurring now.
 // propertyID is empty for tenant-wide events. data is marshalled with
 // encoding/json and must become a JSON object.
-func New(subject, tenantID, propertyID string, data any) (Envelope, error) {
+func New(subject, tenantID, propertyID string, data any) (_ Envelope, err error) {
+	defer derrors.Wrap(&err, "events.New(%q)", subject)
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return Envelope{}, fmt.Errorf("events.New(%q): marshal data: %w", subject, err)
+		return Envelope{}, fmt.Errorf("marshal data: %w", err)
 	}
 	now := time.Now()
 	e := Envelope{
@@ -78,7 +80,7 @@ func New(subject, tenantID, propertyID string, data any) (Envelope, error) {
 		Data:       raw,
 	}
 	if err := e.Validate(); err != nil {
-		return Envelope{}, fmt.Errorf("events.New(%q): %w", subject, err)
+		return Envelope{}, err
 	}
 	return e, nil
 }
@@ -130,16 +132,17 @@ func checkObject(d json.RawMessage) error {
 // "tenantId" silently override the first; a producer and a consumer that
 // disagree on which one counts is how a message crosses tenants, so the keys
 // are checked on the token stream first.
-func Decode(b []byte) (Envelope, error) {
+func Decode(b []byte) (_ Envelope, err error) {
+	defer derrors.Wrap(&err, "events.Decode")
 	if err := checkKeys(b); err != nil {
-		return Envelope{}, fmt.Errorf("events.Decode: %w", err)
+		return Envelope{}, err
 	}
 	var e Envelope
 	if err := json.Unmarshal(b, &e); err != nil {
-		return Envelope{}, fmt.Errorf("events.Decode: %w", err)
+		return Envelope{}, err
 	}
 	if err := e.Validate(); err != nil {
-		return Envelope{}, fmt.Errorf("events.Decode: %w", err)
+		return Envelope{}, err
 	}
 	return e, nil
 }
@@ -199,8 +202,9 @@ type Publisher interface {
 type Discard struct{}
 
 // Publish implements Publisher.
-func (Discard) Publish(_ context.Context, evs ...Envelope) error {
-	return validateAll("events.Discard.Publish", evs)
+func (Discard) Publish(_ context.Context, evs ...Envelope) (err error) {
+	defer derrors.Wrap(&err, "events.Discard.Publish")
+	return validateAll(evs)
 }
 
 // Log validates envelopes and writes each to the log at INFO instead of
@@ -209,8 +213,9 @@ func (Discard) Publish(_ context.Context, evs ...Envelope) error {
 type Log struct{ Logger *slog.Logger }
 
 // Publish implements Publisher.
-func (l Log) Publish(ctx context.Context, evs ...Envelope) error {
-	if err := validateAll("events.Log.Publish", evs); err != nil {
+func (l Log) Publish(ctx context.Context, evs ...Envelope) (err error) {
+	defer derrors.Wrap(&err, "events.Log.Publish")
+	if err := validateAll(evs); err != nil {
 		return err
 	}
 	lg := l.Logger
@@ -229,7 +234,7 @@ func (l Log) Publish(ctx context.Context, evs ...Envelope) error {
 	return nil
 }
 
-func validateAll(op string, evs []Envelope) error {
+func validateAll(evs []Envelope) error {
 	var errs []error
 	for i, e := range evs {
 		if err := e.Validate(); err != nil {
@@ -237,7 +242,7 @@ func validateAll(op string, evs []Envelope) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", op, errors.Join(errs...))
+		return errors.Join(errs...)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ package gate
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -212,11 +212,9 @@ func withSession(a actor.Actor, s *session.Session) actor.Actor {
 // RecordNow commits the request's activity row before the handler goes on,
 // for actions on stores that cannot share a transaction with the ledger
 // (see activity.RecordNow); the gate then writes no row for the note.
-func (c *Call) RecordNow(ctx context.Context) error {
-	if err := activity.RecordNow(ctx, c.g.Ledger, c.Actor, &c.Note); err != nil {
-		return fmt.Errorf("gate.Call.RecordNow: %w", err)
-	}
-	return nil
+func (c *Call) RecordNow(ctx context.Context) (err error) {
+	defer derrors.Wrap(&err, "gate.Call.RecordNow")
+	return activity.RecordNow(ctx, c.g.Ledger, c.Actor, &c.Note)
 }
 
 // Property resolves the property a property-scoped request is about: the

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 )
 
@@ -62,13 +63,14 @@ const txAttempts = 4
 // Open connects and checks the role: a pool whose role is a superuser or has
 // BYPASSRLS is refused, because every isolation guarantee of this package
 // rests on row-level security applying to it.
-func Open(ctx context.Context, cfg Config) (*DB, error) {
+func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
+	defer derrors.Wrap(&err, "pg.Open")
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("pg.Open: %w", err)
+		return nil, err
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, errors.New("pg.Open: DATABASE_URL is not a valid Postgres URL")
+		return nil, errors.New("DATABASE_URL is not a valid Postgres URL")
 	}
 	pc.MaxConns = cfg.MaxConns
 	if pc.ConnConfig.ConnectTimeout == 0 {
@@ -86,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("pg.Open: %w", err)
+		return nil, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -99,11 +101,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	).Scan(&role, &super, &bypasses)
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("pg.Open: %w", err)
+		return nil, err
 	}
 	if super || bypasses {
 		pool.Close()
-		return nil, fmt.Errorf("pg.Open: role %q bypasses row-level security; connect as bff_app (DATABASE_URL) or bff_jobs (JOBS_DATABASE_URL)", role)
+		return nil, fmt.Errorf("role %q bypasses row-level security; connect as bff_app (DATABASE_URL) or bff_jobs (JOBS_DATABASE_URL)", role)
 	}
 	return &DB{pool: pool, role: role}, nil
 }
@@ -128,27 +130,22 @@ type TxFunc func(ctx context.Context, tx pgx.Tx) error
 // failures and deadlocks a bounded number of times, and reports a database it
 // cannot reach as apperr UPSTREAM_UNAVAILABLE. Errors fn returns are passed
 // through wrapped, so an *apperr.Error from fn keeps its code.
-func (db *DB) InTenantTx(ctx context.Context, tenantID string, fn TxFunc) error {
+func (db *DB) InTenantTx(ctx context.Context, tenantID string, fn TxFunc) (err error) {
+	defer derrors.Wrap(&err, "pg.InTenantTx(%s)", tenantID)
 	if err := ids.Check(ids.Tenant, tenantID); err != nil {
 		// A malformed tenant would only match nothing, but it means a
 		// caller skipped validation: fail loudly instead.
-		return fmt.Errorf("pg.InTenantTx: tenant id: %w", err)
+		return fmt.Errorf("tenant id: %w", err)
 	}
-	err := db.retry(ctx, func() error { return db.once(ctx, tenantID, fn) })
-	if err != nil {
-		return fmt.Errorf("pg.InTenantTx(%s): %w", tenantID, err)
-	}
-	return nil
+	return db.retry(ctx, func() error { return db.once(ctx, tenantID, fn) })
 }
 
 // InJobsTx runs fn in a transaction with no tenant set, for the cross-tenant
 // scheduled jobs. It is only useful on a pool connected as the jobs role:
 // the app role's policies match nothing without a tenant.
-func (db *DB) InJobsTx(ctx context.Context, fn TxFunc) error {
-	if err := db.retry(ctx, func() error { return db.once(ctx, "", fn) }); err != nil {
-		return fmt.Errorf("pg.InJobsTx: %w", err)
-	}
-	return nil
+func (db *DB) InJobsTx(ctx context.Context, fn TxFunc) (err error) {
+	defer derrors.Wrap(&err, "pg.InJobsTx")
+	return db.retry(ctx, func() error { return db.once(ctx, "", fn) })
 }
 
 // TenantBatch is a list of write statements of one or more tenants, sent by
@@ -195,14 +192,15 @@ func (tb *TenantBatch) Len() int { return len(tb.stmts) }
 // the transaction-local tenant settings end with it. Retries and error
 // mapping are those of InTenantTx; after a lost connection the outcome is
 // unknown, so a caller that retries must write idempotently.
-func (db *DB) SendTenantBatch(ctx context.Context, tb *TenantBatch) error {
+func (db *DB) SendTenantBatch(ctx context.Context, tb *TenantBatch) (err error) {
+	defer derrors.Wrap(&err, "pg.SendTenantBatch(%d statements)", len(tb.stmts))
 	if tb.err != nil {
-		return fmt.Errorf("pg.SendTenantBatch: %w", tb.err)
+		return tb.err
 	}
 	if len(tb.stmts) == 0 {
 		return nil
 	}
-	err := db.retry(ctx, func() error {
+	return db.retry(ctx, func() error {
 		// A fresh pgx.Batch per attempt: pgx records in a sent batch the
 		// prepared statements of the connection it went out on, which a
 		// retry on another connection must not reuse.
@@ -215,10 +213,6 @@ func (db *DB) SendTenantBatch(ctx context.Context, tb *TenantBatch) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("pg.SendTenantBatch(%d statements): %w", len(tb.stmts), err)
-	}
-	return nil
 }
 
 // setTenantSQL uses set_config(…, true) because SET LOCAL takes no bind

@@ -37,6 +37,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // Names fixed by the migrations; other packages use them for URLs and checks.
@@ -92,11 +94,10 @@ func Fingerprint() string {
 // idempotent and needs a user that may create roles (a superuser, or
 // CREATEROLE as Cloud SQL's `postgres`). Migrate calls it itself when the
 // connected user has that right.
-func EnsureRoles(ctx context.Context, conn *pgx.Conn) error {
-	if err := ensureRoles(ctx, conn); err != nil {
-		return fmt.Errorf("schema.EnsureRoles: %w", describe(err))
-	}
-	return nil
+func EnsureRoles(ctx context.Context, conn *pgx.Conn) (err error) {
+	defer derrors.Wrap(&err, "schema.EnsureRoles")
+	defer describe(&err)
+	return ensureRoles(ctx, conn)
 }
 
 func ensureRoles(ctx context.Context, conn *pgx.Conn) error {
@@ -110,11 +111,8 @@ func ensureRoles(ctx context.Context, conn *pgx.Conn) error {
 // repeatedly (a second run is a no-op). The connection's role is restored
 // before it returns; its session settings are reset (tern runs RESET ALL).
 func Migrate(ctx context.Context, conn *pgx.Conn) (err error) {
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("schema.Migrate: %w", describe(err))
-		}
-	}()
+	defer derrors.Wrap(&err, "schema.Migrate")
+	defer describe(&err)
 
 	if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_advisory_lock($1)", migrateLock); err != nil {
 		return fmt.Errorf("lock: %w", err)
@@ -203,17 +201,18 @@ func ensureSchema(ctx context.Context, conn *pgx.Conn, admin bool) error {
 }
 
 // Version returns the number of the last applied migration, 0 when none.
-func Version(ctx context.Context, conn *pgx.Conn) (int32, error) {
+func Version(ctx context.Context, conn *pgx.Conn) (_ int32, err error) {
+	defer derrors.Wrap(&err, "schema.Version")
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT pg_catalog.to_regclass($1) IS NOT NULL`, versionTable).Scan(&exists); err != nil {
-		return 0, fmt.Errorf("schema.Version: %w", err)
+		return 0, err
 	}
 	if !exists {
 		return 0, nil
 	}
 	var v int32
 	if err := conn.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&v); err != nil {
-		return 0, fmt.Errorf("schema.Version: %w", err)
+		return 0, err
 	}
 	return v, nil
 }
@@ -227,12 +226,12 @@ func Latest() int32 {
 	return int32(len(paths))
 }
 
-// describe adds the server's hint to a Postgres error: pgx's Error() shows
-// only the message and code, and the hints in the SQL say what to do.
-func describe(err error) error {
+// describe adds the server's hint to a Postgres error in *errp: pgx's
+// Error() shows only the message and code, and the hints in the SQL say what
+// to do.
+func describe(errp *error) {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Hint != "" {
-		return fmt.Errorf("%w (hint: %s)", err, pe.Hint)
+	if errors.As(*errp, &pe) && pe.Hint != "" {
+		*errp = fmt.Errorf("%w (hint: %s)", *errp, pe.Hint)
 	}
-	return err
 }

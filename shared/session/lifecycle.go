@@ -12,6 +12,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 )
@@ -21,7 +22,7 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 	if errors.Is(err, ErrNoAccess) {
 		acc = Access{}
 	} else if err != nil {
-		return nil, false, fmt.Errorf("session.open: %w", err)
+		return nil, false, err
 	}
 	if len(acc.PropertyScope) == 0 {
 		return nil, false, apperr.New(apperr.NoPropertyScope, "the operator has no property in scope")
@@ -60,13 +61,13 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
-		return nil, false, fmt.Errorf("session.open: encode: %w", err)
+		return nil, false, fmt.Errorf("encode: %w", err)
 	}
 	// The session body goes first and the index claims it with NX, so
 	// concurrent first requests of one device agree on a single session and
 	// only the winner reports opened=true (one opened event, one auth row).
 	if err := m.rdb.Set(ctx, m.keySession(s.ID), b, TTL).Err(); err != nil {
-		return nil, false, apperr.Unavailable(fmt.Errorf("session.open: %w", err), "session store")
+		return nil, false, apperr.Unavailable(fmt.Errorf("store session: %w", err), "session store")
 	}
 	won, err := m.claimIndex(ctx, p, s.ID)
 	if err != nil {
@@ -76,7 +77,7 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 		m.rdb.Del(context.WithoutCancel(ctx), m.keySession(s.ID))
 		id, err := m.rdb.Get(ctx, m.keyIndex(p)).Result()
 		if err != nil {
-			return nil, false, apperr.Unavailable(fmt.Errorf("session.open: read winner: %w", err), "session store")
+			return nil, false, apperr.Unavailable(fmt.Errorf("read winner: %w", err), "session store")
 		}
 		other, err := m.load(ctx, id, false)
 		if err != nil {
@@ -89,7 +90,7 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 	pipe.SAdd(ctx, opKey, s.ID)
 	pipe.Expire(ctx, opKey, cutoffTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, false, apperr.Unavailable(fmt.Errorf("session.open: index operator: %w", err), "session store")
+		return nil, false, apperr.Unavailable(fmt.Errorf("index operator: %w", err), "session store")
 	}
 	return s, true, nil
 }
@@ -102,7 +103,7 @@ func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (
 	for range 5 {
 		ok, err := m.rdb.SetNX(ctx, key, id, TTL).Result()
 		if err != nil {
-			return false, apperr.Unavailable(fmt.Errorf("session.claimIndex: %w", err), "session store")
+			return false, apperr.Unavailable(fmt.Errorf("claim index: %w", err), "session store")
 		}
 		if ok {
 			return true, nil
@@ -112,7 +113,7 @@ func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (
 			continue
 		}
 		if err != nil {
-			return false, apperr.Unavailable(fmt.Errorf("session.claimIndex: %w", err), "session store")
+			return false, apperr.Unavailable(fmt.Errorf("claim index: %w", err), "session store")
 		}
 		s, err := m.load(ctx, cur, false)
 		if err == nil && s.State == StateOpen {
@@ -124,7 +125,7 @@ func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (
 		// Replace the stale pointer only if nobody replaced it meanwhile.
 		swapped, err := compareAndSet.Run(ctx, m.rdb, []string{key}, cur, id, int(TTL/time.Second)).Int()
 		if err != nil {
-			return false, apperr.Unavailable(fmt.Errorf("session.claimIndex: swap: %w", err), "session store")
+			return false, apperr.Unavailable(fmt.Errorf("claim index: swap: %w", err), "session store")
 		}
 		if swapped == 1 {
 			return true, nil
@@ -152,9 +153,10 @@ type Patch struct {
 }
 
 // Update applies a patch to the caller's session and returns the result.
-func (m *Manager) Update(ctx context.Context, s *Session, pt Patch) (*Session, error) {
+func (m *Manager) Update(ctx context.Context, s *Session, pt Patch) (_ *Session, err error) {
+	defer derrors.Wrap(&err, "session.Manager.Update(%s)", s.ID)
 	var out *Session
-	err := m.update(ctx, s.ID, func(cur *Session) error {
+	err = m.update(ctx, s.ID, func(cur *Session) error {
 		if cur.State != StateOpen {
 			return apperr.New(apperr.SessionRevoked, "the session is no longer open")
 		}
@@ -179,7 +181,7 @@ func (m *Manager) Update(ctx context.Context, s *Session, pt Patch) (*Session, e
 		if errors.Is(err, redis.Nil) {
 			return nil, apperr.New(apperr.Unauthenticated, "the session has ended; sign in again")
 		}
-		return nil, apperr.Unavailable(fmt.Errorf("session.Update: %w", err), "session store")
+		return nil, apperr.Unavailable(err, "session store")
 	}
 	out.TTLExpiresAt = jsontime.Of(m.now().Add(TTL))
 	return out, nil
@@ -187,7 +189,8 @@ func (m *Manager) Update(ctx context.Context, s *Session, pt Patch) (*Session, e
 
 // Close signs the session out: it is marked closed, the device's index is
 // cleared, and every token of the device issued until now stops working.
-func (m *Manager) Close(ctx context.Context, s *Session) (*Session, error) {
+func (m *Manager) Close(ctx context.Context, s *Session) (_ *Session, err error) {
+	defer derrors.Wrap(&err, "session.Manager.Close(%s)", s.ID)
 	now := m.now()
 	ended, err := m.end(ctx, s.ID, ReasonSignedOut, now)
 	if err != nil {
@@ -224,11 +227,11 @@ func (m *Manager) end(ctx context.Context, id, reason string, at time.Time) (*Se
 	case errors.Is(err, errStop), errors.Is(err, redis.Nil):
 		return nil, nil
 	case err != nil:
-		return nil, apperr.Unavailable(fmt.Errorf("session.end %s: %w", id, err), "session store")
+		return nil, apperr.Unavailable(fmt.Errorf("end %s: %w", id, err), "session store")
 	}
 	p := auth.Principal{TenantID: out.TenantID, OperatorID: out.OperatorID, DeviceID: out.DeviceID}
 	if _, err := compareAndDelete.Run(ctx, m.rdb, []string{m.keyIndex(p)}, id).Result(); err != nil {
-		return nil, apperr.Unavailable(fmt.Errorf("session.end %s: clear index: %w", id, err), "session store")
+		return nil, apperr.Unavailable(fmt.Errorf("end %s: clear index: %w", id, err), "session store")
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
@@ -69,7 +70,8 @@ const (
 )
 
 // Get returns a session by id, or nil when it is gone.
-func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
+func (m *Manager) Get(ctx context.Context, id string) (_ *Session, err error) {
+	defer derrors.Wrap(&err, "session.Manager.Get(%s)", id)
 	s, err := m.load(ctx, id, false)
 	if errors.Is(err, redis.Nil) {
 		return nil, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 )
@@ -22,7 +23,8 @@ import (
 // NO_PROPERTY_SCOPE when tenant-service grants no property, VALIDATION_FAILED
 // for a malformed headerID, UPSTREAM_UNAVAILABLE when Redis or tenant-service
 // is down.
-func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string, c Client) (*Session, bool, error) {
+func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string, c Client) (_ *Session, _ bool, err error) {
+	defer derrors.Wrap(&err, "session.Manager.Resolve")
 	if headerID != "" {
 		if err := ids.Check(ids.Session, headerID); err != nil {
 			return nil, false, apperr.Validation(apperr.FieldError{Field: "X-Session-Id", Message: err.Error()})
@@ -36,7 +38,7 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 		[]string{m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p)},
 		int64(TTL/time.Second), m.keySession(""), headerID).Slice()
 	if err != nil || len(res) != 5 {
-		return nil, false, apperr.Unavailable(fmt.Errorf("session.Resolve: %w (%d results)", err, len(res)), "session store")
+		return nil, false, apperr.Unavailable(fmt.Errorf("resolve script: %w (%d results)", err, len(res)), "session store")
 	}
 	if err := checkCutoff(p, pairs(res[0])); err != nil {
 		return nil, false, err

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 )
 
@@ -17,7 +18,7 @@ import (
 func (m *Manager) setCutoff(ctx context.Context, key string, at time.Time, reason string) error {
 	err := maxCutoff.Run(ctx, m.rdb, []string{key}, at.UnixMilli(), reason, int(cutoffTTL/time.Second)).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return apperr.Unavailable(fmt.Errorf("session.setCutoff: %w", err), "session store")
+		return apperr.Unavailable(fmt.Errorf("set cutoff: %w", err), "session store")
 	}
 	return nil
 }
@@ -35,7 +36,8 @@ type Revocation struct {
 // Revoke applies a revocation and returns the sessions it moved to revoked
 // (each needs a session.closed.v1 and a forceLogout). Applying the same
 // revocation again changes nothing and returns none.
-func (m *Manager) Revoke(ctx context.Context, r Revocation) ([]*Session, error) {
+func (m *Manager) Revoke(ctx context.Context, r Revocation) (_ []*Session, err error) {
+	defer derrors.Wrap(&err, "session.Manager.Revoke")
 	device := r.DeviceID
 	var candidates []string
 	if r.SessionID != "" {
@@ -65,7 +67,7 @@ func (m *Manager) Revoke(ctx context.Context, r Revocation) ([]*Session, error) 
 	if r.SessionID == "" {
 		all, err := m.rdb.SMembers(ctx, m.keyOperator(r.TenantID, r.OperatorID)).Result()
 		if err != nil {
-			return nil, apperr.Unavailable(fmt.Errorf("session.Revoke: %w", err), "session store")
+			return nil, apperr.Unavailable(fmt.Errorf("operator sessions: %w", err), "session store")
 		}
 		candidates = all
 	}

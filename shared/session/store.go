@@ -26,7 +26,7 @@ func (m *Manager) load(ctx context.Context, id string, slide bool) (*Session, er
 		return nil, err
 	}
 	if err != nil {
-		return nil, apperr.Unavailable(fmt.Errorf("session.load %s: %w", id, err), "session store")
+		return nil, apperr.Unavailable(fmt.Errorf("load %s: %w", id, err), "session store")
 	}
 	return decode(v)
 }
@@ -34,7 +34,7 @@ func (m *Manager) load(ctx context.Context, id string, slide bool) (*Session, er
 func decode(v string) (*Session, error) {
 	var s Session
 	if err := json.Unmarshal([]byte(v), &s); err != nil {
-		return nil, fmt.Errorf("session.decode: %w", err)
+		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return &s, nil
 }
@@ -73,5 +73,5 @@ func (m *Manager) update(ctx context.Context, id string, fn func(*Session) error
 		}
 		return err
 	}
-	return fmt.Errorf("session.update %s: too much contention", id)
+	return fmt.Errorf("update %s: too much contention", id)
 }

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
@@ -116,12 +117,13 @@ type Client struct {
 
 // New builds a client of service (named in errors: "reservation-service")
 // at baseURL, each call bounded by timeout.
-func New(service, baseURL string, timeout time.Duration, opts ...Option) (*Client, error) {
+func New(service, baseURL string, timeout time.Duration, opts ...Option) (_ *Client, err error) {
+	defer derrors.Wrap(&err, "httpc.New(%s)", service)
 	if err := ValidateURL("base URL", baseURL); err != nil {
-		return nil, fmt.Errorf("httpc.New %s: %w", service, err)
+		return nil, err
 	}
 	if err := ValidateTimeout("timeout", timeout); err != nil {
-		return nil, fmt.Errorf("httpc.New %s: %w", service, err)
+		return nil, err
 	}
 	base, _ := url.Parse(strings.TrimRight(baseURL, "/"))
 	c := &Client{service: service, base: base, timeout: timeout, maxBody: DefaultMaxResponse}

@@ -3,11 +3,11 @@ package httpc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
@@ -46,16 +46,12 @@ func (u Upstream) Validate(e Endpoint) error {
 
 // Dial validates e and builds the client of the upstream; the client
 // packages' NewClient is this.
-func (u Upstream) Dial(e Endpoint, opts ...Option) (*Client, error) {
-	op := u.Pkg + ".NewClient"
+func (u Upstream) Dial(e Endpoint, opts ...Option) (_ *Client, err error) {
+	defer derrors.Wrap(&err, "%s.NewClient", u.Pkg)
 	if err := u.Validate(e); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
-	c, err := New(u.Service, e.URL, e.Timeout, append(slices.Clone(u.Options), opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return c, nil
+	return New(u.Service, e.URL, e.Timeout, append(slices.Clone(u.Options), opts...)...)
 }
 
 // GetProperty is GetJSON of a property-scoped resource (rest below

@@ -41,6 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
@@ -184,7 +185,8 @@ type result struct {
 
 // Get returns the snapshot of req, from the cache or freshly composed.
 // cached reports a cache hit (also when another instance composed it).
-func (c *Composer) Get(ctx context.Context, req Request) (*Snapshot, bool, error) {
+func (c *Composer) Get(ctx context.Context, req Request) (_ *Snapshot, _ bool, err error) {
+	defer derrors.Wrap(&err, "compose.Composer.Get")
 	keys := c.rdb.KeyNames()
 	base := keys.SnapshotBase(req.Kind, req.TenantID, req.PropertyID, req.Role)
 	res, err := lookup.Run(ctx, c.rdb, []string{keys.CacheVersion(req.TenantID), keys.PropertyGeneration(req.TenantID, req.PropertyID)}, base).Slice()
@@ -278,7 +280,7 @@ func (c *Composer) decode(key, s string) (*Snapshot, error) {
 	}
 	snap := &Snapshot{memo: &memo{}}
 	if err := json.Unmarshal([]byte(s), snap); err != nil {
-		return nil, fmt.Errorf("compose: decode snapshot: %w", err)
+		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}
 	c.remember(key, s, snap)
 	return snap, nil
@@ -441,7 +443,8 @@ func fetchSafely(ctx context.Context, f func(context.Context) (any, error)) (v a
 }
 
 // Version returns the tenant's cacheKeyVersion.
-func (c *Composer) Version(ctx context.Context, tenantID string) (int64, error) {
+func (c *Composer) Version(ctx context.Context, tenantID string) (_ int64, err error) {
+	defer derrors.Wrap(&err, "compose.Composer.Version")
 	v, err := c.rdb.Get(ctx, c.rdb.KeyNames().CacheVersion(tenantID)).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
@@ -456,11 +459,9 @@ return 0`)
 
 // BumpVersion moves the tenant's cacheKeyVersion forward to `to`; a lower
 // or equal version (a replayed or reordered event) changes nothing.
-func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) error {
-	if err := bump.Run(ctx, c.rdb, []string{c.rdb.KeyNames().CacheVersion(tenantID)}, to).Err(); err != nil {
-		return fmt.Errorf("compose.BumpVersion: %w", err)
-	}
-	return nil
+func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) (err error) {
+	defer derrors.Wrap(&err, "compose.Composer.BumpVersion(%s, %d)", tenantID, to)
+	return bump.Run(ctx, c.rdb, []string{c.rdb.KeyNames().CacheVersion(tenantID)}, to).Err()
 }
 
 // Redis is the client the composer keeps its cache in, for consumers that
@@ -468,9 +469,7 @@ func (c *Composer) BumpVersion(ctx context.Context, tenantID string, to int64) e
 func (c *Composer) Redis() *redisx.Client { return c.rdb }
 
 // InvalidateProperty makes the property's next Gets compose anew.
-func (c *Composer) InvalidateProperty(ctx context.Context, tenantID, propertyID string) error {
-	if err := c.rdb.Incr(ctx, c.rdb.KeyNames().PropertyGeneration(tenantID, propertyID)).Err(); err != nil {
-		return fmt.Errorf("compose.InvalidateProperty: %w", err)
-	}
-	return nil
+func (c *Composer) InvalidateProperty(ctx context.Context, tenantID, propertyID string) (err error) {
+	defer derrors.Wrap(&err, "compose.Composer.InvalidateProperty(%s)", propertyID)
+	return c.rdb.Incr(ctx, c.rdb.KeyNames().PropertyGeneration(tenantID, propertyID)).Err()
 }

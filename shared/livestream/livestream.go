@@ -59,6 +59,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
@@ -113,7 +114,8 @@ type conn struct{ wake chan struct{} }
 
 // New subscribes to the notify channels and returns once the subscription
 // is confirmed, so a connection accepted afterwards misses no wake-up.
-func New(ctx context.Context, rdb *redisx.Client, o Options) (*Server, error) {
+func New(ctx context.Context, rdb *redisx.Client, o Options) (_ *Server, err error) {
+	defer derrors.Wrap(&err, "livestream.New")
 	s := &Server{
 		rdb: rdb, opts: o.withDefaults(),
 		notify:  devicestream.Channel(rdb, ""),
@@ -124,7 +126,7 @@ func New(ctx context.Context, rdb *redisx.Client, o Options) (*Server, error) {
 	s.ps = rdb.PSubscribe(context.WithoutCancel(ctx), globEscape(s.notify)+"*")
 	if _, err := s.ps.Receive(ctx); err != nil {
 		_ = s.ps.Close()
-		return nil, fmt.Errorf("livestream: psubscribe: %w", err)
+		return nil, fmt.Errorf("psubscribe: %w", err)
 	}
 	go s.fanOut()
 	return s, nil
@@ -363,7 +365,7 @@ func (s *Server) stillOpen(ctx context.Context, sess actor.Actor) bool {
 func (s *Server) start(ctx context.Context, stream, last string, known bool) (pos string, pending []redis.XMessage, reason string, err error) {
 	tail, err := s.rdb.XRevRangeN(ctx, stream, "+", "-", 1).Result()
 	if err != nil {
-		return "", nil, "", fmt.Errorf("livestream: tail of %s: %w", stream, err)
+		return "", nil, "", fmt.Errorf("tail of %s: %w", stream, err)
 	}
 	end := "0-0"
 	if len(tail) > 0 {
@@ -405,7 +407,7 @@ func (s *Server) start(ctx context.Context, stream, last string, known bool) (po
 func (s *Server) after(ctx context.Context, stream, pos string) ([]redis.XMessage, error) {
 	msgs, err := s.rdb.XRangeN(ctx, stream, "("+pos, "+", batch).Result()
 	if err != nil {
-		return nil, fmt.Errorf("livestream: read %s after %s: %w", stream, pos, err)
+		return nil, fmt.Errorf("read %s after %s: %w", stream, pos, err)
 	}
 	return msgs, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -135,7 +136,8 @@ const failSQL = `UPDATE bff.outbox o
 // alike), or when ctx ends. The error is nil unless the database failed or
 // Pub/Sub accepted none of the events tried (ErrNothingPublished); the
 // stats count what was done either way.
-func Drain(ctx context.Context, jobs *pg.DB, pub events.Publisher, o DrainOptions) (DrainStats, error) {
+func Drain(ctx context.Context, jobs *pg.DB, pub events.Publisher, o DrainOptions) (_ DrainStats, err error) {
+	defer derrors.Wrap(&err, "outbox.Drain")
 	o = o.withDefaults()
 	log := o.Log
 	if log == nil {
@@ -145,7 +147,7 @@ func Drain(ctx context.Context, jobs *pg.DB, pub events.Publisher, o DrainOption
 	if r := jobs.Role(); r != jobsRole {
 		// bff_app would see no row at all (no tenant set) and report an
 		// empty outbox forever.
-		return st, fmt.Errorf("outbox.Drain: connected as %q, want %s (JOBS_DATABASE_URL)", r, jobsRole)
+		return st, fmt.Errorf("connected as %q, want %s (JOBS_DATABASE_URL)", r, jobsRole)
 	}
 	deadline := time.Now().Add(o.MaxDuration)
 	for time.Now().Before(deadline) {
@@ -155,7 +157,7 @@ func Drain(ctx context.Context, jobs *pg.DB, pub events.Publisher, o DrainOption
 			return drainBatch(ctx, tx, pub, o, log, &b)
 		})
 		if err != nil {
-			return st, fmt.Errorf("outbox.Drain: %w", err)
+			return st, err
 		}
 		if b.taken == 0 {
 			break
@@ -172,7 +174,7 @@ func Drain(ctx context.Context, jobs *pg.DB, pub events.Publisher, o DrainOption
 		slog.Int("batches", st.Batches), slog.Int("published", st.Published),
 		slog.Int("failed", st.Failed), slog.Int("poison", st.Poison))
 	if st.Failed > 0 && st.Published == 0 {
-		return st, fmt.Errorf("outbox.Drain: %w (%d failed)", ErrNothingPublished, st.Failed)
+		return st, fmt.Errorf("%w (%d failed)", ErrNothingPublished, st.Failed)
 	}
 	return st, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -32,7 +33,8 @@ SELECT e.id, e.tenant_id, e.subject, e.envelope
 // Every envelope must be valid (events.Envelope.Validate) and belong to the
 // transaction's tenant. After the commit, pass the same envelopes to
 // Relay.Send.
-func Add(ctx context.Context, tx pgx.Tx, evs ...events.Envelope) error {
+func Add(ctx context.Context, tx pgx.Tx, evs ...events.Envelope) (err error) {
+	defer derrors.Wrap(&err, "outbox.Add(%d events)", len(evs))
 	if len(evs) == 0 {
 		return nil
 	}
@@ -41,26 +43,26 @@ func Add(ctx context.Context, tx pgx.Tx, evs ...events.Envelope) error {
 	envelopes := make([][]byte, n)
 	for i, e := range evs {
 		if err := e.Validate(); err != nil {
-			return fmt.Errorf("outbox.Add: event %d (%s): %w", i, e.ID, err)
+			return fmt.Errorf("event %d (%s): %w", i, e.ID, err)
 		}
 		if e.TenantID != evs[0].TenantID {
-			return fmt.Errorf("outbox.Add: events of tenants %s and %s in one transaction", evs[0].TenantID, e.TenantID)
+			return fmt.Errorf("events of tenants %s and %s in one transaction", evs[0].TenantID, e.TenantID)
 		}
 		// Marshalled once here so that Send's publish and the relay's send
 		// the same bytes (the publisher marshals the decoded envelope to
 		// exactly these).
 		b, err := json.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("outbox.Add: event %s: marshal: %w", e.ID, err)
+			return fmt.Errorf("event %s: marshal: %w", e.ID, err)
 		}
 		idList[i], tenants[i], subjects[i], envelopes[i] = e.ID, e.TenantID, e.Subject, b
 	}
 	tag, err := tx.Exec(ctx, insertSQL, idList, tenants, subjects, envelopes)
 	if err != nil {
-		return fmt.Errorf("outbox.Add(%d events): %w", n, err)
+		return err
 	}
 	if tag.RowsAffected() != int64(n) {
-		return fmt.Errorf("outbox.Add: the transaction's tenant is not %s (open it with pg.DB.InTenantTx for that tenant)", evs[0].TenantID)
+		return fmt.Errorf("the transaction's tenant is not %s (open it with pg.DB.InTenantTx for that tenant)", evs[0].TenantID)
 	}
 	return nil
 }

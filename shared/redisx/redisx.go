@@ -5,11 +5,11 @@ package redisx
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 )
 
@@ -53,7 +53,8 @@ func (c *Client) KeyNames() rediskeys.Keys { return rediskeys.New(c.Prefix) }
 func (c *Client) Key(parts ...string) string { return c.KeyNames().Join(parts...) }
 
 // Open connects and pings, so a wrong address fails at start.
-func Open(ctx context.Context, cfg Config) (*Client, error) {
+func Open(ctx context.Context, cfg Config) (_ *Client, err error) {
+	defer derrors.Wrap(&err, "redisx.Open(%s)", cfg.Addr)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	defer cancel()
 	if err := rc.Ping(pctx).Err(); err != nil {
 		_ = rc.Close()
-		return nil, fmt.Errorf("redisx.Open %s: %w", cfg.Addr, err)
+		return nil, err
 	}
 	return &Client{Client: rc, Prefix: cfg.KeyPrefix}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -75,7 +76,8 @@ type View struct {
 // 403 FORBIDDEN_ROLE when no widget is open to a's roles. A widget whose
 // upstream fails is flagged stale or unavailable and the dashboard marked
 // partial; only the composition itself failing is an error.
-func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID string) ([]byte, activity.Note, error) {
+func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID string) (_ []byte, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "views.Service.Dashboard")
 	note := activity.Note{Category: activity.CategoryView, Action: activity.ActionDashboardViewed}
 	prop, err := a.Property("propertyId", propertyID)
 	if err != nil {
@@ -101,7 +103,7 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 	}
 	snap, _, err := s.Composer.Get(ctx, req)
 	if err != nil {
-		return nil, note, fmt.Errorf("views.Service.Dashboard: %w", err)
+		return nil, note, err
 	}
 	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
 	s.telemetry(ctx, a, events.DashboardViewed, prop, map[string]any{
@@ -125,7 +127,8 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 // with the request's activity note: 403 FORBIDDEN_ROLE unless a holds one
 // of the view's roles. An upstream failure leaves the view partial, its
 // items empty of the right shape.
-func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID string) ([]byte, activity.Note, error) {
+func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID string) (_ []byte, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "views.Service.View(%s)", kind)
 	note := activity.Note{Category: activity.CategoryView, Action: activity.WorkbenchOpened(kind)}
 	prop, err := a.Property("propertyId", propertyID)
 	if err != nil {
@@ -148,7 +151,7 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 	}
 	snap, _, err := s.Composer.Get(ctx, req)
 	if err != nil {
-		return nil, note, fmt.Errorf("views.Service.View: %w", err)
+		return nil, note, err
 	}
 	note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
 	s.telemetry(ctx, a, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
@@ -178,7 +181,7 @@ func rendered(snap *compose.Snapshot, body func() any) ([]byte, error) {
 		return encoded{buf.Bytes(), err}
 	}).(encoded)
 	if e.err != nil {
-		return nil, apperr.Wrap(apperr.Internal, fmt.Errorf("views: render: %w", e.err), "an internal error occurred")
+		return nil, apperr.Wrap(apperr.Internal, fmt.Errorf("render: %w", e.err), "an internal error occurred")
 	}
 	return e.b, nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
@@ -148,7 +149,8 @@ func (c consumer) check() error {
 
 // handle returns nil when the message is done with (processed, duplicate or
 // poison) and an error when it should be redelivered.
-func (c consumer) handle(ctx context.Context, body []byte) error {
+func (c consumer) handle(ctx context.Context, body []byte) (err error) {
+	defer derrors.Wrap(&err, "consume(%s)", c.name)
 	var m pubsubMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		c.poison(ctx, fmt.Errorf("pubsub message wrapper: %w", err))
@@ -190,7 +192,7 @@ func (c consumer) handle(ctx context.Context, body []byte) error {
 		// Without the marker we cannot tell a duplicate; let Pub/Sub retry
 		// rather than guess.
 		log.ErrorContext(ctx, "event dedupe check failed", slog.Any("error", err))
-		return fmt.Errorf("consume %s: check %s: %w", c.name, ev.ID, err)
+		return fmt.Errorf("check %s: %w", ev.ID, err)
 	}
 	if n > 0 {
 		log.DebugContext(ctx, "event already processed, skipped")
@@ -202,7 +204,7 @@ func (c consumer) handle(ctx context.Context, body []byte) error {
 			return nil
 		}
 		log.ErrorContext(ctx, "event handler failed, will be redelivered", slog.Any("error", err))
-		return fmt.Errorf("consume %s: event %s (%s): %w", c.name, ev.ID, ev.Subject, err)
+		return fmt.Errorf("event %s (%s): %w", ev.ID, ev.Subject, err)
 	}
 	if err := c.rdb.Set(ctx, key, jsontime.Format(time.Now()), MarkerTTL).Err(); err != nil {
 		// The work is done; failing now would only make Pub/Sub redeliver

@@ -9,6 +9,8 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // The admin helpers below are for the emulator (dev stack, tests). In GCP the
@@ -21,15 +23,16 @@ const pushAckDeadline = 60
 
 // EnsureTopics creates the topics (ids, e.g. subjects) in projectID that do
 // not exist yet.
-func EnsureTopics(ctx context.Context, projectID string, topicIDs ...string) error {
+func EnsureTopics(ctx context.Context, projectID string, topicIDs ...string) (err error) {
+	defer derrors.Wrap(&err, "pubsubevents.EnsureTopics(%q)", projectID)
 	c, err := pubsub.NewClient(ctx, projectID)
 	if err != nil {
-		return fmt.Errorf("pubsubevents.EnsureTopics(%q): %w", projectID, err)
+		return err
 	}
 	defer c.Close()
 	for _, id := range topicIDs {
 		if err := ensureTopic(ctx, c, id); err != nil {
-			return fmt.Errorf("pubsubevents.EnsureTopics(%q): %w", projectID, err)
+			return err
 		}
 	}
 	return nil
@@ -51,17 +54,18 @@ func ensureTopic(ctx context.Context, c *pubsub.Client, topicID string) error {
 // The push body is the Pub/Sub wrapper {message, subscription}. To feed it to
 // a function through the functions framework's own conversion, the endpoint's
 // path must contain projects/<P>/topics/<T> (consume.Push has no such need).
-func EnsurePushSubscription(ctx context.Context, projectID, topicID, subID, pushEndpoint string) error {
+func EnsurePushSubscription(ctx context.Context, projectID, topicID, subID, pushEndpoint string) (err error) {
+	defer derrors.Wrap(&err, "pubsubevents.EnsurePushSubscription(%q)", subID)
 	if pushEndpoint == "" {
-		return errors.New("pubsubevents.EnsurePushSubscription: push endpoint is required")
+		return errors.New("push endpoint is required")
 	}
 	c, err := pubsub.NewClient(ctx, projectID)
 	if err != nil {
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription(%q): %w", subID, err)
+		return err
 	}
 	defer c.Close()
 	if err := ensureTopic(ctx, c, topicID); err != nil {
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription(%q): %w", subID, err)
+		return err
 	}
 	topic := topicName(projectID, topicID)
 	name := fmt.Sprintf("projects/%s/subscriptions/%s", projectID, subID)
@@ -76,16 +80,16 @@ func EnsurePushSubscription(ctx context.Context, projectID, topicID, subID, push
 		return nil
 	}
 	if status.Code(err) != codes.AlreadyExists {
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription: create %s: %w", name, err)
+		return fmt.Errorf("create %s: %w", name, err)
 	}
 	got, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: name})
 	if err != nil {
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription: get %s: %w", name, err)
+		return fmt.Errorf("get %s: %w", name, err)
 	}
 	if got.GetTopic() != topic {
 		// A subscription cannot change topic; silently keeping the old one
 		// would deliver the wrong events.
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription: %s exists on topic %s, not %s", name, got.GetTopic(), topic)
+		return fmt.Errorf("%s exists on topic %s, not %s", name, got.GetTopic(), topic)
 	}
 	if got.GetPushConfig().GetPushEndpoint() == pushEndpoint {
 		return nil
@@ -94,7 +98,7 @@ func EnsurePushSubscription(ctx context.Context, projectID, topicID, subID, push
 		Subscription: name,
 		PushConfig:   push,
 	}); err != nil {
-		return fmt.Errorf("pubsubevents.EnsurePushSubscription: repoint %s: %w", name, err)
+		return fmt.Errorf("repoint %s: %w", name, err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"google.golang.org/api/option"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 )
 
@@ -60,13 +61,14 @@ var _ events.Publisher = (*Publisher)(nil)
 var ErrClosed = errors.New("pubsubevents: publisher is closed")
 
 // NewPublisher opens one Pub/Sub client for projectID.
-func NewPublisher(ctx context.Context, projectID string, opts Options) (*Publisher, error) {
+func NewPublisher(ctx context.Context, projectID string, opts Options) (_ *Publisher, err error) {
+	defer derrors.Wrap(&err, "pubsubevents.NewPublisher(%q)", projectID)
 	if projectID == "" {
-		return nil, errors.New("pubsubevents.NewPublisher: project id is required")
+		return nil, errors.New("project id is required")
 	}
 	c, err := pubsub.NewClient(ctx, projectID, opts.ClientOptions...)
 	if err != nil {
-		return nil, fmt.Errorf("pubsubevents.NewPublisher(%q): %w", projectID, err)
+		return nil, err
 	}
 	s := pubsub.DefaultPublishSettings
 	s.DelayThreshold = DefaultDelayThreshold
@@ -157,8 +159,9 @@ func (e *PublishError) Failed(eventID string) bool {
 // retries can therefore publish an event twice, which consumers tolerate
 // because they deduplicate by event id.
 //
-// The error, if any, is a *PublishError.
-func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) error {
+// The error, if any, wraps a *PublishError (errors.As).
+func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) (err error) {
+	defer derrors.Wrap(&err, "pubsubevents.Publisher.Publish")
 	if len(evs) == 0 {
 		return nil
 	}
@@ -207,7 +210,8 @@ func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) error {
 
 // Close flushes and stops every topic publisher, then closes the client.
 // It may block up to Options.Timeout when Pub/Sub is unreachable.
-func (p *Publisher) Close() error {
+func (p *Publisher) Close() (err error) {
+	defer derrors.Wrap(&err, "pubsubevents.Publisher.Close")
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -225,8 +229,5 @@ func (p *Publisher) Close() error {
 		wg.Go(t.Stop)
 	}
 	wg.Wait()
-	if err := p.client.Close(); err != nil {
-		return fmt.Errorf("pubsubevents.Close: %w", err)
-	}
-	return nil
+	return p.client.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -79,14 +80,15 @@ func alertEntryOf(tenantID string, a notification.Alert) AlertEntry {
 
 // Put mirrors alerts of a property. The resolution of a resolved alert is
 // kept apart from it, so a later copy of the raised alert cannot reopen it.
-func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []notification.Alert, loaded bool) error {
+func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []notification.Alert, loaded bool) (err error) {
+	defer derrors.Wrap(&err, "inbox.Alerts.Put(%s)", propertyID)
 	its := make([]item, 0, len(alerts))
 	for _, al := range alerts {
 		resolved := al.ResolvedAt.Time
 		al.ResolvedAt = jsontime.Time{}
 		b, err := json.Marshal(al)
 		if err != nil {
-			return fmt.Errorf("inbox.Alerts.Put: %w", err)
+			return err
 		}
 		its = append(its, item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b, ended: resolved})
 	}
@@ -95,7 +97,8 @@ func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []
 
 // Resolve records that an alert was resolved at t, even before it was
 // raised here.
-func (a *Alerts) Resolve(ctx context.Context, tenantID, propertyID, alertID string, t time.Time) error {
+func (a *Alerts) Resolve(ctx context.Context, tenantID, propertyID, alertID string, t time.Time) (err error) {
+	defer derrors.Wrap(&err, "inbox.Alerts.Resolve(%s)", alertID)
 	return a.m.end(ctx, tenantID, propertyID, alertID, t)
 }
 
@@ -124,7 +127,8 @@ const resolvedKeep = 7 * 24 * time.Hour
 // List returns the property's alerts with the given status (open,
 // acknowledged, resolved or all) for operatorID, newest first. Open means
 // neither resolved nor acknowledged by the operator.
-func (a *Alerts) List(ctx context.Context, tenantID, propertyID, operatorID, status string) ([]AlertEntry, error) {
+func (a *Alerts) List(ctx context.Context, tenantID, propertyID, operatorID, status string) (_ []AlertEntry, err error) {
+	defer derrors.Wrap(&err, "inbox.Alerts.List(%s)", propertyID)
 	snap, err := a.load(ctx, tenantID, propertyID)
 	if err != nil {
 		return nil, err
@@ -211,7 +215,7 @@ func (a *Alerts) acks(ctx context.Context, tenantID, propertyID, operatorID stri
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("inbox: read acks: %w", err)
+		return nil, fmt.Errorf("read acks: %w", err)
 	}
 	return out, nil
 }
@@ -254,7 +258,8 @@ type ackedEvent struct {
 // resolved alert is allowed: the operator saw it. The acknowledgement, its
 // activity row and its event commit in one transaction (the returned note
 // is then Recorded); on failure the note is returned unrecorded.
-func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (AlertEntry, activity.Note, error) {
+func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ AlertEntry, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "inbox.Alerts.Ack(%s)", aliID)
 	note := activity.Note{Category: activity.CategoryAlertAck, Action: activity.ActionAlertAcknowledge, Resource: &activity.Ref{Kind: "alert", ID: aliID}}
 	if err := ids.Check(ids.Alert, aliID); err != nil {
 		return AlertEntry{}, note, apperr.Validation(apperr.FieldError{Field: "aliId", Message: err.Error()})
@@ -273,7 +278,7 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (AlertEn
 		OperatorID: ac.OperatorID, DeviceID: ac.DeviceID, AcknowledgedAt: now, Resolved: !al.ResolvedAt.IsZero(),
 	})
 	if err != nil {
-		return AlertEntry{}, note, apperr.Wrap(apperr.Internal, fmt.Errorf("inbox.Alerts.Ack: %w", err), "an internal error occurred")
+		return AlertEntry{}, note, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
 	}
 	err = a.d.DB.InTenantTx(ctx, ac.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bff.alert_ack
@@ -293,7 +298,7 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (AlertEn
 		return outbox.Add(ctx, tx, ev)
 	})
 	if err != nil {
-		return AlertEntry{}, note, fmt.Errorf("inbox.Alerts.Ack: %w", err)
+		return AlertEntry{}, note, err
 	}
 	note.Recorded = true
 	a.d.Relay.Send(ctx, ac.TenantID, ev)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
@@ -37,7 +38,8 @@ type ForwardOptions struct {
 // the jobs role, the decisions whose forward after commit failed. The
 // service deduplicates by decisionId, so a decision forwarded twice (two
 // overlapping runs, a run racing the request) has no further effect.
-func RetryForwards(ctx context.Context, jobs *pg.DB, ai *aiorchestrator.Client, o ForwardOptions) (ForwardStats, error) {
+func RetryForwards(ctx context.Context, jobs *pg.DB, ai *aiorchestrator.Client, o ForwardOptions) (_ ForwardStats, err error) {
+	defer derrors.Wrap(&err, "inbox.RetryForwards")
 	var st ForwardStats
 	if o.MinAge == 0 {
 		o.MinAge = time.Minute
@@ -57,7 +59,7 @@ func RetryForwards(ctx context.Context, jobs *pg.DB, ai *aiorchestrator.Client, 
 		d        recorded
 	}
 	var todo []pending
-	err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	err = jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT tenant_id, `+decisionColumns+` FROM bff.ai_decision
 			WHERE forwarded_at IS NULL AND decided_at <= now() - make_interval(secs => $1)
 			ORDER BY decided_at LIMIT $2`, o.MinAge.Seconds(), o.Batch)
@@ -82,7 +84,7 @@ func RetryForwards(ctx context.Context, jobs *pg.DB, ai *aiorchestrator.Client, 
 		return rows.Err()
 	})
 	if err != nil {
-		return st, fmt.Errorf("inbox.RetryForwards: read: %w", err)
+		return st, fmt.Errorf("read: %w", err)
 	}
 	for _, p := range todo {
 		err := ai.RecordDecision(ctx, p.tenantID, p.d.PropertyID, p.d.SuggestionID, decisionOf(p.d))
@@ -103,7 +105,7 @@ func RetryForwards(ctx context.Context, jobs *pg.DB, ai *aiorchestrator.Client, 
 				WHERE tenant_id = $1 AND id = $2 AND forwarded_at IS NULL`, p.tenantID, p.d.ID)
 			return err
 		}); err != nil {
-			return st, fmt.Errorf("inbox.RetryForwards: mark %s: %w", p.d.ID, err)
+			return st, fmt.Errorf("mark %s: %w", p.d.ID, err)
 		}
 	}
 	return st, nil

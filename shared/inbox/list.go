@@ -2,13 +2,13 @@ package inbox
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // checkStatus reads a requested status (empty: open) among allowed.
@@ -36,7 +36,8 @@ func viewNote(a actor.Actor, action, propertyID string) (string, activity.Note, 
 
 // Inbox is a's AI inbox of propertyID (empty: a's default property) with
 // the given status (empty: open; else open, decided or all).
-func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, status string) (SuggestionList, activity.Note, error) {
+func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, status string) (_ SuggestionList, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "inbox.Suggestions.Inbox")
 	p, note, err := viewNote(a, activity.ActionAIInboxViewed, propertyID)
 	if err != nil {
 		return SuggestionList{}, note, err
@@ -47,7 +48,7 @@ func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, stat
 	}
 	items, err := s.List(ctx, a.TenantID, p, st)
 	if err != nil {
-		return SuggestionList{}, note, fmt.Errorf("inbox.Suggestions.Inbox: %w", err)
+		return SuggestionList{}, note, err
 	}
 	return SuggestionList{PropertyID: p, Status: st, Items: items}, note, nil
 }
@@ -55,7 +56,8 @@ func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, stat
 // Inbox is a's alert inbox of propertyID (empty: a's default property)
 // with the given status (empty: open; else open, acknowledged, resolved or
 // all), acknowledgements as a's.
-func (a *Alerts) Inbox(ctx context.Context, ac actor.Actor, propertyID, status string) (AlertList, activity.Note, error) {
+func (a *Alerts) Inbox(ctx context.Context, ac actor.Actor, propertyID, status string) (_ AlertList, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "inbox.Alerts.Inbox")
 	p, note, err := viewNote(ac, activity.ActionAlertInboxViewed, propertyID)
 	if err != nil {
 		return AlertList{}, note, err
@@ -66,7 +68,7 @@ func (a *Alerts) Inbox(ctx context.Context, ac actor.Actor, propertyID, status s
 	}
 	items, err := a.List(ctx, ac.TenantID, p, ac.OperatorID, st)
 	if err != nil {
-		return AlertList{}, note, fmt.Errorf("inbox.Alerts.Inbox: %w", err)
+		return AlertList{}, note, err
 	}
 	return AlertList{PropertyID: p, Status: st, Items: items}, note, nil
 }

@@ -79,7 +79,7 @@ func (m mirror) put(ctx context.Context, tenantID, propertyID string, items []it
 		pipe.Set(ctx, m.marker(tenantID, propertyID), "1", m.loaded)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("inbox: store %s items: %w", m.kind, err)
+		return fmt.Errorf("store %s items: %w", m.kind, err)
 	}
 	return nil
 }
@@ -91,7 +91,7 @@ func (m mirror) end(ctx context.Context, tenantID, propertyID, upstreamID string
 	pipe.HSetNX(ctx, m.ends(tenantID, propertyID), upstreamID, t.UTC().Format(time.RFC3339Nano))
 	pipe.Expire(ctx, m.ends(tenantID, propertyID), keyTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("inbox: end %s item: %w", m.kind, err)
+		return fmt.Errorf("end %s item: %w", m.kind, err)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (m mirror) read(ctx context.Context, tenantID, propertyID string) (snapshot
 	ends := pipe.HGetAll(ctx, m.ends(tenantID, propertyID))
 	marker := pipe.Exists(ctx, m.marker(tenantID, propertyID))
 	if _, err := pipe.Exec(ctx); err != nil {
-		return snapshot{}, fmt.Errorf("inbox: read %s: %w", m.kind, err)
+		return snapshot{}, fmt.Errorf("read %s: %w", m.kind, err)
 	}
 	s := snapshot{items: items.Val(), ends: map[string]time.Time{}, loaded: marker.Val() == 1}
 	for id, v := range ends.Val() {
@@ -126,7 +126,7 @@ func (m mirror) get(ctx context.Context, tenantID, propertyID, upstreamID string
 	it := pipe.HGet(ctx, m.items(tenantID, propertyID), upstreamID)
 	end := pipe.HGet(ctx, m.ends(tenantID, propertyID), upstreamID)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return "", time.Time{}, false, fmt.Errorf("inbox: read %s item: %w", m.kind, err)
+		return "", time.Time{}, false, fmt.Errorf("read %s item: %w", m.kind, err)
 	}
 	if it.Err() != nil {
 		return "", time.Time{}, false, nil
@@ -146,7 +146,7 @@ func (m mirror) resolve(ctx context.Context, tenantID, entryID string) (property
 		return "", "", false, nil
 	}
 	if err != nil {
-		return "", "", false, apperr.Unavailable(fmt.Errorf("inbox: resolve %s entry: %w", m.kind, err), "the inbox cache")
+		return "", "", false, apperr.Unavailable(fmt.Errorf("resolve %s entry: %w", m.kind, err), "the inbox cache")
 	}
 	propertyID, upstreamID, ok = strings.Cut(v, " ")
 	return propertyID, upstreamID, ok, nil

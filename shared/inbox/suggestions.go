@@ -16,6 +16,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -125,12 +126,13 @@ func entryOf(tenantID string, s aiorchestrator.Suggestion) SuggestionEntry {
 }
 
 // Put mirrors suggestions of a property (an event, or a read-through).
-func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, items []aiorchestrator.Suggestion, loaded bool) error {
+func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, items []aiorchestrator.Suggestion, loaded bool) (err error) {
+	defer derrors.Wrap(&err, "inbox.Suggestions.Put(%s)", propertyID)
 	its := make([]item, 0, len(items))
 	for _, it := range items {
 		b, err := json.Marshal(it)
 		if err != nil {
-			return fmt.Errorf("inbox.Suggestions.Put: %w", err)
+			return err
 		}
 		its = append(its, item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, json: b})
 	}
@@ -139,7 +141,8 @@ func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, item
 
 // Invalidate drops a suggestion from the inbox for good, even one whose
 // creation has not arrived yet.
-func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, suggestionID string, at time.Time) error {
+func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, suggestionID string, at time.Time) (err error) {
+	defer derrors.Wrap(&err, "inbox.Suggestions.Invalidate(%s)", suggestionID)
 	return s.m.end(ctx, tenantID, propertyID, suggestionID, at)
 }
 
@@ -168,7 +171,8 @@ func decodeSuggestion(ctx context.Context, raw string) (aiorchestrator.Suggestio
 
 // List returns the property's displayable entries with the given status
 // (open, decided or all), newest first.
-func (s *Suggestions) List(ctx context.Context, tenantID, propertyID, status string) ([]SuggestionEntry, error) {
+func (s *Suggestions) List(ctx context.Context, tenantID, propertyID, status string) (_ []SuggestionEntry, err error) {
+	defer derrors.Wrap(&err, "inbox.Suggestions.List(%s)", propertyID)
 	snap, err := s.load(ctx, tenantID, propertyID)
 	if err != nil {
 		return nil, err
@@ -274,7 +278,7 @@ func (s *Suggestions) decisions(ctx context.Context, tenantID, propertyID string
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("inbox: read decisions: %w", err)
+		return nil, fmt.Errorf("read decisions: %w", err)
 	}
 	return out, nil
 }
@@ -373,7 +377,8 @@ type decidedEvent struct {
 // decision forwarded to ai-orchestrator-service, and the property's
 // desktops told. On failure the note is returned unrecorded, for the
 // caller to record the failure.
-func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, req DecisionRequest) (SuggestionEntry, activity.Note, error) {
+func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, req DecisionRequest) (_ SuggestionEntry, _ activity.Note, err error) {
+	defer derrors.Wrap(&err, "inbox.Suggestions.Decide(%s)", aimID)
 	note := activity.Note{Category: activity.CategoryAIDecision, Action: activity.ActionAISuggestionDecide, Resource: &activity.Ref{Kind: "ai_suggestion", ID: aimID}}
 	if err := ids.Check(ids.AISuggestion, aimID); err != nil {
 		return SuggestionEntry{}, note, apperr.Validation(apperr.FieldError{Field: "aimId", Message: err.Error()})
@@ -401,7 +406,7 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 		ModelClass: string(sg.Provenance.ModelClass),
 	})
 	if err != nil {
-		return SuggestionEntry{}, note, apperr.Wrap(apperr.Internal, fmt.Errorf("inbox.Suggestions.Decide: %w", err), "an internal error occurred")
+		return SuggestionEntry{}, note, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
 	}
 	err = s.d.DB.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		// Already decided wins over expired: it says what happened.
@@ -444,7 +449,7 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 		return outbox.Add(ctx, tx, ev)
 	})
 	if err != nil {
-		return SuggestionEntry{}, note, fmt.Errorf("inbox.Suggestions.Decide: %w", err)
+		return SuggestionEntry{}, note, err
 	}
 	note.Recorded = true
 	s.d.Relay.Send(ctx, a.TenantID, ev)

@@ -217,6 +217,23 @@ func (c *Call) RecordNow(ctx context.Context) (err error) {
 	return activity.RecordNow(ctx, c.g.Ledger, c.Actor, &c.Note)
 }
 
+// RecordOutcome commits the request's activity row now, as the outcome
+// herr (nil: success), unless the handler set no note or its row is
+// committed already; the gate then writes no row for the note. A layer
+// that stores the answer (idemhttp) calls it first, so no stored answer
+// lacks its row.
+func (c *Call) RecordOutcome(ctx context.Context, herr error) (err error) {
+	defer derrors.Wrap(&err, "gate.Call.RecordOutcome")
+	if c.Note.Action == "" || c.Note.Recorded {
+		return nil
+	}
+	if err := c.g.Ledger.Record(ctx, activity.EntryOf(c.Actor, c.Note, herr)); err != nil {
+		return err
+	}
+	c.Note.Recorded = true
+	return nil
+}
+
 // Property resolves the property a property-scoped request is about: the
 // `propertyId` query parameter, else the session's default. It must be in
 // the session's scope.

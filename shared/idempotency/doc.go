@@ -14,10 +14,10 @@
 //	store, err := idempotency.NewStore(ctx, projectID, idempotency.Options{})
 //	routes := map[string]gate.Handler{"POST /v1/…": idemhttp.Wrap(store, h)}
 //
-// Wrap sits inside the gate, so the actor is known and the gate still
-// records the activity row of the run that executes. Replays, 409s and
-// 422s run no handler and so record no row: the action was recorded when
-// it ran.
+// Wrap sits inside the gate, so the actor is known; the activity row of
+// the run that executes is committed before its answer is stored (a ledger
+// failure releases the key). Replays, 409s and 422s run no handler and so
+// record no row: the action was recorded when it ran.
 //
 // # Answers
 //

@@ -7,10 +7,10 @@
 //	store, err := idempotency.NewStore(ctx, projectID, idempotency.Options{})
 //	routes := map[string]gate.Handler{"POST /v1/…": idemhttp.Wrap(store, h)}
 //
-// Wrap sits inside the gate, so the actor is known and the gate still
-// records the activity row of the run that executes. Replays, 409s and
-// 422s run no handler and so record no row: the action was recorded when
-// it ran.
+// Wrap sits inside the gate, so the actor is known; the activity row of
+// the run that executes is committed (gate.Call.RecordOutcome) before its
+// answer is stored. Replays, 409s and 422s run no handler and so record no
+// row: the action was recorded when it ran.
 package idemhttp
 
 import (
@@ -47,6 +47,12 @@ func Wrap(s *idempotency.Store, h gate.Handler) gate.Handler {
 		req := idempotency.Request{Key: key, Method: r.Method, URL: r.URL, Body: body}
 		resp, err := s.Do(ctx, c.Actor, req, func(ctx context.Context) (idempotency.Response, error) {
 			res, err := h(ctx, c)
+			// The run's activity row commits before its answer is stored:
+			// a ledger failure then fails the run (5xx, the key released)
+			// instead of leaving a stored answer without its row.
+			if rerr := c.RecordOutcome(ctx, err); rerr != nil {
+				return idempotency.Response{}, rerr
+			}
 			if err != nil {
 				return idempotency.Response{}, err
 			}

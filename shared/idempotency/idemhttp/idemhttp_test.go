@@ -3,10 +3,13 @@ package idemhttp
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +22,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,30 +34,24 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/events"
+	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
-// The tests run the real pipeline — httpx.Wrap, the gate with sessions in
-// Redis, Wrap on the Firestore emulator — over HTTP, so "byte for
-// byte" is checked on the wire. Only the token verifier, tenant-service and
-// the ledger are stand-ins.
+// The tests run the real pipeline over HTTP — httpx.Wrap, the gate with
+// the real token verifier (ES256, a test key), sessions in Redis, the
+// group-commit activity ledger on Postgres as the app role, the Pub/Sub
+// publisher on the emulator, and Wrap on the Firestore emulator — so "byte
+// for byte" is checked on the wire. Only tenant-service is a stand-in.
 
-// verifier accepts "Bearer <tenant> <operator> <device>".
-type verifier struct{}
-
-func (verifier) Verify(_ context.Context, authz string) (auth.Principal, error) {
-	f := strings.Fields(strings.TrimPrefix(authz, "Bearer "))
-	if len(f) != 3 {
-		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "bad test token")
-	}
-	iat := time.Now().Add(-time.Minute)
-	return auth.Principal{TenantID: f[0], OperatorID: f[1], DeviceID: f[2], TokenID: "jti", IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}, nil
-}
+const issuer = "https://iam.test"
 
 // directory stands in for tenant-service: every operator may act.
 type directory struct{ prop string }
@@ -94,45 +93,35 @@ type storedResponse struct {
 	Body   []byte              `firestore:"body,omitempty"`
 }
 
-// ledger counts activity rows by action and outcome.
-type ledger struct {
-	mu   sync.Mutex
-	rows map[string]int
-}
-
-func (l *ledger) Record(_ context.Context, es ...activity.Entry) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, e := range es {
-		l.rows[e.Action+"/"+string(e.Outcome)]++
-	}
-	return nil
-}
-
-func (l *ledger) count(key string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.rows[key]
-}
-
 type harness struct {
-	t      *testing.T
-	store  *idempotency.Store
-	col    *firestore.CollectionRef // the store's records, read and planted directly
-	srv    *httptest.Server
-	ledger *ledger
-	calls  atomic.Int64
-	mu     sync.Mutex
-	h      gate.Handler // what the wrapped handler does; set with handle
+	t     *testing.T
+	store *idempotency.Store
+	col   *firestore.CollectionRef // the store's records, read and planted directly
+	srv   *httptest.Server
+	db    *pg.DB
+	pg    testenv.PGInfo
+	key   *ecdsa.PrivateKey
+	calls atomic.Int64
+	mu    sync.Mutex
+	h     gate.Handler // what the wrapped handler does; set with handle
+	seen  map[string]bool
 }
 
 const thingsPath = "/v1/things"
+
+// harnessTimeout bounds each Firestore call in these tests: bursts of
+// concurrent requests on a loaded machine make the emulator slower than the
+// production 3 s (the dev server raises it to 15 s for the same reason).
+const harnessTimeout = 15 * time.Second
 
 func newHarness(t *testing.T, opts idempotency.Options) *harness {
 	t.Helper()
 	testenv.FirestoreHost(t)
 	ctx := context.Background()
 	project := testenv.ProjectID(t)
+	if opts.Timeout == 0 {
+		opts.Timeout = harnessTimeout
+	}
 	store, err := idempotency.NewStore(ctx, project, opts)
 	if err != nil {
 		t.Fatalf("NewStore: %v", err)
@@ -145,19 +134,46 @@ func newHarness(t *testing.T, opts idempotency.Options) *harness {
 func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *harness {
 	t.Helper()
 	testenv.FirestoreHost(t)
-	fs, err := firestore.NewClient(context.Background(), project)
+	ctx := context.Background()
+	fs, err := firestore.NewClient(ctx, project)
 	if err != nil {
 		t.Fatalf("firestore client: %v", err)
 	}
 	t.Cleanup(func() { _ = fs.Close() })
-	hs := &harness{t: t, store: store, col: fs.Collection(idempotency.Collection), ledger: &ledger{rows: map[string]int{}}}
+	db, info := testenv.Postgres(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifierWithKeyfunc(auth.Config{Issuer: issuer, Audience: auth.DefaultAudience}, func(tk *jwt.Token) (any, error) {
+		if tk.Header["kid"] != "k1" {
+			return nil, errors.New("unknown kid")
+		}
+		return &key.PublicKey, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := activity.NewLedger(db, activity.Options{})
+	t.Cleanup(ledger.Close)
+	pubProject := testenv.PubsubProject(t)
+	if err := pubsubevents.EnsureTopics(ctx, pubProject, events.SessionOpened); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := pubsubevents.NewPublisher(ctx, pubProject, pubsubevents.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close() })
+
+	hs := &harness{t: t, store: store, col: fs.Collection(idempotency.Collection), db: db, pg: info, key: key, seen: map[string]bool{}}
 	hs.handle(created)
-	log := slog.New(slog.DiscardHandler)
+	log := logtest.TestLogger(t)
 	g := &gate.Gate{
-		Verifier:  verifier{},
+		Verifier:  v,
 		Sessions:  session.NewManager(testenv.Redis(t), directory{prop: ids.New(ids.Property)}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
-		Ledger:    hs.ledger,
-		Publisher: events.Discard{},
+		Ledger:    ledger,
+		Publisher: pub,
 		Log:       log,
 	}
 	inner := func(ctx context.Context, c *gate.Call) (gate.Result, error) {
@@ -176,6 +192,59 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 	t.Cleanup(hs.srv.Close)
 	return hs
 }
+
+// token is a bearer token the verifier accepts for w.
+func (hs *harness) token(w who) string {
+	hs.t.Helper()
+	now := time.Now()
+	tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": issuer, "aud": auth.DefaultAudience, "sub": w.operator, "tid": w.tenant,
+		"cnf": map[string]string{"kid": w.device}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": ids.New(ids.Session),
+	})
+	tk.Header["kid"] = "k1"
+	s, err := tk.SignedString(hs.key)
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return "Bearer " + s
+}
+
+// rows counts the committed activity rows of every tenant the harness has
+// sent requests for, by "action/outcome", read as the app role.
+func (hs *harness) rows() map[string]int {
+	hs.t.Helper()
+	hs.mu.Lock()
+	tenants := make([]string, 0, len(hs.seen))
+	for tn := range hs.seen {
+		tenants = append(tenants, tn)
+	}
+	hs.mu.Unlock()
+	out := map[string]int{}
+	for _, tn := range tenants {
+		err := hs.db.InTenantTx(context.Background(), tn, func(ctx context.Context, tx pgx.Tx) error {
+			rs, err := tx.Query(ctx, `SELECT action || '/' || outcome FROM bff.operator_activity WHERE tenant_id = $1`, tn)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var k string
+				if err := rs.Scan(&k); err != nil {
+					return err
+				}
+				out[k]++
+			}
+			return rs.Err()
+		})
+		if err != nil {
+			hs.t.Fatalf("read ledger: %v", err)
+		}
+	}
+	return out
+}
+
+// count is the number of committed activity rows for "action/outcome".
+func (hs *harness) count(key string) int { return hs.rows()[key] }
 
 func (hs *harness) handle(h gate.Handler) {
 	hs.mu.Lock()
@@ -236,7 +305,10 @@ func (hs *harness) post(w who, path string, body string, keys ...string) reply {
 	if err != nil {
 		hs.t.Fatalf("new request: %v", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+w.tenant+" "+w.operator+" "+w.device)
+	hs.mu.Lock()
+	hs.seen[w.tenant] = true
+	hs.mu.Unlock()
+	req.Header.Set("Authorization", hs.token(w))
 	req.Header.Set("Content-Type", "application/json")
 	for _, k := range keys {
 		req.Header.Add(idempotency.KeyHeader, k)
@@ -378,7 +450,7 @@ func TestFirstRunThenReplays(t *testing.T) {
 	// Another serialisation of the same JSON is the same request.
 	sameResponse(t, first, hs.post(w, thingsPath, "{ \"extra\" : {\"a\":[1, \"\\u0078\"],\"b\":2},\n \"name\":\"Amara\" }", "key-1"))
 	hs.wantCalls(2)
-	if n := hs.ledger.count("thing.created/success"); n != 2 {
+	if n := hs.count("thing.created/success"); n != 2 {
 		t.Fatalf("activity rows = %d, want 2 (the wrapped run and the bare one; replays record none)", n)
 	}
 
@@ -415,7 +487,7 @@ func TestStoredErrorReplaysWithOriginalRequestID(t *testing.T) {
 	}
 	hs.wantCalls(1)
 	// The run that executed is recorded as the failure it was.
-	if n := hs.ledger.count("thing.created/failure"); n != 1 {
+	if n := hs.count("thing.created/failure"); n != 1 {
 		t.Fatalf("failure rows = %d, want 1", n)
 	}
 }
@@ -772,4 +844,109 @@ func TestPanickingHandlerLeavesALapsingLease(t *testing.T) {
 		t.Fatalf("retry after the lease: %d replayed=%v %s", r.status, r.replayed(), r.body)
 	}
 	hs.wantCalls(2)
+}
+
+// The activity ledger refusing rows while the handler runs (after the key
+// is claimed) leaves nothing half-recorded: the client gets a 5xx, no
+// answer is stored, no row is committed, and the key is released, so the
+// retry runs the handler and records it once.
+func TestLedgerFailingMidRequestReleasesTheKey(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, idempotency.Options{})
+	w := newWho()
+	// A first request opens the session, so only the action's row is at
+	// stake below.
+	if r := hs.post(w, thingsPath, body1, "warm-up"); r.status != http.StatusCreated {
+		t.Fatalf("warm-up: %d %s", r.status, r.body)
+	}
+	before := hs.rows()
+
+	admin, err := pgx.Connect(context.Background(), hs.pg.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close(context.Background()) })
+	grant := func(sql string) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		grant(`REVOKE INSERT ON bff.operator_activity FROM bff_app`)
+		return created(ctx, c)
+	})
+	r := hs.post(w, thingsPath, body1, "k")
+	if r.status < 500 || r.replayed() {
+		t.Fatalf("with the ledger refusing: %d replayed=%v %s, want a 5xx", r.status, r.replayed(), r.body)
+	}
+	if rec, ok := hs.read(w, "k"); ok {
+		t.Fatalf("a record was left for a request whose row was not committed: %+v", rec)
+	}
+	if got := hs.rows(); !maps.Equal(got, before) {
+		t.Fatalf("rows = %v, want %v (nothing committed)", got, before)
+	}
+
+	grant(`GRANT INSERT ON bff.operator_activity TO bff_app`)
+	hs.handle(created)
+	first := hs.post(w, thingsPath, body1, "k")
+	if first.status != http.StatusCreated || first.replayed() {
+		t.Fatalf("retry: %d replayed=%v %s, want a fresh run", first.status, first.replayed(), first.body)
+	}
+	sameResponse(t, first, hs.post(w, thingsPath, body1, "k"))
+	hs.wantCalls(3)
+	if n, m := hs.count("thing.created/success"), before["thing.created/success"]; n != m+1 {
+		t.Fatalf("success rows = %d, want %d (the warm-up and the retry)", n, m+1)
+	}
+}
+
+// A key taken over while its owner's handler still ran (the owner looked
+// dead: its renewals failed, or the handler outlived the lease), with the
+// owner finishing after the taker: the taker's record stands, the owner's
+// late answer is not written over it, and every later copy replays the
+// taker's answer.
+func TestOwnerFinishingAfterATakeoverLeavesTheTakersRecord(t *testing.T) {
+	t.Parallel()
+	// The default 30 s lease: no renewal runs during the test.
+	hs := newHarness(t, idempotency.Options{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int64
+	hs.handle(func(_ context.Context, c *gate.Call) (gate.Result, error) {
+		n := runs.Add(1)
+		if n == 1 {
+			close(entered)
+			<-release
+		}
+		return gate.Result{Status: http.StatusCreated, Body: map[string]any{"run": n}}, nil
+	})
+	w := newWho()
+	ownerc := make(chan reply, 1)
+	go func() { ownerc <- hs.post(w, thingsPath, body1, "raced") }()
+	<-entered
+
+	// The owner's lease lapses, as when its renewals fail.
+	if _, err := hs.doc(w, "raced").Update(context.Background(), []firestore.Update{{Path: "leaseUntil", Value: time.Now().Add(-time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	taker := hs.post(w, thingsPath, body1, "raced")
+	if taker.status != http.StatusCreated || taker.replayed() || !bytes.Contains(taker.body, []byte(`"run":2`)) {
+		t.Fatalf("taker: %d replayed=%v %s, want the second run's answer", taker.status, taker.replayed(), taker.body)
+	}
+	close(release)
+	owner := <-ownerc
+	if owner.status != http.StatusCreated || !bytes.Contains(owner.body, []byte(`"run":1`)) {
+		t.Fatalf("owner: %d %s, want its own run's answer", owner.status, owner.body)
+	}
+
+	rec, ok := hs.read(w, "raced")
+	if !ok || rec.State != stateCompleted || rec.Attempt != 2 || rec.Response == nil || !bytes.Equal(rec.Response.Body, taker.body) {
+		t.Fatalf("record = %+v, want the taker's completed attempt 2 with its body %s", rec, taker.body)
+	}
+	for range 3 {
+		sameResponse(t, taker, hs.post(w, thingsPath, body1, "raced"))
+	}
+	hs.wantCalls(2)
+	if n := hs.count("thing.created/success"); n != 2 {
+		t.Fatalf("success rows = %d, want 2 (both runs happened)", n)
+	}
 }

@@ -95,14 +95,14 @@ func (s *Store) begin(ctx context.Context, ref *firestore.DocumentRef, fresh rec
 			return claim{updated: wr.UpdateTime}, nil, nil
 		}
 		if status.Code(err) != codes.AlreadyExists {
-			return claim{}, nil, unavailable(fmt.Errorf("idempotency: create %s: %w", ref.ID, err))
+			return claim{}, nil, unavailable(fmt.Errorf("create %s: %w", ref.ID, err))
 		}
 		snap, err := s.get(ctx, ref)
 		if status.Code(err) == codes.NotFound {
 			continue // released or expired in between: try to create again
 		}
 		if err != nil {
-			return claim{}, nil, unavailable(fmt.Errorf("idempotency: read %s: %w", ref.ID, err))
+			return claim{}, nil, unavailable(fmt.Errorf("read %s: %w", ref.ID, err))
 		}
 		var cur record
 		derr := snap.DataTo(&cur)
@@ -138,7 +138,7 @@ func (s *Store) begin(ctx context.Context, ref *firestore.DocumentRef, fresh rec
 		case lostRace(err):
 			continue // another request took it first: look again
 		default:
-			return claim{}, nil, unavailable(fmt.Errorf("idempotency: take over %s: %w", ref.ID, err))
+			return claim{}, nil, unavailable(fmt.Errorf("take over %s: %w", ref.ID, err))
 		}
 	}
 	return claim{}, nil, inFlight(time.Second)

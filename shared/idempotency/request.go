@@ -7,11 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/url"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 )
 
@@ -55,12 +55,13 @@ func validKey(k string) bool {
 // DocID names the Firestore document of (tenant, device, key) in
 // Collection. The ids are checked so that the "_"-joined name cannot be
 // ambiguous or hold a "/"; the key is hashed because it is client text.
-func DocID(tenantID, deviceID, key string) (string, error) {
+func DocID(tenantID, deviceID, key string) (_ string, err error) {
+	defer derrors.Wrap(&err, "idempotency.DocID")
 	if err := ids.Check(ids.Tenant, tenantID); err != nil {
-		return "", apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency.DocID: %w", err), "an internal error occurred")
+		return "", apperr.Wrap(apperr.Internal, err, "an internal error occurred")
 	}
 	if err := ids.Check(ids.Device, deviceID); err != nil {
-		return "", apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency.DocID: %w", err), "an internal error occurred")
+		return "", apperr.Wrap(apperr.Internal, err, "an internal error occurred")
 	}
 	sum := sha256.Sum256([]byte(key))
 	return tenantID + "_" + deviceID + "_" + hex.EncodeToString(sum[:]), nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
@@ -59,7 +60,8 @@ type Store struct {
 // NewStore opens a Firestore client for projectID (the emulator when
 // FIRESTORE_EMULATOR_HOST is set). It does not contact Firestore: an
 // outage shows as 503s on the requests, not as a failed start.
-func NewStore(ctx context.Context, projectID string, opts Options) (*Store, error) {
+func NewStore(ctx context.Context, projectID string, opts Options) (_ *Store, err error) {
+	defer derrors.Wrap(&err, "idempotency.NewStore(%q)", projectID)
 	s := &Store{lease: opts.Lease, retention: opts.Retention, timeout: opts.Timeout}
 	if s.lease == 0 {
 		s.lease = DefaultLease
@@ -71,22 +73,20 @@ func NewStore(ctx context.Context, projectID string, opts Options) (*Store, erro
 		s.timeout = DefaultTimeout
 	}
 	if s.lease < 0 || s.retention < s.lease || s.timeout < 0 {
-		return nil, fmt.Errorf("idempotency.NewStore: want 0 < lease <= retention and timeout >= 0, got lease %s, retention %s, timeout %s", s.lease, s.retention, s.timeout)
+		return nil, fmt.Errorf("want 0 < lease <= retention and timeout >= 0, got lease %s, retention %s, timeout %s", s.lease, s.retention, s.timeout)
 	}
 	fs, err := firestore.NewClient(ctx, projectID, opts.ClientOptions...)
 	if err != nil {
-		return nil, fmt.Errorf("idempotency.NewStore: %w", err)
+		return nil, err
 	}
 	s.fs, s.col = fs, fs.Collection(Collection)
 	return s, nil
 }
 
 // Close releases the Firestore client.
-func (s *Store) Close() error {
-	if err := s.fs.Close(); err != nil {
-		return fmt.Errorf("idempotency.Store.Close: %w", err)
-	}
-	return nil
+func (s *Store) Close() (err error) {
+	defer derrors.Wrap(&err, "idempotency.Store.Close")
+	return s.fs.Close()
 }
 
 // Request is a mutating request as the store identifies it.
@@ -116,9 +116,10 @@ type Action func(ctx context.Context) (Response, error)
 // Do runs action at most once per (a's tenant, a's device, key) and
 // returns its answer; see the package documentation for the answers. A
 // replay comes back without running action, with ReplayedHeader set. An
-// error from action is returned as is (after its answer is stored), so the
+// error from action is returned, wrapped, after its answer is stored, so the
 // caller's activity row says the action failed.
-func (s *Store) Do(ctx context.Context, a actor.Actor, req Request, action Action) (Response, error) {
+func (s *Store) Do(ctx context.Context, a actor.Actor, req Request, action Action) (_ Response, err error) {
+	defer derrors.Wrap(&err, "idempotency.Store.Do")
 	key, err := ParseKey([]string{req.Key})
 	if err != nil {
 		return Response{}, err
@@ -199,7 +200,7 @@ func capture(res Response, herr error, rid string) (*response, Response, error) 
 		}
 		b, err := encode(httpx.ProblemFor(ae, rid))
 		if err != nil {
-			ae := apperr.Wrap(apperr.Internal, fmt.Errorf("idempotency: encode problem: %w", err), "an internal error occurred")
+			ae := apperr.Wrap(apperr.Internal, fmt.Errorf("encode problem: %w", err), "an internal error occurred")
 			return &response{Status: ae.Status()}, Response{}, ae
 		}
 		resp.Body = b

@@ -10,6 +10,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -58,23 +59,24 @@ func JobsFromEnv(ctx context.Context, log *slog.Logger) (*Jobs, error) {
 // It refuses a JOBS_DATABASE_URL of any role but bff_jobs: with the app
 // role, row-level security would show a cross-tenant job no row at all and
 // it would report success forever.
-func JobsWith(ctx context.Context, l envconfig.Lookuper, _ *slog.Logger) (*Jobs, error) {
+func JobsWith(ctx context.Context, l envconfig.Lookuper, _ *slog.Logger) (_ *Jobs, err error) {
+	defer derrors.Wrap(&err, "setup.JobsWith")
 	var cfg JobsConfig
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 		return nil, err
 	}
 	db, err := pg.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return nil, fmt.Errorf("setup: jobs database: %w", err)
+		return nil, fmt.Errorf("jobs database: %w", err)
 	}
 	if r := db.Role(); r != jobsRole {
 		db.Close()
-		return nil, fmt.Errorf("setup: JOBS_DATABASE_URL connects as %q, want %s", r, jobsRole)
+		return nil, fmt.Errorf("JOBS_DATABASE_URL connects as %q, want %s", r, jobsRole)
 	}
 	pub, err := pubsubevents.NewPublisher(ctx, cfg.ProjectID, pubsubevents.Options{})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, err
 	}
 	return &Jobs{DB: db, Publisher: pub, pub: pub}, nil
 }

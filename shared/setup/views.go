@@ -10,6 +10,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
@@ -57,14 +58,15 @@ func ViewsFromEnv(ctx context.Context, log *slog.Logger, res *Resources, needs .
 
 // Views is ViewsFromEnv with configuration looked up in l. Only the clients
 // of needs are configured, so a function asks only for the URLs it uses.
-func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Resources, needs ...string) (*views.Service, error) {
+func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Resources, needs ...string) (_ *views.Service, err error) {
+	defer derrors.Wrap(&err, "setup.Views")
 	var cfg ViewsConfig
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 		return nil, err
 	}
 	tc, err := tenant.NewClient(cfg.Tenant)
 	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, err
 	}
 	src := &views.Sources{}
 	for _, n := range needs {
@@ -84,7 +86,7 @@ func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Res
 func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, name string) error {
 	load := func(cfg any) error {
 		if err := config.LoadFrom(ctx, l, cfg); err != nil {
-			return fmt.Errorf("setup: %s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
 	}
@@ -126,10 +128,10 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 			src.Sync, err = syncsvc.NewClient(c)
 		}
 	default:
-		return fmt.Errorf("setup: unknown upstream %q", name)
+		return fmt.Errorf("unknown upstream %q", name)
 	}
 	if err != nil {
-		return fmt.Errorf("setup: %s client: %w", name, err)
+		return fmt.Errorf("%s client: %w", name, err)
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func responseOf(res gate.Result) (idempotency.Response, error) {
 	case res.Body != nil:
 		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(res.Body); err != nil {
-			return idempotency.Response{}, apperr.Wrap(apperr.Internal, fmt.Errorf("idemhttp: encode response: %w", err), "an internal error occurred")
+			return idempotency.Response{}, apperr.Wrap(apperr.Internal, fmt.Errorf("encode response: %w", err), "an internal error occurred")
 		}
 		out.Body = buf.Bytes()
 		if out.Header == nil {

@@ -79,9 +79,10 @@ type Recorder interface {
 // recorded, for actions on stores that cannot share a transaction with the
 // ledger: recording first means an outage of the ledger stops the action
 // instead of letting it happen unrecorded.
-func RecordNow(ctx context.Context, r Recorder, a actor.Actor, n *Note) error {
+func RecordNow(ctx context.Context, r Recorder, a actor.Actor, n *Note) (err error) {
+	defer derrors.Wrap(&err, "activity.RecordNow")
 	if n.Action == "" {
-		return errors.New("activity.RecordNow: the note has no Action")
+		return errors.New("the note has no Action")
 	}
 	if err := r.Record(ctx, EntryOf(a, *n, nil)); err != nil {
 		return err

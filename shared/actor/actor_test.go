@@ -124,7 +124,7 @@ func TestRoles(t *testing.T) {
 			switch {
 			case tc.has && err != nil:
 				t.Errorf("RequireRole(%v) = %v, want nil", tc.roles, err)
-			case !tc.has && (apperr.CodeOf(err) != apperr.ForbiddenRole || apperr.From(err).Status() != http.StatusForbidden):
+			case !tc.has && (!apperr.Is(err, apperr.ForbiddenRole) || apperr.From(err).Status() != http.StatusForbidden):
 				t.Errorf("RequireRole(%v) = %v, want 403 FORBIDDEN_ROLE", tc.roles, err)
 			}
 		})

@@ -258,12 +258,13 @@ func NewVerifier(ctx context.Context, cfg Config, opts ...Option) (_ *Verifier, 
 // NewVerifierWithKeyfunc builds a Verifier over a caller-supplied key
 // function (static keys, tests). A key function that cannot read its key set
 // should return an error wrapping ErrKeySetUnavailable.
-func NewVerifierWithKeyfunc(cfg Config, kf jwt.Keyfunc) (*Verifier, error) {
+func NewVerifierWithKeyfunc(cfg Config, kf jwt.Keyfunc) (_ *Verifier, err error) {
+	defer derrors.Wrap(&err, "auth.NewVerifierWithKeyfunc")
 	if strings.TrimSpace(cfg.Issuer) == "" || strings.TrimSpace(cfg.Audience) == "" {
-		return nil, errors.New("auth.NewVerifierWithKeyfunc: issuer and audience are required")
+		return nil, errors.New("issuer and audience are required")
 	}
 	if kf == nil {
-		return nil, errors.New("auth.NewVerifierWithKeyfunc: nil key function")
+		return nil, errors.New("nil key function")
 	}
 	return newVerifier(cfg, func(context.Context) jwt.Keyfunc { return kf }), nil
 }

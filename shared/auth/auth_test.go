@@ -102,7 +102,7 @@ func TestVerifyWithStaticKey(t *testing.T) {
 		t.Fatalf("principal %+v, want %+v", p, want)
 	}
 
-	if _, err := v.Verify(context.Background(), mint(now.Add(-3*time.Hour), time.Hour)); apperr.CodeOf(err) != apperr.TokenExpired {
+	if _, err := v.Verify(context.Background(), mint(now.Add(-3*time.Hour), time.Hour)); !apperr.Is(err, apperr.TokenExpired) {
 		t.Fatalf("expired: %v", err)
 	}
 	down = true
@@ -133,7 +133,7 @@ func TestBearer(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("bearer(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
-		if err != nil && apperr.CodeOf(err) != apperr.Unauthenticated {
+		if err != nil && !apperr.Is(err, apperr.Unauthenticated) {
 			t.Errorf("bearer(%q) code %s", tc.in, apperr.CodeOf(err))
 		}
 	}
@@ -213,7 +213,7 @@ func TestVerifiedTokensAreRemembered(t *testing.T) {
 	}
 	// Past a minute it is verified again (and the key set is down: 503).
 	clock.Store(int64(verifiedTTL + time.Second))
-	if _, err := v.Verify(context.Background(), tok); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := v.Verify(context.Background(), tok); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("after the cache TTL: %v, want the key set consulted again", err)
 	}
 	// Never past exp: a token expiring in 30 s is remembered 30 s at most.

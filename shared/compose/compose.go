@@ -436,7 +436,7 @@ func nameOf(key string) string {
 func fetchSafely(ctx context.Context, f func(context.Context) (any, error)) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("compose: widget panicked: %v", r)
+			err = fmt.Errorf("widget panicked: %v", r)
 		}
 	}()
 	return f(ctx)

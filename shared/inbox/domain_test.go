@@ -136,7 +136,7 @@ func TestDecideIsWriteOnceUnderConcurrency(t *testing.T) {
 		switch {
 		case r.err == nil:
 			won = append(won, r)
-		case apperr.CodeOf(r.err) != apperr.DecisionAlreadyRecorded:
+		case !apperr.Is(r.err, apperr.DecisionAlreadyRecorded):
 			t.Errorf("Decide = %v, want success or DECISION_ALREADY_RECORDED", r.err)
 		case r.note.Recorded:
 			t.Errorf("a refused decision says its row was recorded: %+v", r.note)
@@ -229,7 +229,7 @@ func TestAlreadyDecidedWinsOverExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = clock.Add(time.Hour)
-	if _, _, err := s.Decide(ctx, d.operator(), aim, inbox.DecisionRequest{Outcome: "rejected"}); apperr.CodeOf(err) != apperr.DecisionAlreadyRecorded {
+	if _, _, err := s.Decide(ctx, d.operator(), aim, inbox.DecisionRequest{Outcome: "rejected"}); !apperr.Is(err, apperr.DecisionAlreadyRecorded) {
 		t.Fatalf("second decision past expiry = %v, want DECISION_ALREADY_RECORDED", err)
 	}
 }

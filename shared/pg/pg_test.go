@@ -251,7 +251,7 @@ func TestInTenantTxRollsBackAndKeepsAppErrors(t *testing.T) {
 		}
 		return notFound
 	})
-	if !errors.Is(err, notFound) || apperr.CodeOf(err) != apperr.NotFound {
+	if !errors.Is(err, notFound) || !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("InTenantTx = %v, want the fn's NOT_FOUND", err)
 	}
 	var n int
@@ -384,7 +384,7 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := tc.run()
-		if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		if !apperr.Is(err, apperr.UpstreamUnavailable) {
 			t.Errorf("%s after the cut = %v, want UPSTREAM_UNAVAILABLE", tc.name, err)
 		}
 	}
@@ -423,7 +423,7 @@ func TestInTenantTxContextDeadline(t *testing.T) {
 		_, err := tx.Exec(ctx, "SELECT pg_sleep(5)")
 		return err
 	})
-	if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Errorf("InTenantTx past its deadline = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

@@ -218,7 +218,7 @@ func TestViewRoles(t *testing.T) {
 			switch {
 			case allowed && err != nil:
 				t.Errorf("%s as %s: %v", kind, role, err)
-			case !allowed && apperr.CodeOf(err) != apperr.ForbiddenRole:
+			case !allowed && !apperr.Is(err, apperr.ForbiddenRole):
 				t.Errorf("%s as %s = %v, want FORBIDDEN_ROLE", kind, role, err)
 			}
 			if c, ok := activity.CategoryOf(note.Action); !ok || c != activity.CategoryView {
@@ -227,7 +227,7 @@ func TestViewRoles(t *testing.T) {
 		}
 	}
 	// The guest lists are not the housekeepers'.
-	if _, _, err := s.View(context.Background(), operator(tenant.RoleHousekeepingLead), views.VArrivals, ""); apperr.CodeOf(err) != apperr.ForbiddenRole {
+	if _, _, err := s.View(context.Background(), operator(tenant.RoleHousekeepingLead), views.VArrivals, ""); !apperr.Is(err, apperr.ForbiddenRole) {
 		t.Errorf("arrivals as housekeeping lead = %v, want FORBIDDEN_ROLE", err)
 	}
 }

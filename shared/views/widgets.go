@@ -153,7 +153,7 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 			return st.Summary, nil
 		}
 	}
-	return func(context.Context) (any, error) { return nil, fmt.Errorf("views: unknown widget %q", name) }
+	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown widget %q", name) }
 }
 
 // ViewFetch returns the loader of workbench view kind: its items.
@@ -200,7 +200,7 @@ func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
 			return s.Maintenance.Board(ctx, t, p)
 		}
 	}
-	return func(context.Context) (any, error) { return nil, fmt.Errorf("views: unknown view %q", kind) }
+	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown view %q", kind) }
 }
 
 // ListWidget previews a day's arrivals or departures.

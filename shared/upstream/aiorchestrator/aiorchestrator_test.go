@@ -82,7 +82,7 @@ func TestSuggestionsStatus(t *testing.T) {
 	if got, err := c.Suggestions(upstreamtest.Context(t), tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || srv.Queries()[0].Get("status") != "all" {
 		t.Fatalf("all: %v, %v", got, err)
 	}
-	if _, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "expired"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "expired"); !apperr.Is(err, apperr.ValidationFailed) {
 		t.Fatalf("unknown status: %v", err)
 	}
 }
@@ -94,7 +94,7 @@ func TestSummary(t *testing.T) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
 	c, _ = serve(t, `{"open":-4,"actionRequired":1}`)
-	if _, err := c.Summary(upstreamtest.Context(t), tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Summary(upstreamtest.Context(t), tid, pid); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

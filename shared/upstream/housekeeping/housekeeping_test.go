@@ -52,7 +52,7 @@ func TestBoardCleansRooms(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"rooms":[],"summary":{"clean":-1,"dirty":0,"inspected":0,"outOfOrder":0}}`)
-	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

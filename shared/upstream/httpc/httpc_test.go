@@ -111,7 +111,7 @@ func TestMaxResponse(t *testing.T) {
 	t.Parallel()
 	base := serve(t, answer(200, `{"name":"`+strings.Repeat("a", 2000)+`"}`))
 	var got doc
-	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("over the limit: %v", err)
 	}
 	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(4000)).GetJSON(context.Background(), "op", nil, nil, &got); err != nil {
@@ -206,7 +206,7 @@ func TestDeadlines(t *testing.T) {
 			if el := time.Since(start); el > 2*time.Second {
 				t.Errorf("returned after %v", el)
 			}
-			if apperr.CodeOf(err) != apperr.UpstreamUnavailable || !strings.Contains(err.Error(), "timeout") {
+			if !apperr.Is(err, apperr.UpstreamUnavailable) || !strings.Contains(err.Error(), "timeout") {
 				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE naming a timeout", err)
 			}
 		})
@@ -217,7 +217,7 @@ func TestDeadlines(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		var d doc
-		if err := c.GetJSON(ctx, "op", nil, nil, &d); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+		if err := c.GetJSON(ctx, "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -228,7 +228,7 @@ func TestConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	var d doc
-	if err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
 }

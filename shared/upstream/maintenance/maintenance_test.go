@@ -48,7 +48,7 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"workOrders":[],"summary":{"open":0,"inProgress":0,"urgent":-3}}`)
-	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }

@@ -73,13 +73,13 @@ func TestAlertsStatusAndSummary(t *testing.T) {
 	if got, err := c.Alerts(upstreamtest.Context(t), tid, pid, ""); err != nil || got == nil {
 		t.Fatalf("Alerts = %v, %v", got, err)
 	}
-	if _, err := c.Alerts(upstreamtest.Context(t), tid, pid, "resolved"); apperr.CodeOf(err) != apperr.ValidationFailed {
+	if _, err := c.Alerts(upstreamtest.Context(t), tid, pid, "resolved"); !apperr.Is(err, apperr.ValidationFailed) {
 		t.Fatalf("unknown status: %v", err)
 	}
 	if got, err := c.Summary(upstreamtest.Context(t), tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
-	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Context(t), tid, pid); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Context(t), tid, pid); !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Fatalf("negative summary: %v", err)
 	}
 }

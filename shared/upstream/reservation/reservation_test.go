@@ -107,7 +107,7 @@ func TestRefusesBrokenAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if err := tc.call(serve(t, tc.body)); apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+			if err := tc.call(serve(t, tc.body)); !apperr.Is(err, apperr.UpstreamUnavailable) {
 				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 			}
 		})

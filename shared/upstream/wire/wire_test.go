@@ -51,7 +51,7 @@ func TestDates(t *testing.T) {
 		if ValidDate(s) != ok {
 			t.Errorf("ValidDate(%q) = %v", s, !ok)
 		}
-		if err := CheckDate("date", s); (err == nil) != ok || (!ok && apperr.CodeOf(err) != apperr.ValidationFailed) {
+		if err := CheckDate("date", s); (err == nil) != ok || (!ok && !apperr.Is(err, apperr.ValidationFailed)) {
 			t.Errorf("CheckDate(%q) = %v", s, err)
 		}
 	}

@@ -89,7 +89,7 @@ func Failures(t *testing.T, build Build, service string, newClient NewClient) {
 	t.Helper()
 	unavailable := func(t *testing.T, err error) {
 		t.Helper()
-		if CodeOf(err) != apperr.UpstreamUnavailable {
+		if !apperr.Is(err, apperr.UpstreamUnavailable) {
 			t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
 		}
 		if ae := apperr.From(err); ae.RetryAfter == 0 || !strings.Contains(ae.Detail, service) {
@@ -217,7 +217,7 @@ func Failures(t *testing.T, build Build, service string, newClient NewClient) {
 			{good.ID, good.Operators[0].ID},
 			{"", ""},
 		} {
-			if err := call(context.Background(), c[0], c[1]); CodeOf(err) != apperr.ValidationFailed {
+			if err := call(context.Background(), c[0], c[1]); !apperr.Is(err, apperr.ValidationFailed) {
 				t.Errorf("(%q, %q): err = %v, want VALIDATION_FAILED", c[0], c[1], err)
 			}
 		}

@@ -175,6 +175,9 @@ func NewOps(ds *Dataset, now func() time.Time) *Ops {
 // Dataset is the dataset served.
 func (o *Ops) Dataset() *Dataset { return o.ds }
 
+// Now is the generator's clock.
+func (o *Ops) Now() time.Time { return o.now() }
+
 // Snapshot is the state of one property at one anchor instant.
 type Snapshot struct {
 	Tenant   *Tenant

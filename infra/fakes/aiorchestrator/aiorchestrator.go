@@ -5,13 +5,17 @@
 //	GET  P/suggestions?status=open|all → {items:[Suggestion]}
 //	GET  P/suggestions/summary         → {open, actionRequired}
 //	POST P/suggestions/{id}/decisions  {decisionId, outcome, …} → 201;
-//	     the same decisionId again → 200; another one → 409 DECISION_CONFLICT
+//	     the same decisionId again → 200; another one → 409 DECISION_CONFLICT;
+//	     a suggestion the service does not know (for that tenant and
+//	     property) → 404 SUGGESTION_NOT_FOUND; one past its expiresAt → 410
+//	     SUGGESTION_EXPIRED
 //
 // Some suggestions have no provenance (the BFF must not show them) and one
 // always expires within minutes; summary.open is the length of the open
-// list. The demo's suggestion ids move with its clock, so a decision is
-// accepted for any well-formed suggestion id rather than only the listed
-// ones.
+// list. The demo's suggestion ids move with its clock, so the service
+// knows every suggestion it has listed (and those of the current list),
+// with their expiry, as the real one knows every suggestion it emitted;
+// Know adds one a test announced by event only.
 package aiorchestrator
 
 import (
@@ -19,6 +23,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
@@ -44,19 +49,22 @@ type Service struct {
 	*scoped.Service
 
 	mu        sync.Mutex
-	decisions map[string]Decision // tenant/property/suggestion → the first decision
-	received  int                 // POSTs that carried a valid decision
+	decisions map[string]Decision  // tenant/property/suggestion → the first decision
+	known     map[string]time.Time // tenant/property/suggestion → its expiresAt
+	received  int                  // POSTs that carried a valid decision
 }
 
 var opaqueID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // New serves ops.
 func New(ops *demo.Ops, opts ...fakes.Option) *Service {
-	s := &Service{decisions: map[string]Decision{}}
+	s := &Service{decisions: map[string]Decision{}, known: map[string]time.Time{}}
 	s.Service = scoped.New(Name, "AI", ops, []scoped.Route{
 		{Path: "/suggestions", Handle: func(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot) {
 			if all, ok := s.Status(w, r); ok {
-				fakes.WriteJSON(w, http.StatusOK, sn.Suggestions(all))
+				doc := sn.Suggestions(all)
+				s.learn(sn, doc)
+				fakes.WriteJSON(w, http.StatusOK, doc)
 			}
 		}},
 		{Path: "/suggestions/summary", Handle: func(w http.ResponseWriter, _ *http.Request, sn *demo.Snapshot) {
@@ -86,22 +94,48 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, sn *demo.Snapsh
 		s.Problem(w, http.StatusBadRequest, "VALIDATION_FAILED", "outcome: unknown")
 		return
 	}
+	s.learn(sn, sn.Suggestions(true))
 	key := sn.Tenant.ID + "/" + sn.Property.ID + "/" + id
+	now := s.Ops().Now()
 	s.mu.Lock()
 	s.received++
 	prev, seen := s.decisions[key]
-	if !seen {
+	expiresAt, known := s.known[key]
+	expired := !expiresAt.After(now)
+	if !seen && known && !expired {
 		s.decisions[key] = d
 	}
 	s.mu.Unlock()
 	switch {
+	case !known:
+		s.Problem(w, http.StatusNotFound, "SUGGESTION_NOT_FOUND", "no such suggestion for this property")
+	case seen && prev.DecisionID == d.DecisionID:
+		fakes.WriteJSON(w, http.StatusOK, map[string]string{"decisionId": d.DecisionID})
+	case seen:
+		s.Problem(w, http.StatusConflict, "DECISION_CONFLICT", "another decision is recorded for this suggestion")
+	case expired:
+		s.Problem(w, http.StatusGone, "SUGGESTION_EXPIRED", "the suggestion expired")
 	case !seen:
 		fakes.WriteJSON(w, http.StatusCreated, map[string]string{"decisionId": d.DecisionID})
-	case prev.DecisionID == d.DecisionID:
-		fakes.WriteJSON(w, http.StatusOK, map[string]string{"decisionId": d.DecisionID})
-	default:
-		s.Problem(w, http.StatusConflict, "DECISION_CONFLICT", "another decision is recorded for this suggestion")
 	}
+}
+
+// learn remembers the suggestions of doc as known, with their expiry.
+func (s *Service) learn(sn *demo.Snapshot, doc demo.SuggestionsDoc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, it := range doc.Items {
+		s.known[sn.Tenant.ID+"/"+sn.Property.ID+"/"+it.SuggestionID] = it.ExpiresAt.Time
+	}
+}
+
+// Know makes a suggestion known to the service, as when it emitted the
+// suggestion's created event: decisions on it are then taken until
+// expiresAt.
+func (s *Service) Know(tenantID, propertyID, suggestionID string, expiresAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known[tenantID+"/"+propertyID+"/"+suggestionID] = expiresAt
 }
 
 // Decision returns the decision recorded for a suggestion of a property.

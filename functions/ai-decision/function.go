@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
@@ -20,26 +19,22 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "AIDecision"
-
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		g, res, err := setup.GateFromEnv(ctx, log)
+// Function is the `ai-decision` function as deployed.
+var Function = boot.Function{Name: "ai-decision", EntryPoint: "AIDecision",
+	StartHTTP: setup.Gated(func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
+		in, err := setup.InboxesWith(ctx, l, log, g, res, setup.UpAI)
 		if err != nil {
 			return nil, err
 		}
-		in, err := setup.InboxesFromEnv(ctx, log, g, res, setup.UpAI)
+		store, err := idempotency.With(ctx, l)
 		if err != nil {
 			return nil, err
 		}
-		store, err := idempotency.FromEnv(ctx)
-		if err != nil {
-			return nil, err
-		}
+		res.OnClose(func() { _ = store.Close() })
 		return New(g, store, in.Suggestions), nil
-	}).ServeHTTP)
-}
+	})}
+
+func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, store *idempotency.Store, s *inbox.Suggestions) http.Handler {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
@@ -16,22 +15,17 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "Alerts"
-
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		g, res, err := setup.GateFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
-		in, err := setup.InboxesFromEnv(ctx, log, g, res, setup.UpNotification)
+// Function is the `alerts` function as deployed.
+var Function = boot.Function{Name: "alerts", EntryPoint: "Alerts",
+	StartHTTP: setup.Gated(func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
+		in, err := setup.InboxesWith(ctx, l, log, g, res, setup.UpNotification)
 		if err != nil {
 			return nil, err
 		}
 		return New(g, in.Alerts), nil
-	}).ServeHTTP)
-}
+	})}
+
+func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, a *inbox.Alerts) http.Handler {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
@@ -17,25 +16,18 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/views/viewhttp"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "Dashboard"
-
-// Upstreams are the services this function reads.
-var Upstreams = setup.AllUpstreams
-
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		g, res, err := setup.GateFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
-		svc, err := setup.ViewsFromEnv(ctx, log, res, Upstreams...)
+// Function is the `dashboard` function as deployed: it composes from every
+// upstream a widget may read.
+var Function = boot.Function{Name: "dashboard", EntryPoint: "Dashboard",
+	StartHTTP: setup.Gated(func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
+		svc, err := setup.Views(ctx, l, log, res, setup.AllUpstreams...)
 		if err != nil {
 			return nil, err
 		}
 		return New(g, svc), nil
-	}).ServeHTTP)
-}
+	})}
+
+func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, svc *views.Service) http.Handler {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// Vendoring carries funcframework only when the function imports it.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
@@ -19,24 +18,22 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "Events"
-
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		g, res, err := setup.GateFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
+// Function is the `events` function as deployed.
+var Function = boot.Function{Name: "events", EntryPoint: "Events",
+	StartHTTP: setup.Gated(func(ctx context.Context, _ boot.Lookuper, _ *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
 		// One subscription for the instance's life, shared by every stream.
 		live, err := livestream.New(ctx, res.Redis, livestream.Options{Sessions: g.Sessions})
 		if err != nil {
-			res.Close()
 			return nil, err
 		}
+		// The streams end first on a shutdown, and before the clients they
+		// use on close.
+		res.OnDrain(live.Close)
+		res.OnClose(live.Close)
 		return New(g, live), nil
-	}).ServeHTTP)
-}
+	})}
+
+func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, live *livestream.Server) http.Handler {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	// The buildpack's generated main imports funcframework; vendoring
 	// only carries it when the function imports it too.
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
@@ -24,18 +23,13 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// EntryPoint is the name the function is deployed and registered under.
-const EntryPoint = "Session"
-
-func init() {
-	functions.HTTP(EntryPoint, boot.HTTP(EntryPoint, func(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-		g, _, err := setup.GateFromEnv(ctx, log)
-		if err != nil {
-			return nil, err
-		}
+// Function is the `session` function as deployed.
+var Function = boot.Function{Name: "session", EntryPoint: "Session",
+	StartHTTP: setup.Gated(func(_ context.Context, _ boot.Lookuper, _ *slog.Logger, g *gate.Gate, _ *setup.Resources) (http.Handler, error) {
 		return New(g), nil
-	}).ServeHTTP)
-}
+	})}
+
+func init() { Function.Register() }
 
 // New returns the function's handler over a ready gate.
 func New(g *gate.Gate) http.Handler {

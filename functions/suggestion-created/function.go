@@ -15,7 +15,7 @@ import (
 
 // Function is the `suggestion-created` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "suggestion-created", EntryPoint: "SuggestionCreated", StartEvent: boot.Consumer("suggestion-created", New)}
+var Function = boot.Function{Name: "suggestion-created", EntryPoint: "AISuggestionCreated", StartEvent: boot.Consumer("suggestion-created", New)}
 
 func init() { Function.Register() }
 

@@ -15,7 +15,7 @@ import (
 
 // Function is the `suggestion-invalidated` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "suggestion-invalidated", EntryPoint: "SuggestionInvalidated", StartEvent: boot.Consumer("suggestion-invalidated", New)}
+var Function = boot.Function{Name: "suggestion-invalidated", EntryPoint: "AISuggestionInvalidated", StartEvent: boot.Consumer("suggestion-invalidated", New)}
 
 func init() { Function.Register() }
 

@@ -1,8 +1,10 @@
 // Package devserver runs every function of the service in one process, the
 // way `make dev` and the end-to-end tests need it: the fakes of upstream
-// services on their own ports, the gate built from the same configuration a
-// deployed function reads, each HTTP function mounted on its routes and
-// each event function behind a Pub/Sub emulator push subscription.
+// services on their own ports, and each function started through its own
+// boot.Function from the configuration a deployment would give it (so
+// what runs locally is what deploys), HTTP functions mounted on their
+// routes, event functions behind Pub/Sub emulator push subscriptions and
+// scheduled functions at POST /_jobs/<name>.
 package devserver
 
 import (
@@ -25,16 +27,11 @@ import (
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
-	"github.com/melmastoon/bff-backoffice/shared/livestream"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
-	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
 // DevPIIKey keys the PII hashes in dev; never used in a deployment.
@@ -76,12 +73,9 @@ type Server struct {
 	Fleet     *fleet.Fleet // the property-scoped upstreams (reservation, …)
 	Demo      *demo.Dataset
 	Upstreams map[string]string
-	Gate      *gate.Gate
-	Resources *setup.Resources
-	Consumer  *setup.Consumer
-	Views     *views.Service
-	Live      *livestream.Server
-	Env       map[string]string // the configuration the functions were built from
+	// Env is the configuration every function is started from, by
+	// environment variable name, as a deployment sets it.
+	Env map[string]string
 
 	srv     *http.Server
 	closers []func()
@@ -218,109 +212,63 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"REDIS_KEY_PREFIX":     o.RedisPrefix,
 		"DATABASE_URL":         o.DatabaseURL,
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
+		// The Java emulator on a loaded 2-core machine answers a burst of
+		// writes far slower than Firestore; past the production timeout a
+		// request is refused 503 while its record may have landed, and the
+		// retry then waits out the lease. Dev and tests give it more time.
+		"IDEMPOTENCY_TIMEOUT": "15s",
 	}
 	for _, name := range fleet.Names() {
 		s.Env[fleet.EnvVar(name)] = s.Upstreams[name] // RESERVATION_SERVICE_URL, …
 	}
-	lookup := config.MapLookuper(s.Env)
-	g, res, err := setup.Gate(ctx, lookup, o.Log)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.Gate, s.Resources = g, res
-	s.closers = append(s.closers, res.Close)
-	cons, err := setup.ConsumerWith(ctx, lookup, o.Log)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.Consumer = cons
-	s.closers = append(s.closers, cons.Close)
-	s.Views, err = setup.Views(ctx, lookup, o.Log, res, setup.AllUpstreams...)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.Live, err = livestream.New(ctx, res.Redis, livestream.Options{Sessions: g.Sessions})
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.closers = append(s.closers, s.Live.Close)
-	inboxes, err := setup.InboxesWith(ctx, lookup, o.Log, g, res, setup.UpAI, setup.UpNotification)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	// FIRESTORE_EMULATOR_HOST (set by the stack) points it at the emulator.
-	// The Java emulator on a loaded 2-core machine answers a burst of
-	// writes far slower than Firestore; past the production timeout a
-	// request is refused 503 while its record may have landed, and the
-	// retry then waits out the lease. Dev and tests give it more time.
-	idem, err := idempotency.NewStore(ctx, o.ProjectID, idempotency.Options{Timeout: 15 * time.Second})
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	s.closers = append(s.closers, func() { _ = idem.Close() })
-	ai, err := setup.AIClientWith(ctx, lookup)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	deps := Deps{Gate: g, Resources: res, Consumer: cons, Views: s.Views, Live: s.Live, Inboxes: inboxes, Idem: idem, AI: ai}
 	if o.JobsDatabaseURL != "" {
 		s.Env["JOBS_DATABASE_URL"] = o.JobsDatabaseURL
-		jobs, err := setup.JobsWith(ctx, config.MapLookuper(s.Env), o.Log)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", httpx.Health)
+	mux.HandleFunc("/", httpx.NotFound)
+	var drains []func()
+	for _, fn := range m.Functions {
+		f, ok := Lookup(fn.Name)
+		if !ok {
+			_ = ln.Close()
+			return nil, fmt.Errorf("devserver: function %q is in the manifest but not in devserver.Functions", fn.Name)
+		}
+		if fn.Kind == manifest.KindScheduled && o.JobsDatabaseURL == "" {
+			mux.Handle("POST "+JobPath(fn.Name), http.HandlerFunc(noJobsDatabase))
+			continue
+		}
+		// Each function starts as deployed: from its configuration alone,
+		// with clients of its own.
+		h, e, err := f.Start(ctx, s.Lookuper(), o.Log)
 		if err != nil {
 			_ = ln.Close()
 			return nil, fmt.Errorf("devserver: %w", err)
 		}
-		s.closers = append(s.closers, jobs.Close)
-		deps.Jobs = jobs
-	}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", httpx.Health)
-	mux.HandleFunc("/", httpx.NotFound)
-	for _, fn := range m.Functions {
-		switch fn.Kind {
-		case "http":
-			build, ok := HTTPFunctions[fn.Name]
-			if !ok {
-				_ = ln.Close()
-				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
+		switch {
+		case e != nil:
+			s.closers = append(s.closers, e.Close)
+			mux.Handle("POST "+PushPath(fn.Name), e.Push())
+		case fn.Kind == manifest.KindScheduled:
+			s.closers = append(s.closers, h.Close)
+			mux.Handle("POST "+JobPath(fn.Name), h.Handler)
+		default:
+			s.closers = append(s.closers, h.Close)
+			if h.Drain != nil {
+				drains = append(drains, h.Drain)
 			}
-			h := build(deps)
 			for _, p := range routePaths(fn.Routes) {
-				mux.Handle(p, h)
+				mux.Handle(p, h.Handler)
 			}
-		case "event":
-			build, ok := EventFunctions[fn.Name]
-			if !ok {
-				_ = ln.Close()
-				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
-			}
-			mux.Handle("POST "+PushPath(fn.Name), consume.Push(fn.Name, cons.Redis, build(deps)))
-		case "scheduled":
-			build, ok := ScheduledFunctions[fn.Name]
-			if !ok {
-				_ = ln.Close()
-				return nil, fmt.Errorf("devserver: function %q is in the manifest but not mounted", fn.Name)
-			}
-			h := http.Handler(http.HandlerFunc(noJobsDatabase))
-			if deps.Jobs != nil {
-				h = build(deps)
-			}
-			mux.Handle("POST "+JobPath(fn.Name), h)
 		}
 	}
 	// No WriteTimeout or IdleTimeout: an SSE stream (GET /v1/events) writes
 	// for up to livestream's MaxAge. Shutdown ends the streams first, since
 	// it would otherwise wait for them.
 	s.srv = &http.Server{Handler: httpx.Wrap(o.Log, mux), ReadHeaderTimeout: 10 * time.Second}
-	s.srv.RegisterOnShutdown(s.Live.Close)
+	for _, d := range drains {
+		s.srv.RegisterOnShutdown(d)
+	}
 	go func() { _ = s.srv.Serve(ln) }()
 
 	if o.PushSubscriptions {
@@ -330,6 +278,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	return s, nil
 }
+
+// Lookuper looks up the functions' configuration (Env).
+func (s *Server) Lookuper() boot.Lookuper { return config.MapLookuper(s.Env) }
 
 // PushPath is where the emulator pushes the events of an event function.
 func PushPath(name string) string { return "/_push/" + name }

@@ -40,6 +40,9 @@ type Function struct {
 type HTTPFunc struct {
 	Handler http.Handler
 	Close   func()
+	// Drain, when set, ends the function's long-lived requests (event
+	// streams) so that a server shutting down need not wait for them.
+	Drain func()
 }
 
 // EventFunc is a started event function: its consumer name (which keys the

@@ -61,6 +61,7 @@ type Resources struct {
 	// events) goes out through it.
 	Publisher events.Publisher
 	close     []func()
+	drain     []func()
 }
 
 // Close releases the clients; the gate is unusable afterwards.

@@ -37,6 +37,7 @@ type Env struct {
 	RepoRoot    string
 	AdminURL    string // superuser, connected to the scenario's database (baselines only)
 	AppURL      string // bff_app on the same database, what functions use
+	JobsURL     string // bff_jobs on the same database, what scheduled functions use
 	RedisAddr   string
 	RedisPrefix string
 	ProjectID   string       // Pub/Sub emulator project
@@ -49,6 +50,8 @@ type Options struct {
 	Duration time.Duration
 	// Warmup before each measured run, discarded; zero means 1 s.
 	Warmup time.Duration
+	// Functions limits cold-start to these functions; empty means all.
+	Functions []string
 }
 
 func (o Options) withDefaults(duration time.Duration) Options {
@@ -78,6 +81,7 @@ func Scenarios() []Scenario {
 		{Name: "ledger-throughput", About: "activity.Ledger.Record rows/s with RLS on, against a superuser COPY", Run: LedgerThroughput},
 		{Name: "dashboard-cached", About: "cached GET /v1/dashboard through the gate against a bare handler doing one Redis GET; p99 at half that load", Run: DashboardCached},
 		{Name: "dashboard-hung", About: "cold GET /v1/dashboard with revenue-service hung (stale and unavailable) against all upstreams healthy", Run: DashboardHung},
+		{Name: "cold-start", About: "every function binary built as the buildpack does, started as Cloud Run does: process start to first 200, and binary size", Run: ColdStart},
 		{Name: "dashboard-herd", About: "1,000 concurrent cold GET /v1/dashboard over 4 dev-server processes: upstream calls per widget endpoint", Run: DashboardHerd},
 	}
 }

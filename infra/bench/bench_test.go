@@ -15,6 +15,10 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
+// coldStartSample is one function of each kind: building all of them is
+// make buildcheck's job, not this structural test's.
+var coldStartSample = []string{"session", "alert-raised", "outbox-relay"}
+
 // TestScenarios runs every scenario briefly against the test stack so the
 // harness does not rot. It checks structure only — a report is written and
 // reads back, every run did work and nothing failed — never a timing.
@@ -93,6 +97,16 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("%s: %v unavailable hung widgets in %d answers, want 2 each", r.Name, r.Extra["hungWidgetsUnavailable"], r.OK)
 			}
 		},
+		"cold-start": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) != len(coldStartSample) {
+				t.Fatalf("%d runs, want one per function of %v", len(rep.Runs), coldStartSample)
+			}
+			for _, r := range rep.Runs {
+				if r.Latency == nil || r.Latency.P50 <= 0 || r.Extra["binaryMB"] <= 0 {
+					t.Errorf("%s: no start time or size: %+v %v", r.Name, r.Latency, r.Extra)
+				}
+			}
+		},
 		"dashboard-herd": func(t *testing.T, rep *Report) {
 			if len(rep.Runs) == 0 {
 				t.Fatal("no round")
@@ -119,12 +133,12 @@ func TestScenarios(t *testing.T) {
 			_, info := testenv.Postgres(t)
 			rdb := testenv.Redis(t)
 			env := Env{
-				RepoRoot: root, AdminURL: info.AdminURL, AppURL: info.AppURL,
+				RepoRoot: root, AdminURL: info.AdminURL, AppURL: info.AppURL, JobsURL: info.JobsURL,
 				RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix, ProjectID: testenv.ProjectID(t),
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond})
+			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Functions: coldStartSample})
 			if err != nil {
 				t.Fatal(err)
 			}

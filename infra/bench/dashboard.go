@@ -22,6 +22,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
+	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/views"
@@ -63,11 +64,11 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 	}
 	client := loopbackClient(halfLoadInFlight)
 	defer client.CloseIdleConnections()
-	if err := openSessions(ctx, client, srv, srv.BaseURL+"/v1/session", who); err != nil {
+	if err := openSessions(ctx, client, srv, gs.url+"/v1/session", who); err != nil {
 		return nil, fmt.Errorf("dashboard-cached: %w", err)
 	}
-	dashURL := srv.BaseURL + "/v1/dashboard"
-	payloads, err := primeDashboards(ctx, client, srv, dashURL, who)
+	dashURL := gs.url + "/v1/dashboard"
+	payloads, err := primeDashboards(ctx, client, srv, gs.res.Redis, dashURL, who)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard-cached: %w", err)
 	}
@@ -107,7 +108,7 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 	var upstreamCalls int64
 	measureDashboard := func(name string, run func(op) (*loadResult, *Histogram, error), c int) (Run, error) {
 		// A fresh snapshot per identity, then no upstream call expected.
-		if _, err := primeDashboards(ctx, client, srv, dashURL, who); err != nil {
+		if _, err := primeDashboards(ctx, client, srv, gs.res.Redis, dashURL, who); err != nil {
 			return Run{}, err
 		}
 		var st statusCounts
@@ -256,7 +257,8 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 // primeDashboards invalidates every identity's property and composes each
 // identity's dashboard once, so that the snapshots are all fresh; it
 // returns each identity's answer, which is the payload the cache serves.
-func primeDashboards(ctx context.Context, client *http.Client, srv *devserver.Server, url string, who []identity) ([][]byte, error) {
+func primeDashboards(ctx context.Context, client *http.Client, srv *devserver.Server, rdb *redisx.Client, url string, who []identity) ([][]byte, error) {
+	composer := compose.New(rdb, compose.Options{})
 	props := map[[2]string]bool{}
 	for _, w := range who {
 		o, err := operatorOf(srv.Demo, w.tenantID, w.operatorID)
@@ -266,7 +268,7 @@ func primeDashboards(ctx context.Context, client *http.Client, srv *devserver.Se
 		props[[2]string{w.tenantID, defaultProperty(o)}] = true
 	}
 	for tp := range props {
-		if err := srv.Views.Composer.InvalidateProperty(ctx, tp[0], tp[1]); err != nil {
+		if err := composer.InvalidateProperty(ctx, tp[0], tp[1]); err != nil {
 			return nil, err
 		}
 	}
@@ -523,7 +525,11 @@ func DashboardHung(ctx context.Context, env Env, o Options) (*Report, error) {
 	if err := openSessions(ctx, client, srv, srv.BaseURL+"/v1/session", who); err != nil {
 		return nil, fmt.Errorf("dashboard-hung: %w", err)
 	}
-	rdb := srv.Resources.Redis
+	rdb, err := redisx.Open(ctx, redisx.Config{Addr: env.RedisAddr, KeyPrefix: env.RedisPrefix, PoolSize: 8})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard-hung: %w", err)
+	}
+	defer rdb.Close()
 	hungURL := srv.Fleet.URL(hungService)
 	// Cleared on the way out too: a later scenario must not inherit it.
 	defer func() { _ = control(context.WithoutCancel(ctx), client, http.MethodDelete, hungURL+"/__faults", nil) }()
@@ -647,6 +653,7 @@ func (t *answerTally) extra() map[string]float64 {
 // dropLastGood, deletes the hung widgets' last good values), then GETs its
 // dashboard and tallies the answer.
 func coldDashboardOp(client *http.Client, srv *devserver.Server, who []identity, c int, dropLastGood bool, t *answerTally, rdb *redisx.Client) op {
+	composer := compose.New(rdb, compose.Options{})
 	return func(ctx context.Context, worker, iter int) error {
 		t0 := time.Now()
 		w := &who[(worker+iter*c)%len(who)]
@@ -655,7 +662,7 @@ func coldDashboardOp(client *http.Client, srv *devserver.Server, who []identity,
 			return err
 		}
 		prop := defaultProperty(o)
-		if err := srv.Views.Composer.InvalidateProperty(ctx, w.tenantID, prop); err != nil {
+		if err := composer.InvalidateProperty(ctx, w.tenantID, prop); err != nil {
 			return err
 		}
 		if dropLastGood {

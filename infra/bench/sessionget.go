@@ -49,7 +49,7 @@ func SessionGet(ctx context.Context, env Env, o Options) (*Report, error) {
 	}
 	client := loopbackClient(64)
 	defer client.CloseIdleConnections()
-	url := srv.BaseURL + "/v1/session"
+	url := gs.url + "/v1/session"
 	if err := openSessions(ctx, client, srv, url, who); err != nil {
 		return nil, fmt.Errorf("session-get: %w", err)
 	}

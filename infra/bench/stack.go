@@ -54,7 +54,7 @@ func (s Stack) Prepare(ctx context.Context, stamp, scenario string) (env Env, cl
 		return Env{}, nil, err
 	}
 	env = Env{
-		RepoRoot: s.RepoRoot, AdminURL: adminURL, AppURL: urls.App, RedisAddr: s.RedisAddr,
+		RepoRoot: s.RepoRoot, AdminURL: adminURL, AppURL: urls.App, JobsURL: urls.Jobs, RedisAddr: s.RedisAddr,
 		RedisPrefix: "bench:" + stamp + ":" + scenario + ":",
 		ProjectID:   "bench-" + strings.ToLower(stamp),
 	}

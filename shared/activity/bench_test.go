@@ -15,7 +15,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
-// The benchmarks report rows/s; SPEC §8 wants ≥ 20,000 rows/s with RLS on
+// The benchmarks report rows/s; the ledger must sustain ≥ 20,000 rows/s with RLS on
 // and the ratio to BenchmarkRawCopy. They only run under -bench and assert
 // nothing about time.
 //

@@ -1,5 +1,6 @@
-// Package activity writes the OperatorActivity ledger (domain model §7): one
-// append-only row per meaningful operator action, for every endpoint.
+// Package activity writes the OperatorActivity ledger: one append-only row
+// per meaningful operator action, for every endpoint, refusals included
+// (docs/DOMAIN.md).
 //
 // Two ways in: InsertTx, for an action that has its own writes and must
 // commit its ledger row in the same transaction; and Ledger.Record, which
@@ -18,7 +19,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 )
 
-// Category classifies an action (domain model §7).
+// Category classifies an action for auditors filtering the ledger.
 type Category string
 
 // The categories the table's CHECK constraint allows.

@@ -2,8 +2,8 @@ package events
 
 import "slices"
 
-// Subjects this service emits: the domain model's §14 plus heartbeat loss.
-// All are telemetry; none asserts a domain fact. The Pub/Sub topic id is the
+// Subjects this service emits. All are telemetry about operators and
+// devices; none asserts a domain fact another service should act on. The Pub/Sub topic id is the
 // subject.
 const (
 	SessionOpened          = "melmastoon.bff.backoffice.session.opened.v1"
@@ -20,7 +20,8 @@ const (
 	LockActionProxied      = "melmastoon.bff.backoffice.lock.action_proxied.v1"
 )
 
-// Subjects this service consumes (SPEC §6), owned by other services.
+// Subjects this service consumes, owned by other services; consumers are
+// idempotent by event id because Pub/Sub delivers at least once.
 const (
 	IAMSessionRevoked             = "melmastoon.iam.session.revoked.v1"
 	IAMDeviceDeleted              = "melmastoon.iam.device.deleted.v1"

@@ -3,7 +3,7 @@
 // resends it, with the same key and body, until it gets an answer; this
 // layer runs the handler once per key and answers every later copy with the
 // stored response, byte for byte, without running the handler again
-// (SPEC §4; STACK.md "Idempotency keys").
+// (docs/DOMAIN.md, "Offline replay").
 //
 // # Wiring
 //

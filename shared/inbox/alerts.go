@@ -24,7 +24,7 @@ import (
 )
 
 // Alert inbox statuses, from the requesting operator's point of view:
-// acknowledgements are per operator (domain model §6), so an alert one
+// acknowledgements are per operator, so an alert one
 // operator acknowledged is still open in a colleague's inbox.
 const (
 	StatusAcknowledged = "acknowledged"

@@ -27,7 +27,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 )
 
-// MaxNotes is how much of a decision's notes is kept (domain model §5);
+// MaxNotes is how much of a decision's notes is kept, in characters;
 // longer notes are cut, not refused: the operator's decision matters more
 // than the tail of a comment typed on a busy shift.
 const MaxNotes = 500
@@ -40,7 +40,8 @@ const (
 	StatusAll     = "all"
 )
 
-// Decision is an operator's decision on a suggestion (domain model §5).
+// Decision is an operator's decision on a suggestion, written once: the
+// first decision wins.
 type Decision struct {
 	Outcome       aiorchestrator.Outcome `json:"outcome"`
 	ModifiedDelta json.RawMessage        `json:"modifiedDelta,omitempty"`
@@ -189,7 +190,8 @@ func (s *Suggestions) List(ctx context.Context, tenantID, propertyID, status str
 			continue
 		}
 		sg, ok := decodeSuggestion(ctx, raw)
-		// Shown only with provenance (SPEC §6).
+		// Advice is shown only with where it comes from, so an operator can
+		// weigh it before acting.
 		if !ok || !sg.Displayable() {
 			continue
 		}

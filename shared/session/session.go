@@ -1,5 +1,5 @@
-// Package session holds the BackofficeSession aggregate (domain model §2,
-// §13): a device-bound operator session kept in Redis with a 12 h sliding
+// Package session holds the BackofficeSession aggregate (docs/DOMAIN.md): a
+// device-bound operator session kept in Redis with a 12 h sliding
 // TTL, opened on the first authenticated request of a (tenant, operator,
 // device) and ended by sign-out, revocation or idleness.
 //
@@ -40,8 +40,8 @@ const cutoffTTL = rediskeys.CutoffTTL
 // itself slides on every request.
 const touchEvery = time.Minute
 
-// State is the lifecycle state of a session (domain model §13). An expired
-// session is simply gone from Redis.
+// State is the lifecycle state of a session: open until signed out (closed)
+// or revoked, never reopened. An expired session is simply gone from Redis.
 type State string
 
 // Session states.
@@ -117,7 +117,8 @@ var (
 	appVersionRE = regexp.MustCompile(`^[0-9A-Za-z.+_-]{1,40}$`)
 )
 
-// ValidLocale reports whether s is a BcpLocale (domain model §15).
+// ValidLocale reports whether s is a BCP 47 tag of the shape the desktop
+// client can load: language, optional region, optional script.
 func ValidLocale(s string) bool { return localeRE.MatchString(s) }
 
 // ValidAppVersion reports whether s looks like a desktop build version.

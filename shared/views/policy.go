@@ -12,7 +12,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
 
-// Dashboard widget names (domain model §3).
+// Dashboard widget names, as the desktop client lays them out.
 const (
 	WToday               = "today"
 	WArrivals            = "arrivals"

@@ -1,5 +1,6 @@
 // Package aiorchestrator is the client of ai-orchestrator-service: the AI
-// suggestions of a property (docs/UPSTREAMS.md, domain model §5).
+// suggestions of a property (docs/UPSTREAMS.md; the suggestion rules are in
+// docs/DOMAIN.md).
 //
 // Errors of every method: VALIDATION_FAILED for malformed ids or filters
 // (checked before any call); an error matching ErrNotFound when the
@@ -52,7 +53,7 @@ func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
 // unknown tenant, property or suggestion.
 var ErrNotFound = httpc.ErrNotFound
 
-// Category is what a suggestion is about (domain model §5).
+// Category is what a suggestion is about.
 type Category string
 
 // Categories.
@@ -276,7 +277,7 @@ func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summ
 // Outcome is what an operator decided about a suggestion.
 type Outcome string
 
-// Outcomes (domain model §5).
+// Outcomes of a decision: a modified one carries the changed fields.
 const (
 	OutcomeAccepted Outcome = "accepted"
 	OutcomeRejected Outcome = "rejected"

@@ -1,5 +1,5 @@
 // Package notification is the client of notification-service: the alerts
-// of a property (docs/UPSTREAMS.md, domain model §6).
+// of a property (docs/UPSTREAMS.md; the alert rules are in docs/DOMAIN.md).
 //
 // Errors of every method: VALIDATION_FAILED for malformed ids or filters
 // (checked before any call); an error matching httpc.ErrNotFound when the
@@ -59,7 +59,7 @@ func (s Severity) Valid() bool {
 	return s == SeverityInfo || s == SeverityWarning || s == SeverityCritical
 }
 
-// Category is what an alert is about (domain model §6).
+// Category is what an alert is about; an unknown one is mapped to other.
 type Category string
 
 // Categories.

@@ -487,31 +487,91 @@ func TestRecordSurvivesLostConnection(t *testing.T) {
 	}
 }
 
+// Close waits for the writes in flight: with the table locked, the
+// callers' batch blocks in Postgres; Close does not return until the lock
+// is released and the batch committed, then refuses new rows.
 func TestCloseWaitsAndRefuses(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
+	db, info := testenv.Postgres(t)
 	l := activity.NewLedger(db, activity.Options{})
 	tenant := ids.New(ids.Tenant)
+	ctx := context.Background()
 
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.Record(context.Background(), entry(tenant)); err != nil && !errors.Is(err, activity.ErrClosed) {
-				t.Errorf("Record: %v", err)
-			}
-		}()
+	admin, err := pgx.Connect(ctx, info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(time.Millisecond)
-	l.Close()
-	committed := l.Stats().Rows
-	wg.Wait()
-	if got := uint64(len(readAll(t, db, tenant))); got != committed || l.Stats().Rows != committed {
-		t.Errorf("rows = %d, committed before Close returned = %d, after = %d", got, committed, l.Stats().Rows)
+	defer admin.Close(ctx)
+	lock, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := l.Record(context.Background(), entry(tenant)); !errors.Is(err, activity.ErrClosed) {
+	defer func() { _ = lock.Rollback(ctx) }()
+	if _, err := lock.Exec(ctx, `LOCK TABLE bff.operator_activity IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 20
+	results := make(chan error, n)
+	for range n {
+		go func() { results <- l.Record(ctx, entry(tenant)) }()
+	}
+	// Wait until a write of the ledger is blocked on the lock.
+	waitFor(t, 30*time.Second, func() bool {
+		var waiting int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND usename = 'bff_app'`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waiting > 0
+	})
+
+	var committedAtClose uint64
+	closed := make(chan struct{})
+	go func() {
+		l.Close()
+		committedAtClose = l.Stats().Rows
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a write was blocked in Postgres")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := lock.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-closed
+
+	ok := 0
+	for range n {
+		switch err := <-results; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, activity.ErrClosed):
+			t.Errorf("Record: %v", err)
+		}
+	}
+	rows := uint64(len(readAll(t, db, tenant)))
+	if committedAtClose == 0 || rows != committedAtClose || uint64(ok) != committedAtClose || l.Stats().Rows != committedAtClose {
+		t.Errorf("rows = %d, committed when Close returned = %d (want > 0), Records that succeeded = %d, committed now = %d",
+			rows, committedAtClose, ok, l.Stats().Rows)
+	}
+	if err := l.Record(ctx, entry(tenant)); !errors.Is(err, activity.ErrClosed) {
 		t.Errorf("Record after Close = %v, want ErrClosed", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -3,12 +3,12 @@ package idempotency
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 )
 
 // Config is the idempotency part of a mutating function's configuration.
@@ -31,10 +31,11 @@ func (c *Config) Validate() error {
 // With builds the Store of a function from configuration looked up in l.
 // It lives here rather than in shared/setup so that only the functions
 // that mutate link the Firestore client.
-func With(ctx context.Context, l envconfig.Lookuper) (*Store, error) {
+func With(ctx context.Context, l envconfig.Lookuper) (_ *Store, err error) {
+	defer derrors.Wrap(&err, "idempotency.With")
 	var cfg Config
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-		return nil, fmt.Errorf("idempotency.With: %w", err)
+		return nil, err
 	}
 	return NewStore(ctx, cfg.ProjectID, Options{Timeout: cfg.Timeout})
 }

@@ -2,11 +2,11 @@ package setup
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/views/viewhttp"
 )
@@ -22,7 +22,8 @@ func (r *Resources) OnDrain(f func()) { r.drain = append(r.drain, f) }
 // from l, then build makes the function's handler over them. What build
 // opens it hands to res.OnClose; on an error, everything opened is closed.
 func Gated(build func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *Resources) (http.Handler, error)) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
-	return func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.HTTPFunc, error) {
+	return func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (_ boot.HTTPFunc, err error) {
+		defer derrors.Wrap(&err, "setup.Gated")
 		g, res, err := Gate(ctx, l, log)
 		if err != nil {
 			return boot.HTTPFunc{}, err
@@ -30,7 +31,7 @@ func Gated(build func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g 
 		h, err := build(ctx, l, log, g, res)
 		if err != nil {
 			res.Close()
-			return boot.HTTPFunc{}, fmt.Errorf("setup.Gated: %w", err)
+			return boot.HTTPFunc{}, err
 		}
 		fn := boot.HTTPFunc{Handler: h, Close: res.Close}
 		if drain := res.drain; len(drain) > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -77,7 +78,8 @@ func GateFromEnv(ctx context.Context, log *slog.Logger) (*gate.Gate, *Resources,
 }
 
 // Gate builds the gate from configuration looked up in l.
-func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Gate, *Resources, error) {
+func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (_ *gate.Gate, _ *Resources, err error) {
+	defer derrors.Wrap(&err, "setup.Gate")
 	var cfg GateConfig
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 		return nil, nil, err
@@ -93,26 +95,26 @@ func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*gate.Ga
 	// life; ctx here is only the start-up deadline. Close stops it.
 	v, err := auth.NewVerifier(context.WithoutCancel(ctx), cfg.Auth)
 	if err != nil {
-		return fail(fmt.Errorf("setup: verifier: %w", err))
+		return fail(fmt.Errorf("verifier: %w", err))
 	}
 	closers = append(closers, v.Close)
 	rdb, err := redisx.Open(ctx, cfg.Redis)
 	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
+		return fail(err)
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
 	db, err := pg.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
+		return fail(err)
 	}
 	closers = append(closers, db.Close)
 	tc, err := tenant.NewClient(cfg.Tenant)
 	if err != nil {
-		return fail(fmt.Errorf("setup: tenant client: %w", err))
+		return fail(fmt.Errorf("tenant client: %w", err))
 	}
 	pub, err := pubsubevents.NewPublisher(ctx, cfg.ProjectID, pubsubevents.Options{})
 	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
+		return fail(err)
 	}
 	ledger := activity.NewLedger(db, activity.Options{})
 	closers = append(closers, func() { _ = pub.Close() }, ledger.Close)
@@ -172,19 +174,20 @@ func ConsumerFromEnv(ctx context.Context, log *slog.Logger) (*Consumer, error) {
 }
 
 // ConsumerWith builds a Consumer from configuration looked up in l.
-func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (*Consumer, error) {
+func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (_ *Consumer, err error) {
+	defer derrors.Wrap(&err, "setup.ConsumerWith")
 	var cfg ConsumerConfig
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 		return nil, err
 	}
 	rdb, err := redisx.Open(ctx, cfg.Redis)
 	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, err
 	}
 	pub, err := pubsubevents.NewPublisher(ctx, cfg.ProjectID, pubsubevents.Options{})
 	if err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, err
 	}
 	// Revocation never opens sessions, so it needs no tenant-service.
 	sm := session.NewManager(rdb, nil, session.Options{PIIKey: []byte(cfg.PIIHashKey)})
@@ -192,14 +195,11 @@ func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (
 }
 
 // RedisFromEnv opens the Redis client of a consumer that needs nothing else.
-func RedisFromEnv(ctx context.Context) (*redisx.Client, error) {
+func RedisFromEnv(ctx context.Context) (_ *redisx.Client, err error) {
+	defer derrors.Wrap(&err, "setup.RedisFromEnv")
 	var cfg redisx.Config
 	if err := config.Load(ctx, &cfg); err != nil {
 		return nil, err
 	}
-	rdb, err := redisx.Open(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
-	}
-	return rdb, nil
+	return redisx.Open(ctx, cfg)
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 	"github.com/melmastoon/bff-backoffice/infra/internal/repo"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
@@ -56,8 +56,8 @@ func newEnv(t *testing.T) *env {
 	srv, err := devserver.Start(ctx, devserver.Options{
 		RepoRoot: root, DatabaseURL: info.AppURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
 		ProjectID: project, PushSubscriptions: true,
-		// Refusals log warnings by design; keep test output to failures.
-		Log: testLog(),
+		// Refusals log warnings by design; they show only with a failure.
+		Log: testLog(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -243,11 +243,6 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// testLog discards the dev server's log unless BFF_E2E_LOG is set (then
-// warnings and errors go to stderr, to debug a failure).
-func testLog() *slog.Logger {
-	if os.Getenv("BFF_E2E_LOG") != "" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	return slog.New(slog.NewJSONHandler(io.Discard, nil))
-}
+// testLog is the dev server's log, into the test's log: it shows when the
+// test fails or runs with -v.
+func testLog(t testing.TB) *slog.Logger { return logtest.TestLogger(t) }

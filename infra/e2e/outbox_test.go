@@ -19,12 +19,13 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 )
 
-// TestDecisionsWhilePubSubIsDown runs the ai-decision function with the
-// dev server's gate, Postgres and Redis, but with a Pub/Sub client behind a
+// TestDecisionsWhilePubSubIsDown runs the ai-decision function with a gate
+// on the dev server's Postgres and Redis, but with a Pub/Sub client behind a
 // proxy that takes the bus away: every decision is still recorded and
 // answered 201, its event waits in the outbox, and once the bus is back
 // the outbox-relay job publishes every one of them.
@@ -53,12 +54,18 @@ func TestDecisionsWhilePubSubIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	res := e.srv.Resources
+	// A gate and clients of its own, from the configuration the dev
+	// server starts every function with.
+	g, res, err := setup.Gate(ctx, e.srv.Lookuper(), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
 	suggestions := inbox.NewSuggestions(inbox.Deps{
 		Redis: res.Redis, DB: res.DB, AI: ai,
 		Relay: outbox.NewRelay(res.DB, behindProxy, nil, outbox.Options{PublishTimeout: time.Second}),
 	})
-	fn := httptest.NewServer(httpx.Wrap(testLog(), aidecision.New(e.srv.Gate, store, suggestions)))
+	fn := httptest.NewServer(httpx.Wrap(testLog(t), aidecision.New(g, store, suggestions)))
 	defer fn.Close()
 
 	tn, op := e.operator(0, hasRole("manager"))
@@ -97,7 +104,7 @@ func TestDecisionsWhilePubSubIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer healthy.Close()
-	stats, err := outbox.Drain(ctx, testenv.JobsDB(t, e.pg), healthy, outbox.DrainOptions{MinAge: -1, Log: testLog()})
+	stats, err := outbox.Drain(ctx, testenv.JobsDB(t, e.pg), healthy, outbox.DrainOptions{MinAge: -1, Log: testLog(t)})
 	if err != nil || stats.Published != len(open) {
 		t.Fatalf("drain = %+v, %v; want %d published", stats, err, len(open))
 	}
@@ -149,13 +156,13 @@ func TestDecisionForwardRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := inbox.ForwardOptions{MinAge: -1, Log: testLog()}
+	quiet := inbox.ForwardOptions{MinAge: -1, Log: testLog(t)}
 	// Still failing: counted, kept for the next run.
 	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, quiet); err != nil || st.Failed != 1 || st.Forwarded != 0 {
 		t.Fatalf("run while failing = %+v, %v", st, err)
 	}
 	// A run with the default minimum age leaves a fresh decision to its request.
-	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, inbox.ForwardOptions{Log: testLog()}); err != nil || st != (inbox.ForwardStats{}) {
+	if st, err := inbox.RetryForwards(ctx, jobs, aiClient, inbox.ForwardOptions{Log: testLog(t)}); err != nil || st != (inbox.ForwardStats{}) {
 		t.Fatalf("run with the default min age = %+v, %v; want nothing done", st, err)
 	}
 	ai.Fake().ClearFaults()

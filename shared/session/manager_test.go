@@ -3,10 +3,12 @@ package session_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
@@ -78,13 +80,6 @@ func principal(iat time.Time) auth.Principal {
 func reissued(p auth.Principal, iat time.Time) auth.Principal {
 	p.IssuedAt, p.ExpiresAt, p.TokenID = iat, iat.Add(12*time.Hour), "jti-"+iat.String()
 	return p
-}
-
-func wantCode(t *testing.T, err error, code apperr.Code) {
-	t.Helper()
-	if got := apperr.CodeOf(err); got != code {
-		t.Fatalf("error code = %q (%v), want %q", got, err, code)
-	}
 }
 
 func TestResolveOpensOnceThenReuses(t *testing.T) {
@@ -190,7 +185,7 @@ func TestResolveRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := f.m.Resolve(ctx, tc.p, tc.header, session.Client{})
-			wantCode(t, err, tc.want)
+			apperrtest.WantCode(t, err, tc.want)
 		})
 	}
 }
@@ -210,7 +205,7 @@ func TestRevokeOperatorWide(t *testing.T) {
 		t.Fatalf("Revoke = %v, %v; want the one session revoked", ended, err)
 	}
 	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	wantCode(t, err, apperr.SessionRevoked)
+	apperrtest.WantCode(t, err, apperr.SessionRevoked)
 
 	// Redelivery: same result, nothing new happens to the state.
 	again, err := f.m.Revoke(ctx, rev)
@@ -222,7 +217,7 @@ func TestRevokeOperatorWide(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	wantCode(t, err, apperr.SessionRevoked)
+	apperrtest.WantCode(t, err, apperr.SessionRevoked)
 
 	// Signing in again (a token issued after the revocation) opens a new session.
 	f.clock.add(time.Minute)
@@ -266,7 +261,7 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 		t.Fatalf("Revoke(session) = %v, %v", ended, err)
 	}
 	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	wantCode(t, err, apperr.SessionRevoked)
+	apperrtest.WantCode(t, err, apperr.SessionRevoked)
 	if got, _, err := f.m.Resolve(ctx, other, "", session.Client{}); err != nil || got.ID != b.ID {
 		t.Fatalf("other device = %v, %v; want its session untouched", got, err)
 	}
@@ -290,7 +285,7 @@ func TestCloseSignsOut(t *testing.T) {
 		t.Fatalf("Close = %+v, %v", closed, err)
 	}
 	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	wantCode(t, err, apperr.Unauthenticated)
+	apperrtest.WantCode(t, err, apperr.Unauthenticated)
 	f.clock.add(2 * time.Second)
 	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
 		t.Fatalf("sign-in after sign-out: opened %v err %v", opened, err)
@@ -307,28 +302,63 @@ func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
 	}
 	out := "prp_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 	_, err = f.m.Update(ctx, s, session.Patch{PrimaryPropertyID: &out})
-	wantCode(t, err, apperr.PropertyOutOfScope)
+	apperrtest.WantCode(t, err, apperr.PropertyOutOfScope)
 
-	var wg sync.WaitGroup
+	// Updates run in a loop on several goroutines; the revocation lands
+	// once some have succeeded, and each goroutine stops at its first
+	// refusal, so updates overlap the revocation and every update after
+	// it is refused.
 	locale := "fr-FR"
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _ = f.m.Update(ctx, s, session.Patch{Locale: &locale})
-		}()
+	var succeeded atomic.Int64
+	running := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	var stop atomic.Bool // set when the test fails early
+	defer stop.Store(true)
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				_, err := f.m.Update(ctx, s, session.Patch{Locale: &locale})
+				if err == nil {
+					if succeeded.Add(1) >= 20 {
+						once.Do(func() { close(running) })
+					}
+					continue
+				}
+				switch apperr.CodeOf(err) {
+				case apperr.UpstreamUnavailable:
+					// Too much contention on the key: the caller retries.
+					continue
+				case apperr.SessionRevoked:
+				default:
+					t.Errorf("Update = %v, want success before the revocation and %s after", err, apperr.SessionRevoked)
+				}
+				return
+			}
+		})
 	}
-	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}); err != nil {
-		t.Fatal(err)
+	<-running
+	// Revoke loses to the updates' contention too (a 503 the consumer's
+	// redelivery retries); retry it the same way.
+	for {
+		_, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()})
+		if err == nil {
+			break
+		}
+		if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
 	got, err := f.m.Get(ctx, s.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != session.StateRevoked {
-		t.Fatalf("state after concurrent updates and revoke = %s, want revoked", got.State)
+	if got.State != session.StateRevoked || got.Locale != locale {
+		t.Fatalf("after concurrent updates and revoke: state %s, locale %q; want revoked with the updates' locale", got.State, got.Locale)
 	}
+	_, err = f.m.Update(ctx, s, session.Patch{Locale: &locale})
+	apperrtest.WantCode(t, err, apperr.SessionRevoked)
 }
 
 func TestRedisDownIsUnavailable(t *testing.T) {

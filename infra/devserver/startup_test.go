@@ -194,4 +194,3 @@ func cloudEvent(t *testing.T, env events.Envelope) event.Event {
 	}
 	return ce
 }
-

@@ -3,11 +3,16 @@
 // times. It exits non-zero when any function fails to vendor, fails to build
 // offline, or has a binary of 40 MB or more.
 //
-//	go run ./infra/cmd/buildcheck [-p N] [-max-mb 40] [-keep] [-root DIR] [name ...]
+//	go run ./infra/cmd/buildcheck [-p N] [-max-mb 40] [-keep] [-root DIR] [-generated] [name ...]
+//
+// With -generated it also builds, in a copy of the repository, one freshly
+// generated function of each kind (infra/newfunc.Probe): proof that what
+// `go run ./infra/cmd/newfunc` writes deploys as it is.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +23,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/infra/buildcheck"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
+	"github.com/melmastoon/bff-backoffice/infra/newfunc"
 )
 
 func main() {
@@ -37,6 +43,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxMB := fs.Float64("max-mb", buildcheck.DefaultMaxBinaryBytes/1e6, "fail binaries of this many MB (10^6 bytes) or more")
 	keep := fs.Bool("keep", false, "keep the temporary trees and print where they are")
 	root := fs.String("root", "", "repository root (default: the directory holding go.work above the working directory)")
+	generated := fs.Bool("generated", false, "also build one newly generated function of each kind, in a copy of the repository")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("buildcheck: %w", err)
 	}
@@ -54,6 +61,20 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Log:            stderr,
 	}
 	results, runErr := c.Run(ctx, *root, fs.Args())
+	if *generated {
+		tmp, err := os.MkdirTemp("", "buildcheck-generated-")
+		if err != nil {
+			return fmt.Errorf("buildcheck: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		names, err := newfunc.Probe(*root, tmp)
+		if err != nil {
+			return fmt.Errorf("buildcheck: %w", err)
+		}
+		more, err := c.Run(ctx, tmp, names)
+		results = append(results, more...)
+		runErr = errors.Join(runErr, err)
+	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "function\tentry point\tbinary\tvendor s\tbuild s\tresult\t")

@@ -3,8 +3,6 @@ package devserver_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
@@ -40,7 +39,7 @@ func TestScheduledFunctionsRunOnPOST(t *testing.T) {
 	srv, err := devserver.Start(ctx, devserver.Options{
 		RepoRoot: root, DatabaseURL: info.AppURL, JobsDatabaseURL: info.JobsURL,
 		RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix, ProjectID: project,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Log: logtest.TestLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

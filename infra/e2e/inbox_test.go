@@ -15,6 +15,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
@@ -516,12 +517,20 @@ func TestInboxEventsInAnyOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
+	// The consumer of each subject, whose processed markers (Redis, under
+	// the dev server's prefix) say an event has been applied.
+	consumerOf := map[string]string{
+		events.AISuggestionCreated: "suggestion-created", events.AISuggestionInvalidated: "suggestion-invalidated",
+		events.NotificationAlertRaised: "alert-raised", events.NotificationAlertResolved: "alert-resolved",
+	}
+	var markers []string
 	publish := func(subject string, data any) {
 		t.Helper()
 		ev, err := events.New(subject, tn.ID, prop, data)
 		if err != nil {
 			t.Fatal(err)
 		}
+		markers = append(markers, consume.MarkerKey(e.rdb, consumerOf[subject], ev.ID))
 		for range 2 { // at-least-once: delivered twice
 			if err := pub.Publish(context.Background(), ev); err != nil {
 				t.Fatal(err)
@@ -577,8 +586,16 @@ func TestInboxEventsInAnyOrder(t *testing.T) {
 		}
 		return n == 2
 	})
-	// Give the duplicates time to arrive too, then look again.
-	time.Sleep(time.Second)
+	// Every event applied (its marker written after its handler
+	// succeeded): the inboxes are final, whatever the duplicates still
+	// in flight do (they find the marker, or apply the same state again).
+	eventually(t, 15*time.Second, "every event processed", func() bool {
+		n, err := e.rdb.Exists(context.Background(), markers...).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == int64(len(markers))
+	})
 	r := e.do("GET", "/v1/ai/suggestions?status=all&propertyId="+prop, tok, "")
 	sl = suggestionList{}
 	r.json(t, &sl)

@@ -94,8 +94,13 @@ func (s *Service) decide(w http.ResponseWriter, r *http.Request, sn *demo.Snapsh
 		s.Problem(w, http.StatusBadRequest, "VALIDATION_FAILED", "outcome: unknown")
 		return
 	}
-	s.learn(sn, sn.Suggestions(true))
 	key := sn.Tenant.ID + "/" + sn.Property.ID + "/" + id
+	s.mu.Lock()
+	_, listed := s.known[key]
+	s.mu.Unlock()
+	if !listed {
+		s.learn(sn, sn.Suggestions(true))
+	}
 	now := s.Ops().Now()
 	s.mu.Lock()
 	s.received++

@@ -462,3 +462,41 @@ func TestMux(t *testing.T) {
 		}
 	}
 }
+
+// hungPublisher never answers (Pub/Sub unreachable, packets dropped): it
+// returns only when the gate's context ends, and notes how long the gate
+// gave it.
+type hungPublisher struct{ gave chan time.Duration }
+
+func (p hungPublisher) Publish(ctx context.Context, _ ...events.Envelope) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		p.gave <- -1
+		return errors.New("no deadline")
+	}
+	p.gave <- time.Until(dl)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A hung Pub/Sub neither fails a gated request nor holds it longer than
+// the gate's PublishTimeout: the wait is bounded by the context the gate
+// hands the publisher.
+func TestHungPubSubNeverFailsTheRequest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	const timeout = 200 * time.Millisecond
+	pub := hungPublisher{gave: make(chan time.Duration, 1)}
+	f.g.Publisher, f.g.PublishTimeout = pub, timeout
+	op, dev := f.operator(false)
+	rec, _ := f.serve(viewed(f.tr), f.token(op, dev)) // opens the session: session.opened is published
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ok":"yes"`) {
+		t.Fatalf("request with Pub/Sub hung = %d %s, want 200", rec.Code, rec.Body)
+	}
+	if gave := <-pub.gave; gave <= 0 || gave > timeout {
+		t.Fatalf("the publisher was given %s, want at most the PublishTimeout %s", gave, timeout)
+	}
+	if n := len(f.rows()); n != 2 {
+		t.Fatalf("ledger rows = %d, want 2 (session opened, dashboard viewed)", n)
+	}
+}

@@ -375,3 +375,28 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 		t.Fatalf("Resolve with Redis closed = %v, want UPSTREAM_UNAVAILABLE", err)
 	}
 }
+
+// A revocation refuses every token issued at or before it: tokens carry
+// whole seconds, so one issued in the revocation's second counts as issued
+// before it; the first accepted is issued the next second.
+func TestCutoffRefusesTokensIssuedAtOrBefore(t *testing.T) {
+	t.Parallel()
+	for _, offset := range []time.Duration{0, 500 * time.Millisecond, 999 * time.Millisecond} {
+		f := newFixture(t)
+		ctx := context.Background()
+		at := f.clock.now().Add(offset) // f.clock is on a whole second
+		if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, DeviceID: f.p.DeviceID, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		sec := at.Truncate(time.Second)
+		for _, iat := range []time.Time{sec.Add(-time.Second), sec, sec.Add(999 * time.Millisecond)} {
+			_, _, err := f.m.Resolve(ctx, reissued(f.p, iat), "", session.Client{})
+			if apperr.CodeOf(err) != apperr.SessionRevoked {
+				t.Errorf("revoked at %s: token issued %s = %v, want %s", at.Format("15:04:05.000"), iat.Format("15:04:05.000"), err, apperr.SessionRevoked)
+			}
+		}
+		if _, opened, err := f.m.Resolve(ctx, reissued(f.p, sec.Add(time.Second)), "", session.Client{}); err != nil || !opened {
+			t.Errorf("revoked at %s: token issued the next second = opened %v, %v; want a new session", at.Format("15:04:05.000"), opened, err)
+		}
+	}
+}

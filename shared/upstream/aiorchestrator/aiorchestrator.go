@@ -178,15 +178,9 @@ func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, s
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Items []suggestionDoc `json:"items"`
-	}
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, query, &doc, "suggestions"); err != nil {
-		return nil, err
-	}
-	return wire.Keep(ctx, Service, op, doc.Items, func(d suggestionDoc, rep *wire.Report) (Suggestion, bool) {
+	return httpc.GetItems(ctx, c.http, op, tenantID, propertyID, query, func(d suggestionDoc, rep *wire.Report) (Suggestion, bool) {
 		return clean(d, propertyID, rep)
-	}), nil
+	}, "suggestions")
 }
 
 // DecodeSuggestion reads one suggestion as ai-orchestrator-service sends it
@@ -264,14 +258,9 @@ func cleanProvenance(p *Provenance, rep *wire.Report) *Provenance {
 // Summary returns the counts of the property's open suggestions.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "aiorchestrator.Summary"
-	var doc Summary
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "suggestions", "summary"); err != nil {
-		return Summary{}, err
-	}
-	if err := c.http.NonNegative(op, "", map[string]int{"open": doc.Open, "actionRequired": doc.ActionRequired}); err != nil {
-		return Summary{}, err
-	}
-	return doc, nil
+	return httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "", func(s Summary) map[string]int {
+		return map[string]int{"open": s.Open, "actionRequired": s.ActionRequired}
+	}, "suggestions", "summary")
 }
 
 // Outcome is what an operator decided about a suggestion.

@@ -6,7 +6,6 @@ package aiorchestrator_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -15,11 +14,6 @@ import (
 )
 
 var tid, pid = upstreamtest.IDs()
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "AI_ORCHESTRATOR_SERVICE", 300*time.Millisecond, aiorchestrator.NewClient)
-}
 
 // serve answers body and reports the status query the client sent.
 func serve(t *testing.T, body string) (*aiorchestrator.Client, *upstreamtest.Server) {

@@ -117,15 +117,14 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // Board returns the housekeeping board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "housekeeping.Board"
-	var doc boardDoc
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "housekeeping", "board"); err != nil {
+	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d boardDoc) map[string]int {
+		s := d.Summary
+		return map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}
+	}, "housekeeping", "board")
+	if err != nil {
 		return Board{}, err
 	}
-	s := doc.Summary
-	if err := c.http.NonNegative(op, "summary.", map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}); err != nil {
-		return Board{}, err
-	}
-	return Board{Rooms: wire.Keep(ctx, Service, op, doc.Rooms, cleanRoom), Summary: s}, nil
+	return Board{Rooms: wire.Keep(ctx, Service, op, doc.Rooms, cleanRoom), Summary: doc.Summary}, nil
 }
 
 // cleanRoom applies the package's rules to one room; ok is false when it

@@ -5,7 +5,6 @@ package housekeeping_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -16,11 +15,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "HOUSEKEEPING_SERVICE", 300*time.Millisecond, housekeeping.NewClient)
-}
 
 var serve = upstreamtest.Serving("HOUSEKEEPING_SERVICE", housekeeping.NewClient)
 

@@ -84,3 +84,31 @@ func Open[T any](u Upstream, e Endpoint, opts []Option, wrap func(*Client) T) (T
 	}
 	return wrap(c), nil
 }
+
+// GetItems is GetProperty of a list the upstream answers as {"items":
+// [...]}: each item is cleaned by clean, and what it dropped or mapped is
+// logged once (wire.Keep). The result is never nil.
+func GetItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID string, query url.Values, clean func(D, *wire.Report) (T, bool), rest ...string) ([]T, error) {
+	var doc struct {
+		Items []D `json:"items"`
+	}
+	if err := c.GetProperty(ctx, op, tenantID, propertyID, query, &doc, rest...); err != nil {
+		return nil, err
+	}
+	return wire.Keep(ctx, c.service, op, doc.Items, clean), nil
+}
+
+// GetCounts is GetProperty of a summary of counts, refused (NonNegative)
+// when counts finds one negative; what prefixes its name in the error.
+func GetCounts[S any](ctx context.Context, c *Client, op, tenantID, propertyID, what string, counts func(S) map[string]int, rest ...string) (S, error) {
+	var doc S
+	if err := c.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, rest...); err != nil {
+		var zero S
+		return zero, err
+	}
+	if err := c.NonNegative(op, what, counts(doc)); err != nil {
+		var zero S
+		return zero, err
+	}
+	return doc, nil
+}

@@ -122,15 +122,13 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // Board returns the maintenance board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "maintenance.Board"
-	var doc boardDoc
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "maintenance", "board"); err != nil {
+	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d boardDoc) map[string]int {
+		return map[string]int{"open": d.Summary.Open, "inProgress": d.Summary.InProgress, "urgent": d.Summary.Urgent}
+	}, "maintenance", "board")
+	if err != nil {
 		return Board{}, err
 	}
-	s := doc.Summary
-	if err := c.http.NonNegative(op, "summary.", map[string]int{"open": s.Open, "inProgress": s.InProgress, "urgent": s.Urgent}); err != nil {
-		return Board{}, err
-	}
-	return Board{WorkOrders: wire.Keep(ctx, Service, op, doc.WorkOrders, cleanWorkOrder), Summary: s}, nil
+	return Board{WorkOrders: wire.Keep(ctx, Service, op, doc.WorkOrders, cleanWorkOrder), Summary: doc.Summary}, nil
 }
 
 // cleanWorkOrder applies the package's rules to one work order; ok is

@@ -5,18 +5,12 @@ package maintenance_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "MAINTENANCE_SERVICE", 300*time.Millisecond, maintenance.NewClient)
-}
 
 var serve = upstreamtest.Serving("MAINTENANCE_SERVICE", maintenance.NewClient)
 

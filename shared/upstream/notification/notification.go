@@ -132,15 +132,9 @@ func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Items []alertDoc `json:"items"`
-	}
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, query, &doc, "alerts"); err != nil {
-		return nil, err
-	}
-	return wire.Keep(ctx, Service, op, doc.Items, func(d alertDoc, rep *wire.Report) (Alert, bool) {
+	return httpc.GetItems(ctx, c.http, op, tenantID, propertyID, query, func(d alertDoc, rep *wire.Report) (Alert, bool) {
 		return clean(d, propertyID, rep)
-	}), nil
+	}, "alerts")
 }
 
 // DecodeAlert reads one alert as notification-service sends it outside a
@@ -198,12 +192,7 @@ func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
 // Summary returns the counts of the property's open alerts.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "notification.Summary"
-	var doc Summary
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "alerts", "summary"); err != nil {
-		return Summary{}, err
-	}
-	if err := c.http.NonNegative(op, "", map[string]int{"open": doc.Open, "critical": doc.Critical}); err != nil {
-		return Summary{}, err
-	}
-	return doc, nil
+	return httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "", func(s Summary) map[string]int {
+		return map[string]int{"open": s.Open, "critical": s.Critical}
+	}, "alerts", "summary")
 }

@@ -6,7 +6,6 @@ package notification_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -15,11 +14,6 @@ import (
 )
 
 var tid, pid = upstreamtest.IDs()
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "NOTIFICATION_SERVICE", 300*time.Millisecond, notification.NewClient)
-}
 
 var serve = upstreamtest.Serving("NOTIFICATION_SERVICE", notification.NewClient)
 

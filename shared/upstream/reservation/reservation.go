@@ -154,11 +154,11 @@ func (c *Client) Departures(ctx context.Context, tenantID, propertyID, date stri
 // InHouse returns the guests in house now.
 func (c *Client) InHouse(ctx context.Context, tenantID, propertyID string) (Stays, error) {
 	const op = "reservation.InHouse"
-	var doc stayList
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "in-house"); err != nil {
+	items, err := httpc.GetItems(ctx, c.http, op, tenantID, propertyID, nil, cleanStay, "in-house")
+	if err != nil {
 		return Stays{}, err
 	}
-	return Stays{Items: wire.Keep(ctx, Service, op, doc.Items, cleanStay)}, nil
+	return Stays{Items: items}, nil
 }
 
 func (c *Client) dayList(ctx context.Context, op, resource, tenantID, propertyID, date string) (Stays, error) {

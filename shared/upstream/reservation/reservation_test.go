@@ -7,7 +7,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -21,11 +20,6 @@ import (
 var tid, pid = upstreamtest.IDs()
 
 const date = "2026-11-23"
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "RESERVATION_SERVICE", 300*time.Millisecond, reservation.NewClient)
-}
 
 var serve = upstreamtest.Serving("RESERVATION_SERVICE", reservation.NewClient)
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
@@ -17,11 +16,6 @@ import (
 var tid, pid = upstreamtest.IDs()
 
 const date = "2026-11-23"
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "REVENUE_SERVICE", 300*time.Millisecond, revenue.NewClient)
-}
 
 var serve = upstreamtest.Serving("REVENUE_SERVICE", revenue.NewClient)
 

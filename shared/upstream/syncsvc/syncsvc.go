@@ -81,15 +81,13 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // DevicesStatus returns the sync status of the property's desktops now.
 func (c *Client) DevicesStatus(ctx context.Context, tenantID, propertyID string) (DevicesStatus, error) {
 	const op = "syncsvc.DevicesStatus"
-	var doc statusDoc
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, "devices", "status"); err != nil {
+	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d statusDoc) map[string]int {
+		return map[string]int{"online": d.Summary.Online, "lagging": d.Summary.Lagging, "offline": d.Summary.Offline}
+	}, "devices", "status")
+	if err != nil {
 		return DevicesStatus{}, err
 	}
-	s := doc.Summary
-	if err := c.http.NonNegative(op, "summary.", map[string]int{"online": s.Online, "lagging": s.Lagging, "offline": s.Offline}); err != nil {
-		return DevicesStatus{}, err
-	}
-	return DevicesStatus{Devices: wire.Keep(ctx, Service, op, doc.Devices, cleanDevice), Summary: s}, nil
+	return DevicesStatus{Devices: wire.Keep(ctx, Service, op, doc.Devices, cleanDevice), Summary: doc.Summary}, nil
 }
 
 // cleanDevice applies the package's rules to one device; ok is false when

@@ -5,18 +5,12 @@ package syncsvc_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
-
-func TestConfig(t *testing.T) {
-	t.Parallel()
-	upstreamtest.CheckConfig(t, "SYNC_SERVICE", 300*time.Millisecond, syncsvc.NewClient)
-}
 
 var serve = upstreamtest.Serving("SYNC_SERVICE", syncsvc.NewClient)
 

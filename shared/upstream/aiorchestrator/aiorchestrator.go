@@ -216,14 +216,8 @@ func clean(d suggestionDoc, propertyID string, rep *wire.Report) (Suggestion, bo
 		return Suggestion{}, false
 	}
 	s.CreatedAt, s.ExpiresAt = created, expires
-	if !s.Category.Valid() {
-		rep.Map("category", string(s.Category), string(CategoryOther))
-		s.Category = CategoryOther
-	}
-	if !s.Severity.Valid() {
-		rep.Map("severity", string(s.Severity), string(SeverityAttention))
-		s.Severity = SeverityAttention
-	}
+	wire.Default(rep, "category", &s.Category, CategoryOther)
+	wire.Default(rep, "severity", &s.Severity, SeverityAttention)
 	s.Body = wire.Text(s.Body, 2000)
 	if len(s.Proposal) > 0 && string(s.Proposal) != "null" {
 		p, ok := wire.Object(s.Proposal, maxProposal)

@@ -139,16 +139,9 @@ func cleanRoom(d roomDoc, rep *wire.Report) (Room, bool) {
 		rep.Drop("status", string(r.Status))
 		return Room{}, false
 	}
-	if !r.Priority.Valid() {
-		rep.Map("priority", string(r.Priority), string(PriorityNormal))
-		r.Priority = PriorityNormal
-	}
+	wire.Default(rep, "priority", &r.Priority, PriorityNormal)
 	r.RoomType = wire.Text(r.RoomType, 64)
 	r.Assignee = wire.Text(r.Assignee, 120)
-	if t, ok := wire.Instant(d.UpdatedAt); ok {
-		r.UpdatedAt = t
-	} else if d.UpdatedAt != "" {
-		rep.Map("updatedAt", d.UpdatedAt, "")
-	}
+	r.UpdatedAt = rep.OptionalInstant("updatedAt", d.UpdatedAt)
 	return r, true
 }

@@ -148,14 +148,8 @@ func cleanWorkOrder(d workOrderDoc, rep *wire.Report) (WorkOrder, bool) {
 		return WorkOrder{}, false
 	}
 	wo.ReportedAt = reported
-	if !wo.Priority.Valid() {
-		rep.Map("priority", string(wo.Priority), string(PriorityNormal))
-		wo.Priority = PriorityNormal
-	}
-	if wo.RoomNumber != "" && !wire.ValidRoomNumber(wo.RoomNumber) {
-		rep.Map("roomNumber", wo.RoomNumber, "")
-		wo.RoomNumber = ""
-	}
+	wire.Default(rep, "priority", &wo.Priority, PriorityNormal)
+	rep.Clear("roomNumber", &wo.RoomNumber, wire.ValidRoomNumber)
 	wo.Title = wire.Text(wo.Title, 200)
 	wo.Assignee = wire.Text(wo.Assignee, 120)
 	return wo, true

@@ -170,14 +170,8 @@ func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
 	} else if d.ResolvedAt != "" {
 		rep.Map("resolvedAt", d.ResolvedAt, "")
 	}
-	if !a.Severity.Valid() {
-		rep.Map("severity", string(a.Severity), string(SeverityWarning))
-		a.Severity = SeverityWarning
-	}
-	if !a.Category.Valid() {
-		rep.Map("category", string(a.Category), string(CategoryOther))
-		a.Category = CategoryOther
-	}
+	wire.Default(rep, "severity", &a.Severity, SeverityWarning)
+	wire.Default(rep, "category", &a.Category, CategoryOther)
 	if p, ok := wire.Object(a.Payload, maxPayload); ok {
 		a.Payload = p
 	} else {

@@ -217,18 +217,8 @@ func cleanStay(d stayDoc, rep *wire.Report) (Stay, bool) {
 	s.GuestName = wire.Text(s.GuestName, maxName)
 	s.RoomType = wire.Text(s.RoomType, maxType)
 	s.Notes = wire.Text(s.Notes, maxNotes)
-	if s.RoomNumber != "" && !wire.ValidRoomNumber(s.RoomNumber) {
-		rep.Map("roomNumber", s.RoomNumber, "")
-		s.RoomNumber = ""
-	}
-	if s.FolioID != "" && !ids.Valid(ids.Folio, s.FolioID) {
-		rep.Map("folioId", s.FolioID, "")
-		s.FolioID = ""
-	}
-	if eta, ok := wire.Instant(d.ETA); ok {
-		s.ETA = eta
-	} else if d.ETA != "" {
-		rep.Map("eta", d.ETA, "")
-	}
+	rep.Clear("roomNumber", &s.RoomNumber, wire.ValidRoomNumber)
+	rep.Clear("folioId", &s.FolioID, func(id string) bool { return ids.Valid(ids.Folio, id) })
+	s.ETA = rep.OptionalInstant("eta", d.ETA)
 	return s, true
 }

@@ -271,3 +271,38 @@ func StatusQuery(status string) (url.Values, error) {
 	}
 	return url.Values{"status": {status}}, nil
 }
+
+// Known is a label or rank of an upstream answer whose values are a
+// closed set.
+type Known interface {
+	~string
+	Valid() bool
+}
+
+// Default replaces an unknown *v by def, the documented neutral value, and
+// records the mapping as what.
+func Default[T Known](rep *Report, what string, v *T, def T) {
+	if !(*v).Valid() {
+		rep.Map(what, string(*v), string(def))
+		*v = def
+	}
+}
+
+// Clear empties an optional *v that is set but not valid, and records the
+// mapping as what.
+func (r *Report) Clear(what string, v *string, valid func(string) bool) {
+	if *v != "" && !valid(*v) {
+		r.Map(what, *v, "")
+		*v = ""
+	}
+}
+
+// OptionalInstant is the optional timestamp s (Instant), cleared and
+// recorded as what when it is set but malformed.
+func (r *Report) OptionalInstant(what, s string) jsontime.Time {
+	t, ok := Instant(s)
+	if !ok && s != "" {
+		r.Map(what, s, "")
+	}
+	return t
+}

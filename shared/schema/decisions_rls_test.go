@@ -1,0 +1,162 @@
+package schema_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+)
+
+const insertDecision = `INSERT INTO bff.ai_decision (id, tenant_id, property_id, suggestion_id, outcome, decided_by, decided_device_id, session_id, decided_at, request_id)
+VALUES ($1, $2, $3, $4, 'accepted', $5, $6, $7, now(), 'req-1')`
+
+func decisionArgs(tenant string) []any {
+	return []any{ids.New(ids.AISuggestion), tenant, ids.New(ids.Property), "sug-" + testenv.Unique(),
+		ids.New(ids.Operator), ids.New(ids.Device), ids.New(ids.Session)}
+}
+
+const insertAck = `INSERT INTO bff.alert_ack (id, tenant_id, property_id, alert_id, operator_id, device_id, session_id, acknowledged_at, request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now(), 'req-1')`
+
+func ackArgs(tenant string) []any {
+	return []any{ids.New(ids.Alert), tenant, ids.New(ids.Property), "alr-" + testenv.Unique(),
+		ids.New(ids.Operator), ids.New(ids.Device), ids.New(ids.Session)}
+}
+
+// The privileges migration 0004 grants, column by column: the app and the
+// jobs role may set ai_decision.forwarded_at and nothing else, delete
+// nothing, and the acks are insert-only.
+func TestDecisionTablesGrants(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	admin := connect(t, info.AdminURL)
+	ctx := context.Background()
+	privs := func(role, table string) []string {
+		t.Helper()
+		rows, err := admin.Query(ctx, `
+SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+ WHERE has_table_privilege($1, $2, p)
+UNION ALL
+SELECT 'UPDATE(' || a.attname || ')' FROM pg_attribute a
+ WHERE a.attrelid = $2::regclass AND a.attnum > 0 AND NOT a.attisdropped
+   AND has_column_privilege($1, $2, a.attname, 'UPDATE') AND NOT has_table_privilege($1, $2, 'UPDATE')
+ORDER BY 1`, role, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		role, table string
+		want        []string
+	}{
+		{"bff_app", "bff.ai_decision", []string{"INSERT", "SELECT", "UPDATE(forwarded_at)"}},
+		{"bff_jobs", "bff.ai_decision", []string{"SELECT", "UPDATE(forwarded_at)"}},
+		{"bff_app", "bff.alert_ack", []string{"INSERT", "SELECT"}},
+		{"bff_jobs", "bff.alert_ack", []string{}},
+	} {
+		if diff := cmp.Diff(tc.want, privs(tc.role, tc.table)); diff != "" {
+			t.Errorf("%s on %s (-want +got):\n%s", tc.role, tc.table, diff)
+		}
+	}
+}
+
+// The policies of migration 0004 as the roles meet them: the app reads and
+// writes only its tenant's decisions and acks; a decision's only change is
+// forwarded_at, once; the jobs role reads every tenant's decisions and
+// marks only unforwarded ones.
+func TestDecisionTablesPolicies(t *testing.T) {
+	t.Parallel()
+	app, info := testenv.Postgres(t)
+	jobs := testenv.JobsDB(t, info)
+	ctx := context.Background()
+	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
+	inTenant := func(tenant, stmt string, args ...any) (int64, error) {
+		var n int64
+		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, stmt, args...)
+			n = tag.RowsAffected()
+			return err
+		})
+		return n, err
+	}
+	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) {
+		var n int64
+		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, stmt, args...)
+			n = tag.RowsAffected()
+			return err
+		})
+		return n, err
+	}
+	count := func(tenant, table string) int {
+		t.Helper()
+		var n int
+		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	for _, tn := range []string{a, b} {
+		if _, err := inTenant(tn, insertDecision, decisionArgs(tn)...); err != nil {
+			t.Fatalf("decision of %s: %v", tn, err)
+		}
+		if _, err := inTenant(tn, insertAck, ackArgs(tn)...); err != nil {
+			t.Fatalf("ack of %s: %v", tn, err)
+		}
+	}
+	// Another tenant's rows: not insertable, not visible.
+	_, err := inTenant(a, insertDecision, decisionArgs(b)...)
+	wantSQLState(t, "decision for another tenant", err, "42501")
+	_, err = inTenant(a, insertAck, ackArgs(b)...)
+	wantSQLState(t, "ack for another tenant", err, "42501")
+	for _, table := range []string{"bff.ai_decision", "bff.alert_ack"} {
+		if n := count(a, table); n != 1 {
+			t.Errorf("%s rows visible to tenant a = %d, want 1", table, n)
+		}
+	}
+
+	// A decision changes only by getting its forwarded_at, once.
+	_, err = inTenant(a, "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	wantSQLState(t, "app update of outcome", err, "42501")
+	_, err = inTenant(a, "DELETE FROM bff.ai_decision")
+	wantSQLState(t, "app delete", err, "42501")
+	if n, err := inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now()"); err != nil || n != 1 {
+		t.Fatalf("app marks its decision forwarded = %d rows, %v; want 1", n, err)
+	}
+	_, err = inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now() + interval '1 minute'")
+	wantSQLState(t, "forwarded_at set twice", err, "42501")
+	_, err = inTenant(a, "UPDATE bff.alert_ack SET acknowledged_at = now()")
+	wantSQLState(t, "app update of an ack", err, "42501")
+	_, err = inTenant(a, "DELETE FROM bff.alert_ack")
+	wantSQLState(t, "app delete of an ack", err, "42501")
+
+	// Jobs: every tenant's decisions; marks only the unforwarded one (b's).
+	var all int
+	if err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.ai_decision").Scan(&all)
+	}); err != nil || all != 2 {
+		t.Fatalf("jobs sees %d decisions (%v), want 2", all, err)
+	}
+	if n, err := asJobs(jobs, "UPDATE bff.ai_decision SET forwarded_at = $1", time.Now()); err != nil || n != 1 {
+		t.Fatalf("jobs marks forwarded = %d rows, %v; want 1 (the one not yet forwarded)", n, err)
+	}
+	_, err = asJobs(jobs, "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	wantSQLState(t, "jobs update of outcome", err, "42501")
+	_, err = asJobs(jobs, "SELECT count(*) FROM bff.alert_ack")
+	wantSQLState(t, "jobs read of the acks", err, "42501")
+}

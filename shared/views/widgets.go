@@ -41,117 +41,74 @@ const upcoming = 5
 
 var errNoClient = fmt.Errorf("views: upstream client not configured")
 
+// from is the loader of one call to client c; a nil c makes it
+// unavailable. body turns the answer into what is shown (nil: the answer
+// as is).
+func from[C, T any](c *C, call func(context.Context, *C) (T, error), body func(T) any) Fetch {
+	return func(ctx context.Context) (any, error) {
+		if c == nil {
+			return nil, errNoClient
+		}
+		v, err := call(ctx, c)
+		switch {
+		case err != nil:
+			return nil, err
+		case body == nil:
+			return v, nil
+		}
+		return body(v), nil
+	}
+}
+
 // DashboardFetch returns the loader of dashboard widget name.
 func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 	t, p, d := sc.TenantID, sc.PropertyID, sc.Date
 	switch name {
 	case WToday:
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			return s.Reservation.Today(ctx, t, p, d)
-		}
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Today, error) {
+			return c.Today(ctx, t, p, d)
+		}, nil)
 	case WArrivals:
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			st, err := s.Reservation.Arrivals(ctx, t, p, d)
-			if err != nil {
-				return nil, err
-			}
-			return preview(st, reservation.StatusExpected), nil
-		}
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.Arrivals(ctx, t, p, d)
+		},
+			func(st reservation.Stays) any { return preview(st, reservation.StatusExpected) })
 	case WDepartures:
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			st, err := s.Reservation.Departures(ctx, t, p, d)
-			if err != nil {
-				return nil, err
-			}
-			return preview(st, reservation.StatusCheckedIn), nil
-		}
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.Departures(ctx, t, p, d)
+		},
+			func(st reservation.Stays) any { return preview(st, reservation.StatusCheckedIn) })
 	case WInHouse:
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			st, err := s.Reservation.InHouse(ctx, t, p)
-			if err != nil {
-				return nil, err
-			}
-			w := InHouseWidget{Count: len(st.Items)}
-			for _, x := range st.Items {
-				if x.VIP {
-					w.VIP++
-				}
-			}
-			return w, nil
-		}
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.InHouse(ctx, t, p)
+		}, inHouse)
 	case WOccupancy:
-		return func(ctx context.Context) (any, error) {
-			if s.Revenue == nil {
-				return nil, errNoClient
-			}
-			return s.Revenue.Occupancy(ctx, t, p, d)
-		}
+		return from(s.Revenue, func(ctx context.Context, c *revenue.Client) (revenue.Occupancy, error) {
+			return c.Occupancy(ctx, t, p, d)
+		}, nil)
 	case WRevenue:
-		return func(ctx context.Context) (any, error) {
-			if s.Revenue == nil {
-				return nil, errNoClient
-			}
-			return s.Revenue.Revenue(ctx, t, p, d)
-		}
+		return from(s.Revenue, func(ctx context.Context, c *revenue.Client) (revenue.Revenue, error) { return c.Revenue(ctx, t, p, d) }, nil)
 	case WAIInbox:
-		return func(ctx context.Context) (any, error) {
-			if s.AI == nil {
-				return nil, errNoClient
-			}
-			return s.AI.Summary(ctx, t, p)
-		}
+		return from(s.AI, func(ctx context.Context, c *aiorchestrator.Client) (aiorchestrator.Summary, error) {
+			return c.Summary(ctx, t, p)
+		}, nil)
 	case WAlerts:
-		return func(ctx context.Context) (any, error) {
-			if s.Notification == nil {
-				return nil, errNoClient
-			}
-			return s.Notification.Summary(ctx, t, p)
-		}
+		return from(s.Notification, func(ctx context.Context, c *notification.Client) (notification.Summary, error) {
+			return c.Summary(ctx, t, p)
+		}, nil)
 	case WHousekeepingSummary:
-		return func(ctx context.Context) (any, error) {
-			if s.Housekeeping == nil {
-				return nil, errNoClient
-			}
-			b, err := s.Housekeeping.Board(ctx, t, p)
-			if err != nil {
-				return nil, err
-			}
-			return b.Summary, nil
-		}
+		return from(s.Housekeeping, func(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
+			return c.Board(ctx, t, p)
+		},
+			func(b housekeeping.Board) any { return b.Summary })
 	case WMaintenanceSummary:
-		return func(ctx context.Context) (any, error) {
-			if s.Maintenance == nil {
-				return nil, errNoClient
-			}
-			b, err := s.Maintenance.Board(ctx, t, p)
-			if err != nil {
-				return nil, err
-			}
-			return b.Summary, nil
-		}
+		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) },
+			func(b maintenance.Board) any { return b.Summary })
 	case WSyncStatus:
-		return func(ctx context.Context) (any, error) {
-			if s.Sync == nil {
-				return nil, errNoClient
-			}
-			st, err := s.Sync.DevicesStatus(ctx, t, p)
-			if err != nil {
-				return nil, err
-			}
-			return st.Summary, nil
-		}
+		return from(s.Sync, func(ctx context.Context, c *syncsvc.Client) (syncsvc.DevicesStatus, error) {
+			return c.DevicesStatus(ctx, t, p)
+		},
+			func(st syncsvc.DevicesStatus) any { return st.Summary })
 	}
 	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown widget %q", name) }
 }
@@ -159,48 +116,41 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 // ViewFetch returns the loader of workbench view kind: its items.
 func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
 	t, p, d := sc.TenantID, sc.PropertyID, sc.Date
-	list := func(f func(ctx context.Context) (reservation.Stays, error)) Fetch {
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			st, err := f(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return st.Items, nil
-		}
-	}
+	items := func(st reservation.Stays) any { return st.Items }
 	switch kind {
 	case VToday:
-		return func(ctx context.Context) (any, error) {
-			if s.Reservation == nil {
-				return nil, errNoClient
-			}
-			return s.todayItems(ctx, sc)
-		}
+		return from(s.Reservation, func(ctx context.Context, _ *reservation.Client) ([]Movement, error) { return s.todayItems(ctx, sc) }, nil)
 	case VArrivals:
-		return list(func(ctx context.Context) (reservation.Stays, error) { return s.Reservation.Arrivals(ctx, t, p, d) })
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.Arrivals(ctx, t, p, d)
+		}, items)
 	case VDepartures:
-		return list(func(ctx context.Context) (reservation.Stays, error) { return s.Reservation.Departures(ctx, t, p, d) })
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.Departures(ctx, t, p, d)
+		}, items)
 	case VInHouse:
-		return list(func(ctx context.Context) (reservation.Stays, error) { return s.Reservation.InHouse(ctx, t, p) })
+		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+			return c.InHouse(ctx, t, p)
+		}, items)
 	case VHousekeepingBoard:
-		return func(ctx context.Context) (any, error) {
-			if s.Housekeeping == nil {
-				return nil, errNoClient
-			}
-			return s.Housekeeping.Board(ctx, t, p)
-		}
+		return from(s.Housekeeping, func(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
+			return c.Board(ctx, t, p)
+		}, nil)
 	case VMaintenanceBoard:
-		return func(ctx context.Context) (any, error) {
-			if s.Maintenance == nil {
-				return nil, errNoClient
-			}
-			return s.Maintenance.Board(ctx, t, p)
-		}
+		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) }, nil)
 	}
 	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown view %q", kind) }
+}
+
+// inHouse counts the guests in house and the VIPs among them.
+func inHouse(st reservation.Stays) any {
+	w := InHouseWidget{Count: len(st.Items)}
+	for _, x := range st.Items {
+		if x.VIP {
+			w.VIP++
+		}
+	}
+	return w
 }
 
 // ListWidget previews a day's arrivals or departures.

@@ -501,3 +501,80 @@ func TestSSEEndsWhenSessionCloses(t *testing.T) {
 		t.Fatal("stream still open after sign-out")
 	}
 }
+
+// An instance holds one Redis pub/sub subscription however many streams it
+// serves: the streams of five devices share the one connection in
+// subscribed state that the instance's Redis client holds.
+func TestOneSubscriptionPerInstance(t *testing.T) {
+	t.Parallel()
+	rdb := testenv.Redis(t)
+	name := "livestream-test-" + testenv.Unique()
+	own := &redisx.Client{Client: redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, ClientName: name, DisableIdentity: true, PoolSize: 8}), Prefix: rdb.Prefix}
+	t.Cleanup(func() { _ = own.Close() })
+	var sessions []*session.Session
+	for range 5 {
+		sessions = append(sessions, newSession(""))
+	}
+	s, err := New(context.Background(), own, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, srv: s, sessions: map[string]*session.Session{}}
+	for _, ss := range sessions {
+		in.sessions[ss.TenantID+"/"+ss.DeviceID] = ss
+	}
+	in.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ss := in.sessions[r.URL.Query().Get("tenant")+"/"+r.URL.Query().Get("device")]
+		a := actor.Actor{TenantID: ss.TenantID, OperatorID: ss.OperatorID, DeviceID: ss.DeviceID, SessionID: ss.ID, PropertyScope: ss.PropertyScope}
+		stream, _, err := s.Connect(a, "Last-Event-ID", r.Header.Get("Last-Event-ID"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		stream(r.Context(), w)
+	}))
+	t.Cleanup(func() {
+		in.http.CloseClientConnections()
+		s.Close()
+		in.http.Close()
+	})
+	for _, ss := range sessions {
+		c := in.connect(ss, "")
+		if b := c.next(); b.ID != "0-0" {
+			t.Fatalf("first block = %+v", b)
+		}
+	}
+	if n := s.Connections(); n != 5 {
+		t.Fatalf("connections = %d, want 5", n)
+	}
+	list, err := rdb.ClientList(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribed, named := 0, 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") {
+			continue
+		}
+		named++
+		for _, f := range strings.Fields(line) {
+			if (strings.HasPrefix(f, "psub=") || strings.HasPrefix(f, "sub=")) && f != "psub=0" && f != "sub=0" {
+				subscribed++
+				break
+			}
+		}
+	}
+	if named == 0 || subscribed != 1 {
+		t.Fatalf("%d connections of the instance, %d of them subscribed; want exactly 1 subscribed", named, subscribed)
+	}
+}
+
+// The defaults the README states: a keep-alive every 15 s, the stream
+// ended before 55 min (Cloud Run's limit is 60), a 5 s retry hint.
+// TestSSEKeepAliveAndEnd shows the mechanism with short settings.
+func TestStreamDefaults(t *testing.T) {
+	o := Options{}.withDefaults()
+	if o.KeepAlive != 15*time.Second || o.MaxAge != 55*time.Minute || o.Retry != 5*time.Second {
+		t.Fatalf("defaults = %+v, want keep-alive 15 s, max age 55 min, retry 5 s", o)
+	}
+}

@@ -143,7 +143,9 @@ func TestControlEndpointErrors(t *testing.T) {
 func TestLatencyFaultDelaysOnlyItsPath(t *testing.T) {
 	t.Parallel()
 	_, srv := newServer(t, fakes.WithLatency(0, 0))
-	const lat = 300 * time.Millisecond
+	// Long enough that the unaffected path answers well within it on a
+	// loaded machine.
+	const lat = 2 * time.Second
 	setFault(t, srv.URL, fmt.Sprintf(`{"path":"/v1/slow","latencyMs":%d}`, lat.Milliseconds()))
 
 	start := time.Now()

@@ -353,7 +353,9 @@ func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 			if err == nil {
 				t.Fatal("Publish to an unreachable server succeeded")
 			}
-			if took > deadline+time.Second {
+			// Bounded by the caller's deadline, not the 10 s default; room
+			// for a loaded machine.
+			if took > deadline+5*time.Second {
 				t.Errorf("Publish took %v with a %v deadline", took, deadline)
 			}
 			var perr *PublishError
@@ -369,7 +371,7 @@ func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 			if err := p.Close(); err != nil {
 				t.Logf("Close: %v", err)
 			}
-			if took := time.Since(start); took > bundleTimeout+2*time.Second {
+			if took := time.Since(start); took > bundleTimeout+5*time.Second {
 				t.Errorf("Close took %v, want about the bundle timeout %v at most", took, bundleTimeout)
 			}
 		})

@@ -3,11 +3,7 @@ package aidecision
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
@@ -20,19 +16,9 @@ import (
 )
 
 // Function is the `ai-decision` function as deployed.
-var Function = boot.Function{Name: "ai-decision", EntryPoint: "AIDecision",
-	StartHTTP: setup.Gated(func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
-		in, err := setup.InboxesWith(ctx, l, log, g, res, setup.UpAI)
-		if err != nil {
-			return nil, err
-		}
-		store, err := idempotency.With(ctx, l)
-		if err != nil {
-			return nil, err
-		}
-		res.OnClose(func() { _ = store.Close() })
-		return New(g, store, in.Suggestions), nil
-	})}
+var Function = boot.Function{Name: "ai-decision", EntryPoint: "AIDecision", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.Inboxes(setup.UpAI).Suggestions)
+})}
 
 func init() { Function.Register() }
 

@@ -4,22 +4,12 @@
 package alertraised
 
 import (
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // Function is the `alert-raised` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "alert-raised", EntryPoint: "AlertRaised", StartEvent: boot.Consumer("alert-raised", New)}
+var Function = boot.Function{Name: "alert-raised", EntryPoint: "AlertRaised", StartEvent: boot.Consumer("alert-raised", setup.AlertRaised)}
 
 func init() { Function.Register() }
-
-// New returns the event handler.
-func New(rdb *redisx.Client) consume.Func {
-	return setup.InboxConsumers(rdb).Alerts.Raised()
-}

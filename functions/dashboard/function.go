@@ -2,12 +2,7 @@
 package dashboard
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -18,14 +13,9 @@ import (
 
 // Function is the `dashboard` function as deployed: it composes from every
 // upstream a widget may read.
-var Function = boot.Function{Name: "dashboard", EntryPoint: "Dashboard",
-	StartHTTP: setup.Gated(func(ctx context.Context, l boot.Lookuper, log *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
-		svc, err := setup.Views(ctx, l, log, res, setup.AllUpstreams...)
-		if err != nil {
-			return nil, err
-		}
-		return New(g, svc), nil
-	})}
+var Function = boot.Function{Name: "dashboard", EntryPoint: "Dashboard", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, b.Views(setup.AllUpstreams...))
+})}
 
 func init() { Function.Register() }
 

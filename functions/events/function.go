@@ -6,11 +6,7 @@ package eventsfn
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -19,19 +15,19 @@ import (
 )
 
 // Function is the `events` function as deployed.
-var Function = boot.Function{Name: "events", EntryPoint: "Events",
-	StartHTTP: setup.Gated(func(ctx context.Context, _ boot.Lookuper, _ *slog.Logger, g *gate.Gate, res *setup.Resources) (http.Handler, error) {
-		// One subscription for the instance's life, shared by every stream.
-		live, err := livestream.New(ctx, res.Redis, livestream.Options{Sessions: g.Sessions})
-		if err != nil {
-			return nil, err
-		}
-		// The streams end first on a shutdown, and before the clients they
-		// use on close.
-		res.OnDrain(live.Close)
-		res.OnClose(live.Close)
-		return New(g, live), nil
-	})}
+var Function = boot.Function{Name: "events", EntryPoint: "Events", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	// One subscription for the instance's life, shared by every stream.
+	live, err := livestream.New(b.Ctx, b.Res.Redis, livestream.Options{Sessions: b.Gate.Sessions})
+	if err != nil {
+		b.Fail(err)
+		return nil
+	}
+	// The streams end first on a shutdown, and before the clients they
+	// use on close.
+	b.Res.OnDrain(live.Close)
+	b.Res.OnClose(live.Close)
+	return New(b.Gate, live)
+})}
 
 func init() { Function.Register() }
 

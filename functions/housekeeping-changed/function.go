@@ -3,23 +3,12 @@
 package housekeepingchanged
 
 import (
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/compose"
-	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/redisx"
-	"github.com/melmastoon/bff-backoffice/shared/views"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // Function is the `housekeeping-changed` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "housekeeping-changed", EntryPoint: "HousekeepingChanged", StartEvent: boot.Consumer("housekeeping-changed", New)}
+var Function = boot.Function{Name: "housekeeping-changed", EntryPoint: "HousekeepingChanged", StartEvent: boot.Consumer("housekeeping-changed", setup.PropertyChanged)}
 
 func init() { Function.Register() }
-
-// New returns the event handler.
-func New(rdb *redisx.Client) consume.Func {
-	return views.PropertyChanged(compose.New(rdb, compose.Options{}))
-}

@@ -9,9 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"

@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"

@@ -6,12 +6,7 @@ package sessionfn
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-
-	// The buildpack's generated main imports funcframework; vendoring
-	// only carries it when the function imports it too.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -24,10 +19,9 @@ import (
 )
 
 // Function is the `session` function as deployed.
-var Function = boot.Function{Name: "session", EntryPoint: "Session",
-	StartHTTP: setup.Gated(func(_ context.Context, _ boot.Lookuper, _ *slog.Logger, g *gate.Gate, _ *setup.Resources) (http.Handler, error) {
-		return New(g), nil
-	})}
+var Function = boot.Function{Name: "session", EntryPoint: "Session", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate)
+})}
 
 func init() { Function.Register() }
 

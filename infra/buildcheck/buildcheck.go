@@ -206,7 +206,7 @@ func (c *Checker) checkOne(ctx context.Context, goBin, repoRoot string, f manife
 	res.BuildTime = time.Since(start)
 	if err != nil {
 		if strings.Contains(err.Error(), "functions-framework-go/funcframework") {
-			err = fmt.Errorf("%w\n(the function package must blank-import github.com/GoogleCloudPlatform/functions-framework-go/funcframework so that vendoring carries it)", err)
+			err = fmt.Errorf("%w\n(vendoring carries funcframework only when something the function links imports it: shared/boot does, so the function must use boot)", err)
 		}
 		res.Err = fmt.Errorf("go build (as the buildpack, offline from vendor/): %w", err)
 		return res

@@ -13,11 +13,7 @@ package {{.Package}}
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
@@ -26,18 +22,13 @@ import (
 )
 
 // Function is the ` + "`{{.Name}}`" + ` function as deployed.
-var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: Start}
+// TODO(newfunc): open what else it needs with b's openers (b.Views,
+// b.Inboxes, idemhttp.Store(b) for a mutation).
+var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate)
+})}
 
 func init() { Function.Register() }
-
-// Start builds the function from configuration looked up in l.
-func Start(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.HTTPFunc, error) {
-	g, res, err := setup.Gate(ctx, l, log)
-	if err != nil {
-		return boot.HTTPFunc{}, err
-	}
-	return boot.HTTPFunc{Handler: New(g), Close: res.Close}, nil
-}
 
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate) http.Handler {
@@ -62,9 +53,6 @@ package {{.Package}}
 
 import (
 	"context"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/events"
@@ -97,9 +85,6 @@ package {{.Package}}
 import (
 	"context"
 	"log/slog"
-
-	// Vendoring carries funcframework only when the function imports it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/pg"

@@ -7,6 +7,10 @@ import (
 	"net/http"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	// The buildpack's generated main imports funcframework, and vendoring
+	// carries a package only when something the function links imports it:
+	// importing it here saves every function the line.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/sethvargo/go-envconfig"
 

@@ -7,6 +7,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
+	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
@@ -80,3 +81,12 @@ func AIClientWith(ctx context.Context, l envconfig.Lookuper) (*aiorchestrator.Cl
 	}
 	return src.AI, nil
 }
+
+// The handlers of the event functions that mirror the inboxes, for
+// boot.Consumer: Redis only.
+var (
+	SuggestionCreated     = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Suggestions.Created() }
+	SuggestionInvalidated = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Suggestions.Invalidated() }
+	AlertRaised           = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Alerts.Raised() }
+	AlertResolved         = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Alerts.Resolved() }
+)

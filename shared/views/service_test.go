@@ -278,3 +278,53 @@ func TestTelemetryNeverFailsTheRequest(t *testing.T) {
 		t.Errorf("sample rate 0 published %d events", len(pub.sent))
 	}
 }
+
+// A workbench view is cached for 15 s, a partial one for 5 s, and a
+// dashboard for 30 s: the TTLs its snapshot keys are stored with (Redis
+// expires them).
+func TestSnapshotLifetimes(t *testing.T) {
+	t.Parallel()
+	healthy, _ := upstreamtest.Client(t, "RESERVATION_SERVICE", `{"date":"2026-11-29","items":[]}`, reservation.NewClient)
+	rdb := testenv.Redis(t)
+	s := &views.Service{
+		Composer: compose.New(rdb, compose.Options{}),
+		Sources:  &views.Sources{Reservation: healthy},
+		Calendar: &views.Calendar{Now: func() time.Time { return day }},
+	}
+	ctx := context.Background()
+	ttlOf := func(kind, prop string) time.Duration {
+		t.Helper()
+		keys, err := rdb.Keys(ctx, rdb.Prefix+"snap:"+kind+":*"+prop+"*").Result()
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("snapshot keys of %s = %v (%v), want one", kind, keys, err)
+		}
+		ttl, err := rdb.PTTL(ctx, keys[0]).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ttl
+	}
+	within := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got > want || got < want-5*time.Second {
+			t.Errorf("%s snapshot TTL = %s, want %s", what, got, want)
+		}
+	}
+
+	a := operator(tenant.RoleFrontDesk)
+	if _, _, err := s.View(ctx, a, views.VArrivals, a.PropertyScope[0]); err != nil {
+		t.Fatal(err)
+	}
+	within("view", ttlOf(views.VArrivals, a.PropertyScope[0]), views.ViewTTL)
+	if views.ViewTTL != 15*time.Second || views.DashboardTTL != 30*time.Second {
+		t.Fatalf("ViewTTL %s, DashboardTTL %s; want 15 s and 30 s", views.ViewTTL, views.DashboardTTL)
+	}
+
+	// Without a reservation-service the view is partial.
+	s.Sources = &views.Sources{}
+	b := operator(tenant.RoleFrontDesk)
+	if _, _, err := s.View(ctx, b, views.VArrivals, b.PropertyScope[0]); err != nil {
+		t.Fatal(err)
+	}
+	within("partial view", ttlOf(views.VArrivals, b.PropertyScope[0]), 5*time.Second)
+}

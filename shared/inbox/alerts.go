@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 )
@@ -50,11 +48,7 @@ type AlertEntry struct {
 }
 
 // AlertList is GET /v1/alerts.
-type AlertList struct {
-	PropertyID string       `json:"propertyId"`
-	Status     string       `json:"status"`
-	Items      []AlertEntry `json:"items"`
-}
+type AlertList = List[AlertEntry]
 
 // Alerts is the alert inbox. One per instance.
 type Alerts struct {
@@ -82,17 +76,12 @@ func alertEntryOf(tenantID string, a notification.Alert) AlertEntry {
 // kept apart from it, so a later copy of the raised alert cannot reopen it.
 func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []notification.Alert, loaded bool) (err error) {
 	defer derrors.Wrap(&err, "inbox.Alerts.Put(%s)", propertyID)
-	its := make([]item, 0, len(alerts))
-	for _, al := range alerts {
+	return putItems(ctx, a.m, tenantID, propertyID, alerts, loaded, func(al notification.Alert) (item, error) {
 		resolved := al.ResolvedAt.Time
 		al.ResolvedAt = jsontime.Time{}
 		b, err := json.Marshal(al)
-		if err != nil {
-			return err
-		}
-		its = append(its, item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b, ended: resolved})
-	}
-	return a.m.put(ctx, tenantID, propertyID, its, loaded)
+		return item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b, ended: resolved}, err
+	})
 }
 
 // Resolve records that an alert was resolved at t, even before it was
@@ -113,12 +102,7 @@ func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) (snapsho
 }
 
 func decodeAlert(ctx context.Context, raw string) (notification.Alert, bool) {
-	var al notification.Alert
-	if err := json.Unmarshal([]byte(raw), &al); err != nil {
-		logging.From(ctx).ErrorContext(ctx, "alert inbox entry unreadable", "err", err)
-		return al, false
-	}
-	return al, true
+	return decodeItem[notification.Alert](ctx, "alert", raw)
 }
 
 // resolvedKeep is how long a resolved alert stays listed (status all).
@@ -190,34 +174,12 @@ type ackRow struct {
 }
 
 func (a *Alerts) acks(ctx context.Context, tenantID, propertyID, operatorID string, alertIDs []string) (map[string]ackRow, error) {
-	out := map[string]ackRow{}
-	if len(alertIDs) == 0 {
-		return out, nil
-	}
-	err := a.d.DB.InTenantTx(ctx, tenantID, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT alert_id, acknowledged_at, device_id FROM bff.alert_ack
-			WHERE tenant_id = $1 AND property_id = $2 AND operator_id = $3 AND alert_id = ANY($4)`,
-			tenantID, propertyID, operatorID, alertIDs)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				id string
-				r  ackRow
-			)
-			if err := rows.Scan(&id, &r.at, &r.deviceID); err != nil {
-				return err
-			}
-			out[id] = r
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read acks: %w", err)
-	}
-	return out, nil
+	return rowsOf(ctx, a.d.DB, tenantID, "acks", `SELECT alert_id, acknowledged_at, device_id FROM bff.alert_ack
+			WHERE tenant_id = $1 AND property_id = $2 AND operator_id = $3 AND alert_id = ANY($4)`, alertIDs,
+		func(rows pgx.Rows) (id string, r ackRow, err error) {
+			err = rows.Scan(&id, &r.at, &r.deviceID)
+			return id, r, err
+		}, tenantID, propertyID, operatorID)
 }
 
 func (a *Alerts) find(ctx context.Context, tenantID, entryID string, scope []string) (notification.Alert, error) {

@@ -22,35 +22,41 @@ func checkStatus(v string, allowed ...string) (string, error) {
 	return "", apperr.Validation(apperr.FieldError{Field: "status", Message: "must be one of " + strings.Join(allowed, ", ")})
 }
 
-// viewNote resolves the property an inbox read is about (propertyID, else
-// a's default; it must be in a's scope) and the read's activity note.
-func viewNote(a actor.Actor, action, propertyID string) (string, activity.Note, error) {
+// List is an inbox as read: the property, the status asked for and the
+// entries.
+type List[E any] struct {
+	PropertyID string `json:"propertyId"`
+	Status     string `json:"status"`
+	Items      []E    `json:"items"`
+}
+
+// read is an inbox read by a: the property (propertyID, else a's default;
+// it must be in a's scope), the status among allowed (empty: open), the
+// entries list gives for them, and the read's activity note.
+func read[E any](a actor.Actor, action, propertyID, status string, allowed []string, list func(propertyID, status string) ([]E, error)) (List[E], activity.Note, error) {
 	note := activity.Note{Category: activity.CategoryView, Action: action}
 	p, err := a.Property("propertyId", propertyID)
 	if err != nil {
-		return "", note, err
+		return List[E]{}, note, err
 	}
 	note.PropertyID = p
-	return p, note, nil
+	st, err := checkStatus(status, allowed...)
+	if err != nil {
+		return List[E]{}, note, err
+	}
+	items, err := list(p, st)
+	if err != nil {
+		return List[E]{}, note, err
+	}
+	return List[E]{PropertyID: p, Status: st, Items: items}, note, nil
 }
 
 // Inbox is a's AI inbox of propertyID (empty: a's default property) with
 // the given status (empty: open; else open, decided or all).
 func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, status string) (_ SuggestionList, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "inbox.Suggestions.Inbox")
-	p, note, err := viewNote(a, activity.ActionAIInboxViewed, propertyID)
-	if err != nil {
-		return SuggestionList{}, note, err
-	}
-	st, err := checkStatus(status, StatusOpen, StatusDecided, StatusAll)
-	if err != nil {
-		return SuggestionList{}, note, err
-	}
-	items, err := s.List(ctx, a.TenantID, p, st)
-	if err != nil {
-		return SuggestionList{}, note, err
-	}
-	return SuggestionList{PropertyID: p, Status: st, Items: items}, note, nil
+	return read(a, activity.ActionAIInboxViewed, propertyID, status, []string{StatusOpen, StatusDecided, StatusAll},
+		func(p, st string) ([]SuggestionEntry, error) { return s.List(ctx, a.TenantID, p, st) })
 }
 
 // Inbox is a's alert inbox of propertyID (empty: a's default property)
@@ -58,17 +64,6 @@ func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, propertyID, stat
 // all), acknowledgements as a's.
 func (a *Alerts) Inbox(ctx context.Context, ac actor.Actor, propertyID, status string) (_ AlertList, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "inbox.Alerts.Inbox")
-	p, note, err := viewNote(ac, activity.ActionAlertInboxViewed, propertyID)
-	if err != nil {
-		return AlertList{}, note, err
-	}
-	st, err := checkStatus(status, StatusOpen, StatusAcknowledged, StatusResolved, StatusAll)
-	if err != nil {
-		return AlertList{}, note, err
-	}
-	items, err := a.List(ctx, ac.TenantID, p, ac.OperatorID, st)
-	if err != nil {
-		return AlertList{}, note, err
-	}
-	return AlertList{PropertyID: p, Status: st, Items: items}, note, nil
+	return read(ac, activity.ActionAlertInboxViewed, propertyID, status, []string{StatusOpen, StatusAcknowledged, StatusResolved, StatusAll},
+		func(p, st string) ([]AlertEntry, error) { return a.List(ctx, ac.TenantID, p, ac.OperatorID, st) })
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -71,11 +70,7 @@ type SuggestionEntry struct {
 }
 
 // SuggestionList is GET /v1/ai/suggestions.
-type SuggestionList struct {
-	PropertyID string            `json:"propertyId"`
-	Status     string            `json:"status"`
-	Items      []SuggestionEntry `json:"items"`
-}
+type SuggestionList = List[SuggestionEntry]
 
 // Deps are what the inboxes use. AI is needed by the suggestion inbox,
 // Notification by the alert inbox; DB and Relay only by the functions that
@@ -129,15 +124,10 @@ func entryOf(tenantID string, s aiorchestrator.Suggestion) SuggestionEntry {
 // Put mirrors suggestions of a property (an event, or a read-through).
 func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, items []aiorchestrator.Suggestion, loaded bool) (err error) {
 	defer derrors.Wrap(&err, "inbox.Suggestions.Put(%s)", propertyID)
-	its := make([]item, 0, len(items))
-	for _, it := range items {
+	return putItems(ctx, s.m, tenantID, propertyID, items, loaded, func(it aiorchestrator.Suggestion) (item, error) {
 		b, err := json.Marshal(it)
-		if err != nil {
-			return err
-		}
-		its = append(its, item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, json: b})
-	}
-	return s.m.put(ctx, tenantID, propertyID, its, loaded)
+		return item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, json: b}, err
+	})
 }
 
 // Invalidate drops a suggestion from the inbox for good, even one whose
@@ -162,12 +152,7 @@ func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) (sn
 // decoded reads a mirrored suggestion; a value that does not decode is
 // treated as absent (and logged), never shown half-read.
 func decodeSuggestion(ctx context.Context, raw string) (aiorchestrator.Suggestion, bool) {
-	var sg aiorchestrator.Suggestion
-	if err := json.Unmarshal([]byte(raw), &sg); err != nil {
-		logging.From(ctx).ErrorContext(ctx, "ai inbox entry unreadable", "err", err)
-		return sg, false
-	}
-	return sg, true
+	return decodeItem[aiorchestrator.Suggestion](ctx, "ai", raw)
 }
 
 // List returns the property's displayable entries with the given status
@@ -259,30 +244,12 @@ func scanDecision(row pgx.Row) (recorded, error) {
 
 // decisions reads the recorded decisions on the given suggestions.
 func (s *Suggestions) decisions(ctx context.Context, tenantID, propertyID string, suggestionIDs []string) (map[string]recorded, error) {
-	out := map[string]recorded{}
-	if len(suggestionIDs) == 0 {
-		return out, nil
-	}
-	err := s.d.DB.InTenantTx(ctx, tenantID, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+decisionColumns+` FROM bff.ai_decision
-			WHERE tenant_id = $1 AND property_id = $2 AND suggestion_id = ANY($3)`, tenantID, propertyID, suggestionIDs)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	return rowsOf(ctx, s.d.DB, tenantID, "decisions", `SELECT `+decisionColumns+` FROM bff.ai_decision
+			WHERE tenant_id = $1 AND property_id = $2 AND suggestion_id = ANY($3)`, suggestionIDs,
+		func(rows pgx.Rows) (string, recorded, error) {
 			d, err := scanDecision(rows)
-			if err != nil {
-				return err
-			}
-			out[d.SuggestionID] = d
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read decisions: %w", err)
-	}
-	return out, nil
+			return d.SuggestionID, d, err
+		}, tenantID, propertyID)
 }
 
 // find resolves an entry id to its displayable suggestion.

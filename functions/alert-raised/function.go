@@ -5,11 +5,11 @@ package alertraised
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 )
 
 // Function is the `alert-raised` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "alert-raised", EntryPoint: "AlertRaised", StartEvent: boot.Consumer("alert-raised", setup.AlertRaised)}
+var Function = boot.Function{Name: "alert-raised", EntryPoint: "AlertRaised", StartEvent: boot.Consumer("alert-raised", inbox.OnAlertRaised)}
 
 func init() { Function.Register() }

@@ -5,11 +5,11 @@ package alertresolved
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 )
 
 // Function is the `alert-resolved` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "alert-resolved", EntryPoint: "AlertResolved", StartEvent: boot.Consumer("alert-resolved", setup.AlertResolved)}
+var Function = boot.Function{Name: "alert-resolved", EntryPoint: "AlertResolved", StartEvent: boot.Consumer("alert-resolved", inbox.OnAlertResolved)}
 
 func init() { Function.Register() }

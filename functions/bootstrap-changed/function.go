@@ -4,11 +4,11 @@ package bootstrapchanged
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
 // Function is the `bootstrap-changed` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "bootstrap-changed", EntryPoint: "BootstrapChanged", StartEvent: boot.Consumer("bootstrap-changed", setup.VersionChanged)}
+var Function = boot.Function{Name: "bootstrap-changed", EntryPoint: "BootstrapChanged", StartEvent: boot.Consumer("bootstrap-changed", views.OnVersionChanged)}
 
 func init() { Function.Register() }

@@ -4,11 +4,11 @@ package maintenancechanged
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
 // Function is the `maintenance-changed` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "maintenance-changed", EntryPoint: "MaintenanceChanged", StartEvent: boot.Consumer("maintenance-changed", setup.PropertyChanged)}
+var Function = boot.Function{Name: "maintenance-changed", EntryPoint: "MaintenanceChanged", StartEvent: boot.Consumer("maintenance-changed", views.OnPropertyChanged)}
 
 func init() { Function.Register() }

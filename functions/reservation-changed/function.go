@@ -4,11 +4,11 @@ package reservationchanged
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
 // Function is the `reservation-changed` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "reservation-changed", EntryPoint: "ReservationChanged", StartEvent: boot.Consumer("reservation-changed", setup.PropertyChanged)}
+var Function = boot.Function{Name: "reservation-changed", EntryPoint: "ReservationChanged", StartEvent: boot.Consumer("reservation-changed", views.OnPropertyChanged)}
 
 func init() { Function.Register() }

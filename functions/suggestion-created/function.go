@@ -5,11 +5,11 @@ package suggestioncreated
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 )
 
 // Function is the `suggestion-created` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "suggestion-created", EntryPoint: "AISuggestionCreated", StartEvent: boot.Consumer("suggestion-created", setup.SuggestionCreated)}
+var Function = boot.Function{Name: "suggestion-created", EntryPoint: "AISuggestionCreated", StartEvent: boot.Consumer("suggestion-created", inbox.OnSuggestionCreated)}
 
 func init() { Function.Register() }

@@ -5,11 +5,11 @@ package suggestioninvalidated
 
 import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/setup"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 )
 
 // Function is the `suggestion-invalidated` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
-var Function = boot.Function{Name: "suggestion-invalidated", EntryPoint: "AISuggestionInvalidated", StartEvent: boot.Consumer("suggestion-invalidated", setup.SuggestionInvalidated)}
+var Function = boot.Function{Name: "suggestion-invalidated", EntryPoint: "AISuggestionInvalidated", StartEvent: boot.Consumer("suggestion-invalidated", inbox.OnSuggestionInvalidated)}
 
 func init() { Function.Register() }

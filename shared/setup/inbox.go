@@ -7,7 +7,6 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
-	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
@@ -54,13 +53,6 @@ func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g 
 	return out, nil
 }
 
-// InboxConsumers are the inboxes as the event functions that mirror them
-// use: Redis only.
-func InboxConsumers(rdb *redisx.Client) *Inboxes {
-	d := inbox.Deps{Redis: rdb, Notify: Notifier(rdb)}
-	return &Inboxes{Suggestions: inbox.NewSuggestions(d), Alerts: inbox.NewAlerts(d, nil)}
-}
-
 // Notifier pushes live events to the desktops of a property.
 func Notifier(rdb *redisx.Client) inbox.Notifier {
 	return func(ctx context.Context, tenantID, propertyID, typ string, data any) error {
@@ -81,12 +73,3 @@ func AIClientWith(ctx context.Context, l envconfig.Lookuper) (*aiorchestrator.Cl
 	}
 	return src.AI, nil
 }
-
-// The handlers of the event functions that mirror the inboxes, for
-// boot.Consumer: Redis only.
-var (
-	SuggestionCreated     = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Suggestions.Created() }
-	SuggestionInvalidated = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Suggestions.Invalidated() }
-	AlertRaised           = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Alerts.Raised() }
-	AlertResolved         = func(rdb *redisx.Client) consume.Func { return InboxConsumers(rdb).Alerts.Resolved() }
-)

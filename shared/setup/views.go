@@ -11,8 +11,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
-	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
@@ -136,17 +134,4 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 		return fmt.Errorf("%s client: %w", name, err)
 	}
 	return nil
-}
-
-// VersionChanged is the handler of the bootstrap version consumer, for
-// boot.Consumer: the tenant's cached compositions go stale.
-func VersionChanged(rdb *redisx.Client) consume.Func {
-	return views.VersionChanged(compose.New(rdb, compose.Options{}))
-}
-
-// PropertyChanged is the handler of the reservation, housekeeping and
-// maintenance change consumers, for boot.Consumer: the property's cached
-// views go stale.
-func PropertyChanged(rdb *redisx.Client) consume.Func {
-	return views.PropertyChanged(compose.New(rdb, compose.Options{}))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
 // ViewInvalidated is the data of the viewInvalidated live event: the
@@ -59,4 +60,14 @@ func PropertyChanged(c *compose.Composer) consume.Func {
 		}
 		return devicestream.AppendProperty(ctx, c.Redis(), ev.TenantID, d.PropertyID, devicestream.TypeViewInvalidated, ViewInvalidated{PropertyID: d.PropertyID})
 	}
+}
+
+// OnVersionChanged is VersionChanged for boot.Consumer: Redis only.
+func OnVersionChanged(rdb *redisx.Client) consume.Func {
+	return VersionChanged(compose.New(rdb, compose.Options{}))
+}
+
+// OnPropertyChanged is PropertyChanged for boot.Consumer: Redis only.
+func OnPropertyChanged(rdb *redisx.Client) consume.Func {
+	return PropertyChanged(compose.New(rdb, compose.Options{}))
 }

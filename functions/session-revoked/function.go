@@ -35,7 +35,8 @@ var Function = boot.Function{Name: "session-revoked", EntryPoint: "SessionRevoke
 
 func init() { Function.Register() }
 
-// data is the event's payload (SPEC §6).
+// data is the event's payload: no deviceId and no sessionId revokes all
+// of the operator's sessions.
 type data struct {
 	OperatorID string `json:"operatorId"`
 	DeviceID   string `json:"deviceId"`

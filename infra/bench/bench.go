@@ -1,4 +1,4 @@
-// Package bench measures the SPEC §8 figures that `make bench` reports. Each
+// Package bench measures the performance targets that `make bench` reports. Each
 // scenario is one function that runs its variants side by side in one
 // process against the local stack, so every figure comes with a baseline
 // measured on the same machine in the same minute; absolute numbers from a
@@ -135,7 +135,7 @@ type Figure struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	How   string  `json:"how"`
-	// Target quotes SPEC §8 where it sets one; Met compares, for the
+	// Target quotes the service's target where it has one; Met compares, for the
 	// reader only: nothing fails on it.
 	Target string `json:"target,omitempty"`
 	Met    *bool  `json:"met,omitempty"`

@@ -44,7 +44,7 @@ const halfLoadInFlight = 256
 // handler, in the same process, that does one Redis GET of the same bytes
 // and writes them: the least any cached answer can cost here. Then it
 // offers the dashboard half the baseline's throughput, open loop, for its
-// p99 (SPEC §8).
+// p99 (target: under 5 ms).
 func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 	o = o.withDefaults(5 * time.Second)
 	if os.Getenv("PUBSUB_EMULATOR_HOST") == "" {
@@ -221,10 +221,10 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 	rep.Figures = []Figure{
 		{Name: fmt.Sprintf("throughput dashboard / baseline, c=%d", hi), Value: round3(tput), Unit: "×",
 			How:    "req/s of the cached dashboard through the gate divided by req/s of the bare handler, same client and concurrency",
-			Target: "≥ 0.5× (SPEC §8)", Met: met(tput >= 0.5)},
+			Target: "≥ 0.5×", Met: met(tput >= 0.5)},
 		{Name: "dashboard p99 at half the baseline's throughput", Value: round3(halfRun.Latency.P99), Unit: "ms",
 			How:    fmt.Sprintf("open loop offering %.0f req/s for %s, latency from each request's due time; %v not sent (server too far behind)", half, o.Duration, halfRun.Extra["notSent"]),
-			Target: "< 5 ms (SPEC §8)", Met: met(halfRun.Latency.P99 < 5 && halfRun.Failed == 0 && halfRun.Extra["notSent"] == 0)},
+			Target: "< 5 ms", Met: met(halfRun.Latency.P99 < 5 && halfRun.Failed == 0 && halfRun.Extra["notSent"] == 0)},
 		{Name: fmt.Sprintf("throughput without the activity row / baseline, c=%d", hi), Value: round3(ratio(get("noop", hi).PerSecond, get("baseline", hi).PerSecond)), Unit: "×",
 			How: "the same with a recorder that writes nothing: the gate and the cache read alone"},
 		{Name: fmt.Sprintf("throughput with activity row / without, c=%d", hi), Value: round3(ratio(get("dashboard", hi).PerSecond, get("noop", hi).PerSecond)), Unit: "×",
@@ -408,7 +408,7 @@ func loopbackClient(maxConns int) *http.Client {
 }
 
 // fleetStats reads every fake's GET /__stats, keyed "<service> <METHOD>
-// <path>": the count SPEC §9 gives tools, read the way a tool reads it.
+// <path>": the count the fakes give tools, read the way a tool reads it.
 func fleetStats(ctx context.Context, client *http.Client, urls map[string]string) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, name := range slices.Sorted(maps.Keys(urls)) {
@@ -494,7 +494,7 @@ var hungWidgets = []string{views.WRevenue, views.WOccupancy}
 // before, every request — with all upstreams healthy and then with
 // revenue-service hung (it accepts the request and never answers), both
 // when the hung widgets have a last good value (served stale) and when
-// they have none (unavailable). SPEC §8: within the 800 ms dashboard
+// they have none (unavailable). The target: within the 800 ms dashboard
 // budget + 20 ms, partial: true.
 func DashboardHung(ctx context.Context, env Env, o Options) (*Report, error) {
 	o = o.withDefaults(5 * time.Second)
@@ -587,7 +587,7 @@ func DashboardHung(ctx context.Context, env Env, o Options) (*Report, error) {
 		figures = append(figures,
 			Figure{Name: "hung, " + tag + ": slowest answer", Value: round3(r.Latency.Max), Unit: "ms",
 				How:    fmt.Sprintf("max latency of %d cold answers at the client, gate included", r.OK),
-				Target: fmt.Sprintf("≤ %d ms (budget %s + 20 ms, SPEC §8)", limit.Milliseconds(), views.DashboardTotal), Met: met(over == 0 && r.OK > 0)},
+				Target: fmt.Sprintf("≤ %d ms (budget %s + 20 ms)", limit.Milliseconds(), views.DashboardTotal), Met: met(over == 0 && r.OK > 0)},
 			Figure{Name: "hung, " + tag + ": share of answers partial", Value: round3(r.Extra["partialShare"]), Unit: "share",
 				How: "answers with partial: true / answers", Target: "1 (every answer partial: true)", Met: met(r.Extra["partialShare"] == 1)},
 			Figure{Name: "hung, " + tag + ": p50 minus healthy p50", Value: round3(r.Latency.P50 - healthyP50), Unit: "ms",

@@ -28,7 +28,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
 )
 
-// DefaultMaxBinaryBytes is SPEC §8's "each function binary under 40 MB".
+// DefaultMaxBinaryBytes is the budget of a function binary: under 40 MB,
+// since binary size is cold-start time.
 const DefaultMaxBinaryBytes = 40_000_000
 
 // MainDir is the directory, inside the copied function folder, that holds the

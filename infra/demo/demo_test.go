@@ -9,7 +9,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
 
-// The dev stack and the docs rely on what the dataset covers (SPEC §9).
+// The dev stack, .dev/stack.json and the docs rely on what the dataset
+// covers: two tenants, every role, an operator without scope.
 func TestDefaultDatasetCoversTheSpec(t *testing.T) {
 	t.Parallel()
 	ds, err := demo.LoadDefault()

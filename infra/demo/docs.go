@@ -145,7 +145,8 @@ type RevenueDoc struct {
 	MonthToDate  Money  `json:"monthToDate"`
 }
 
-// ProvenanceDoc is where an AI suggestion comes from (domain model §5).
+// ProvenanceDoc is where an AI suggestion comes from: model, versions,
+// model class and signature fingerprint; without it a suggestion is not shown.
 type ProvenanceDoc struct {
 	Model                string `json:"model"`
 	ModelVersion         string `json:"modelVersion"`
@@ -179,7 +180,7 @@ type SuggestionSummaryDoc struct {
 	ActionRequired int `json:"actionRequired"`
 }
 
-// AlertDoc is one of notification-service's alerts (domain model §6).
+// AlertDoc is one of notification-service's alerts.
 type AlertDoc struct {
 	AlertID    string         `json:"alertId"`
 	PropertyID string         `json:"propertyId"`

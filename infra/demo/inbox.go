@@ -11,7 +11,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 )
 
-// AI suggestion categories and severities (domain model §5).
+// AI suggestion categories and severities, as ai-orchestrator-service
+// sends them.
 const (
 	SuggestOverbooking   = "overbooking_warning"
 	SuggestRateChange    = "rate_change"
@@ -27,7 +28,8 @@ const (
 	SeverityActionRequired = "action_required"
 )
 
-// Alert severities (domain model §6); categories are written inline.
+// Alert severities, as notification-service sends them; categories are
+// written inline.
 const (
 	AlertInfo     = "info"
 	AlertWarning  = "warning"

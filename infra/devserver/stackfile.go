@@ -7,7 +7,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 )
 
-// StackFile is `.dev/stack.json` (SPEC §9): what scripts and tests need to
+// StackFile is `.dev/stack.json`, a contract with scripts and tools outside this repository: what scripts and tests need to
 // call the running stack. Its shape is an outward contract.
 type StackFile struct {
 	BaseURL               string            `json:"baseUrl"`

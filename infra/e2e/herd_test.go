@@ -24,7 +24,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
-// TestHerdAcrossProcesses is SPEC §8's thundering herd as a count: 1,000
+// TestHerdAcrossProcesses is the thundering-herd target as a count: 1,000
 // concurrent cold GET /v1/dashboard for one (tenant, property, role),
 // spread over 4 dev-server processes sharing one Redis, one database and
 // one fake fleet, cost exactly one upstream call per widget endpoint, read

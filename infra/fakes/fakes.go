@@ -1,6 +1,7 @@
 // Package fakes holds what every fake upstream service shares: request
 // counting, fault injection and a little latency, behind the control
-// endpoints tests and benchmarks drive (SPEC §9):
+// endpoints tests and benchmarks drive (the contract tools outside this
+// repository rely on too, listed in .dev/stack.json):
 //
 //	GET    /__stats        → 200 {"requests": {"<METHOD> <path>": n, …}}
 //	POST   /__stats/reset  → 204

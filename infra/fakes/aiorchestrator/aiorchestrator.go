@@ -1,5 +1,5 @@
 // Package aiorchestrator is a fake of ai-orchestrator-service's suggestion
-// inbox (docs/UPSTREAMS.md, domain model §5), under
+// inbox (docs/UPSTREAMS.md, docs/DOMAIN.md), under
 // /v1/tenants/{tenantId}/properties/{propertyId}:
 //
 //	GET  P/suggestions?status=open|all → {items:[Suggestion]}

@@ -1,5 +1,5 @@
 // Package notification is a fake of notification-service's alerts
-// (docs/UPSTREAMS.md, domain model §6), under
+// (docs/UPSTREAMS.md, docs/DOMAIN.md), under
 // /v1/tenants/{tenantId}/properties/{propertyId}:
 //
 //	GET P/alerts?status=open|all → {items:[Alert]}

@@ -124,9 +124,11 @@ func startOnce(ctx context.Context, bin string, fn manifest.Function, config map
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("%s: %w", fn.Name, err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	}()
 	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -146,6 +148,9 @@ func startOnce(ctx context.Context, bin string, fn manifest.Function, config map
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("%s: no answer within %s: %s", fn.Name, coldStartBudget, lastLine(stderr.Bytes()))
+		case err := <-exited:
+			exited <- err // for the deferred wait
+			return 0, fmt.Errorf("%s: exited before answering (%v): %s", fn.Name, err, lastLine(stderr.Bytes()))
 		case <-time.After(time.Millisecond):
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/infra/buildcheck"
@@ -118,7 +119,7 @@ func startOnce(ctx context.Context, bin string, fn manifest.Function, config map
 	for k, v := range config {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -143,14 +144,14 @@ func startOnce(ctx context.Context, bin string, fn manifest.Function, config map
 			if resp.StatusCode/100 == 2 {
 				return time.Since(start), nil
 			}
-			return 0, fmt.Errorf("%s: first answer %d: %s", fn.Name, resp.StatusCode, lastLine(stderr.Bytes()))
+			return 0, fmt.Errorf("%s: first answer %d: %s", fn.Name, resp.StatusCode, lastLine(stderr.bytes()))
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%s: no answer within %s: %s", fn.Name, coldStartBudget, lastLine(stderr.Bytes()))
+			return 0, fmt.Errorf("%s: no answer within %s: %s", fn.Name, coldStartBudget, lastLine(stderr.bytes()))
 		case err := <-exited:
 			exited <- err // for the deferred wait
-			return 0, fmt.Errorf("%s: exited before answering (%v): %s", fn.Name, err, lastLine(stderr.Bytes()))
+			return 0, fmt.Errorf("%s: exited before answering (%v): %s", fn.Name, err, lastLine(stderr.bytes()))
 		case <-time.After(time.Millisecond):
 		}
 	}
@@ -203,4 +204,22 @@ func lastLine(b []byte) string {
 		b = b[:300]
 	}
 	return string(b)
+}
+
+// lockedBuffer is the process's stderr, read while exec still copies into it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }

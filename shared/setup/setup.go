@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -78,12 +79,59 @@ func GateFromEnv(ctx context.Context, log *slog.Logger) (*gate.Gate, *Resources,
 }
 
 // Gate builds the gate from configuration looked up in l.
+//
+// Functions a process hosts with the same configuration share one gate and
+// its clients, as the functions of one instance should: a deployed instance
+// hosts one function and builds one; the dev server hosts them all, and
+// builds one instead of one per function (with a Pub/Sub client, a JWKS
+// refresher and pools each). Each caller gets Resources of its own; the
+// shared clients close with the last of them.
 func Gate(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (_ *gate.Gate, _ *Resources, err error) {
 	defer derrors.Wrap(&err, "setup.Gate")
 	var cfg GateConfig
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 		return nil, nil, err
 	}
+	key := fmt.Sprintf("%#v", cfg)
+	gates.mu.Lock()
+	defer gates.mu.Unlock()
+	sg, ok := gates.m[key]
+	if !ok {
+		g, res, err := newGate(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		sg = &sharedGate{g: g, res: res}
+		gates.m[key] = sg
+	}
+	sg.refs++
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			gates.mu.Lock()
+			defer gates.mu.Unlock()
+			if sg.refs--; sg.refs == 0 {
+				delete(gates.m, key)
+				sg.res.Close()
+			}
+		})
+	}
+	return sg.g, &Resources{DB: sg.res.DB, Redis: sg.res.Redis, Publisher: sg.res.Publisher, close: []func(){release}}, nil
+}
+
+// gates are the gates this process built, by configuration.
+var gates = struct {
+	mu sync.Mutex
+	m  map[string]*sharedGate
+}{m: map[string]*sharedGate{}}
+
+type sharedGate struct {
+	g    *gate.Gate
+	res  *Resources
+	refs int
+}
+
+func newGate(ctx context.Context, cfg GateConfig, log *slog.Logger) (*gate.Gate, *Resources, error) {
 	var closers []func()
 	fail := func(err error) (*gate.Gate, *Resources, error) {
 		for i := len(closers) - 1; i >= 0; i-- {

@@ -49,6 +49,14 @@ func newInstance(t *testing.T, rdb *redisx.Client, o Options, sessions ...*sessi
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = own.Close() })
+	return serveInstance(t, own, o, sessions...)
+}
+
+// serveInstance serves a Server on own (the instance's Redis client) over
+// HTTP; the caller closes own.
+func serveInstance(t *testing.T, own *redisx.Client, o Options, sessions ...*session.Session) *instance {
+	t.Helper()
 	s, err := New(context.Background(), own, o)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +79,6 @@ func newInstance(t *testing.T, rdb *redisx.Client, o Options, sessions ...*sessi
 		in.http.CloseClientConnections()
 		s.Close()
 		in.http.Close()
-		_ = own.Close()
 	})
 	return in
 }
@@ -515,29 +522,8 @@ func TestOneSubscriptionPerInstance(t *testing.T) {
 	for range 5 {
 		sessions = append(sessions, newSession(""))
 	}
-	s, err := New(context.Background(), own, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &instance{t: t, srv: s, sessions: map[string]*session.Session{}}
-	for _, ss := range sessions {
-		in.sessions[ss.TenantID+"/"+ss.DeviceID] = ss
-	}
-	in.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ss := in.sessions[r.URL.Query().Get("tenant")+"/"+r.URL.Query().Get("device")]
-		a := actor.Actor{TenantID: ss.TenantID, OperatorID: ss.OperatorID, DeviceID: ss.DeviceID, SessionID: ss.ID, PropertyScope: ss.PropertyScope}
-		stream, _, err := s.Connect(a, "Last-Event-ID", r.Header.Get("Last-Event-ID"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		stream(r.Context(), w)
-	}))
-	t.Cleanup(func() {
-		in.http.CloseClientConnections()
-		s.Close()
-		in.http.Close()
-	})
+	in := serveInstance(t, own, Options{}, sessions...)
+	s := in.srv
 	for _, ss := range sessions {
 		c := in.connect(ss, "")
 		if b := c.next(); b.ID != "0-0" {

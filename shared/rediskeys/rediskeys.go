@@ -75,6 +75,13 @@
 //	                               the read-through's trust window (5 min).
 //	<kind>-id:<t>:<entryId>        STRING "<p> <upstream id>" of an inbox entry id.
 //	                               TTL InboxTTL.
+//	<kind>-order:<t>:<p>:<category>
+//	                               ZSET   "<entryId> <upstream id>", all scores 0: the
+//	                               category's entries in entry-id (= arrival time)
+//	                               order, paged with ZRANGE BYLEX. TTL InboxTTL.
+//	<kind>-gone:<t>:<p>            ZSET   "<category> <entryId> <upstream id>" → when the
+//	                               entry leaves the mirror (unix ms); writes prune a
+//	                               bounded batch of what is due. TTL InboxTTL.
 //
 // Idempotency records of replayed mutations are not in Redis: they are
 // Firestore documents (collection "idempotency", shared/idempotency).
@@ -251,4 +258,14 @@ func (k Keys) InboxLoaded(kind, tenantID, propertyID string) string {
 // InboxEntry is <kind>-id:<t>:<entryId>.
 func (k Keys) InboxEntry(kind, tenantID, entryID string) string {
 	return k.Join(kind+"-id", tenantID, entryID)
+}
+
+// InboxOrder is <kind>-order:<t>:<p>:<category>.
+func (k Keys) InboxOrder(kind, tenantID, propertyID, category string) string {
+	return k.Join(kind+"-order", tenantID, propertyID, category)
+}
+
+// InboxGone is <kind>-gone:<t>:<p>.
+func (k Keys) InboxGone(kind, tenantID, propertyID string) string {
+	return k.Join(kind+"-gone", tenantID, propertyID)
 }

@@ -36,6 +36,8 @@ func TestPatterns(t *testing.T) {
 		{k.InboxEnds("alertinbox", "ten_1", "prp_1"), "bffbo:alertinbox-end:ten_1:prp_1"},
 		{k.InboxLoaded("aiinbox", "ten_1", "prp_1"), "bffbo:aiinbox-loaded:ten_1:prp_1"},
 		{k.InboxEntry("alertinbox", "ten_1", "ali_1"), "bffbo:alertinbox-id:ten_1:ali_1"},
+		{k.InboxOrder("aiinbox", "ten_1", "prp_1", "rate_change"), "bffbo:aiinbox-order:ten_1:prp_1:rate_change"},
+		{k.InboxGone("alertinbox", "ten_1", "prp_1"), "bffbo:alertinbox-gone:ten_1:prp_1"},
 		{k.Join("k", "a", "1"), "bffbo:k:a:1"},
 		{k.Join(), "bffbo:"},
 		{rediskeys.New("").Session("bos_1"), "sess:bos_1"},

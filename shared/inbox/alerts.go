@@ -1,15 +1,14 @@
 package inbox
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -61,7 +60,30 @@ type Alerts struct {
 // NewAlerts returns the inbox over d and notification-service's client n
 // (nil for functions that only apply events).
 func NewAlerts(d Deps, n *notification.Client) *Alerts {
-	return &Alerts{d: d, n: n, m: mirror{rdb: d.Redis, kind: "alertinbox", loaded: 5 * time.Minute}}
+	a := &Alerts{d: d, n: n}
+	a.m = mirror{rdb: d.Redis, kind: "alertinbox", loaded: 5 * time.Minute, bucket: alertBucket, now: a.d.now,
+		describe: func(tenantID, raw string) (string, string, bool) {
+			al, ok := decodeItem[notification.Alert](context.Background(), "alert", raw)
+			return alertEntryOf(tenantID, al).ID, string(al.Category), ok
+		}}
+	return a
+}
+
+// alertCategories are the categories of notification-service's model,
+// each with its own order index.
+var alertCategories = []string{
+	string(notification.CategoryOversold), string(notification.CategoryNoShow), string(notification.CategoryPaymentFailed),
+	string(notification.CategoryLockFailed), string(notification.CategorySyncLag), string(notification.CategoryDeviceOffline),
+	string(notification.CategorySecurity), string(notification.CategoryOther),
+}
+
+// alertBucket is the order index of a category: its own, or other's for
+// one the model does not know (same rights).
+func alertBucket(c string) string {
+	if notification.Category(c).Valid() {
+		return c
+	}
+	return string(notification.CategoryOther)
 }
 
 func alertEntryOf(tenantID string, a notification.Alert) AlertEntry {
@@ -80,7 +102,8 @@ func (a *Alerts) Put(ctx context.Context, tenantID, propertyID string, alerts []
 		resolved := al.ResolvedAt.Time
 		al.ResolvedAt = jsontime.Time{}
 		b, err := json.Marshal(al)
-		return item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, json: b, ended: resolved}, err
+		return item{upstreamID: al.AlertID, entryID: alertEntryOf(tenantID, al).ID, category: string(al.Category), json: b,
+			ended: resolved, leaves: a.d.now().Add(openKeep)}, err
 	})
 }
 
@@ -91,7 +114,7 @@ func (a *Alerts) Resolve(ctx context.Context, tenantID, propertyID, alertID stri
 	return a.m.end(ctx, tenantID, propertyID, alertID, t)
 }
 
-func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
+func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) error {
 	return a.m.loadThrough(ctx, &a.sf, tenantID, propertyID, func() error {
 		alerts, err := a.n.Alerts(ctx, tenantID, propertyID, notification.StatusAll)
 		if err != nil {
@@ -105,67 +128,66 @@ func decodeAlert(ctx context.Context, raw string) (notification.Alert, bool) {
 	return decodeItem[notification.Alert](ctx, "alert", raw)
 }
 
-// resolvedKeep is how long a resolved alert stays listed (status all).
-const resolvedKeep = 7 * 24 * time.Hour
-
-// List returns the property's alerts with the given status (open,
-// acknowledged, resolved or all) for operatorID, newest first. Open means
-// neither resolved nor acknowledged by the operator.
-func (a *Alerts) List(ctx context.Context, tenantID, propertyID, operatorID, status string) (_ []AlertEntry, err error) {
-	defer derrors.Wrap(&err, "inbox.Alerts.List(%s)", propertyID)
-	snap, err := a.load(ctx, tenantID, propertyID)
-	if err != nil {
-		return nil, err
+// page reads one page of ac's alert inbox as r asks: alerts of the
+// categories ac may see, with ac's acknowledgements, in r.status. Open
+// means neither resolved nor acknowledged by ac. A resolved alert past
+// ResolvedKeep is not listed, whether or not a write has pruned it yet.
+func (a *Alerts) page(ctx context.Context, ac actor.Actor, r pageReq) ([]AlertEntry, string, error) {
+	if err := a.load(ctx, ac.TenantID, r.propertyID); err != nil {
+		return nil, "", err
 	}
-	var (
-		entries []AlertEntry
-		upIDs   []string
-		prune   []string
-	)
 	now := a.d.now()
-	for id, raw := range snap.items {
-		al, ok := decodeAlert(ctx, raw)
-		if !ok {
-			continue
-		}
-		e := alertEntryOf(tenantID, al)
-		if t, ok := snap.ends[id]; ok {
-			e.ResolvedAt = jsontime.Of(t)
-			if now.Sub(t) > resolvedKeep {
-				prune = append(prune, id)
+	return walk(ctx, a.m, ac.TenantID, r, func(batch []stored) ([]AlertEntry, error) {
+		var (
+			entries []AlertEntry
+			upIDs   []string
+		)
+		for _, st := range batch {
+			if st.raw == "" {
 				continue
 			}
+			al, ok := decodeAlert(ctx, st.raw)
+			if !ok {
+				continue
+			}
+			e := alertEntryOf(ac.TenantID, al)
+			if e.ID != st.entryID || alertBucket(string(al.Category)) != st.bucket ||
+				!access.Has(ac.Roles, access.Alert(string(al.Category))...) {
+				continue
+			}
+			if !st.ended.IsZero() {
+				if now.Sub(st.ended) > ResolvedKeep {
+					continue
+				}
+				e.ResolvedAt = jsontime.Of(st.ended)
+			}
+			entries = append(entries, e)
+			upIDs = append(upIDs, al.AlertID)
 		}
-		entries = append(entries, e)
-		upIDs = append(upIDs, id)
-	}
-	acks, err := a.acks(ctx, tenantID, propertyID, operatorID, upIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AlertEntry, 0, len(entries))
-	for _, e := range entries {
-		ack, acked := acks[e.AlertID]
-		if acked {
-			e.AcknowledgedAt, e.AcknowledgedBy, e.AcknowledgedDeviceID = jsontime.Of(ack.at), operatorID, ack.deviceID
+		acks, err := a.acks(ctx, ac.TenantID, r.propertyID, ac.OperatorID, upIDs)
+		if err != nil {
+			return nil, err
 		}
-		switch {
-		case !e.ResolvedAt.IsZero():
-			e.Status = StatusResolved
-		case acked:
-			e.Status = StatusAcknowledged
-		default:
-			e.Status = StatusOpen
+		out := make([]AlertEntry, 0, len(entries))
+		for _, e := range entries {
+			ack, acked := acks[e.AlertID]
+			if acked {
+				e.AcknowledgedAt, e.AcknowledgedBy, e.AcknowledgedDeviceID = jsontime.Of(ack.at), ac.OperatorID, ack.deviceID
+			}
+			switch {
+			case !e.ResolvedAt.IsZero():
+				e.Status = StatusResolved
+			case acked:
+				e.Status = StatusAcknowledged
+			default:
+				e.Status = StatusOpen
+			}
+			if r.status == StatusAll || r.status == e.Status {
+				out = append(out, e)
+			}
 		}
-		if status == StatusAll || status == e.Status {
-			out = append(out, e)
-		}
-	}
-	a.m.drop(ctx, tenantID, propertyID, prune)
-	slices.SortFunc(out, func(x, y AlertEntry) int {
-		return cmp.Or(y.RaisedAt.Compare(x.RaisedAt.Time), cmp.Compare(y.ID, x.ID))
-	})
-	return out, nil
+		return out, nil
+	}, func(e AlertEntry) string { return e.ID })
 }
 
 type ackRow struct {
@@ -216,7 +238,8 @@ type ackedEvent struct {
 // Ack records a's acknowledgement of entry aliID, once per operator: the
 // entry; 409 ALERT_ALREADY_ACKED when this operator already acknowledged
 // it (on any device); 404 when the inbox does not know it; 403
-// PROPERTY_OUT_OF_SCOPE when its property is not a's. Acknowledging a
+// PROPERTY_OUT_OF_SCOPE when its property is not a's, 403 FORBIDDEN_ROLE
+// when a's roles may not see its category. Acknowledging a
 // resolved alert is allowed: the operator saw it. The acknowledgement, its
 // activity row and its event commit in one transaction (the returned note
 // is then Recorded); on failure the note is returned unrecorded.
@@ -232,6 +255,10 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 	}
 	note.PropertyID = al.PropertyID
 	if err := ac.CheckProperty("propertyId", al.PropertyID); err != nil {
+		return AlertEntry{}, note, err
+	}
+	// Acknowledging needs the rights that seeing it needs.
+	if err := access.Require(ac.Roles, access.Alert(string(al.Category))...); err != nil {
 		return AlertEntry{}, note, err
 	}
 	now := jsontime.Of(a.d.now())

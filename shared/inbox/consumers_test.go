@@ -67,7 +67,7 @@ func TestConsumersInAnyOrder(t *testing.T) {
 	for _, order := range permutations(4) {
 		tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
 		var notified int
-		d := inbox.Deps{Redis: rdb, DB: db, Notify: func(context.Context, string, string, string, any) error { notified++; return nil }}
+		d := inbox.Deps{Redis: rdb, DB: db, Cursors: cursors(t), Notify: func(context.Context, string, string, string, any) error { notified++; return nil }}
 		sg, al := inbox.NewSuggestions(d), inbox.NewAlerts(d, nil)
 		// Mark both mirrors loaded (empty): only the events fill them.
 		if err := sg.Put(ctx, tenant, prop, nil, true); err != nil {
@@ -97,10 +97,8 @@ func TestConsumersInAnyOrder(t *testing.T) {
 				}
 			}
 		}
-		list, err := sg.List(ctx, tenant, prop, inbox.StatusAll)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := manager(tenant, prop)
+		list, _ := everything(t, sg.Inbox, a, inbox.Query{Status: inbox.StatusAll}, 1)
 		var got []string
 		for _, e := range list {
 			got = append(got, e.SuggestionID+"="+e.Status)
@@ -108,10 +106,7 @@ func TestConsumersInAnyOrder(t *testing.T) {
 		if fmt.Sprint(got) != "[sug-b=open]" {
 			t.Fatalf("order %v: suggestions %v, want [sug-b=open]", order, got)
 		}
-		alist, err := al.List(ctx, tenant, prop, ids.New(ids.Operator), inbox.StatusAll)
-		if err != nil {
-			t.Fatal(err)
-		}
+		alist, _ := everything(t, al.Inbox, a, inbox.Query{Status: inbox.StatusAll}, 1)
 		got = got[:0]
 		for _, e := range alist {
 			got = append(got, e.AlertID+"="+e.Status)

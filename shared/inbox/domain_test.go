@@ -50,7 +50,7 @@ func newDomain(t *testing.T) *domain {
 		app:    app,
 		tenant: ids.New(ids.Tenant), props: []string{ids.New(ids.Property), ids.New(ids.Property)}, other: ids.New(ids.Property),
 	}
-	d.deps = inbox.Deps{Redis: testenv.Redis(t), DB: app, Relay: outbox.NewRelay(app, busDown{}, nil, outbox.Options{PublishTimeout: 100 * time.Millisecond})}
+	d.deps = inbox.Deps{Redis: testenv.Redis(t), DB: app, Cursors: cursors(t), Relay: outbox.NewRelay(app, busDown{}, nil, outbox.Options{PublishTimeout: 100 * time.Millisecond})}
 	return d
 }
 
@@ -59,7 +59,7 @@ func newDomain(t *testing.T) *domain {
 func (d *domain) operator() actor.Actor {
 	return actor.Actor{
 		TenantID: d.tenant, OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device), SessionID: ids.New(ids.Session),
-		Roles: []string{"front_desk"}, PropertyScope: d.props, RequestID: "req-" + testenv.Unique(), Start: time.Now(),
+		Roles: []string{"night_auditor"}, PropertyScope: d.props, RequestID: "req-" + testenv.Unique(), Start: time.Now(),
 	}
 }
 
@@ -297,7 +297,7 @@ func TestAckOncePerOperator(t *testing.T) {
 
 	// The inbox reads them back per operator.
 	for i, op := range ops {
-		l, note, err := al.Inbox(ctx, op, "", inbox.StatusAcknowledged)
+		l, note, err := al.Inbox(ctx, op, inbox.Query{Status: inbox.StatusAcknowledged})
 		if err != nil || len(l.Items) != 1 || l.Items[0].AcknowledgedBy != op.OperatorID || l.PropertyID != d.props[0] {
 			t.Errorf("operator %d: Inbox = %+v, %v", i, l, err)
 		}
@@ -306,7 +306,7 @@ func TestAckOncePerOperator(t *testing.T) {
 		}
 	}
 	stranger := d.operator()
-	if l, _, err := al.Inbox(ctx, stranger, d.props[0], ""); err != nil || len(l.Items) != 1 || l.Items[0].Status != inbox.StatusOpen {
+	if l, _, err := al.Inbox(ctx, stranger, inbox.Query{PropertyID: d.props[0]}); err != nil || len(l.Items) != 1 || l.Items[0].Status != inbox.StatusOpen {
 		t.Errorf("a third operator's open inbox = %+v, %v; want the alert open", l, err)
 	}
 }
@@ -330,7 +330,7 @@ func TestInboxScopeAndStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, note, err := s.Inbox(ctx, a, tc.prop, tc.status)
+			_, note, err := s.Inbox(ctx, a, inbox.Query{PropertyID: tc.prop, Status: tc.status})
 			ae := apperr.From(err)
 			if err == nil || ae.Code != tc.code {
 				t.Fatalf("Inbox = %v, want %s", err, tc.code)

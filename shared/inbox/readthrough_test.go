@@ -75,6 +75,11 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 	ctx := logtest.Context(context.Background(), t)
 	rdb := d.deps.Redis
 	marker := rdb.KeyNames().InboxLoaded("aiinbox", d.tenant, prop)
+	mgr := manager(d.tenant, d.props...)
+	list := func(p string) ([]inbox.SuggestionEntry, error) {
+		l, _, err := s.Inbox(ctx, mgr, inbox.Query{PropertyID: p})
+		return l.Items, err
+	}
 	titles := func(es []inbox.SuggestionEntry) []string {
 		var out []string
 		for _, e := range es {
@@ -83,7 +88,7 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 		return out
 	}
 
-	got, err := s.List(ctx, d.tenant, prop, inbox.StatusOpen)
+	got, err := list(prop)
 	if err != nil || len(got) != 1 || got[0].Title != "Raise the weekend rate" || up.calls.Load() != 1 {
 		t.Fatalf("first list = %v, %v after %d upstream calls; want the upstream's suggestion after 1", titles(got), err, up.calls.Load())
 	}
@@ -93,7 +98,7 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 	}
 	// Loaded: the next lists come from the mirror alone.
 	for range 3 {
-		if got, err := s.List(ctx, d.tenant, prop, inbox.StatusOpen); err != nil || len(got) != 1 {
+		if got, err := list(prop); err != nil || len(got) != 1 {
 			t.Fatalf("list from the mirror = %v, %v", titles(got), err)
 		}
 	}
@@ -107,7 +112,7 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 	if err := rdb.Del(ctx, marker).Err(); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.List(ctx, d.tenant, prop, inbox.StatusOpen)
+	got, err = list(prop)
 	if err != nil || len(got) != 1 || got[0].Title != "Raise the weekend rate" {
 		t.Fatalf("list with the upstream down = %v, %v; want the mirrored suggestion", titles(got), err)
 	}
@@ -115,7 +120,7 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 		t.Fatalf("upstream calls = %d, want a read-through attempt once the marker expired", n)
 	}
 	// Nothing mirrored for the other property: unavailable, not empty.
-	_, err = s.List(ctx, d.tenant, empty, inbox.StatusOpen)
+	_, err = list(empty)
 	if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("list of a property never loaded, upstream down = %v, want %s", err, apperr.UpstreamUnavailable)
 	}
@@ -123,7 +128,7 @@ func TestListReadsThroughAndServesTheMirrorWhenTheUpstreamIsDown(t *testing.T) {
 	// Back up: the next list reads through again and sees what changed.
 	up.down.Store(false)
 	up.items[prop] = append(up.items[prop], upstreamSuggestion(prop, "Open the east wing"))
-	got, err = s.List(ctx, d.tenant, prop, inbox.StatusOpen)
+	got, err = list(prop)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("list after recovery = %v, %v; want both suggestions", titles(got), err)
 	}

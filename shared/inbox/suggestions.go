@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -19,6 +19,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -87,6 +88,9 @@ type Deps struct {
 	// Forward bounds the call that hands a decision to
 	// ai-orchestrator-service after it was recorded (default 2 s).
 	Forward time.Duration
+	// Cursors sign the lists' page cursors; the functions that only apply
+	// events leave it nil.
+	Cursors *listcursor.Codec
 }
 
 // Notifier pushes a live event to the desktops of a property.
@@ -108,7 +112,32 @@ type Suggestions struct {
 
 // NewSuggestions returns the inbox over d.
 func NewSuggestions(d Deps) *Suggestions {
-	return &Suggestions{d: d, m: mirror{rdb: d.Redis, kind: "aiinbox", loaded: 5 * time.Minute}}
+	s := &Suggestions{d: d}
+	s.m = mirror{rdb: d.Redis, kind: "aiinbox", loaded: 5 * time.Minute, bucket: suggestionBucket, now: s.d.now,
+		describe: func(tenantID, raw string) (string, string, bool) {
+			sg, ok := decodeItem[aiorchestrator.Suggestion](context.Background(), "ai", raw)
+			return entryOf(tenantID, sg).ID, string(sg.Category), ok
+		}}
+	return s
+}
+
+// suggestionCategories are the categories of ai-orchestrator-service's
+// model, each with its own order index.
+var suggestionCategories = []string{
+	string(aiorchestrator.CategoryOverbookingWarning), string(aiorchestrator.CategoryRateChange),
+	string(aiorchestrator.CategoryHousekeepingReorder), string(aiorchestrator.CategoryMaintenancePriority),
+	string(aiorchestrator.CategoryGuestSpecialHandling), string(aiorchestrator.CategoryStaffing),
+	string(aiorchestrator.CategoryAuditAnomaly), string(aiorchestrator.CategoryOther),
+}
+
+// suggestionBucket is the order index of a category: its own, or other's
+// for one the model does not know (the client maps those to other anyway;
+// both need the same rights).
+func suggestionBucket(c string) string {
+	if aiorchestrator.Category(c).Valid() {
+		return c
+	}
+	return string(aiorchestrator.CategoryOther)
 }
 
 // entryOf is the inbox entry of a cleaned upstream suggestion.
@@ -126,7 +155,12 @@ func (s *Suggestions) Put(ctx context.Context, tenantID, propertyID string, item
 	defer derrors.Wrap(&err, "inbox.Suggestions.Put(%s)", propertyID)
 	return putItems(ctx, s.m, tenantID, propertyID, items, loaded, func(it aiorchestrator.Suggestion) (item, error) {
 		b, err := json.Marshal(it)
-		return item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, json: b}, err
+		// Undecided, it is of no use a day past its expiry.
+		leaves := it.ExpiresAt.Add(ExpiredKeep)
+		if bound := s.d.now().Add(openKeep); bound.Before(leaves) {
+			leaves = bound
+		}
+		return item{upstreamID: it.SuggestionID, entryID: entryOf(tenantID, it).ID, category: string(it.Category), json: b, leaves: leaves}, err
 	})
 }
 
@@ -137,9 +171,9 @@ func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, sugg
 	return s.m.end(ctx, tenantID, propertyID, suggestionID, at)
 }
 
-// load returns the property's mirror, reading through to
+// load makes sure the property's mirror is filled, reading through to
 // ai-orchestrator-service when it has not done so recently.
-func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) (snapshot, error) {
+func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) error {
 	return s.m.loadThrough(ctx, &s.sf, tenantID, propertyID, func() error {
 		items, err := s.d.AI.Suggestions(ctx, tenantID, propertyID, aiorchestrator.StatusAll)
 		if err != nil {
@@ -155,61 +189,66 @@ func decodeSuggestion(ctx context.Context, raw string) (aiorchestrator.Suggestio
 	return decodeItem[aiorchestrator.Suggestion](ctx, "ai", raw)
 }
 
-// List returns the property's displayable entries with the given status
-// (open, decided or all), newest first.
-func (s *Suggestions) List(ctx context.Context, tenantID, propertyID, status string) (_ []SuggestionEntry, err error) {
-	defer derrors.Wrap(&err, "inbox.Suggestions.List(%s)", propertyID)
-	snap, err := s.load(ctx, tenantID, propertyID)
-	if err != nil {
-		return nil, err
+// page reads one page of a's AI inbox as r asks: displayable entries of
+// the categories a may see, with their decisions, in r.status; an entry
+// past its retention is not listed, whether or not a write has pruned it
+// yet.
+func (s *Suggestions) page(ctx context.Context, a actor.Actor, r pageReq) ([]SuggestionEntry, string, error) {
+	if err := s.load(ctx, a.TenantID, r.propertyID); err != nil {
+		return nil, "", err
 	}
-	var (
-		entries []SuggestionEntry
-		upIDs   []string
-		prune   []string
-	)
 	now := s.d.now()
-	for id, raw := range snap.items {
-		if _, ended := snap.ends[id]; ended {
-			prune = append(prune, id)
-			continue
+	return walk(ctx, s.m, a.TenantID, r, func(batch []stored) ([]SuggestionEntry, error) {
+		var (
+			entries []SuggestionEntry
+			upIDs   []string
+		)
+		for _, st := range batch {
+			if st.raw == "" || !st.ended.IsZero() {
+				continue
+			}
+			sg, ok := decodeSuggestion(ctx, st.raw)
+			// Advice is shown only with where it comes from, so an operator
+			// can weigh it before acting.
+			if !ok || !sg.Displayable() {
+				continue
+			}
+			e := entryOf(a.TenantID, sg)
+			// The item must be the one the index member names (a copy
+			// re-sent under another category or time is listed from its
+			// own member only), and the roles must see its category.
+			if e.ID != st.entryID || suggestionBucket(string(sg.Category)) != st.bucket ||
+				!access.Has(a.Roles, access.Suggestion(string(sg.Category))...) {
+				continue
+			}
+			entries = append(entries, e)
+			upIDs = append(upIDs, sg.SuggestionID)
 		}
-		sg, ok := decodeSuggestion(ctx, raw)
-		// Advice is shown only with where it comes from, so an operator can
-		// weigh it before acting.
-		if !ok || !sg.Displayable() {
-			continue
+		decided, err := s.decisions(ctx, a.TenantID, r.propertyID, upIDs)
+		if err != nil {
+			return nil, err
 		}
-		entries = append(entries, entryOf(tenantID, sg))
-		upIDs = append(upIDs, id)
-	}
-	decided, err := s.decisions(ctx, tenantID, propertyID, upIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SuggestionEntry, 0, len(entries))
-	for _, e := range entries {
-		if d, ok := decided[e.SuggestionID]; ok {
-			e.apply(d)
-		} else if now.Before(e.ExpiresAt.Time) {
-			e.Status = StatusOpen
-		} else {
-			e.Status = StatusExpired
-			// A day past expiry an undecided suggestion is of no use to
-			// anyone; a decided one stays as long as the mirror.
-			if now.Sub(e.ExpiresAt.Time) > 24*time.Hour {
-				prune = append(prune, e.SuggestionID)
+		out := make([]SuggestionEntry, 0, len(entries))
+		for _, e := range entries {
+			if d, ok := decided[e.SuggestionID]; ok {
+				if now.Sub(d.DecidedAt) > DecidedKeep {
+					continue
+				}
+				e.apply(d)
+			} else if now.Before(e.ExpiresAt.Time) {
+				e.Status = StatusOpen
+			} else {
+				if now.Sub(e.ExpiresAt.Time) > ExpiredKeep {
+					continue
+				}
+				e.Status = StatusExpired
+			}
+			if r.status == StatusAll || r.status == e.Status {
+				out = append(out, e)
 			}
 		}
-		if status == StatusAll || status == e.Status {
-			out = append(out, e)
-		}
-	}
-	s.m.drop(ctx, tenantID, propertyID, prune)
-	slices.SortFunc(out, func(a, b SuggestionEntry) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt.Time), cmp.Compare(b.ID, a.ID))
-	})
-	return out, nil
+		return out, nil
+	}, func(e SuggestionEntry) string { return e.ID })
 }
 
 // recorded is a row of the decision log.
@@ -340,7 +379,8 @@ type decidedEvent struct {
 // Decide records a's decision on entry aimID, once: the entry with its
 // decision; 409 DECISION_ALREADY_RECORDED when one is recorded (by anyone,
 // on any device); 410 SUGGESTION_EXPIRED past expiresAt; 404 when the inbox
-// does not show it; 403 PROPERTY_OUT_OF_SCOPE when its property is not a's.
+// does not show it; 403 PROPERTY_OUT_OF_SCOPE when its property is not a's,
+// 403 FORBIDDEN_ROLE when a's roles may not see its category.
 // The decision, its activity row and its event commit in one transaction
 // (the returned note is then Recorded); the event is then relayed, the
 // decision forwarded to ai-orchestrator-service, and the property's
@@ -362,6 +402,11 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 	}
 	note.PropertyID = sg.PropertyID
 	if err := a.CheckProperty("propertyId", sg.PropertyID); err != nil {
+		return SuggestionEntry{}, note, err
+	}
+	// Deciding needs the rights that seeing it needs (a rate change needs
+	// revenue rights), checked before anything is written or forwarded.
+	if err := access.Require(a.Roles, access.Suggestion(string(sg.Category))...); err != nil {
 		return SuggestionEntry{}, note, err
 	}
 	now := s.d.now()
@@ -421,6 +466,7 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 		return SuggestionEntry{}, note, err
 	}
 	note.Recorded = true
+	s.m.keepUntil(ctx, a.TenantID, sg.PropertyID, sg.SuggestionID, rec.DecidedAt.Add(DecidedKeep))
 	s.d.Relay.Send(ctx, a.TenantID, ev)
 	s.forward(ctx, a.TenantID, rec)
 	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})

@@ -6,9 +6,11 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
+	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
@@ -36,12 +38,27 @@ func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g 
 			return nil, err
 		}
 	}
+	// The lists' cursors are signed with a key derived from the deployment's
+	// PII_HASH_KEY: a secret every HTTP function already holds, validated
+	// (at least 32 bytes) with the gate's configuration; the derivation
+	// keeps a cursor MAC from ever equalling one of its hashes.
+	var keys struct {
+		PIIHashKey string `env:"PII_HASH_KEY, required"`
+	}
+	if err := config.LoadFrom(ctx, l, &keys); err != nil {
+		return nil, err
+	}
+	cursors, err := listcursor.New([]byte(keys.PIIHashKey))
+	if err != nil {
+		return nil, err
+	}
 	d := inbox.Deps{
-		Redis:  res.Redis,
-		DB:     res.DB,
-		Relay:  outbox.NewRelay(res.DB, g.Publisher, log, outbox.Options{}),
-		AI:     src.AI,
-		Notify: Notifier(res.Redis),
+		Cursors: cursors,
+		Redis:   res.Redis,
+		DB:      res.DB,
+		Relay:   outbox.NewRelay(res.DB, g.Publisher, log, outbox.Options{}),
+		AI:      src.AI,
+		Notify:  Notifier(res.Redis),
 	}
 	out := &Inboxes{}
 	if src.AI != nil {

@@ -10,14 +10,18 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/inbox"
 )
 
-// List is an inbox's GET: ?propertyId= (the session's default when absent)
-// and ?status= go to inbox, whose note becomes the request's activity row.
-func List[T any](inbox func(ctx context.Context, a actor.Actor, propertyID, status string) (T, activity.Note, error)) gate.Handler {
+// List is an inbox's GET: ?propertyId= (the session's default when
+// absent), ?status=, ?limit= and ?cursor= go to list, whose note becomes
+// the request's activity row.
+func List[T any](list func(ctx context.Context, a actor.Actor, q inbox.Query) (T, activity.Note, error)) gate.Handler {
 	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
 		q := c.Request.URL.Query()
-		l, note, err := inbox(ctx, c.Actor, q.Get("propertyId"), q.Get("status"))
+		l, note, err := list(ctx, c.Actor, inbox.Query{
+			PropertyID: q.Get("propertyId"), Status: q.Get("status"), Limit: q.Get("limit"), Cursor: q.Get("cursor"),
+		})
 		c.Note = note
 		if err != nil {
 			return gate.Result{}, err

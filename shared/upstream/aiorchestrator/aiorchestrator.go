@@ -29,25 +29,20 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "ai-orchestrator-service"
+const Service = upstream.AIOrchestratorService
 
-// Config is the ai-orchestrator-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"AI_ORCHESTRATOR_SERVICE_URL, required"`
-	Timeout time.Duration `env:"AI_ORCHESTRATOR_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the ai-orchestrator-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.AIOrchestratorConfig
 
 // ErrNotFound is matched (errors.Is) by the *httpc.NotFoundError of an
 // unknown tenant, property or suggestion.
@@ -160,15 +155,13 @@ type suggestionDoc struct {
 
 const maxProposal = 16 << 10
 
-var upstream = httpc.Upstream{Service: Service, Env: "AI_ORCHESTRATOR_SERVICE", Pkg: "aiorchestrator"}
-
 // Client calls ai-orchestrator-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.AIOrchestrator, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Suggestions returns the property's suggestions; status "" means open.
@@ -252,9 +245,7 @@ func cleanProvenance(p *Provenance, rep *wire.Report) *Provenance {
 // Summary returns the counts of the property's open suggestions.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "aiorchestrator.Summary"
-	return httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "", func(s Summary) map[string]int {
-		return map[string]int{"open": s.Open, "actionRequired": s.ActionRequired}
-	}, "suggestions", "summary")
+	return httpc.GetCounts[Summary](ctx, c.http, op, tenantID, propertyID, nil, "suggestions", "summary")
 }
 
 // Outcome is what an operator decided about a suggestion.

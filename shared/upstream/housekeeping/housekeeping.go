@@ -18,24 +18,19 @@ package housekeeping
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "housekeeping-service"
+const Service = upstream.HousekeepingService
 
-// Config is the housekeeping-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"HOUSEKEEPING_SERVICE_URL, required"`
-	Timeout time.Duration `env:"HOUSEKEEPING_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the housekeeping-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.HousekeepingConfig
 
 // RoomStatus is a room's housekeeping status.
 type RoomStatus string
@@ -103,24 +98,19 @@ type boardDoc struct {
 	Summary Summary   `json:"summary"`
 }
 
-var upstream = httpc.Upstream{Service: Service, Env: "HOUSEKEEPING_SERVICE", Pkg: "housekeeping"}
-
 // Client calls housekeeping-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Housekeeping, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Board returns the housekeeping board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "housekeeping.Board"
-	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d boardDoc) map[string]int {
-		s := d.Summary
-		return map[string]int{"clean": s.Clean, "dirty": s.Dirty, "inspected": s.Inspected, "outOfOrder": s.OutOfOrder}
-	}, "housekeeping", "board")
+	doc, err := httpc.GetCounts[boardDoc](ctx, c.http, op, tenantID, propertyID, nil, "housekeeping", "board")
 	if err != nil {
 		return Board{}, err
 	}

@@ -64,12 +64,12 @@ func (c *Client) GetProperty(ctx context.Context, op, tenantID, propertyID strin
 	return c.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, rest...), query, v)
 }
 
-// NonNegative refuses an answer with a negative count as the service being
-// unavailable: a summary that cannot be right must not be shown as if it
-// were. what prefixes the count's name in the error ("summary.").
-func (c *Client) NonNegative(op, what string, counts map[string]int) error {
-	if bad := wire.Negative(counts); bad != "" {
-		return c.Unavailable(op, "%s%s is negative", what, bad)
+// NonNegative refuses an answer with a negative count (wire.Negative: an
+// int field of v) as the service being unavailable: a summary that cannot
+// be right must not be shown as if it were.
+func (c *Client) NonNegative(op string, v any) error {
+	if bad := wire.Negative(v); bad != "" {
+		return c.Unavailable(op, "%s is negative", bad)
 	}
 	return nil
 }
@@ -98,15 +98,15 @@ func GetItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID
 	return wire.Keep(ctx, c.service, op, doc.Items, clean), nil
 }
 
-// GetCounts is GetProperty of a summary of counts, refused (NonNegative)
-// when counts finds one negative; what prefixes its name in the error.
-func GetCounts[S any](ctx context.Context, c *Client, op, tenantID, propertyID, what string, counts func(S) map[string]int, rest ...string) (S, error) {
+// GetCounts is GetProperty of an answer holding counts, refused
+// (NonNegative) when one is negative.
+func GetCounts[S any](ctx context.Context, c *Client, op, tenantID, propertyID string, query url.Values, rest ...string) (S, error) {
 	var doc S
-	if err := c.GetProperty(ctx, op, tenantID, propertyID, nil, &doc, rest...); err != nil {
+	if err := c.GetProperty(ctx, op, tenantID, propertyID, query, &doc, rest...); err != nil {
 		var zero S
 		return zero, err
 	}
-	if err := c.NonNegative(op, what, counts(doc)); err != nil {
+	if err := c.NonNegative(op, doc); err != nil {
 		var zero S
 		return zero, err
 	}

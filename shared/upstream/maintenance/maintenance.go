@@ -18,28 +18,23 @@ package maintenance
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "maintenance-service"
+const Service = upstream.MaintenanceService
 
 // WorkOrderPrefix is the prefix of work order ids ("wo_<ULID>").
 const WorkOrderPrefix ids.Prefix = "wo"
 
-// Config is the maintenance-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"MAINTENANCE_SERVICE_URL, required"`
-	Timeout time.Duration `env:"MAINTENANCE_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the maintenance-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.MaintenanceConfig
 
 // Status is a work order's status.
 type Status string
@@ -108,23 +103,19 @@ type boardDoc struct {
 	Summary    Summary        `json:"summary"`
 }
 
-var upstream = httpc.Upstream{Service: Service, Env: "MAINTENANCE_SERVICE", Pkg: "maintenance"}
-
 // Client calls maintenance-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Maintenance, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Board returns the maintenance board of the property now.
 func (c *Client) Board(ctx context.Context, tenantID, propertyID string) (Board, error) {
 	const op = "maintenance.Board"
-	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d boardDoc) map[string]int {
-		return map[string]int{"open": d.Summary.Open, "inProgress": d.Summary.InProgress, "urgent": d.Summary.Urgent}
-	}, "maintenance", "board")
+	doc, err := httpc.GetCounts[boardDoc](ctx, c.http, op, tenantID, propertyID, nil, "maintenance", "board")
 	if err != nil {
 		return Board{}, err
 	}

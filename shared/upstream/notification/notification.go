@@ -25,24 +25,19 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "notification-service"
+const Service = upstream.NotificationService
 
-// Config is the notification-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"NOTIFICATION_SERVICE_URL, required"`
-	Timeout time.Duration `env:"NOTIFICATION_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the notification-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.NotificationConfig
 
 // Severity of an alert.
 type Severity string
@@ -114,15 +109,13 @@ type alertDoc struct {
 
 const maxPayload = 16 << 10
 
-var upstream = httpc.Upstream{Service: Service, Env: "NOTIFICATION_SERVICE", Pkg: "notification"}
-
 // Client calls notification-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Notification, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Alerts returns the property's alerts; status "" means open.
@@ -186,7 +179,5 @@ func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
 // Summary returns the counts of the property's open alerts.
 func (c *Client) Summary(ctx context.Context, tenantID, propertyID string) (Summary, error) {
 	const op = "notification.Summary"
-	return httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "", func(s Summary) map[string]int {
-		return map[string]int{"open": s.Open, "critical": s.Critical}
-	}, "alerts", "summary")
+	return httpc.GetCounts[Summary](ctx, c.http, op, tenantID, propertyID, nil, "alerts", "summary")
 }

@@ -21,25 +21,20 @@ import (
 	"context"
 	"net/url"
 	"slices"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "reservation-service"
+const Service = upstream.ReservationService
 
-// Config is the reservation-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"RESERVATION_SERVICE_URL, required"`
-	Timeout time.Duration `env:"RESERVATION_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the reservation-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.ReservationConfig
 
 // Status is a stay's status.
 type Status string
@@ -106,15 +101,13 @@ type Stays struct {
 	Items []Stay `json:"items"`
 }
 
-var upstream = httpc.Upstream{Service: Service, Env: "RESERVATION_SERVICE", Pkg: "reservation"}
-
 // Client calls reservation-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Reservation, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Today returns the summary of date ("YYYY-MM-DD", the property's civil
@@ -124,19 +117,12 @@ func (c *Client) Today(ctx context.Context, tenantID, propertyID, date string) (
 	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
 		return Today{}, err
 	}
-	var doc Today
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, "today"); err != nil {
+	doc, err := httpc.GetCounts[Today](ctx, c.http, op, tenantID, propertyID, url.Values{"date": {date}}, "today")
+	if err != nil {
 		return Today{}, err
 	}
 	if doc.Date != date {
 		return Today{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
-	}
-	if err := c.http.NonNegative(op, "", map[string]int{
-		"arrivals.expected": doc.Arrivals.Expected, "arrivals.checkedIn": doc.Arrivals.CheckedIn,
-		"departures.expected": doc.Departures.Expected, "departures.checkedOut": doc.Departures.CheckedOut,
-		"inHouse": doc.InHouse, "noShows": doc.NoShows, "roomsTotal": doc.RoomsTotal, "roomsAvailable": doc.RoomsAvailable,
-	}); err != nil {
-		return Today{}, err
 	}
 	return doc, nil
 }

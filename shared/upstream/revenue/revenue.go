@@ -18,23 +18,18 @@ import (
 	"context"
 	"math"
 	"net/url"
-	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "revenue-service"
+const Service = upstream.RevenueService
 
-// Config is the revenue-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"REVENUE_SERVICE_URL, required"`
-	Timeout time.Duration `env:"REVENUE_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the revenue-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.RevenueConfig
 
 // Occupancy is a property's occupancy on a date. ADR is room revenue per
 // occupied room, RevPAR per available room.
@@ -55,15 +50,13 @@ type Revenue struct {
 	MonthToDate  wire.Money `json:"monthToDate"`
 }
 
-var upstream = httpc.Upstream{Service: Service, Env: "REVENUE_SERVICE", Pkg: "revenue"}
-
 // Client calls revenue-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Revenue, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // Occupancy returns the occupancy of date ("YYYY-MM-DD") at the property.

@@ -16,25 +16,20 @@ package syncsvc
 
 import (
 	"context"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
 // Service is the upstream's name in errors.
-const Service = "sync-service"
+const Service = upstream.SyncService
 
-// Config is the sync-service part of a function's configuration.
-type Config struct {
-	URL     string        `env:"SYNC_SERVICE_URL, required"`
-	Timeout time.Duration `env:"SYNC_SERVICE_TIMEOUT, default=300ms"`
-}
-
-// Validate checks the rules env tags cannot express.
-func (c Config) Validate() error { return upstream.Validate(httpc.Endpoint(c)) }
+// Config is the sync-service part of a function's configuration; its
+// variables are listed with every upstream's in shared/upstream.
+type Config = upstream.SyncConfig
 
 // Device is one desktop install as sync-service sees it.
 type Device struct {
@@ -67,23 +62,19 @@ type statusDoc struct {
 	Summary Summary     `json:"summary"`
 }
 
-var upstream = httpc.Upstream{Service: Service, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
-
 // Client calls sync-service. Safe for concurrent use; build one per instance.
 type Client struct{ http *httpc.Client }
 
 // NewClient builds a client from cfg. httpc.WithHTTPClient sets the HTTP
 // client (e.g. one adding ID tokens); the per-call timeout applies on top.
 func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
-	return httpc.Open(upstream, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
+	return httpc.Open(upstream.Sync, httpc.Endpoint(cfg), opts, func(h *httpc.Client) *Client { return &Client{h} })
 }
 
 // DevicesStatus returns the sync status of the property's desktops now.
 func (c *Client) DevicesStatus(ctx context.Context, tenantID, propertyID string) (DevicesStatus, error) {
 	const op = "syncsvc.DevicesStatus"
-	doc, err := httpc.GetCounts(ctx, c.http, op, tenantID, propertyID, "summary.", func(d statusDoc) map[string]int {
-		return map[string]int{"online": d.Summary.Online, "lagging": d.Summary.Lagging, "offline": d.Summary.Offline}
-	}, "devices", "status")
+	doc, err := httpc.GetCounts[statusDoc](ctx, c.http, op, tenantID, propertyID, nil, "devices", "status")
 	if err != nil {
 		return DevicesStatus{}, err
 	}

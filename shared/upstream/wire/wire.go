@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -162,16 +163,44 @@ func Object(raw json.RawMessage, max int) (json.RawMessage, bool) {
 	return raw, true
 }
 
-// Negative returns the name of a negative count (the first in name order),
-// or "" when every count is at least zero.
-func Negative(counts map[string]int) string {
+// Negative returns the name of a negative count in v, the first in name
+// order, or "" when every count is at least zero. The counts are the int
+// fields of v (a struct or a pointer to one) by their JSON names, those of
+// nested structs as "outer.inner"; lists are items, not counts, and are
+// not looked into. Reading the fields, rather than a list written beside
+// each summary type, means a count added to a summary is checked too.
+func Negative(v any) string {
 	bad := ""
-	for name, n := range counts {
+	walkCounts(reflect.Indirect(reflect.ValueOf(v)), "", func(name string, n int64) {
 		if n < 0 && (bad == "" || name < bad) {
 			bad = name
 		}
-	}
+	})
 	return bad
+}
+
+func walkCounts(v reflect.Value, prefix string, visit func(string, int64)) {
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		switch fv := v.Field(i); {
+		case fv.CanInt():
+			visit(prefix+name, fv.Int())
+		case f.Anonymous:
+			walkCounts(fv, prefix, visit)
+		default:
+			walkCounts(fv, prefix+name+".", visit)
+		}
+	}
 }
 
 // Report collects what a client dropped or mapped in one answer; Log writes

@@ -153,11 +153,32 @@ func TestObject(t *testing.T) {
 
 func TestNegative(t *testing.T) {
 	t.Parallel()
-	if got := Negative(map[string]int{"a": 0, "b": 3}); got != "" {
-		t.Errorf("Negative = %q", got)
+	type inner struct {
+		Expected int `json:"expected"`
+		Late     int `json:"late,omitempty"`
 	}
-	if got := Negative(map[string]int{"z": -1, "b": -2, "c": 1}); got != "b" {
-		t.Errorf("Negative = %q, want the first negative by name", got)
+	type doc struct {
+		Date     string  `json:"date"`
+		Arrivals inner   `json:"arrivals"`
+		InHouse  int     `json:"inHouse"`
+		Items    []inner `json:"items"`
+		Pct      float64 `json:"pct"`
+		Hidden   int     `json:"-"`
+	}
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{doc{Arrivals: inner{Expected: 3}, InHouse: 2, Pct: -1, Hidden: -1, Items: []inner{{Expected: -1}}}, ""},
+		{doc{InHouse: -1}, "inHouse"},
+		{&doc{InHouse: -1, Arrivals: inner{Late: -2}}, "arrivals.late"},
+		{struct{ Open, Critical int }{Open: 1, Critical: -1}, "Critical"},
+		{3, ""},
+	}
+	for _, tc := range cases {
+		if got := Negative(tc.v); got != tc.want {
+			t.Errorf("Negative(%+v) = %q, want %q", tc.v, got, tc.want)
+		}
 	}
 }
 

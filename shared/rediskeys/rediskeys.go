@@ -9,14 +9,29 @@
 //
 // Sessions (shared/session; read on every authenticated request by the gate):
 //
-//	sess:<bosId>                   STRING session JSON. TTL SessionTTL (12 h), slid on
-//	                               every resolve. Written by session.Manager (open,
-//	                               touch, patch, close, revoke).
+//	sess:<bosId>                   STRING session JSON. TTL SessionKeep (SessionTTL +
+//	                               SessionSweepGrace), slid on every resolve, so the
+//	                               sweeper can still read a session that went idle.
+//	                               Written by session.Manager (open, touch, access
+//	                               refresh, patch, close, revoke, sweep).
 //	sessidx:<t>:<op>:<dev>         STRING bosId of the device's open session. TTL
 //	                               SessionTTL, slid with it. Claimed with SET NX on
-//	                               open, cleared on sign-out and revocation.
+//	                               open, cleared on sign-out, revocation and expiry.
 //	sessop:<t>:<op>                SET    the operator's bosIds, for operator-wide
-//	                               revocation. TTL CutoffTTL (25 h), renewed on open.
+//	                               revocation. TTL CutoffTTL (25 h), renewed on open
+//	                               and on every resolve, so it outlives every session
+//	                               in it however long that session slides. Members
+//	                               whose session key is gone are pruned by revocation;
+//	                               the sweeper removes the ones it expires.
+//	sessexp                        ZSET   bosId → idle expiry (unix ms) of every open
+//	                               session, moved forward by every resolve. No TTL.
+//	                               The authority for idleness: a session whose score is
+//	                               past (or which is absent) is not resumed. Removed
+//	                               on sign-out and revocation; the sweeper claims the
+//	                               due ones.
+//	sessexp-claimed                ZSET   bosId → lease end (unix ms): taken from sessexp
+//	                               by a sweeper run; removed once its session.closed.v1
+//	                               is published, claimed again after the lease.
 //	cutoff:<t>:<op>                HASH   {at (unix ms), reason}: the operator's tokens
 //	cutoff:<t>:<op>:<dev>                 (or the device's) issued at or before `at`
 //	                               are dead. TTL CutoffTTL. Written by sign-out and
@@ -97,6 +112,16 @@ import (
 const (
 	// SessionTTL is the sliding idle lifetime of a session and its index.
 	SessionTTL = 12 * time.Hour
+	// SessionSweepGrace is how long a session's JSON outlives its idle
+	// expiry, so the sweeper (every minute) can still read it to move it to
+	// expired and emit session.closed.v1; longer than any plausible pause of
+	// the scheduler.
+	SessionSweepGrace = 2 * time.Hour
+	// SessionKeep is the TTL of a session's JSON.
+	SessionKeep = SessionTTL + SessionSweepGrace
+	// SessionSweepLease is how long a sweeper run holds a claimed session
+	// before another run may claim it again (a run that died midway).
+	SessionSweepLease = 5 * time.Minute
 	// CutoffTTL keeps revocation markers (and the operator's session set)
 	// longer than any token they can match: tokens live at most 12 h.
 	CutoffTTL = 25 * time.Hour
@@ -167,6 +192,12 @@ func (k Keys) SessionIndex(tenantID, operatorID, deviceID string) string {
 func (k Keys) OperatorSessions(tenantID, operatorID string) string {
 	return k.Join("sessop", tenantID, operatorID)
 }
+
+// SessionExpiry is sessexp.
+func (k Keys) SessionExpiry() string { return k.Join("sessexp") }
+
+// SessionExpiryClaimed is sessexp-claimed.
+func (k Keys) SessionExpiryClaimed() string { return k.Join("sessexp-claimed") }
 
 // Cutoff is cutoff:<t>:<op>, or cutoff:<t>:<op>:<dev> for a device.
 func (k Keys) Cutoff(tenantID, operatorID, deviceID string) string {

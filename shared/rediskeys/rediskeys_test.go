@@ -18,6 +18,8 @@ func TestPatterns(t *testing.T) {
 		{k.Session(""), "bffbo:sess:"},
 		{k.SessionIndex("ten_1", "op_1", "dev_1"), "bffbo:sessidx:ten_1:op_1:dev_1"},
 		{k.OperatorSessions("ten_1", "op_1"), "bffbo:sessop:ten_1:op_1"},
+		{k.SessionExpiry(), "bffbo:sessexp"},
+		{k.SessionExpiryClaimed(), "bffbo:sessexp-claimed"},
 		{k.Cutoff("ten_1", "op_1", ""), "bffbo:cutoff:ten_1:op_1"},
 		{k.Cutoff("ten_1", "op_1", "dev_1"), "bffbo:cutoff:ten_1:op_1:dev_1"},
 		{k.CacheVersion("ten_1"), "bffbo:ver:ten_1"},
@@ -60,6 +62,9 @@ func TestLifetimes(t *testing.T) {
 		got, want time.Duration
 	}{
 		{"SessionTTL", rediskeys.SessionTTL, 12 * time.Hour},
+		{"SessionSweepGrace", rediskeys.SessionSweepGrace, 2 * time.Hour},
+		{"SessionKeep", rediskeys.SessionKeep, 14 * time.Hour},
+		{"SessionSweepLease", rediskeys.SessionSweepLease, 5 * time.Minute},
 		{"CutoffTTL", rediskeys.CutoffTTL, 25 * time.Hour},
 		{"SnapshotPartialTTL", rediskeys.SnapshotPartialTTL, 5 * time.Second},
 		{"LeaseTTL", rediskeys.LeaseTTL, 2 * time.Second},
@@ -73,6 +78,11 @@ func TestLifetimes(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
+	}
+	// The operator's session set, renewed to CutoffTTL whenever one of its
+	// sessions slides, must outlive every session key in it.
+	if rediskeys.CutoffTTL <= rediskeys.SessionKeep {
+		t.Errorf("CutoffTTL %v does not outlive SessionKeep %v", rediskeys.CutoffTTL, rediskeys.SessionKeep)
 	}
 	// A revocation marker must outlive every token it can match.
 	if rediskeys.CutoffTTL <= rediskeys.SessionTTL {

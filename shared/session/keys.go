@@ -14,3 +14,5 @@ func (m *Manager) keyOperator(tenantID, operatorID string) string {
 func (m *Manager) keyCutoff(tenantID, operatorID, deviceID string) string {
 	return m.rdb.KeyNames().Cutoff(tenantID, operatorID, deviceID)
 }
+func (m *Manager) keyExpiry() string        { return m.rdb.KeyNames().SessionExpiry() }
+func (m *Manager) keyExpiryClaimed() string { return m.rdb.KeyNames().SessionExpiryClaimed() }

@@ -18,10 +18,8 @@ import (
 )
 
 func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time.Time) (*Session, bool, error) {
-	acc, err := m.access.OperatorAccess(ctx, p.TenantID, p.OperatorID)
-	if errors.Is(err, ErrNoAccess) {
-		acc = Access{}
-	} else if err != nil {
+	acc, err := m.readAccess(ctx, p)
+	if err != nil {
 		return nil, false, err
 	}
 	if len(acc.PropertyScope) == 0 {
@@ -40,41 +38,47 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 		network = "good"
 	}
 	s := &Session{
-		ID:                ids.NewAt(ids.Session, now),
-		TenantID:          p.TenantID,
-		OperatorID:        p.OperatorID,
-		DeviceID:          p.DeviceID,
-		PropertyScope:     acc.PropertyScope,
-		PrimaryPropertyID: primary,
-		Roles:             acc.Roles,
-		Locale:            locale,
-		ThemeVersion:      m.theme,
-		AppVersion:        c.AppVersion,
-		AppPlatform:       c.AppPlatform,
-		NetworkProfile:    network,
-		State:             StateOpen,
-		OpenedAt:          jsontime.Of(now),
-		LastActivityAt:    jsontime.Of(now),
-		TTLExpiresAt:      jsontime.Of(now.Add(TTL)),
-		FingerprintHash:   hashPII(m.piiKey, c.UserAgent),
-		IPHash:            hashPII(m.piiKey, c.IP),
+		ID:                  ids.NewAt(ids.Session, now),
+		TenantID:            p.TenantID,
+		OperatorID:          p.OperatorID,
+		DeviceID:            p.DeviceID,
+		PropertyScope:       acc.PropertyScope,
+		PrimaryPropertyID:   primary,
+		Roles:               acc.Roles,
+		Locale:              locale,
+		ThemeVersion:        m.theme,
+		AppVersion:          c.AppVersion,
+		AppPlatform:         c.AppPlatform,
+		NetworkProfile:      network,
+		State:               StateOpen,
+		OpenedAt:            jsontime.Of(now),
+		LastActivityAt:      jsontime.Of(now),
+		TTLExpiresAt:        jsontime.Of(now.Add(TTL)),
+		FingerprintHash:     hashPII(m.piiKey, c.UserAgent),
+		IPHash:              hashPII(m.piiKey, c.IP),
+		AccessCheckedAt:     jsontime.Of(now),
+		AccessTokenIssuedAt: jsontime.Of(p.IssuedAt),
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, false, fmt.Errorf("encode: %w", err)
 	}
-	// The session body goes first and the index claims it with NX, so
-	// concurrent first requests of one device agree on a single session and
-	// only the winner reports opened=true (one opened event, one auth row).
-	if err := m.rdb.Set(ctx, m.keySession(s.ID), b, TTL).Err(); err != nil {
+	// The session body and its expiry go first and the index claims it
+	// with NX, so concurrent first requests of one device agree on a single
+	// session and only the winner reports opened=true (one opened event,
+	// one auth row); a resolve that finds the index finds the expiry too.
+	pipe := m.rdb.TxPipeline()
+	pipe.Set(ctx, m.keySession(s.ID), b, keep)
+	pipe.ZAdd(ctx, m.keyExpiry(), redis.Z{Score: float64(s.TTLExpiresAt.UnixMilli()), Member: s.ID})
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, false, apperr.Unavailable(fmt.Errorf("store session: %w", err), "session store")
 	}
-	won, err := m.claimIndex(ctx, p, s.ID)
+	won, err := m.claimIndex(ctx, p, s.ID, now)
 	if err != nil {
 		return nil, false, err
 	}
 	if !won {
-		m.rdb.Del(context.WithoutCancel(ctx), m.keySession(s.ID))
+		m.forget(context.WithoutCancel(ctx), s)
 		id, err := m.rdb.Get(ctx, m.keyIndex(p)).Result()
 		if err != nil {
 			return nil, false, apperr.Unavailable(fmt.Errorf("read winner: %w", err), "session store")
@@ -86,7 +90,7 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 		return other, false, nil
 	}
 	opKey := m.keyOperator(p.TenantID, p.OperatorID)
-	pipe := m.rdb.TxPipeline()
+	pipe = m.rdb.TxPipeline()
 	pipe.SAdd(ctx, opKey, s.ID)
 	pipe.Expire(ctx, opKey, cutoffTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -95,10 +99,10 @@ func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time
 	return s, true, nil
 }
 
-// claimIndex points the device's index at id unless an open session already
-// holds it; an index left pointing at an ended or vanished session is
-// replaced atomically.
-func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (bool, error) {
+// claimIndex points the device's index at id unless a live session already
+// holds it; an index left pointing at an ended, idle-expired or vanished
+// session is replaced atomically.
+func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string, now time.Time) (bool, error) {
 	key := m.keyIndex(p)
 	for range 5 {
 		ok, err := m.rdb.SetNX(ctx, key, id, TTL).Result()
@@ -115,12 +119,12 @@ func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (
 		if err != nil {
 			return false, apperr.Unavailable(fmt.Errorf("claim index: %w", err), "session store")
 		}
-		s, err := m.load(ctx, cur, false)
-		if err == nil && s.State == StateOpen {
-			return false, nil
-		}
-		if err != nil && !errors.Is(err, redis.Nil) {
+		live, err := m.alive(ctx, cur, now)
+		if err != nil {
 			return false, err
+		}
+		if live {
+			return false, nil
 		}
 		// Replace the stale pointer only if nobody replaced it meanwhile.
 		swapped, err := compareAndSet.Run(ctx, m.rdb, []string{key}, cur, id, int(TTL/time.Second)).Int()
@@ -134,15 +138,40 @@ func (m *Manager) claimIndex(ctx context.Context, p auth.Principal, id string) (
 	return false, nil
 }
 
+// alive reports whether session id is open and its idle expiry lies ahead
+// of now.
+func (m *Manager) alive(ctx context.Context, id string, now time.Time) (bool, error) {
+	pipe := m.rdb.Pipeline()
+	get := pipe.Get(ctx, m.keySession(id))
+	score := pipe.ZScore(ctx, m.keyExpiry(), id)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, apperr.Unavailable(fmt.Errorf("alive %s: %w", id, err), "session store")
+	}
+	if get.Err() != nil || score.Err() != nil || score.Val() <= float64(now.UnixMilli()) {
+		return false, nil
+	}
+	s, err := decode(get.Val())
+	if err != nil {
+		return false, err
+	}
+	return s.State == StateOpen, nil
+}
+
+// forget removes a session's body, expiry and operator-set entry.
+func (m *Manager) forget(ctx context.Context, s *Session) {
+	pipe := m.rdb.TxPipeline()
+	pipe.Del(ctx, m.keySession(s.ID))
+	pipe.ZRem(ctx, m.keyExpiry(), s.ID)
+	pipe.SRem(ctx, m.keyOperator(s.TenantID, s.OperatorID), s.ID)
+	_, _ = pipe.Exec(ctx)
+}
+
 // Discard removes a session that was opened but whose opening could not be
 // recorded, so the next request opens (and records) it again.
 func (m *Manager) Discard(ctx context.Context, s *Session) {
 	ctx = context.WithoutCancel(ctx)
 	p := auth.Principal{TenantID: s.TenantID, OperatorID: s.OperatorID, DeviceID: s.DeviceID}
-	pipe := m.rdb.TxPipeline()
-	pipe.Del(ctx, m.keySession(s.ID))
-	pipe.SRem(ctx, m.keyOperator(s.TenantID, s.OperatorID), s.ID)
-	_, _ = pipe.Exec(ctx)
+	m.forget(ctx, s)
 	_, _ = compareAndDelete.Run(ctx, m.rdb, []string{m.keyIndex(p)}, s.ID).Result()
 }
 
@@ -187,16 +216,25 @@ func (m *Manager) Update(ctx context.Context, s *Session, pt Patch) (_ *Session,
 	return out, nil
 }
 
-// Close signs the session out: it is marked closed, the device's index is
-// cleared, and every token of the device issued until now stops working.
-func (m *Manager) Close(ctx context.Context, s *Session) (_ *Session, err error) {
+// Close signs the session out with the token issued at tokenIat: every
+// token of the device issued until now (or until tokenIat, when the issuer's
+// clock runs ahead) stops working, then the session is marked closed and the
+// device's index cleared. The cutoff goes first: a failure between the two
+// steps leaves the tokens dead and the session open for nothing, never the
+// session closed and its tokens still good.
+func (m *Manager) Close(ctx context.Context, s *Session, tokenIat time.Time) (_ *Session, err error) {
 	defer derrors.Wrap(&err, "session.Manager.Close(%s)", s.ID)
 	now := m.now()
-	ended, err := m.end(ctx, s.ID, ReasonSignedOut, now)
-	if err != nil {
+	at := now
+	if tokenIat.After(at) {
+		// The signing-out token must die with its session.
+		at = tokenIat
+	}
+	if err := m.setCutoff(ctx, m.keyCutoff(s.TenantID, s.OperatorID, s.DeviceID), at, ReasonSignedOut); err != nil {
 		return nil, err
 	}
-	if err := m.setCutoff(ctx, m.keyCutoff(s.TenantID, s.OperatorID, s.DeviceID), now, ReasonSignedOut); err != nil {
+	ended, err := m.end(ctx, s.ID, ReasonSignedOut, now)
+	if err != nil {
 		return nil, err
 	}
 	if ended == nil {
@@ -228,6 +266,11 @@ func (m *Manager) end(ctx context.Context, id, reason string, at time.Time) (*Se
 		return nil, nil
 	case err != nil:
 		return nil, apperr.Unavailable(fmt.Errorf("end %s: %w", id, err), "session store")
+	}
+	// An ended session leaves the expiry index: the sweeper expires only
+	// sessions that were still open.
+	if err := m.rdb.ZRem(ctx, m.keyExpiry(), id).Err(); err != nil {
+		return nil, apperr.Unavailable(fmt.Errorf("end %s: clear expiry: %w", id, err), "session store")
 	}
 	p := auth.Principal{TenantID: out.TenantID, OperatorID: out.OperatorID, DeviceID: out.DeviceID}
 	if _, err := compareAndDelete.Run(ctx, m.rdb, []string{m.keyIndex(p)}, id).Result(); err != nil {

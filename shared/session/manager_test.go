@@ -22,12 +22,16 @@ type directory struct {
 	mu    sync.Mutex
 	calls int
 	acc   map[string]session.Access
+	err   error
 }
 
 func (d *directory) OperatorAccess(_ context.Context, tenantID, operatorID string) (session.Access, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls++
+	if d.err != nil {
+		return session.Access{}, d.err
+	}
 	a, ok := d.acc[tenantID+"/"+operatorID]
 	if !ok {
 		return session.Access{}, session.ErrNoAccess
@@ -100,17 +104,18 @@ func TestResolveOpensOnceThenReuses(t *testing.T) {
 	if err != nil || opened || again.ID != s.ID {
 		t.Fatalf("second Resolve = %v opened %v err %v; want same session %s", again.ID, opened, err, s.ID)
 	}
+	// The JSON is kept past the 12 h idle expiry, for the sweeper to read.
 	ttl := f.rdb.TTL(ctx, f.rdb.Key("sess", s.ID)).Val()
-	if ttl < 11*time.Hour || ttl > 12*time.Hour {
-		t.Fatalf("session TTL = %v, want ~12h", ttl)
+	if ttl < 13*time.Hour || ttl > 14*time.Hour {
+		t.Fatalf("session TTL = %v, want ~14h", ttl)
 	}
-	// Sliding: shorten the TTL, resolve, and it is back to 12 h.
+	// Sliding: shorten the TTL, resolve, and it is back to 14 h.
 	f.rdb.Expire(ctx, f.rdb.Key("sess", s.ID), time.Hour)
 	if _, _, err := f.m.Resolve(ctx, f.p, "", session.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := f.rdb.TTL(ctx, f.rdb.Key("sess", s.ID)).Val(); ttl < 11*time.Hour {
-		t.Fatalf("TTL after activity = %v, want slid back to ~12h", ttl)
+	if ttl := f.rdb.TTL(ctx, f.rdb.Key("sess", s.ID)).Val(); ttl < 13*time.Hour {
+		t.Fatalf("TTL after activity = %v, want slid back to ~14h", ttl)
 	}
 	if f.dir.calls != 1 {
 		t.Fatalf("tenant-service called %d times, want 1", f.dir.calls)
@@ -280,7 +285,7 @@ func TestCloseSignsOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed, err := f.m.Close(ctx, s)
+	closed, err := f.m.Close(ctx, s, f.p.IssuedAt)
 	if err != nil || closed.State != session.StateClosed || closed.EndReason != session.ReasonSignedOut {
 		t.Fatalf("Close = %+v, %v", closed, err)
 	}

@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,11 +13,24 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
+
+// AccessMaxAge bounds how long roles and scope read from tenant-service are
+// trusted: a property or role taken away stops working within it.
+const AccessMaxAge = 5 * time.Minute
+
+// accessRefreshAfter is when a request re-reads roles and scope; between it
+// and AccessMaxAge a tenant-service failure is tolerated (the stored access
+// serves), so a blip does not refuse every session that happens to be due.
+const accessRefreshAfter = 4 * time.Minute
 
 // Resolve returns the open session of the token's (tenant, operator, device),
 // opening one when there is none; opened reports that this call created it.
-// headerID is the client's X-Session-Id ("" when absent).
+// headerID is the client's X-Session-Id ("" when absent). Roles and scope
+// are re-read from tenant-service when the token is newer than the last
+// read, or that read is older than accessRefreshAfter; otherwise the
+// request costs one Redis round trip.
 //
 // Errors: SESSION_REVOKED for a token issued before a revocation,
 // UNAUTHENTICATED for one issued before a sign-out, SESSION_DEVICE_MISMATCH
@@ -32,12 +47,17 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 	}
 	now := m.now()
 
-	// One round trip: both cutoffs, the index (slid), the session it
-	// points at (slid) and the named session when it is another one.
+	// One round trip: both cutoffs, the index, the session it points at
+	// (slid with the index, the operator's set and its expiry when still
+	// alive) and the named session when it is another one.
 	res, err := resolveScript.Run(ctx, m.rdb,
-		[]string{m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p)},
-		int64(TTL/time.Second), m.keySession(""), headerID).Slice()
-	if err != nil || len(res) != 5 {
+		[]string{
+			m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p),
+			m.keyExpiry(), m.keyOperator(p.TenantID, p.OperatorID),
+		},
+		int64(TTL/time.Second), m.keySession(""), headerID, now.UnixMilli(), now.Add(TTL).UnixMilli(),
+		int64(keep/time.Second), int64(cutoffTTL/time.Second)).Slice()
+	if err != nil || len(res) != 6 {
 		return nil, false, apperr.Unavailable(fmt.Errorf("resolve script: %w (%d results)", err, len(res)), "session store")
 	}
 	if err := checkCutoff(p, pairs(res[0])); err != nil {
@@ -49,6 +69,7 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 	id, _ := res[2].(string)
 	cur, _ := res[3].(string)
 	named, _ := res[4].(string)
+	alive, _ := res[5].(int64)
 	if headerID != "" && headerID == id {
 		named = cur
 	}
@@ -62,20 +83,24 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 		}
 	}
 
-	if id != "" && cur != "" {
+	if id != "" && cur != "" && alive == 1 {
 		s, err := m.decode(id, cur)
 		if err != nil {
 			return nil, false, err
 		}
 		if s.State == StateOpen {
-			if now.Sub(s.LastActivityAt.Time) > touchEvery {
-				m.touch(ctx, s, c, now)
+			if err := m.refresh(ctx, s, p, c, now); err != nil {
+				return nil, false, err
+			}
+			if len(s.PropertyScope) == 0 {
+				return nil, false, apperr.New(apperr.NoPropertyScope, "the operator has no property in scope")
 			}
 			s.TTLExpiresAt = jsontime.Of(now.Add(TTL))
 			return s, false, nil
 		}
 	}
-	// No index, or it points at an ended or vanished session: open anew.
+	// No index, or it points at an ended, idle-expired or vanished session:
+	// open anew (an expired one is the sweeper's to close, never revived).
 	return m.open(ctx, p, c, now)
 }
 
@@ -110,10 +135,38 @@ func checkCutoff(p auth.Principal, h map[string]string) error {
 	return apperr.New(apperr.SessionRevoked, "the session was revoked; sign in again")
 }
 
-// touch records activity and the client's current build; a lost race with
-// another writer only loses a lastActivityAt refresh.
-func (m *Manager) touch(ctx context.Context, s *Session, c Client, now time.Time) {
-	_ = m.update(ctx, s.ID, func(cur *Session) error {
+// accessDue reports whether s's roles and scope must be read again for a
+// request with token p at now.
+func accessDue(s *Session, p auth.Principal, now time.Time) bool {
+	return p.IssuedAt.Unix() > s.AccessTokenIssuedAt.Unix() || now.Sub(s.AccessCheckedAt.Time) >= accessRefreshAfter
+}
+
+// refresh brings s up to date when due: roles and scope from tenant-service
+// (accessDue), and lastActivityAt with the client's current build at most
+// every touchEvery. Nothing is due on most requests, which then cost no
+// write and no call. A lost race with another writer only loses this
+// request's write; the access it read still applies to this request.
+func (m *Manager) refresh(ctx context.Context, s *Session, p auth.Principal, c Client, now time.Time) error {
+	var acc *Access
+	if accessDue(s, p, now) {
+		a, err := m.readAccess(ctx, p)
+		switch {
+		case err == nil:
+			acc = &a
+		case now.Sub(s.AccessCheckedAt.Time) >= AccessMaxAge:
+			// Past the bound the stored access may grant what was taken
+			// away: refuse rather than serve it.
+			return err
+		default:
+			logging.From(ctx).WarnContext(ctx, "session access refresh failed; the stored access serves until it is due",
+				"sessionId", s.ID, "checkedAt", s.AccessCheckedAt, "err", err)
+		}
+	}
+	if acc == nil && now.Sub(s.LastActivityAt.Time) <= touchEvery {
+		return nil
+	}
+	tokenIat := p.IssuedAt
+	err := m.update(ctx, s.ID, func(cur *Session) error {
 		if cur.State != StateOpen {
 			return errStop
 		}
@@ -127,7 +180,45 @@ func (m *Manager) touch(ctx context.Context, s *Session, c Client, now time.Time
 		if c.NetworkProfile != "" {
 			cur.NetworkProfile = c.NetworkProfile
 		}
+		if acc != nil {
+			applyAccess(cur, *acc, tokenIat, now)
+		}
 		*s = *cur
 		return nil
 	})
+	if err != nil && acc != nil {
+		applyAccess(s, *acc, tokenIat, now)
+	}
+	return nil
+}
+
+// readAccess asks tenant-service for the operator's roles and scope; an
+// operator it does not know has none.
+func (m *Manager) readAccess(ctx context.Context, p auth.Principal) (Access, error) {
+	acc, err := m.access.OperatorAccess(ctx, p.TenantID, p.OperatorID)
+	if errors.Is(err, ErrNoAccess) {
+		return Access{}, nil
+	}
+	if err != nil {
+		return Access{}, err
+	}
+	return acc, nil
+}
+
+// applyAccess replaces s's roles and scope with acc. The primary property
+// the operator chose stays while it is in scope; otherwise tenant-service's
+// primary, if in scope, takes its place.
+func applyAccess(s *Session, acc Access, tokenIat, now time.Time) {
+	s.Roles = slices.Clone(acc.Roles)
+	s.PropertyScope = slices.Clone(acc.PropertyScope)
+	if !slices.Contains(s.PropertyScope, s.PrimaryPropertyID) {
+		s.PrimaryPropertyID = ""
+		if slices.Contains(s.PropertyScope, acc.PrimaryPropertyID) {
+			s.PrimaryPropertyID = acc.PrimaryPropertyID
+		}
+	}
+	s.AccessCheckedAt = jsontime.Of(now)
+	if tokenIat.After(s.AccessTokenIssuedAt.Time) {
+		s.AccessTokenIssuedAt = jsontime.Of(tokenIat)
+	}
 }

@@ -35,9 +35,15 @@ type Revocation struct {
 
 // Revoke applies a revocation and returns the sessions it moved to revoked
 // (each needs a session.closed.v1 and a forceLogout). Applying the same
-// revocation again changes nothing and returns none.
+// revocation again changes nothing and returns none. A revocation dated in
+// the future (or not dated) counts as of now: the cutoff only moves
+// forward, so a future date would refuse the operator's next sign-ins
+// until then.
 func (m *Manager) Revoke(ctx context.Context, r Revocation) (_ []*Session, err error) {
 	defer derrors.Wrap(&err, "session.Manager.Revoke")
+	if now := m.now(); r.At.IsZero() || r.At.After(now) {
+		r.At = now
+	}
 	device := r.DeviceID
 	var candidates []string
 	if r.SessionID != "" {
@@ -72,9 +78,18 @@ func (m *Manager) Revoke(ctx context.Context, r Revocation) (_ []*Session, err e
 		candidates = all
 	}
 	var out []*Session
+	var gone []any
+	defer func() {
+		// The operator's set has no end of its own while the operator
+		// stays active; members whose session key expired go here.
+		if len(gone) > 0 && r.SessionID == "" {
+			m.rdb.SRem(context.WithoutCancel(ctx), m.keyOperator(r.TenantID, r.OperatorID), gone...)
+		}
+	}()
 	for _, id := range candidates {
 		s, err := m.load(ctx, id, false)
 		if errors.Is(err, redis.Nil) {
+			gone = append(gone, id)
 			continue
 		}
 		if err != nil {

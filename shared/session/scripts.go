@@ -9,12 +9,29 @@ import (
 //go:embed lua/resolve.lua
 var resolveScriptSrc string
 
-// resolveScript reads what Resolve needs in one round trip. KEYS: the
-// operator's and the device's cutoffs, the device's session index. ARGV:
-// the sliding TTL in seconds, the session key prefix, the X-Session-Id
-// ("" when absent). The session key is derived from the index's value,
-// which is why it is built here (Memorystore is not a cluster).
+// resolveScript reads what Resolve needs in one round trip and slides the
+// session when it is still alive. KEYS: the operator's and the device's
+// cutoffs, the device's session index, the expiry index, the operator's
+// session set. ARGV: the index's TTL in seconds, the session key prefix,
+// the X-Session-Id ("" when absent), now (unix ms), the new idle expiry
+// (unix ms), the session JSON's TTL in seconds, the operator set's TTL in
+// seconds. It returns both cutoffs, the index's bosId, that session's JSON,
+// the named session's JSON and 1 when the indexed session is alive (its
+// expiry lies ahead; only then is anything slid, so an expired session is
+// never revived). The session key is derived from the index's value, which
+// is why it is built here (Memorystore is not a cluster).
 var resolveScript = redis.NewScript(resolveScriptSrc)
+
+//go:embed lua/claim_expired.lua
+var claimExpiredSrc string
+
+// claimExpired hands a sweeper run the sessions it is to expire, each to
+// one run only. KEYS: the expiry index, the claimed set. ARGV: now (unix
+// ms), the most to claim, the lease's end (unix ms). Claims whose lease has
+// passed (a run that died) come first, with expiry "0"; then due sessions
+// move from the index to the claimed set with their expiry. It returns
+// bosId, expiry pairs.
+var claimExpired = redis.NewScript(claimExpiredSrc)
 
 //go:embed lua/compare_and_set.lua
 var compareAndSetSrc string

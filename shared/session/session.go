@@ -1,20 +1,29 @@
 // Package session holds the BackofficeSession aggregate (docs/DOMAIN.md): a
 // device-bound operator session kept in Redis with a 12 h sliding
-// TTL, opened on the first authenticated request of a (tenant, operator,
-// device) and ended by sign-out, revocation or idleness.
+// idle lifetime, opened on the first authenticated request of a (tenant,
+// operator, device) and ended by sign-out, revocation or idleness.
 //
-// Keys (all under the deployment's prefix; shared/rediskeys builds them):
+// Keys (all under the deployment's prefix; shared/rediskeys builds and
+// documents them):
 //
-//	sess:<bosId>                        session JSON, 12 h sliding TTL
-//	sessidx:<tenant>:<operator>:<dev>   → bosId of the open session, same TTL
+//	sess:<bosId>                        session JSON, kept 2 h past its idle expiry
+//	sessidx:<tenant>:<operator>:<dev>   → bosId of the open session, 12 h sliding
 //	sessop:<tenant>:<operator>          set of the operator's bosIds (operator-wide revocation)
+//	sessexp                             zset bosId → idle expiry (ms): which sessions are alive
+//	sessexp-claimed                     zset bosId → lease end: expired sessions a sweeper run holds
 //	cutoff:<tenant>:<operator>[:<dev>]  hash {at, reason}: tokens issued at or before `at` are dead
 //
 // The cutoff markers are the authority for revocation and sign-out; the
 // session's own state is informative. Markers outlive every token they can
-// match (tokens live at most 12 h), so a revocation is never forgotten while
-// a token it covers could still be presented, even if the session key
-// expired or was never created.
+// match (tokens live at most 12 h, which auth enforces), so a revocation is
+// never forgotten while a token it covers could still be presented, even if
+// the session key expired or was never created.
+//
+// The expiry index is the authority for idleness: a session is resumed only
+// while its score lies ahead, and each resolve moves the score forward in
+// the same script that reads it. The sweeper takes due sessions out of the
+// index atomically, so an idle session is either resumed or expired, never
+// both, and a late request after expiry opens a new session.
 package session
 
 import (
@@ -33,6 +42,10 @@ import (
 // TTL is the sliding idle lifetime of a session.
 const TTL = rediskeys.SessionTTL
 
+// keep is the Redis TTL of a session's JSON: past its idle expiry, for the
+// sweeper to read.
+const keep = rediskeys.SessionKeep
+
 // cutoffTTL keeps revocation markers longer than any token they can match.
 const cutoffTTL = rediskeys.CutoffTTL
 
@@ -40,8 +53,8 @@ const cutoffTTL = rediskeys.CutoffTTL
 // itself slides on every request.
 const touchEvery = time.Minute
 
-// State is the lifecycle state of a session: open until signed out (closed)
-// or revoked, never reopened. An expired session is simply gone from Redis.
+// State is the lifecycle state of a session: open until signed out
+// (closed), revoked, or idle for TTL (expired); never reopened.
 type State string
 
 // Session states.
@@ -49,6 +62,7 @@ const (
 	StateOpen    State = "open"
 	StateRevoked State = "revoked"
 	StateClosed  State = "closed"
+	StateExpired State = "expired"
 )
 
 // Session is the BackofficeSession aggregate.
@@ -71,8 +85,13 @@ type Session struct {
 	TTLExpiresAt      jsontime.Time `json:"ttlExpiresAt"`
 	EndedAt           jsontime.Time `json:"endedAt"`
 	EndReason         string        `json:"endReason,omitempty"`
-	FingerprintHash   string        `json:"fingerprintHash"`
-	IPHash            string        `json:"ipHash"`
+	// AccessCheckedAt is when roles and scope were last read from
+	// tenant-service, and AccessTokenIssuedAt the newest token iat seen
+	// then: a newer token, or an older check, makes them be read again.
+	AccessCheckedAt     jsontime.Time `json:"accessCheckedAt"`
+	AccessTokenIssuedAt jsontime.Time `json:"accessTokenIssuedAt"`
+	FingerprintHash     string        `json:"fingerprintHash"`
+	IPHash              string        `json:"ipHash"`
 }
 
 // DefaultProperty is the property a property-scoped request uses when it

@@ -139,11 +139,14 @@ func (h *handler) patch(ctx context.Context, c *gate.Call) (gate.Result, error) 
 
 func (h *handler) delete(ctx context.Context, c *gate.Call) (gate.Result, error) {
 	c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionSignedOut, Resource: &activity.Ref{Kind: "session", ID: c.Session.ID}}
-	if err := c.RecordNow(ctx); err != nil {
+	// The row states the outcome, so it is written once Close has run: a
+	// sign-out that failed is recorded as failed (by the gate, from the
+	// error), never as done.
+	s, err := h.g.Sessions.Close(ctx, c.Session, c.Principal.IssuedAt)
+	if err != nil {
 		return gate.Result{}, err
 	}
-	s, err := h.g.Sessions.Close(ctx, c.Session)
-	if err != nil {
+	if err := c.RecordOutcome(ctx, nil); err != nil {
 		return gate.Result{}, err
 	}
 	ev, err := gate.ClosedEvent(s)

@@ -1,5 +1,6 @@
 # The session family: GET/PATCH/DELETE /v1/session, the consumer of
-# iam-service's revocations, and the device's live events (GET /v1/events).
+# iam-service's revocations, the sweeper that expires idle sessions, and the
+# device's live events (GET /v1/events).
 # Kind, trigger and needs come from functions/manifest.json; `publishes`
 # lists the telemetry subjects the function's code emits (it gets
 # pubsub.publisher on exactly those topics).
@@ -22,6 +23,16 @@ module "fn_session_revoked" {
   platform = local.platform
   publishes = [
     "melmastoon.bff.backoffice.session.closed.v1",
+  ]
+}
+
+module "fn_session_sweeper" {
+  source   = "./modules/function"
+  name     = "session-sweeper"
+  spec     = local.functions["session-sweeper"]
+  platform = local.platform
+  publishes = [
+    "melmastoon.bff.backoffice.session.closed.v1", # idle sessions it expires
   ]
 }
 

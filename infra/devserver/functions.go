@@ -22,6 +22,7 @@ import (
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
+	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
 	suggestioncreated "github.com/melmastoon/bff-backoffice/functions/suggestion-created"
 	suggestioninvalidated "github.com/melmastoon/bff-backoffice/functions/suggestion-invalidated"
 	"github.com/melmastoon/bff-backoffice/functions/today"
@@ -56,6 +57,7 @@ var Functions = []boot.Function{
 	suggestioncreated.Function,
 	suggestioninvalidated.Function,
 	today.Function,
+	sessionsweeper.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -274,6 +274,36 @@ func (e ArrivalsViewView) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSnapshotOperatorRole.
+const (
+	DashboardSnapshotOperatorRoleAdmin            DashboardSnapshotOperatorRole = "admin"
+	DashboardSnapshotOperatorRoleFrontDesk        DashboardSnapshotOperatorRole = "front_desk"
+	DashboardSnapshotOperatorRoleHousekeepingLead DashboardSnapshotOperatorRole = "housekeeping_lead"
+	DashboardSnapshotOperatorRoleMaintenanceLead  DashboardSnapshotOperatorRole = "maintenance_lead"
+	DashboardSnapshotOperatorRoleManager          DashboardSnapshotOperatorRole = "manager"
+	DashboardSnapshotOperatorRoleNightAuditor     DashboardSnapshotOperatorRole = "night_auditor"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSnapshotOperatorRole enum.
+func (e DashboardSnapshotOperatorRole) Valid() bool {
+	switch e {
+	case DashboardSnapshotOperatorRoleAdmin:
+		return true
+	case DashboardSnapshotOperatorRoleFrontDesk:
+		return true
+	case DashboardSnapshotOperatorRoleHousekeepingLead:
+		return true
+	case DashboardSnapshotOperatorRoleMaintenanceLead:
+		return true
+	case DashboardSnapshotOperatorRoleManager:
+		return true
+	case DashboardSnapshotOperatorRoleNightAuditor:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DecisionOutcome.
 const (
 	DecisionOutcomeAccepted DecisionOutcome = "accepted"
@@ -369,13 +399,13 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for HousekeepingBoardViewView.
 const (
-	HousekeepingBoardViewViewHousekeepingBoard HousekeepingBoardViewView = "housekeeping-board"
+	HousekeepingBoard HousekeepingBoardViewView = "housekeeping-board"
 )
 
 // Valid indicates whether the value is a known member of the HousekeepingBoardViewView enum.
 func (e HousekeepingBoardViewView) Valid() bool {
 	switch e {
-	case HousekeepingBoardViewViewHousekeepingBoard:
+	case HousekeepingBoard:
 		return true
 	default:
 		return false
@@ -399,13 +429,13 @@ func (e InHouseViewView) Valid() bool {
 
 // Defines values for MaintenanceBoardViewView.
 const (
-	MaintenanceBoardViewViewMaintenanceBoard MaintenanceBoardViewView = "maintenance-board"
+	MaintenanceBoard MaintenanceBoardViewView = "maintenance-board"
 )
 
 // Valid indicates whether the value is a known member of the MaintenanceBoardViewView enum.
 func (e MaintenanceBoardViewView) Valid() bool {
 	switch e {
-	case MaintenanceBoardViewViewMaintenanceBoard:
+	case MaintenanceBoard:
 		return true
 	default:
 		return false
@@ -564,28 +594,28 @@ func (e ProblemCode) Valid() bool {
 
 // Defines values for Role.
 const (
-	Admin            Role = "admin"
-	FrontDesk        Role = "front_desk"
-	HousekeepingLead Role = "housekeeping_lead"
-	MaintenanceLead  Role = "maintenance_lead"
-	Manager          Role = "manager"
-	NightAuditor     Role = "night_auditor"
+	RoleAdmin            Role = "admin"
+	RoleFrontDesk        Role = "front_desk"
+	RoleHousekeepingLead Role = "housekeeping_lead"
+	RoleMaintenanceLead  Role = "maintenance_lead"
+	RoleManager          Role = "manager"
+	RoleNightAuditor     Role = "night_auditor"
 )
 
 // Valid indicates whether the value is a known member of the Role enum.
 func (e Role) Valid() bool {
 	switch e {
-	case Admin:
+	case RoleAdmin:
 		return true
-	case FrontDesk:
+	case RoleFrontDesk:
 		return true
-	case HousekeepingLead:
+	case RoleHousekeepingLead:
 		return true
-	case MaintenanceLead:
+	case RoleMaintenanceLead:
 		return true
-	case Manager:
+	case RoleManager:
 		return true
-	case NightAuditor:
+	case RoleNightAuditor:
 		return true
 	default:
 		return false
@@ -961,8 +991,8 @@ type DashboardSnapshot struct {
 	ComposedAt      Timestamp `json:"composedAt"`
 	Id              string    `json:"id"`
 
-	// OperatorRole The session's roles, sorted and joined with `+`.
-	OperatorRole string `json:"operatorRole"`
+	// OperatorRole The OperatorRole the snapshot was composed for. An operator holding several roles gets the union of their widgets; the snapshot names the most privileged of them (admin, manager, night_auditor, front_desk, maintenance_lead, housekeeping_lead, in that order) and is cached under the whole role set, so it is shared only with operators holding exactly the same roles.
+	OperatorRole DashboardSnapshotOperatorRole `json:"operatorRole"`
 
 	// Partial True when any widget is not `fresh`.
 	Partial    bool       `json:"partial"`
@@ -977,6 +1007,9 @@ type DashboardSnapshot struct {
 	// is `unavailable` is null.
 	Widgets DashboardWidgets `json:"widgets"`
 }
+
+// DashboardSnapshotOperatorRole The OperatorRole the snapshot was composed for. An operator holding several roles gets the union of their widgets; the snapshot names the most privileged of them (admin, manager, night_auditor, front_desk, maintenance_lead, housekeeping_lead, in that order) and is cached under the whole role set, so it is shared only with operators holding exactly the same roles.
+type DashboardSnapshotOperatorRole string
 
 // DashboardStaleness The freshness of each widget in `widgets`, under the same names.
 type DashboardStaleness struct {
@@ -1115,23 +1148,17 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
-// HousekeepingBoard defines model for HousekeepingBoard.
-type HousekeepingBoard struct {
-	Rooms []Room `json:"rooms"`
-
-	// Summary Rooms by housekeeping status.
-	Summary nullable.Nullable[HousekeepingSummary] `json:"summary"`
-}
-
 // HousekeepingBoardView The WorkbenchView `housekeeping-board`.
 type HousekeepingBoardView struct {
-	ComposedAt Timestamp                            `json:"composedAt"`
-	Id         string                               `json:"id"`
-	Items      nullable.Nullable[HousekeepingBoard] `json:"items"`
-	Partial    bool                                 `json:"partial"`
-	PropertyId PropertyId                           `json:"propertyId"`
-	Staleness  ViewStaleness                        `json:"staleness"`
-	View       HousekeepingBoardViewView            `json:"view"`
+	ComposedAt Timestamp `json:"composedAt"`
+	Id         string    `json:"id"`
+
+	// Items The board's rooms; `[]` when unavailable (the counts are the dashboard's `housekeepingSummary`).
+	Items      []Room                    `json:"items"`
+	Partial    bool                      `json:"partial"`
+	PropertyId PropertyId                `json:"propertyId"`
+	Staleness  ViewStaleness             `json:"staleness"`
+	View       HousekeepingBoardViewView `json:"view"`
 }
 
 // HousekeepingBoardViewView defines model for HousekeepingBoardView.View.
@@ -1173,22 +1200,17 @@ type JSONObject16K map[string]interface{}
 // Locale A BCP 47 tag such as `en-US`.
 type Locale = string
 
-// MaintenanceBoard defines model for MaintenanceBoard.
-type MaintenanceBoard struct {
-	// Summary Work orders by state.
-	Summary    nullable.Nullable[MaintenanceSummary] `json:"summary"`
-	WorkOrders []WorkOrder                           `json:"workOrders"`
-}
-
 // MaintenanceBoardView The WorkbenchView `maintenance-board`.
 type MaintenanceBoardView struct {
-	ComposedAt Timestamp                           `json:"composedAt"`
-	Id         string                              `json:"id"`
-	Items      nullable.Nullable[MaintenanceBoard] `json:"items"`
-	Partial    bool                                `json:"partial"`
-	PropertyId PropertyId                          `json:"propertyId"`
-	Staleness  ViewStaleness                       `json:"staleness"`
-	View       MaintenanceBoardViewView            `json:"view"`
+	ComposedAt Timestamp `json:"composedAt"`
+	Id         string    `json:"id"`
+
+	// Items The board's work orders; `[]` when unavailable (the counts are the dashboard's `maintenanceSummary`).
+	Items      []WorkOrder              `json:"items"`
+	Partial    bool                     `json:"partial"`
+	PropertyId PropertyId               `json:"propertyId"`
+	Staleness  ViewStaleness            `json:"staleness"`
+	View       MaintenanceBoardViewView `json:"view"`
 }
 
 // MaintenanceBoardViewView defines model for MaintenanceBoardView.View.
@@ -1210,20 +1232,20 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
-// Movement A row of the today view — a stay arriving or departing today.
+// Movement A row of the today view — a stay arriving or departing today. Roles without the right to guest data (housekeeping and maintenance leads) get the row without `guestName`, `balanceDue`, `folioId` and `notes`.
 type Movement struct {
 	Adults Count `json:"adults"`
 
 	// ArrivalDate A civil date of the property (`YYYY-MM-DD`).
-	ArrivalDate Date  `json:"arrivalDate"`
-	BalanceDue  Money `json:"balanceDue"`
-	Children    Count `json:"children"`
+	ArrivalDate Date   `json:"arrivalDate"`
+	BalanceDue  *Money `json:"balanceDue,omitempty"`
+	Children    Count  `json:"children"`
 
 	// DepartureDate A civil date of the property (`YYYY-MM-DD`).
 	DepartureDate Date             `json:"departureDate"`
 	Eta           *Timestamp       `json:"eta,omitempty"`
 	FolioId       *FolioId         `json:"folioId,omitempty"`
-	GuestName     string           `json:"guestName"`
+	GuestName     *string          `json:"guestName,omitempty"`
 	Movement      MovementMovement `json:"movement"`
 	Nights        Count            `json:"nights"`
 	Notes         *string          `json:"notes,omitempty"`

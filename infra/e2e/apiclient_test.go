@@ -77,7 +77,7 @@ func TestGeneratedClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hb.JSON200 == nil || hb.JSON200.View != apiclient.HousekeepingBoardViewViewHousekeepingBoard {
+	if hb.JSON200 == nil || hb.JSON200.View != apiclient.HousekeepingBoard {
 		t.Fatalf("GET /v1/housekeeping/board = %d %s", hb.StatusCode(), hb.Body)
 	}
 

@@ -38,7 +38,7 @@ var AllUpstreams = []string{UpReservation, UpHousekeeping, UpMaintenance, UpReve
 
 // ViewsConfig tunes the composition functions.
 type ViewsConfig struct {
-	SampleRate float64 `env:"VIEW_EVENT_SAMPLE_RATE, default=0.1"`
+	SampleRate float64 `env:"VIEW_EVENT_SAMPLE_RATE, default=1"`
 	Tenant     tenant.Config
 }
 

@@ -8,6 +8,7 @@ package views
 import (
 	"slices"
 
+	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
@@ -40,11 +41,26 @@ var widgetsByRole = map[string][]string{
 
 var allWidgets = []string{WToday, WArrivals, WDepartures, WInHouse, WOccupancy, WRevenue, WAIInbox, WAlerts, WHousekeepingSummary, WMaintenanceSummary, WSyncStatus}
 
+// widgetRights is what a widget's body carries that the role matrix
+// guards: the arrival and departure previews name guests and show their
+// balances, occupancy and revenue are revenue data. A widget is shown only
+// to roles holding these rights, whatever widgetsByRole says, so a layout
+// change cannot leak them.
+var widgetRights = map[string][]access.Right{
+	WArrivals:   {access.GuestData},
+	WDepartures: {access.GuestData},
+	WOccupancy:  {access.RevenueData},
+	WRevenue:    {access.RevenueData},
+}
+
 // DashboardWidgets is the union of the widget sets of roles, in a stable
-// order.
+// order, less any widget whose data the roles may not see.
 func DashboardWidgets(roles []string) []string {
 	var out []string
 	for _, w := range allWidgets {
+		if !access.Has(roles, widgetRights[w]...) {
+			continue
+		}
 		for _, r := range roles {
 			if slices.Contains(widgetsByRole[r], w) {
 				out = append(out, w)
@@ -65,19 +81,23 @@ const (
 	VMaintenanceBoard  = "maintenance-board"
 )
 
-// viewRoles lists who may open each view. Guest lists (names, balances)
-// are for the desk and management; boards are for the teams that work them.
+// viewRoles lists who may open each view. Guest lists are for the roles
+// with guest data; today is for everyone, guest-free for the others
+// (GuestFree); boards are for the teams that work them.
 var viewRoles = map[string][]string{
 	VToday:             tenant.Roles(),
-	VArrivals:          {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
-	VDepartures:        {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
-	VInHouse:           {tenant.RoleFrontDesk, tenant.RoleNightAuditor, tenant.RoleManager, tenant.RoleAdmin},
+	VArrivals:          access.Roles(access.GuestData),
+	VDepartures:        access.Roles(access.GuestData),
+	VInHouse:           access.Roles(access.GuestData),
 	VHousekeepingBoard: {tenant.RoleHousekeepingLead, tenant.RoleFrontDesk, tenant.RoleMaintenanceLead, tenant.RoleManager, tenant.RoleAdmin},
 	VMaintenanceBoard:  {tenant.RoleMaintenanceLead, tenant.RoleHousekeepingLead, tenant.RoleManager, tenant.RoleAdmin},
 }
 
 // ViewRoles returns the roles allowed to open view kind.
 func ViewRoles(kind string) []string { return viewRoles[kind] }
+
+// GuestFree reports whether answers for roles must carry no guest data.
+func GuestFree(roles []string) bool { return !access.Has(roles, access.GuestData) }
 
 // RoleKey names a set of roles in cache keys and snapshots: sorted and
 // joined, so an operator with two roles shares the cache with others who

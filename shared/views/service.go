@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -36,9 +36,10 @@ type Service struct {
 	Sources  *Sources
 	Calendar *Calendar
 	// SampleRate is the share of requests that emit dashboard.viewed /
-	// workbench.opened telemetry (0..1). Every request still gets its
-	// activity row; the events are telemetry, so sampling loses nothing an
-	// auditor needs.
+	// workbench.opened telemetry (0..1). The domain model emits one per
+	// view served (1, the configured default); a lower rate sheds
+	// telemetry load only, since every request still gets its activity
+	// row.
 	SampleRate float64
 	// Publisher sends the telemetry events; nil sends none.
 	Publisher events.Publisher
@@ -91,7 +92,7 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 	if len(names) == 0 {
 		return nil, note, apperr.New(apperr.ForbiddenRole, "no dashboard widget is open to the session's roles")
 	}
-	sc := Scope{TenantID: a.TenantID, PropertyID: prop}
+	sc := Scope{TenantID: a.TenantID, PropertyID: prop, GuestFree: GuestFree(a.Roles)}
 	req := compose.Request{
 		Kind: "dashboard", Prefix: ids.Dashboard, TenantID: sc.TenantID, PropertyID: prop,
 		Role: RoleKey(a.Roles), TTL: DashboardTTL, Total: DashboardTotal,
@@ -110,14 +111,14 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 	}
 	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
 	s.telemetry(ctx, a, events.DashboardViewed, prop, map[string]any{
-		"snapshotId": snap.ID, "operatorRole": req.Role, "partial": snap.Partial, "widgets": len(snap.Widgets),
+		"snapshotId": snap.ID, "operatorRole": access.Primary(a.Roles), "partial": snap.Partial, "widgets": len(snap.Widgets),
 	})
 	// Everything in the answer comes from the snapshot and its cache key
-	// (the role key is part of it), so it is rendered once per snapshot
-	// per instance.
+	// (the role set is part of it, and operatorRole is a function of the
+	// set), so it is rendered once per snapshot per instance.
 	b, err := rendered(snap, func() any {
 		return Dashboard{
-			ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: req.Role,
+			ID: snap.ID, TenantID: snap.TenantID, PropertyID: snap.PropertyID, OperatorRole: access.Primary(a.Roles),
 			ComposedAt: snap.ComposedAt, CacheKeyVersion: snap.CacheKeyVersion, Widgets: snap.Widgets,
 			Partial: snap.Partial, Staleness: snap.Staleness,
 		}
@@ -141,9 +142,9 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 	if err := a.RequireRole(ViewRoles(kind)...); err != nil {
 		return nil, note, err
 	}
-	sc := Scope{TenantID: a.TenantID, PropertyID: prop}
-	// Views carry no per-role widgets, but the role key stays in the
-	// cache key so a later per-role redaction cannot leak through it.
+	sc := Scope{TenantID: a.TenantID, PropertyID: prop, GuestFree: GuestFree(a.Roles)}
+	// The role key is in the cache key: rows are redacted per role set
+	// (today's are guest-free for roles without guest data).
 	req := compose.Request{
 		Kind: kind, Prefix: ids.WorkbenchView, TenantID: sc.TenantID, PropertyID: prop,
 		Role: RoleKey(a.Roles), TTL: ViewTTL, Total: DashboardTotal,
@@ -189,14 +190,9 @@ func rendered(snap *compose.Snapshot, body func() any) ([]byte, error) {
 	return e.b, nil
 }
 
-// emptyItems is what an unavailable view shows: the right JSON shape with
-// nothing in it, flagged by partial/staleness.
-func emptyItems(kind string) string {
-	if slices.Contains([]string{VArrivals, VDepartures, VInHouse, VToday}, kind) {
-		return "[]"
-	}
-	return "null"
-}
+// emptyItems is what an unavailable view shows: every view's items are
+// an array, empty and flagged by partial/staleness.
+func emptyItems(string) string { return "[]" }
 
 // telemetry publishes a sampled view event, waiting for it (the CPU may be
 // gone after the response) at most PublishTimeout, and never failing the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 	"github.com/melmastoon/bff-backoffice/shared/views"
@@ -82,13 +84,14 @@ func TestDashboardWidgetSetFollowsRoles(t *testing.T) {
 	cases := []struct {
 		name          string
 		roles         []string
-		revenue, room bool // sees revenue; sees the front desk's lists
+		revenue, room bool   // sees revenue; sees the front desk's lists
+		operatorRole  string // the snapshot's single role
 	}{
-		{name: "front desk", roles: []string{tenant.RoleFrontDesk}, room: true},
-		{name: "night auditor", roles: []string{tenant.RoleNightAuditor}, revenue: true, room: true},
-		{name: "housekeeping lead", roles: []string{tenant.RoleHousekeepingLead}},
-		{name: "two roles: the union", roles: []string{tenant.RoleHousekeepingLead, tenant.RoleNightAuditor}, revenue: true, room: true},
-		{name: "manager", roles: []string{tenant.RoleManager}, revenue: true, room: true},
+		{name: "front desk", roles: []string{tenant.RoleFrontDesk}, room: true, operatorRole: tenant.RoleFrontDesk},
+		{name: "night auditor", roles: []string{tenant.RoleNightAuditor}, revenue: true, room: true, operatorRole: tenant.RoleNightAuditor},
+		{name: "housekeeping lead", roles: []string{tenant.RoleHousekeepingLead}, operatorRole: tenant.RoleHousekeepingLead},
+		{name: "two roles: the union", roles: []string{tenant.RoleHousekeepingLead, tenant.RoleNightAuditor}, revenue: true, room: true, operatorRole: tenant.RoleNightAuditor},
+		{name: "manager", roles: []string{tenant.RoleManager}, revenue: true, room: true, operatorRole: tenant.RoleManager},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,8 +121,8 @@ func TestDashboardWidgetSetFollowsRoles(t *testing.T) {
 			if !d.Partial || len(d.Staleness) != len(want) || d.Staleness[views.WToday] != compose.Unavailable {
 				t.Errorf("partial = %v, staleness = %v; want every widget unavailable", d.Partial, d.Staleness)
 			}
-			if d.PropertyID != a.PrimaryPropertyID || d.OperatorRole != views.RoleKey(tc.roles) || d.TenantID != a.TenantID {
-				t.Errorf("dashboard of %s as %q, want %s as %q", d.PropertyID, d.OperatorRole, a.PrimaryPropertyID, views.RoleKey(tc.roles))
+			if d.PropertyID != a.PrimaryPropertyID || d.OperatorRole != tc.operatorRole || d.TenantID != a.TenantID {
+				t.Errorf("dashboard of %s as %q, want %s as %q", d.PropertyID, d.OperatorRole, a.PrimaryPropertyID, tc.operatorRole)
 			}
 			wantNote := activity.Note{Category: activity.CategoryView, Action: activity.ActionDashboardViewed,
 				PropertyID: a.PrimaryPropertyID, Resource: &activity.Ref{Kind: "dashboard", ID: d.ID}}
@@ -327,4 +330,88 @@ func TestSnapshotLifetimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	within("partial view", ttlOf(views.VArrivals, b.PropertyScope[0]), 5*time.Second)
+}
+
+// Today is open to every role, but roles without the guest-data right get
+// its rows without names, balances, folio ids or notes; the two answers
+// are cached apart (the role set is in the key), so neither leaks into the
+// other.
+func TestTodayIsGuestFreeForRolesWithoutGuestData(t *testing.T) {
+	t.Parallel()
+	const stay = `{"date":"2026-11-29","items":[{"reservationId":"rsv_01JDZ0V5D4Y4S6X1W0M6V9N3QK","guestName":"Ada Quartermaine",` +
+		`"roomNumber":"512","roomType":"Queen Double","status":"expected","arrivalDate":"2026-11-29","departureDate":"2026-12-01",` +
+		`"nights":2,"adults":2,"children":0,"vip":true,"balanceDue":{"amount":"412.50","currency":"EUR"},"folioId":"fol_01JDZ0V5D4Y4S6X1W0M6V9N3QM","notes":"late check-in, allergic to feathers"}]}`
+	rc, _ := upstreamtest.Client(t, "RESERVATION_SERVICE", stay, reservation.NewClient)
+	s := &views.Service{
+		Composer: compose.New(testenv.Redis(t), compose.Options{}),
+		Sources:  &views.Sources{Reservation: rc},
+		Calendar: &views.Calendar{Now: func() time.Time { return day }},
+	}
+	ctx := context.Background()
+	desk := operator(tenant.RoleFrontDesk)
+	cases := []struct {
+		roles []string
+		guest bool // sees guest data
+	}{
+		{[]string{tenant.RoleHousekeepingLead}, false},
+		{[]string{tenant.RoleMaintenanceLead}, false},
+		{[]string{tenant.RoleHousekeepingLead, tenant.RoleMaintenanceLead}, false},
+		{[]string{tenant.RoleFrontDesk}, true},
+		{[]string{tenant.RoleHousekeepingLead, tenant.RoleNightAuditor}, true},
+	}
+	for _, c := range cases {
+		roles, guest := c.roles, c.guest
+		a := desk
+		a.Roles = roles
+		b, _, err := s.View(ctx, a, views.VToday, "")
+		if err != nil {
+			t.Fatalf("View(today) as %v: %v", roles, err)
+		}
+		var v struct {
+			Partial bool             `json:"partial"`
+			Items   []map[string]any `json:"items"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil || v.Partial || len(v.Items) != 2 {
+			t.Fatalf("today as %v = %s (%v); want two rows, not partial", roles, b, err)
+		}
+		for _, f := range []string{"guestName", "balanceDue", "folioId", "notes"} {
+			if _, ok := v.Items[0][f]; ok != guest {
+				t.Errorf("today as %v: field %s present = %v, want %v", roles, f, ok, guest)
+			}
+		}
+		for _, secret := range []string{"Quartermaine", "412.50", "feathers", "fol_"} {
+			if got := strings.Contains(string(b), secret); got != guest {
+				t.Errorf("today as %v: %q in the body = %v, want %v", roles, secret, got, guest)
+			}
+		}
+		if v.Items[0]["roomNumber"] != "512" || v.Items[0]["reservationId"] == nil {
+			t.Errorf("today as %v lost the room or reservation: %v", roles, v.Items[0])
+		}
+	}
+}
+
+// A board's items are an array of its rooms, [] when the upstream is
+// down.
+func TestBoardItemsAreArrays(t *testing.T) {
+	t.Parallel()
+	const board = `{"rooms":[{"roomNumber":"101","roomType":"King","status":"dirty","occupied":false,"priority":"high"}],"summary":{"clean":0,"dirty":1,"inspected":0,"outOfOrder":0}}`
+	hc, _ := upstreamtest.Client(t, "HOUSEKEEPING_SERVICE", board, housekeeping.NewClient)
+	s := &views.Service{
+		Composer: compose.New(testenv.Redis(t), compose.Options{}),
+		Sources:  &views.Sources{Housekeeping: hc},
+		Calendar: &views.Calendar{Now: func() time.Time { return day }},
+	}
+	a := operator(tenant.RoleHousekeepingLead)
+	for kind, want := range map[string]int{views.VHousekeepingBoard: 1, views.VMaintenanceBoard: 0} {
+		b, _, err := s.View(context.Background(), a, kind, "")
+		if err != nil {
+			t.Fatalf("View(%s): %v", kind, err)
+		}
+		var v struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil || v.Items == nil || len(v.Items) != want {
+			t.Errorf("%s = %s (%v); want items an array of %d", kind, b, err, want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
@@ -30,6 +31,8 @@ type Sources struct {
 type Scope struct {
 	TenantID, PropertyID string
 	Date                 string // the property's civil date, YYYY-MM-DD
+	// GuestFree strips guest data from rows (roles without the right).
+	GuestFree bool
 }
 
 // Fetch loads one widget or view body.
@@ -119,7 +122,13 @@ func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
 	items := func(st reservation.Stays) any { return st.Items }
 	switch kind {
 	case VToday:
-		return from(s.Reservation, func(ctx context.Context, _ *reservation.Client) ([]Movement, error) { return s.todayItems(ctx, sc) }, nil)
+		return from(s.Reservation, func(ctx context.Context, _ *reservation.Client) ([]Movement, error) { return s.todayItems(ctx, sc) },
+			func(ms []Movement) any {
+				if sc.GuestFree {
+					return guestFree(ms)
+				}
+				return ms
+			})
 	case VArrivals:
 		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
 			return c.Arrivals(ctx, t, p, d)
@@ -133,13 +142,23 @@ func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
 			return c.InHouse(ctx, t, p)
 		}, items)
 	case VHousekeepingBoard:
+		// A board's items are its rooms; the summary is the dashboard's.
 		return from(s.Housekeeping, func(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
 			return c.Board(ctx, t, p)
-		}, nil)
+		}, func(b housekeeping.Board) any { return nonNil(b.Rooms) })
 	case VMaintenanceBoard:
-		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) }, nil)
+		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) },
+			func(b maintenance.Board) any { return nonNil(b.WorkOrders) })
 	}
 	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown view %q", kind) }
+}
+
+// nonNil keeps an empty list an array ([]) in JSON.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
 }
 
 // inHouse counts the guests in house and the VIPs among them.
@@ -216,4 +235,35 @@ func (s *Sources) todayItems(ctx context.Context, sc Scope) ([]Movement, error) 
 		out = append(out, Movement{Movement: "departure", Stay: x})
 	}
 	return out, nil
+}
+
+// DeskMovement is a today row without guest data (names, balances, folio
+// ids, notes): what roles without the guest-data right see. It is built
+// field by field from an allow-list, so a field added to Stay stays out
+// until someone decides it is not guest data.
+type DeskMovement struct {
+	Movement      string             `json:"movement"`
+	ReservationID string             `json:"reservationId"`
+	RoomNumber    string             `json:"roomNumber,omitempty"`
+	RoomType      string             `json:"roomType"`
+	Status        reservation.Status `json:"status"`
+	ArrivalDate   string             `json:"arrivalDate"`
+	DepartureDate string             `json:"departureDate"`
+	ETA           jsontime.Time      `json:"eta,omitzero"`
+	Nights        int                `json:"nights"`
+	Adults        int                `json:"adults"`
+	Children      int                `json:"children"`
+	VIP           bool               `json:"vip"`
+}
+
+func guestFree(ms []Movement) []DeskMovement {
+	out := make([]DeskMovement, len(ms))
+	for i, m := range ms {
+		out[i] = DeskMovement{
+			Movement: m.Movement, ReservationID: m.ReservationID, RoomNumber: m.RoomNumber, RoomType: m.RoomType,
+			Status: m.Status, ArrivalDate: m.ArrivalDate, DepartureDate: m.DepartureDate, ETA: m.ETA,
+			Nights: m.Nights, Adults: m.Adults, Children: m.Children, VIP: m.VIP,
+		}
+	}
+	return out
 }

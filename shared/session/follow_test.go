@@ -368,7 +368,7 @@ func TestEndedSessionsAreNotSwept(t *testing.T) {
 		t.Error("a signed-out session was emitted as expired")
 		return nil
 	})
-	if err != nil || res.Expired != 0 {
-		t.Fatalf("sweep = %+v, %v", res, err)
+	if err != nil || res.Expired != 0 || res.Gone != 0 {
+		t.Fatalf("sweep = %+v, %v; want nothing claimed", res, err)
 	}
 }

@@ -5,7 +5,6 @@ package redisx_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -75,15 +74,9 @@ func TestOpenUsesTheRealServer(t *testing.T) {
 
 func TestOpenFailsFast(t *testing.T) {
 	t.Parallel()
-	// A port nobody listens on: take one, then free it.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
+	addr := testenv.ClosedAddr(t)
 	start := time.Now()
-	_, err = redisx.Open(context.Background(), redisx.Config{Addr: addr, PoolSize: 1})
+	_, err := redisx.Open(context.Background(), redisx.Config{Addr: addr, PoolSize: 1})
 	if err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("Open(%s) = %v, want an error naming the address", addr, err)
 	}

@@ -7,6 +7,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,20 @@ func Unique() string { return uniqueToken() }
 // parallel tests and concurrent test binaries never collide.
 func uniqueToken() string {
 	return strings.ToLower(rand.Text()[:16])
+}
+
+// ClosedAddr returns a local address nothing listens on (a port taken,
+// then freed), for tests of a server that is down: connecting there is
+// refused at once rather than timing out.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
 }
 
 // Redis connects to BFF_TEST_REDIS_ADDR with a key prefix of the test's own

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -411,17 +410,11 @@ func TestHandlerAcknowledgesPoison(t *testing.T) {
 
 func TestHandlerRedisUnavailable(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	rdb := &redisx.Client{Client: redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond}), Prefix: "x:"}
+	rdb := &redisx.Client{Client: redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond}), Prefix: "x:"}
 	t.Cleanup(func() { _ = rdb.Close() })
 	rec := &recorder{}
 	e := envelope(t)
-	err = Handler("mirror", rdb, rec.fn)(logCtx(t), cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e))))
+	err := Handler("mirror", rdb, rec.fn)(logCtx(t), cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e))))
 	if err == nil {
 		t.Fatal("delivery with Redis down = nil, want an error so Pub/Sub retries")
 	}

@@ -303,18 +303,6 @@ func blackhole(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// closedPort returns an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
 func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 	t.Parallel()
 	testenv.PubsubHost(t)
@@ -322,7 +310,7 @@ func TestPublishUnreachableRespectsDeadline(t *testing.T) {
 		name string
 		addr func(*testing.T) string
 	}{
-		{name: "connection refused", addr: closedPort},
+		{name: "connection refused", addr: func(t *testing.T) string { return testenv.ClosedAddr(t) }},
 		{name: "never answers", addr: blackhole},
 	}
 	for _, tc := range cases {

@@ -173,16 +173,16 @@ func (m mirror) end(ctx context.Context, tenantID, propertyID, upstreamID string
 	return nil
 }
 
-// keepUntil moves an item's departure to at least t (a decision keeps
-// its suggestion listed for a while), then prunes what is due. Best
+// leaveAt sets when an item leaves the mirror (a decision: its window
+// after the decision, whatever its expiry), then prunes what is due. Best
 // effort: the lists hide what is past its window whatever the schedule
-// says, so a failure only keeps the item in Redis longer or shorter.
-func (m mirror) keepUntil(ctx context.Context, tenantID, propertyID, upstreamID string, t time.Time) {
+// says, so a failure only keeps the item in Redis longer.
+func (m mirror) leaveAt(ctx context.Context, tenantID, propertyID, upstreamID string, t time.Time) {
 	pipe := m.rdb.TxPipeline()
-	pipe.ZAddGT(ctx, m.gone(tenantID, propertyID), redis.Z{Score: ms(t), Member: upstreamID})
+	pipe.ZAdd(ctx, m.gone(tenantID, propertyID), redis.Z{Score: ms(t), Member: upstreamID})
 	pipe.Expire(ctx, m.gone(tenantID, propertyID), keyTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		logging.From(ctx).WarnContext(ctx, "inbox retention not moved", "inbox", m.kind, "err", err)
+		logging.From(ctx).WarnContext(ctx, "inbox retention not set", "inbox", m.kind, "err", err)
 		return
 	}
 	m.prune(ctx, tenantID, propertyID, pruneBatch)

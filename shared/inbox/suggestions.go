@@ -466,7 +466,7 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 		return SuggestionEntry{}, note, err
 	}
 	note.Recorded = true
-	s.m.keepUntil(ctx, a.TenantID, sg.PropertyID, sg.SuggestionID, rec.DecidedAt.Add(DecidedKeep))
+	s.m.leaveAt(ctx, a.TenantID, sg.PropertyID, sg.SuggestionID, rec.DecidedAt.Add(DecidedKeep))
 	s.d.Relay.Send(ctx, a.TenantID, ev)
 	s.forward(ctx, a.TenantID, rec)
 	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})

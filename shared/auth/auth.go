@@ -33,8 +33,14 @@ import (
 // DefaultAudience is the `aud` iam-service puts in tokens meant for this BFF.
 const DefaultAudience = "melmastoon-bff-backoffice"
 
-// Leeway is the clock skew tolerated on exp, nbf and iat.
+// Leeway is the clock skew tolerated on exp, nbf and iat: a token whose
+// iat lies further ahead is refused.
 const Leeway = 60 * time.Second
+
+// MaxLifetime is the longest exp − iat accepted. Sign-out and revocation
+// cutoffs are kept longer than it (shared/rediskeys.CutoffTTL), so no token
+// they cut can outlive them.
+const MaxLifetime = 12 * time.Hour
 
 // maxHeaderLen bounds the work an unauthenticated caller can make us do; a
 // real token is well under 2 KiB.
@@ -108,6 +114,8 @@ func (c *Claims) Validate() error {
 	switch {
 	case c.IssuedAt == nil:
 		return &claimError{"token has no iat"}
+	case c.ExpiresAt != nil && c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxLifetime:
+		return &claimError{"token lifetime exceeds 12 h"}
 	case c.ID == "":
 		return &claimError{"token has no jti"}
 	case !ids.Valid(ids.Operator, c.Subject):
@@ -270,7 +278,17 @@ func NewVerifierWithKeyfunc(cfg Config, kf jwt.Keyfunc) (_ *Verifier, err error)
 }
 
 func newVerifier(cfg Config, keys func(context.Context) jwt.Keyfunc) *Verifier {
-	return &Verifier{cfg: cfg, parser: jwt.NewParser(parserOptions(cfg)...), keys: keys}
+	v := &Verifier{cfg: cfg, keys: keys}
+	v.parser = jwt.NewParser(parserOptions(cfg, jwt.WithTimeFunc(v.clock))...)
+	return v
+}
+
+// clock is the time claims are checked against; tests move it.
+func (v *Verifier) clock() time.Time {
+	if v.now != nil {
+		return v.now()
+	}
+	return time.Now()
 }
 
 func parserOptions(cfg Config, extra ...jwt.ParserOption) []jwt.ParserOption {
@@ -302,17 +320,16 @@ var errNoKID = errors.New("token header has no kid")
 //
 // Errors are *apperr.Error: TokenExpired for a token that is valid but for
 // its expiry; UpstreamUnavailable when the key set cannot be read;
-// Unauthenticated for everything else. Details never contain the token.
+// Unauthenticated for everything else, including a token whose lifetime
+// exceeds MaxLifetime or whose iat lies more than Leeway ahead. Details
+// never contain the token.
 func (v *Verifier) Verify(ctx context.Context, authorization string) (Principal, error) {
 	raw, err := bearer(authorization)
 	if err != nil {
 		return Principal{}, err
 	}
 	key := sha256.Sum256([]byte(raw))
-	now := time.Now()
-	if v.now != nil {
-		now = v.now()
-	}
+	now := v.clock()
 	if p, ok := v.seen.get(key, now); ok {
 		return p, nil
 	}

@@ -229,3 +229,59 @@ func TestVerifiedTokensAreRemembered(t *testing.T) {
 		t.Fatal("a remembered token was accepted past its exp")
 	}
 }
+
+// TestTokenLifetime: a token living longer than 12 h, or issued more than
+// 60 s in the future, is refused (401), so sign-out and revocation cutoffs
+// outlive every token they cut.
+func TestTokenLifetime(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
+	v, err := NewVerifierWithKeyfunc(cfg, func(*jwt.Token) (any, error) { return &key.PublicKey, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	v.now = func() time.Time { return now }
+	mint := func(iat time.Time, ttl time.Duration) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": ids.New(ids.Operator), "tid": ids.New(ids.Tenant),
+			"cnf": map[string]string{"kid": ids.New(ids.Device)}, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": ids.New(ids.Event),
+		})
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	cases := []struct {
+		name string
+		iat  time.Time
+		ttl  time.Duration
+		want apperr.Code // "" accepted
+	}{
+		{"12 h token", now, 12 * time.Hour, ""},
+		{"12 h and a second", now, 12*time.Hour + time.Second, apperr.Unauthenticated},
+		{"48 h token", now.Add(-time.Hour), 48 * time.Hour, apperr.Unauthenticated},
+		{"48 h token issued 30 h ago", now.Add(-30 * time.Hour), 48 * time.Hour, apperr.Unauthenticated},
+		{"iat 60 s ahead", now.Add(60 * time.Second), time.Hour, ""},
+		{"iat 61 s ahead", now.Add(61 * time.Second), time.Hour, apperr.Unauthenticated},
+		{"iat a day ahead", now.Add(24 * time.Hour), time.Hour, apperr.Unauthenticated},
+	}
+	for _, tc := range cases {
+		_, err := v.Verify(context.Background(), mint(tc.iat, tc.ttl))
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want accepted", tc.name, err)
+			}
+			continue
+		}
+		if !apperr.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+}

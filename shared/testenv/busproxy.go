@@ -1,9 +1,6 @@
 package testenv
 
 import (
-	"io"
-	"net"
-	"sync"
 	"testing"
 )
 
@@ -15,79 +12,33 @@ import (
 // really sees Pub/Sub unreachable, while the emulator behind keeps what it
 // was given.
 type BusProxy struct {
-	Addr   string
-	target string
-	ln     net.Listener
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
+	Addr string
+	tcp  *tcpProxy
 }
 
 // NewBusProxy starts a proxy to target (host:port); it stops with the test.
 func NewBusProxy(t testing.TB, target string) *BusProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := startTCPProxy(target)
 	if err != nil {
 		t.Fatalf("testenv.NewBusProxy: %v", err)
 	}
-	p := &BusProxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
-	go p.serve()
 	t.Cleanup(func() {
-		_ = ln.Close()
-		p.sever()
+		_ = tcp.ln.Close()
+		tcp.sever()
 	})
-	return p
-}
-
-func (p *BusProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		down := p.down
-		p.conns[c] = struct{}{}
-		p.mu.Unlock()
-		if down {
-			continue // held, never answered, closed by the next Up or sever
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[s] = struct{}{}
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-		go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-	}
-}
-
-func (p *BusProxy) sever() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
+	return &BusProxy{Addr: tcp.ln.Addr().String(), tcp: tcp}
 }
 
 // Down cuts the bus.
 func (p *BusProxy) Down() {
-	p.mu.Lock()
-	p.down = true
-	p.mu.Unlock()
-	p.sever()
+	p.tcp.set(holding)
+	p.tcp.sever()
 }
 
 // Up restores it; connections held while down are closed so their clients
 // reconnect.
 func (p *BusProxy) Up() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-	p.sever()
+	p.tcp.set(forwarding)
+	p.tcp.sever()
 }

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -235,11 +233,7 @@ func randomHex(n int) string {
 type Proxy struct {
 	URL string // the database URL, through the proxy
 
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	cut    bool
+	tcp *tcpProxy
 }
 
 // PGProxy starts a proxy to the server of rawURL; it stops with the test.
@@ -249,70 +243,25 @@ func PGProxy(t testing.TB, rawURL string) *Proxy {
 	if err != nil {
 		t.Fatalf("testenv.PGProxy: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := startTCPProxy(u.Host)
 	if err != nil {
 		t.Fatalf("testenv.PGProxy: %v", err)
 	}
-	p := &Proxy{ln: ln, target: u.Host, conns: map[net.Conn]struct{}{}}
 	pu := *u
-	pu.Host = ln.Addr().String()
-	p.URL = pu.String()
-	go p.serve()
+	pu.Host = tcp.ln.Addr().String()
+	p := &Proxy{URL: pu.String(), tcp: tcp}
 	t.Cleanup(p.Cut)
 	return p
 }
 
-func (p *Proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		if !p.track(c, s) {
-			continue
-		}
-		go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-		go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-	}
-}
-
-func (p *Proxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cut {
-		for _, c := range cs {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
 // Reset breaks every open connection and keeps accepting new ones: a pooled
 // connection dies under its user, as after a failover.
-func (p *Proxy) Reset() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
+func (p *Proxy) Reset() { p.tcp.sever() }
 
 // Cut breaks every open connection and refuses new ones: the database is
 // gone.
 func (p *Proxy) Cut() {
-	p.mu.Lock()
-	p.cut = true
-	p.mu.Unlock()
-	_ = p.ln.Close()
-	p.Reset()
+	p.tcp.set(refusing)
+	_ = p.tcp.ln.Close()
+	p.tcp.sever()
 }

@@ -56,7 +56,7 @@ func TestOutboxTenantIsolation(t *testing.T) {
 		if err != nil || !cmp.Equal(got, []string{idA}) {
 			t.Errorf("tenant A sees %v, %v; want [%s]", got, err, idA)
 		}
-		n, err := countOutbox(ctx, app.Pool())
+		n, err := count(ctx, app.Pool(), "bff.outbox")
 		if err != nil || n != 0 {
 			t.Errorf("without a tenant the app sees %d rows, %v; want 0", n, err)
 		}
@@ -146,17 +146,9 @@ func TestOutboxTenantIsolation(t *testing.T) {
 			t.Fatalf("jobs took %v, %v; want both tenants' rows", taken, err)
 		}
 		// The superuser bypasses RLS: it sees what is really left.
-		n, err := countOutbox(ctx, connect(t, info.AdminURL))
+		n, err := count(ctx, connect(t, info.AdminURL), "bff.outbox")
 		if err != nil || n != 0 {
 			t.Errorf("rows left = %d, %v", n, err)
 		}
 	})
-}
-
-func countOutbox(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int, error) {
-	var n int
-	err := q.QueryRow(ctx, "SELECT count(*) FROM bff.outbox").Scan(&n)
-	return n, err
 }

@@ -31,11 +31,13 @@ func insertArgs(tenant string, at time.Time) []any {
 	return []any{ids.New(ids.Activity), tenant, ids.New(ids.Operator), ids.New(ids.Device), at}
 }
 
-func countRows(ctx context.Context, q interface {
+// count counts the rows of table that q (a pool, connection or
+// transaction) sees: row-level security applies.
+func count(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int, error) {
+}, table string) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+	err := q.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
 	return n, err
 }
 
@@ -119,7 +121,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	t.Run("no tenant: reads nothing, inserts nothing", func(t *testing.T) {
 		t.Parallel()
-		n, err := countRows(ctx, app.Pool())
+		n, err := count(ctx, app.Pool(), "bff.operator_activity")
 		if err != nil || n != 0 {
 			t.Errorf("count without tenant = %d, %v; want 0", n, err)
 		}
@@ -136,7 +138,7 @@ func TestTenantIsolation(t *testing.T) {
 		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', '', true)"); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := countRows(ctx, tx); err != nil || n != 0 {
+		if n, err := count(ctx, tx, "bff.operator_activity"); err != nil || n != 0 {
 			t.Errorf("count with empty tenant = %d, %v; want 0", n, err)
 		}
 	})
@@ -200,7 +202,7 @@ func TestPooledConnectionCarriesNoTenant(t *testing.T) {
 		if setting != nil && *setting != "" {
 			t.Errorf("%s: app.tenant_id = %q on the pooled connection", tc.name, *setting)
 		}
-		if n, err := countRows(ctx, one.Pool()); err != nil || n != 0 {
+		if n, err := count(ctx, one.Pool(), "bff.operator_activity"); err != nil || n != 0 {
 			t.Errorf("%s: rows visible on the pooled connection = %d, %v", tc.name, n, err)
 		}
 	}
@@ -377,7 +379,7 @@ func TestJobsRoleAccess(t *testing.T) {
 			var left int
 			err := app.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
 				var err error
-				left, err = countRows(ctx, tx)
+				left, err = count(ctx, tx, "bff.operator_activity")
 				return err
 			})
 			if err != nil || left != 1 {

@@ -37,6 +37,9 @@ type Actor struct {
 	// Start is when the request arrived: the row's occurredAt, and the
 	// origin of its latency.
 	Start time.Time
+	// TokenExpiresAt is when the request's access token expires: what a
+	// long-lived answer (the event stream) must not outlive. Zero: unknown.
+	TokenExpiresAt time.Time
 }
 
 // InScope reports whether propertyID is in the actor's property scope.

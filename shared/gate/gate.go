@@ -108,7 +108,7 @@ func (g *Gate) Handle(h Handler) http.Handler {
 		}
 		c := &Call{Principal: p, Request: r, g: g, Actor: actor.Actor{
 			TenantID: p.TenantID, OperatorID: p.OperatorID, DeviceID: p.DeviceID,
-			RequestID: httpx.RequestID(ctx), Start: start,
+			RequestID: httpx.RequestID(ctx), Start: start, TokenExpiresAt: p.ExpiresAt,
 		}}
 		s, opened, err := g.Sessions.Resolve(ctx, p, r.Header.Get("X-Session-Id"), client)
 		if err != nil {

@@ -29,7 +29,20 @@
 //
 // After a forceLogout the stream ends (the session is dead; the reconnect
 // gets 401). A keep-alive tick also ends it once the session is no longer
-// open (signed out, expired).
+// open (signed out, expired), and so does the token's expiry: the client
+// reconnects with a fresh token.
+//
+// Per operator: a desk PC is shared, so one device's stream carries the
+// events of everyone who signed in on it. Each connection is its session's
+// view of it: before entries are sent the session is read again (one GET),
+// a property-wide event for a property outside the session's current scope
+// or of an inbox category its roles may not see is skipped, and so is a
+// forceLogout of another session. A skipped entry is sent as an id-only
+// block, which moves the client's Last-Event-ID without an event.
+//
+// At most MaxPerDevice streams are open per device, across instances; a
+// new one closes the oldest (which is woken through the device's channel
+// and ends with a long retry hint).
 //
 // Resume: the Last-Event-ID header (or the lastEventId query parameter, for
 // clients that cannot set headers) names a stream id `<ms>-<seq>`; a
@@ -45,10 +58,12 @@ package livestream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,11 +71,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
@@ -75,10 +92,20 @@ type Options struct {
 	MaxAge time.Duration
 	// Retry is the reconnection delay hinted with `retry:` (5 s).
 	Retry time.Duration
-	// Sessions, when set, is checked on each keep-alive: a stream whose
-	// session is no longer open ends.
+	// Sessions, when set, is read before entries are sent and on each
+	// keep-alive: a stream whose session is no longer open ends, and the
+	// session's current scope and roles filter what is sent.
 	Sessions *session.Manager
+	// Now is the clock of the token-expiry deadline (time.Now).
+	Now func() time.Time
 }
+
+// MaxPerDevice bounds the open streams of one device.
+const MaxPerDevice = 3
+
+// evictedRetry is the reconnect hint of a stream closed for a newer one:
+// long, so four clients of one device do not take turns evicting each other.
+const evictedRetry = time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.KeepAlive <= 0 {
@@ -89,6 +116,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Retry <= 0 {
 		o.Retry = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -254,6 +284,19 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, sess actor.Ac
 	c := s.add(key) // before reading the position: no append falls between
 	defer s.remove(key, c)
 	stream := devicestream.Key(s.rdb, sess.TenantID, sess.DeviceID)
+	conns := s.rdb.KeyNames().DeviceStreamConns(sess.TenantID, sess.DeviceID)
+	connID := ids.New("sse")
+	if err := s.claimSlot(ctx, conns, connID, sess); err != nil {
+		log.WarnContext(ctx, "events: claim stream slot", "err", err)
+		s.end(sw, rc)
+		return
+	}
+	defer func() {
+		if err := s.rdb.ZRem(context.WithoutCancel(ctx), conns, connID).Err(); err != nil {
+			log.WarnContext(ctx, "events: release stream slot", "err", err)
+		}
+	}()
+	view := viewer{sessionID: sess.SessionID, scope: sess.PropertyScope, roles: sess.Roles}
 
 	known, err := devicestream.Register(ctx, s.rdb, sess.TenantID, sess.DeviceID, sess.PropertyScope, time.Now())
 	if err != nil {
@@ -281,15 +324,33 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, sess actor.Ac
 
 	keepAlive := time.NewTicker(s.opts.KeepAlive)
 	defer keepAlive.Stop()
-	maxAge := time.NewTimer(s.opts.MaxAge)
+	maxAge := time.NewTimer(s.lifetime(sess))
 	defer maxAge.Stop()
 	for {
+		if len(pending) > 0 {
+			open, err := s.refresh(ctx, &view)
+			if err != nil {
+				// Without the session nothing can be filtered: end rather
+				// than send what this operator may not see.
+				log.WarnContext(ctx, "events: read session", "err", err)
+				s.end(sw, rc)
+				return
+			}
+			if !open && !view.ownLogoutIn(pending) {
+				_ = rc.Flush()
+				return
+			}
+		}
 		for len(pending) > 0 && sw.err == nil {
 			for _, m := range pending {
 				typ, _ := m.Values["type"].(string)
 				data, _ := m.Values["data"].(string)
-				sw.event(m.ID, typ, []byte(data))
 				pos = m.ID
+				if !view.allows(typ, data) {
+					sw.printf("id: %s\n\n", m.ID)
+					continue
+				}
+				sw.event(m.ID, typ, []byte(data))
 				if typ == devicestream.TypeForceLogout {
 					_ = rc.Flush()
 					return
@@ -321,13 +382,28 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, sess actor.Ac
 			s.end(sw, rc)
 			return
 		case <-c.wake:
-		case <-keepAlive.C:
-			sw.printf(": keep-alive\n\n")
-			if !s.stillOpen(ctx, sess) {
+			if s.evicted(ctx, conns, connID) {
+				sw.printf("retry: %d\n: closed for a newer stream of this device\n\n", evictedRetry.Milliseconds())
 				_ = rc.Flush()
 				return
 			}
-			if _, err := devicestream.Register(ctx, s.rdb, sess.TenantID, sess.DeviceID, sess.PropertyScope, time.Now()); err != nil {
+		case <-keepAlive.C:
+			sw.printf(": keep-alive\n\n")
+			open, err := s.refresh(ctx, &view)
+			if err != nil {
+				// Redis trouble is not proof the session ended; the next
+				// tick asks again, and nothing is sent meanwhile unchecked.
+				log.WarnContext(ctx, "events: check session", "err", err)
+			} else if !open {
+				_ = rc.Flush()
+				return
+			}
+			if s.evicted(ctx, conns, connID) {
+				sw.printf("retry: %d\n: closed for a newer stream of this device\n\n", evictedRetry.Milliseconds())
+				_ = rc.Flush()
+				return
+			}
+			if _, err := devicestream.Register(ctx, s.rdb, sess.TenantID, sess.DeviceID, view.scope, time.Now()); err != nil {
 				log.WarnContext(ctx, "events: refresh registration", "err", err)
 			}
 		}
@@ -345,18 +421,120 @@ func (s *Server) end(sw *sseWriter, rc *http.ResponseController) {
 	_ = rc.Flush()
 }
 
-func (s *Server) stillOpen(ctx context.Context, sess actor.Actor) bool {
+// lifetime is how long the stream may last: MaxAge, and never past the
+// token's expiry.
+func (s *Server) lifetime(a actor.Actor) time.Duration {
+	d := s.opts.MaxAge
+	if !a.TokenExpiresAt.IsZero() {
+		if left := a.TokenExpiresAt.Sub(s.opts.Now()); left < d {
+			d = max(left, 0)
+		}
+	}
+	return d
+}
+
+// refresh reads the session again into v: whether it is still open, and
+// its current scope and roles (which follow its owner while it is open).
+// Without a session manager the connect-time view stays.
+func (s *Server) refresh(ctx context.Context, v *viewer) (bool, error) {
 	if s.opts.Sessions == nil {
-		return true
+		return true, nil
 	}
-	cur, err := s.opts.Sessions.Get(ctx, sess.SessionID)
+	cur, err := s.opts.Sessions.Get(ctx, v.sessionID)
 	if err != nil {
-		// Redis trouble is not proof the session ended; the next tick
-		// asks again.
-		logging.From(ctx).WarnContext(ctx, "events: check session", "err", err)
-		return true
+		return false, err
 	}
-	return cur != nil && cur.State == session.StateOpen
+	if cur == nil || cur.State != session.StateOpen {
+		return false, nil
+	}
+	v.scope, v.roles = cur.PropertyScope, cur.Roles
+	return true, nil
+}
+
+// claimScript adds a connection to its device's set and evicts the oldest
+// beyond the bound, waking the device's connections so the evicted ones
+// notice; atomically, so two instances connecting at once cannot both keep
+// a fourth.
+//
+// KEYS[1] the device's connection set; ARGV: connection id, now ms, bound,
+// ttl ms, channel, device id.
+var claimScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+local over = n - tonumber(ARGV[3])
+if over > 0 then
+  redis.call('ZPOPMIN', KEYS[1], over)
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
+return over
+`)
+
+func (s *Server) claimSlot(ctx context.Context, conns, connID string, a actor.Actor) error {
+	ttl := s.opts.MaxAge + time.Minute
+	err := claimScript.Run(ctx, s.rdb, []string{conns}, connID, s.opts.Now().UnixMilli(), MaxPerDevice,
+		ttl.Milliseconds(), devicestream.Channel(s.rdb, a.TenantID), a.DeviceID).Err()
+	if err != nil {
+		return fmt.Errorf("claim slot of %s: %w", a.DeviceID, err)
+	}
+	return nil
+}
+
+// evicted reports whether a newer stream of the device took this one's
+// slot. Redis trouble is not proof of it.
+func (s *Server) evicted(ctx context.Context, conns, connID string) bool {
+	err := s.rdb.ZScore(ctx, conns, connID).Err()
+	return errors.Is(err, redis.Nil)
+}
+
+// viewer is what one connection may be sent: its session's forceLogout,
+// and the property-wide events of its current scope and roles.
+type viewer struct {
+	sessionID string
+	scope     []string
+	roles     []string
+}
+
+// entryData is the part of an entry's data the filter reads.
+type entryData struct {
+	SessionID  string `json:"sessionId"`
+	PropertyID string `json:"propertyId"`
+	Category   string `json:"category"`
+}
+
+func (v viewer) allows(typ, data string) bool {
+	var d entryData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return false
+	}
+	switch typ {
+	case devicestream.TypeForceLogout:
+		// A device-wide logout (no session named) is everyone's.
+		return d.SessionID == "" || d.SessionID == v.sessionID
+	case devicestream.TypeAIInboxChanged:
+		if d.Category != "" && !access.Has(v.roles, access.Suggestion(d.Category)...) {
+			return false
+		}
+	case devicestream.TypeAlertInboxChanged:
+		if d.Category != "" && !access.Has(v.roles, access.Alert(d.Category)...) {
+			return false
+		}
+	}
+	return d.PropertyID == "" || slices.Contains(v.scope, d.PropertyID)
+}
+
+// ownLogoutIn reports whether entries carry this session's forceLogout,
+// which must still reach the desktop although the session is no longer
+// open.
+func (v viewer) ownLogoutIn(entries []redis.XMessage) bool {
+	for _, m := range entries {
+		typ, _ := m.Values["type"].(string)
+		data, _ := m.Values["data"].(string)
+		if typ == devicestream.TypeForceLogout && v.allows(typ, data) {
+			return true
+		}
+	}
+	return false
 }
 
 // start finds where the stream resumes: after last when the entries after

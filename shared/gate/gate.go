@@ -47,6 +47,11 @@ type Gate struct {
 	Log       *slog.Logger
 	// PublishTimeout bounds the wait for telemetry events.
 	PublishTimeout time.Duration
+	// ProxyHops is how many X-Forwarded-For entries trusted proxies append
+	// (the load balancer appends the client's address and its own: 2).
+	// The client's address is the entry that many from the end; anything
+	// before it is whatever the client sent. 0 trusts no header.
+	ProxyHops int
 }
 
 // Call is what a handler gets: the verified principal, the session, the
@@ -101,7 +106,7 @@ func (g *Gate) Handle(h Handler) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		client, err := clientOf(r)
+		client, err := clientOf(r, g.ProxyHops)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -335,13 +340,13 @@ func sessionEventData(s *session.Session, reason string) sessionEvent {
 
 // clientOf reads the desktop's self-description headers; present but
 // malformed values are a 400, absent ones are fine.
-func clientOf(r *http.Request) (session.Client, error) {
+func clientOf(r *http.Request, hops int) (session.Client, error) {
 	c := session.Client{
 		AppVersion:     r.Header.Get("X-App-Version"),
 		AppPlatform:    r.Header.Get("X-App-Platform"),
 		NetworkProfile: r.Header.Get("X-Network-Profile"),
 		UserAgent:      r.UserAgent(),
-		IP:             clientIP(r),
+		IP:             ClientIP(r, hops),
 	}
 	var bad []apperr.FieldError
 	if c.AppVersion != "" && !session.ValidAppVersion(c.AppVersion) {
@@ -366,12 +371,22 @@ func clientOf(r *http.Request) (session.Client, error) {
 	return c, nil
 }
 
-// clientIP prefers the first X-Forwarded-For hop, which Google's front end
-// sets to the client address.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+// ClientIP is the client's address as the trusted proxies saw it: the
+// X-Forwarded-For entry hops from the end (the first entries are the
+// client's to invent), else the peer's address when the header is missing,
+// too short or not an address there — a request that did not come through
+// the proxies.
+func ClientIP(r *http.Request, hops int) string {
+	if hops > 0 {
+		var entries []string
+		for _, h := range r.Header.Values("X-Forwarded-For") {
+			for e := range strings.SplitSeq(h, ",") {
+				entries = append(entries, strings.TrimSpace(e))
+			}
+		}
+		if i := len(entries) - hops; i >= 0 && net.ParseIP(entries[i]) != nil {
+			return entries[i]
+		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -500,3 +500,34 @@ func TestHungPubSubNeverFailsTheRequest(t *testing.T) {
 		t.Fatalf("ledger rows = %d, want 2 (session opened, dashboard viewed)", n)
 	}
 }
+
+// The client's address is the entry the load balancer appended, never one
+// the client sent: a forged first hop changes nothing.
+func TestClientIP(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		xff  []string
+		hops int
+		want string
+	}{
+		{"lb appended client and itself", []string{"203.0.113.7, 130.211.0.1"}, 2, "203.0.113.7"},
+		{"client forged a first hop", []string{"10.9.9.9, 203.0.113.7, 130.211.0.1"}, 2, "203.0.113.7"},
+		{"forged hop in a second header", []string{"10.9.9.9", "203.0.113.7, 130.211.0.1"}, 2, "203.0.113.7"},
+		{"too short: not through the lb", []string{"10.9.9.9"}, 2, "192.0.2.1"},
+		{"not an address there", []string{"evil, 130.211.0.1"}, 2, "192.0.2.1"},
+		{"no header", nil, 2, "192.0.2.1"},
+		{"no proxies trusted", []string{"203.0.113.7, 130.211.0.1"}, 0, "192.0.2.1"},
+		{"ipv6", []string{"2001:db8::1, 130.211.0.1"}, 2, "2001:db8::1"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/v1/session", nil)
+		r.RemoteAddr = "192.0.2.1:40000"
+		for _, h := range c.xff {
+			r.Header.Add("X-Forwarded-For", h)
+		}
+		if got := gate.ClientIP(r, c.hops); got != c.want {
+			t.Errorf("%s: ClientIP = %q, want %q", c.name, got, c.want)
+		}
+	}
+}

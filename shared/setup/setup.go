@@ -31,10 +31,13 @@ import (
 type GateConfig struct {
 	ProjectID  string `env:"GOOGLE_CLOUD_PROJECT, required"`
 	PIIHashKey string `env:"PII_HASH_KEY, required"`
-	Auth       auth.Config
-	Redis      redisx.Config
-	Postgres   pg.Config
-	Tenant     tenant.Config
+	// ProxyHops is gate.Gate.ProxyHops: the external load balancer
+	// appends two entries to X-Forwarded-For.
+	ProxyHops int `env:"TRUSTED_PROXY_HOPS, default=2"`
+	Auth      auth.Config
+	Redis     redisx.Config
+	Postgres  pg.Config
+	Tenant    tenant.Config
 }
 
 // Validate joins every problem, so one deploy shows them all.
@@ -42,6 +45,9 @@ func (c *GateConfig) Validate() error {
 	var errs []error
 	if len(c.PIIHashKey) < 32 {
 		errs = append(errs, errors.New("PII_HASH_KEY must be at least 32 characters"))
+	}
+	if c.ProxyHops < 0 || c.ProxyHops > 5 {
+		errs = append(errs, errors.New("TRUSTED_PROXY_HOPS must be within 0..5"))
 	}
 	for _, v := range []config.Validator{c.Auth, c.Redis, c.Postgres, c.Tenant} {
 		if err := v.Validate(); err != nil {
@@ -172,6 +178,7 @@ func newGate(ctx context.Context, cfg GateConfig, log *slog.Logger) (*gate.Gate,
 		Ledger:    ledger,
 		Publisher: pub,
 		Log:       log,
+		ProxyHops: cfg.ProxyHops,
 	}
 	return g, &Resources{DB: db, Redis: rdb, Publisher: pub, close: closers}, nil
 }

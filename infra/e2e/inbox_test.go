@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +25,13 @@ import (
 type suggestionList struct {
 	PropertyID string                  `json:"propertyId"`
 	Items      []inbox.SuggestionEntry `json:"items"`
+	NextCursor string                  `json:"nextCursor"`
 }
 
 type alertList struct {
 	PropertyID string             `json:"propertyId"`
 	Items      []inbox.AlertEntry `json:"items"`
+	NextCursor string             `json:"nextCursor"`
 }
 
 // answer is a response read outside the test goroutine (no t.Fatal there).
@@ -166,7 +169,8 @@ func (e *env) countRows(tenantID, query string, args ...any) int {
 func TestAIInboxShowsOnlyProvenancedSuggestions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("front_desk"))
+	// A manager: the role that sees every category.
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	prop := op.PropertyScope[0]
 
@@ -234,7 +238,7 @@ func tenantOther(e *env, tn demo.Tenant) string {
 func TestConcurrentDecisionsExactlyOneWins(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("front_desk"))
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	sg := e.openSuggestion(tok, op.PropertyScope[0])
 	decided := e.pullSubscription(events.AISuggestionDecided)
@@ -280,7 +284,7 @@ func TestConcurrentDecisionsExactlyOneWins(t *testing.T) {
 func TestSameDecisionReplayedWithOneKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("night_auditor"))
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	sg := e.openSuggestion(tok, op.PropertyScope[0])
 	path := "/v1/ai/suggestions/" + sg.ID + "/decision"
@@ -335,7 +339,7 @@ func TestSameDecisionReplayedWithOneKey(t *testing.T) {
 func TestDecisionRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("front_desk"))
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	prop := op.PropertyScope[0]
 	r := e.do("GET", "/v1/ai/suggestions?status=all&propertyId="+prop, tok, "")
@@ -405,7 +409,7 @@ func TestDecisionOutOfScopeProperty(t *testing.T) {
 		}
 		for _, o := range t0.Operators {
 			switch {
-			case len(o.PropertyScope) == len(t0.Properties) && wide.ID == "":
+			case len(o.PropertyScope) == len(t0.Properties) && slices.Contains(o.Roles, "manager") && wide.ID == "":
 				wide = o
 			case len(o.PropertyScope) == 1 && narrow.ID == "":
 				narrow = o
@@ -505,7 +509,8 @@ func TestConcurrentAcksOnePerOperator(t *testing.T) {
 func TestInboxEventsInAnyOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("front_desk"))
+	// A manager: the staffing suggestions below are for managers only.
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	prop := op.PropertyScope[0]
 	// Load the mirrors first, so what follows comes from events only.

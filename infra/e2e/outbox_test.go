@@ -131,7 +131,7 @@ func TestDecisionsWhilePubSubIsDown(t *testing.T) {
 func TestDecisionForwardRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tn, op := e.operator(0, hasRole("front_desk"))
+	tn, op := e.operator(0, hasRole("manager"))
 	tok := e.mint(tn, op, 0, nil)
 	prop := op.PropertyScope[0]
 	sg := e.openSuggestion(tok, prop)

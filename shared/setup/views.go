@@ -14,6 +14,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
@@ -84,49 +85,22 @@ func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Res
 }
 
 func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, name string) error {
-	load := func(cfg any) error {
-		if err := config.LoadFrom(ctx, l, cfg); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return nil
-	}
 	var err error
 	switch name {
 	case UpReservation:
-		var c reservation.Config
-		if err = load(&c); err == nil {
-			src.Reservation, err = reservation.NewClient(c)
-		}
+		src.Reservation, err = dial(ctx, l, reservation.NewClient)
 	case UpHousekeeping:
-		var c housekeeping.Config
-		if err = load(&c); err == nil {
-			src.Housekeeping, err = housekeeping.NewClient(c)
-		}
+		src.Housekeeping, err = dial(ctx, l, housekeeping.NewClient)
 	case UpMaintenance:
-		var c maintenance.Config
-		if err = load(&c); err == nil {
-			src.Maintenance, err = maintenance.NewClient(c)
-		}
+		src.Maintenance, err = dial(ctx, l, maintenance.NewClient)
 	case UpRevenue:
-		var c revenue.Config
-		if err = load(&c); err == nil {
-			src.Revenue, err = revenue.NewClient(c)
-		}
+		src.Revenue, err = dial(ctx, l, revenue.NewClient)
 	case UpAI:
-		var c aiorchestrator.Config
-		if err = load(&c); err == nil {
-			src.AI, err = aiorchestrator.NewClient(c)
-		}
+		src.AI, err = dial(ctx, l, aiorchestrator.NewClient)
 	case UpNotification:
-		var c notification.Config
-		if err = load(&c); err == nil {
-			src.Notification, err = notification.NewClient(c)
-		}
+		src.Notification, err = dial(ctx, l, notification.NewClient)
 	case UpSync:
-		var c syncsvc.Config
-		if err = load(&c); err == nil {
-			src.Sync, err = syncsvc.NewClient(c)
-		}
+		src.Sync, err = dial(ctx, l, syncsvc.NewClient)
 	default:
 		return fmt.Errorf("unknown upstream %q", name)
 	}
@@ -134,4 +108,15 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 		return fmt.Errorf("%s client: %w", name, err)
 	}
 	return nil
+}
+
+// dial loads an upstream client's Config from l, as config.LoadFrom does
+// (its variables and Validate), and builds the client with newClient.
+func dial[C, T any](ctx context.Context, l envconfig.Lookuper, newClient func(C, ...httpc.Option) (T, error)) (T, error) {
+	var cfg C
+	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+		var zero T
+		return zero, err
+	}
+	return newClient(cfg)
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,15 @@ import (
 type Config struct {
 	URL      string `env:"DATABASE_URL, required"`
 	MaxConns int32  `env:"DATABASE_MAX_CONNS, default=8"`
+	// StatementTimeout bounds every statement the pool runs, so a query
+	// stuck behind a lock or a bad plan frees its connection (and the
+	// request its budget) instead of holding both; a jobs pool may set a
+	// longer one (JOBS_DATABASE_STATEMENT_TIMEOUT).
+	StatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT, default=5s"`
 }
+
+// DefaultStatementTimeout is Config.StatementTimeout's zero value.
+const DefaultStatementTimeout = 5 * time.Second
 
 // Validate checks the config without connecting.
 func (c Config) Validate() error {
@@ -46,6 +55,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConns < 1 || c.MaxConns > 1000 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must be 1..1000"))
+	}
+	if c.StatementTimeout != 0 && (c.StatementTimeout < 10*time.Millisecond || c.StatementTimeout > time.Hour) {
+		errs = append(errs, errors.New("DATABASE_STATEMENT_TIMEOUT must be 10ms..1h"))
 	}
 	return errors.Join(errs...)
 }
@@ -85,6 +97,16 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if _, ok := rp["application_name"]; !ok {
 		rp["application_name"] = "bff-backoffice"
 	}
+	// Per connection, not per transaction: one setting for every statement,
+	// without a round trip per transaction. Idle transactions get the same
+	// bound, so a crashed handler cannot pin a connection and its locks.
+	st := cfg.StatementTimeout
+	if st == 0 {
+		st = DefaultStatementTimeout
+	}
+	ms := strconv.FormatInt(st.Milliseconds(), 10)
+	rp["statement_timeout"] = ms
+	rp["idle_in_transaction_session_timeout"] = ms
 
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

@@ -63,7 +63,7 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := pg.Config{URL: "postgres://bff_app@db/bff", MaxConns: 8}
+	want := pg.Config{URL: "postgres://bff_app@db/bff", MaxConns: 8, StatementTimeout: 5 * time.Second}
 	if diff := cmp.Diff(want, cfg.App); diff != "" {
 		t.Errorf("app config (-want +got):\n%s", diff)
 	}
@@ -425,5 +425,48 @@ func TestInTenantTxContextDeadline(t *testing.T) {
 	})
 	if !apperr.Is(err, apperr.UpstreamUnavailable) {
 		t.Errorf("InTenantTx past its deadline = %v, want UPSTREAM_UNAVAILABLE", err)
+	}
+}
+
+// A statement that runs past the pool's statement timeout is cancelled by
+// the server and frees its connection, instead of holding it (and the
+// request) until the client gives up; the error is the usual client-safe
+// one, not a 500 with SQL.
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	ctx := context.Background()
+	db, err := pg.Open(ctx, pg.Config{URL: info.AppURL, MaxConns: 1, StatementTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tenant := ids.New(ids.Tenant)
+	var setting string
+	if err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT current_setting('statement_timeout')").Scan(&setting)
+	}); err != nil || setting != "200ms" {
+		t.Fatalf("statement_timeout = %q (%v), want 200ms", setting, err)
+	}
+	start := time.Now()
+	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT pg_sleep(30)")
+		return err
+	})
+	if err == nil || time.Since(start) > 20*time.Second {
+		t.Fatalf("pg_sleep(30) = %v after %v; want it cancelled by the server", err, time.Since(start))
+	}
+	if ae := apperr.From(err); strings.Contains(ae.Detail, "pg_sleep") || ae.Status() >= 500 && ae.Code != apperr.Internal && ae.Code != apperr.UpstreamUnavailable {
+		t.Errorf("the error shows SQL: %v", err)
+	}
+	// The one connection is free again.
+	if err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT 1")
+		return err
+	}); err != nil {
+		t.Fatalf("after the timeout: %v", err)
+	}
+	if err := (pg.Config{URL: info.AppURL, MaxConns: 1, StatementTimeout: time.Millisecond}).Validate(); err == nil {
+		t.Error("a 1 ms statement timeout is accepted")
 	}
 }

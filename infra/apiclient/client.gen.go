@@ -904,8 +904,11 @@ type AISuggestionEntryId = string
 
 // AISuggestionList defines model for AISuggestionList.
 type AISuggestionList struct {
-	// Items Newest first; the whole inbox of the property for that status (not paginated).
-	Items      []AISuggestionEntry    `json:"items"`
+	// Items Newest first; one page (at most `limit` entries).
+	Items []AISuggestionEntry `json:"items"`
+
+	// NextCursor An opaque page cursor (signed; bound to the list, tenant and filters it was issued for).
+	NextCursor *Cursor                `json:"nextCursor,omitempty"`
 	PropertyId PropertyId             `json:"propertyId"`
 	Status     AISuggestionListStatus `json:"status"`
 }
@@ -948,8 +951,11 @@ type AlertEntryId = string
 
 // AlertList defines model for AlertList.
 type AlertList struct {
-	// Items Newest first; the whole inbox of the property for that status (not paginated).
-	Items      []AlertEntry    `json:"items"`
+	// Items Newest first; one page (at most `limit` entries).
+	Items []AlertEntry `json:"items"`
+
+	// NextCursor An opaque page cursor (signed; bound to the list, tenant and filters it was issued for).
+	NextCursor *Cursor         `json:"nextCursor,omitempty"`
 	PropertyId PropertyId      `json:"propertyId"`
 	Status     AlertListStatus `json:"status"`
 }
@@ -984,6 +990,9 @@ type ArrivalsViewView string
 
 // Count defines model for Count.
 type Count = int32
+
+// Cursor An opaque page cursor (signed; bound to the list, tenant and filters it was issued for).
+type Cursor = string
 
 // DashboardSnapshot defines model for DashboardSnapshot.
 type DashboardSnapshot struct {
@@ -1508,8 +1517,14 @@ type AppPlatformHeader = AppPlatform
 // AppVersionHeader defines model for AppVersionHeader.
 type AppVersionHeader = string
 
+// CursorQuery An opaque page cursor (signed; bound to the list, tenant and filters it was issued for).
+type CursorQuery = Cursor
+
 // IdempotencyKeyHeader defines model for IdempotencyKeyHeader.
 type IdempotencyKeyHeader = string
+
+// LimitQuery defines model for LimitQuery.
+type LimitQuery = int
 
 // NetworkProfileHeader defines model for NetworkProfileHeader.
 type NetworkProfileHeader = NetworkProfile
@@ -1576,6 +1591,12 @@ type ListAISuggestionsParams struct {
 	// Status Which entries to list; anything else is 400 VALIDATION_FAILED.
 	Status *ListAISuggestionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
+	// Limit The most entries a page holds; anything but an integer from 1 to 200 → 400 VALIDATION_FAILED.
+	Limit *LimitQuery `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page, as given; altered, or sent with other filters than it was issued for → 400 VALIDATION_FAILED. Absent → the first page.
+	Cursor *CursorQuery `form:"cursor,omitempty" json:"cursor,omitempty"`
+
 	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
 	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
 
@@ -1628,6 +1649,12 @@ type ListAlertsParams struct {
 
 	// Status Which entries to list; anything else is 400 VALIDATION_FAILED.
 	Status *ListAlertsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit The most entries a page holds; anything but an integer from 1 to 200 → 400 VALIDATION_FAILED.
+	Limit *LimitQuery `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page, as given; altered, or sent with other filters than it was issued for → 400 VALIDATION_FAILED. Absent → the first page.
+	Cursor *CursorQuery `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
 	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
@@ -1997,6 +2024,15 @@ type ClientInterface interface {
 	// Mirrored in Redis from ai-orchestrator-service's events and read through on a miss.
 	// Suggestions without provenance are never listed. `open`: not decided and not expired;
 	// `decided`: a decision is recorded; `all`: both, plus expired ones. Newest first.
+	// Only categories the session's roles may see are listed (`rate_change` needs revenue
+	// rights; `overbooking_warning` front-office rights; `housekeeping_reorder` housekeeping
+	// rights; any other category managers and admins only). A decided suggestion is listed for
+	// 7 days after its decision, an expired undecided one for a day after it expired.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+	// property, status, operator and role set it was issued under (anything else → 400
+	// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+	// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 	//
 	// Corresponds with GET /v1/ai/suggestions (the `ListAISuggestions` operationId).
 	ListAISuggestions(ctx context.Context, params *ListAISuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2005,8 +2041,10 @@ type ClientInterface interface {
 	//
 	// Write-once: the first decision wins (201); any later one, from any operator or device,
 	// is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-	// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+	// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+	// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+	// recorded or forwarded. Notes longer than 500 characters
 	// are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 	// commit together (transactional outbox), then the decision is forwarded to
 	// ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -2021,8 +2059,10 @@ type ClientInterface interface {
 	//
 	// Write-once: the first decision wins (201); any later one, from any operator or device,
 	// is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-	// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+	// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+	// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+	// recorded or forwarded. Notes longer than 500 characters
 	// are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 	// commit together (transactional outbox), then the decision is forwarded to
 	// ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -2038,7 +2078,15 @@ type ClientInterface interface {
 	// Mirrored in Redis from notification-service's events and read through on a miss.
 	// Acknowledgements are per operator: `open` is neither resolved nor acknowledged by the
 	// caller; `acknowledged` is acknowledged by the caller and unresolved; `resolved`; `all`.
-	// Newest first. Alerts of categories the session's roles may not see are left out.
+	// Newest first. Alerts of categories the session's roles may not see are left out
+	// (`oversold`, `no_show`, `payment_failed`: front-office rights; `lock_failed`: front-office
+	// or maintenance; any other category managers and admins only). A resolved alert is listed
+	// for 7 days after its resolution.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+	// property, status, operator and role set it was issued under (anything else → 400
+	// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+	// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 	//
 	// Corresponds with GET /v1/alerts (the `ListAlerts` operationId).
 	ListAlerts(ctx context.Context, params *ListAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2048,7 +2096,9 @@ type ClientInterface interface {
 	// Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 	// operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 	// (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-	// empty or `{}`.
+	// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+	// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+	// is recorded.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2060,7 +2110,9 @@ type ClientInterface interface {
 	// Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 	// operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 	// (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-	// empty or `{}`.
+	// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+	// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+	// is recorded.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2235,6 +2287,15 @@ func (c *Client) Health(ctx context.Context, params *HealthParams, reqEditors ..
 // Mirrored in Redis from ai-orchestrator-service's events and read through on a miss.
 // Suggestions without provenance are never listed. `open`: not decided and not expired;
 // `decided`: a decision is recorded; `all`: both, plus expired ones. Newest first.
+// Only categories the session's roles may see are listed (`rate_change` needs revenue
+// rights; `overbooking_warning` front-office rights; `housekeeping_reorder` housekeeping
+// rights; any other category managers and admins only). A decided suggestion is listed for
+// 7 days after its decision, an expired undecided one for a day after it expired.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+// property, status, operator and role set it was issued under (anything else → 400
+// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 //
 // Corresponds with GET /v1/ai/suggestions (the `ListAISuggestions` operationId).
 func (c *Client) ListAISuggestions(ctx context.Context, params *ListAISuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2253,8 +2314,10 @@ func (c *Client) ListAISuggestions(ctx context.Context, params *ListAISuggestion
 //
 // Write-once: the first decision wins (201); any later one, from any operator or device,
 // is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+// recorded or forwarded. Notes longer than 500 characters
 // are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 // commit together (transactional outbox), then the decision is forwarded to
 // ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -2279,8 +2342,10 @@ func (c *Client) DecideAISuggestionWithBody(ctx context.Context, aimId AISuggest
 //
 // Write-once: the first decision wins (201); any later one, from any operator or device,
 // is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+// recorded or forwarded. Notes longer than 500 characters
 // are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 // commit together (transactional outbox), then the decision is forwarded to
 // ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -2306,7 +2371,15 @@ func (c *Client) DecideAISuggestion(ctx context.Context, aimId AISuggestionEntry
 // Mirrored in Redis from notification-service's events and read through on a miss.
 // Acknowledgements are per operator: `open` is neither resolved nor acknowledged by the
 // caller; `acknowledged` is acknowledged by the caller and unresolved; `resolved`; `all`.
-// Newest first. Alerts of categories the session's roles may not see are left out.
+// Newest first. Alerts of categories the session's roles may not see are left out
+// (`oversold`, `no_show`, `payment_failed`: front-office rights; `lock_failed`: front-office
+// or maintenance; any other category managers and admins only). A resolved alert is listed
+// for 7 days after its resolution.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+// property, status, operator and role set it was issued under (anything else → 400
+// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 //
 // Corresponds with GET /v1/alerts (the `ListAlerts` operationId).
 func (c *Client) ListAlerts(ctx context.Context, params *ListAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2326,7 +2399,9 @@ func (c *Client) ListAlerts(ctx context.Context, params *ListAlertsParams, reqEd
 // Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 // operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 // (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-// empty or `{}`.
+// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+// is recorded.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2348,7 +2423,9 @@ func (c *Client) AcknowledgeAlertWithBody(ctx context.Context, aliId AlertEntryI
 // Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 // operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 // (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-// empty or `{}`.
+// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+// is recorded.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2734,6 +2811,30 @@ func NewListAISuggestionsRequest(server string, params *ListAISuggestionsParams)
 
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -2965,6 +3066,30 @@ func NewListAlertsRequest(server string, params *ListAlertsParams) (*http.Reques
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4417,6 +4542,15 @@ type ClientWithResponsesInterface interface {
 	// Mirrored in Redis from ai-orchestrator-service's events and read through on a miss.
 	// Suggestions without provenance are never listed. `open`: not decided and not expired;
 	// `decided`: a decision is recorded; `all`: both, plus expired ones. Newest first.
+	// Only categories the session's roles may see are listed (`rate_change` needs revenue
+	// rights; `overbooking_warning` front-office rights; `housekeeping_reorder` housekeeping
+	// rights; any other category managers and admins only). A decided suggestion is listed for
+	// 7 days after its decision, an expired undecided one for a day after it expired.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+	// property, status, operator and role set it was issued under (anything else → 400
+	// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+	// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4427,8 +4561,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Write-once: the first decision wins (201); any later one, from any operator or device,
 	// is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-	// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+	// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+	// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+	// recorded or forwarded. Notes longer than 500 characters
 	// are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 	// commit together (transactional outbox), then the decision is forwarded to
 	// ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -4443,8 +4579,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Write-once: the first decision wins (201); any later one, from any operator or device,
 	// is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-	// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+	// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+	// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+	// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+	// recorded or forwarded. Notes longer than 500 characters
 	// are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 	// commit together (transactional outbox), then the decision is forwarded to
 	// ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -4460,7 +4598,15 @@ type ClientWithResponsesInterface interface {
 	// Mirrored in Redis from notification-service's events and read through on a miss.
 	// Acknowledgements are per operator: `open` is neither resolved nor acknowledged by the
 	// caller; `acknowledged` is acknowledged by the caller and unresolved; `resolved`; `all`.
-	// Newest first. Alerts of categories the session's roles may not see are left out.
+	// Newest first. Alerts of categories the session's roles may not see are left out
+	// (`oversold`, `no_show`, `payment_failed`: front-office rights; `lock_failed`: front-office
+	// or maintenance; any other category managers and admins only). A resolved alert is listed
+	// for 7 days after its resolution.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+	// property, status, operator and role set it was issued under (anything else → 400
+	// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+	// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4472,7 +4618,9 @@ type ClientWithResponsesInterface interface {
 	// Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 	// operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 	// (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-	// empty or `{}`.
+	// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+	// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+	// is recorded.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4484,7 +4632,9 @@ type ClientWithResponsesInterface interface {
 	// Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 	// operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 	// (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-	// empty or `{}`.
+	// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+	// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+	// is recorded.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7695,6 +7845,15 @@ func (c *ClientWithResponses) HealthWithResponse(ctx context.Context, params *He
 // Mirrored in Redis from ai-orchestrator-service's events and read through on a miss.
 // Suggestions without provenance are never listed. `open`: not decided and not expired;
 // `decided`: a decision is recorded; `all`: both, plus expired ones. Newest first.
+// Only categories the session's roles may see are listed (`rate_change` needs revenue
+// rights; `overbooking_warning` front-office rights; `housekeeping_reorder` housekeeping
+// rights; any other category managers and admins only). A decided suggestion is listed for
+// 7 days after its decision, an expired undecided one for a day after it expired.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+// property, status, operator and role set it was issued under (anything else → 400
+// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7711,8 +7870,10 @@ func (c *ClientWithResponses) ListAISuggestionsWithResponse(ctx context.Context,
 //
 // Write-once: the first decision wins (201); any later one, from any operator or device,
 // is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+// recorded or forwarded. Notes longer than 500 characters
 // are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 // commit together (transactional outbox), then the decision is forwarded to
 // ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -7733,8 +7894,10 @@ func (c *ClientWithResponses) DecideAISuggestionWithBodyWithResponse(ctx context
 //
 // Write-once: the first decision wins (201); any later one, from any operator or device,
 // is 409 `DECISION_ALREADY_RECORDED`. Past `expiresAt` an undecided suggestion is 410
-// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. `rate_change` suggestions need
-// a role that may see revenue (403 `FORBIDDEN_ROLE`). Notes longer than 500 characters
+// `SUGGESTION_EXPIRED`; one the inbox does not show is 404. Deciding needs the rights that
+// listing the suggestion's category needs (a `rate_change` needs revenue rights): without
+// them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything is
+// recorded or forwarded. Notes longer than 500 characters
 // are cut to 500, not refused. The decision and its `ai_suggestion.decided.v1` event
 // commit together (transactional outbox), then the decision is forwarded to
 // ai-orchestrator-service and the property's desktops get `aiInboxChanged`. Replays with
@@ -7756,7 +7919,15 @@ func (c *ClientWithResponses) DecideAISuggestionWithResponse(ctx context.Context
 // Mirrored in Redis from notification-service's events and read through on a miss.
 // Acknowledgements are per operator: `open` is neither resolved nor acknowledged by the
 // caller; `acknowledged` is acknowledged by the caller and unresolved; `resolved`; `all`.
-// Newest first. Alerts of categories the session's roles may not see are left out.
+// Newest first. Alerts of categories the session's roles may not see are left out
+// (`oversold`, `no_show`, `payment_failed`: front-office rights; `lock_failed`: front-office
+// or maintenance; any other category managers and admins only). A resolved alert is listed
+// for 7 days after its resolution.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor` for the next one. A cursor is opaque and only valid for the
+// property, status, operator and role set it was issued under (anything else → 400
+// VALIDATION_FAILED). A page may hold fewer than `limit` entries when most entries it went
+// past had another status (each page's work is bounded); only an absent `nextCursor` means the end.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7774,7 +7945,9 @@ func (c *ClientWithResponses) ListAlertsWithResponse(ctx context.Context, params
 // Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 // operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 // (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-// empty or `{}`.
+// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+// is recorded.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7792,7 +7965,9 @@ func (c *ClientWithResponses) AcknowledgeAlertWithBodyWithResponse(ctx context.C
 // Write-once per (operator, alert): 201, then 409 `ALERT_ALREADY_ACKED` from any of the
 // operator's devices. The ack and its `alert.acknowledged.v1` event commit together
 // (transactional outbox); the property's desktops get `alertInboxChanged`. The body is
-// empty or `{}`.
+// empty or `{}`. Acknowledging needs the rights that listing the alert's category needs:
+// without them 403 `FORBIDDEN_ROLE`, checked after the property scope and before anything
+// is recorded.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -61,7 +61,7 @@ type Options struct {
 	Log       *slog.Logger
 
 	// JobsDatabaseURL is the jobs role's (bff_jobs); without it the
-	// scheduled functions answer 503.
+	// scheduled functions that need it answer 503.
 	JobsDatabaseURL string
 }
 
@@ -234,7 +234,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			_ = ln.Close()
 			return nil, fmt.Errorf("devserver: function %q is in the manifest but not in devserver.Functions", fn.Name)
 		}
-		if fn.Kind == manifest.KindScheduled && o.JobsDatabaseURL == "" {
+		if fn.Kind == manifest.KindScheduled && fn.Has(manifest.NeedJobsPostgres) && o.JobsDatabaseURL == "" {
 			mux.Handle("POST "+JobPath(fn.Name), http.HandlerFunc(noJobsDatabase))
 			continue
 		}

@@ -4,7 +4,13 @@ package redisx
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +27,16 @@ type Config struct {
 	// KeyPrefix namespaces every key; tests give each test its own.
 	KeyPrefix string `env:"REDIS_KEY_PREFIX, default=bffbo:"`
 	PoolSize  int    `env:"REDIS_POOL_SIZE, default=32"`
+	// TLSCA turns TLS on: the PEM of the CA(s) the server's certificate
+	// must chain to, or the path of a file holding it. Memorystore with
+	// in-transit encryption presents a certificate of its own per-instance
+	// CA, which no system pool trusts, so TLS without it could only skip
+	// verification — which is never offered. Empty: plain TCP (the local
+	// and test stacks).
+	TLSCA string `env:"REDIS_TLS_CA"`
+	// TLSServerName is the name the certificate must carry; by default
+	// the host of REDIS_ADDR (an IP address for Memorystore).
+	TLSServerName string `env:"REDIS_TLS_SERVER_NAME"`
 }
 
 // Validate checks the config.
@@ -35,7 +51,50 @@ func (c Config) Validate() error {
 	if c.PoolSize < 1 {
 		errs = append(errs, errors.New("REDIS_POOL_SIZE must be positive"))
 	}
+	if _, err := c.TLSConfig(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// TLSConfig is the client's TLS configuration: nil without REDIS_TLS_CA,
+// otherwise verification against exactly that CA and the server name. An
+// unreadable CA, or one without a certificate, is an error rather than a
+// fallback to plain TCP or to the system pool.
+func (c Config) TLSConfig() (*tls.Config, error) {
+	if strings.TrimSpace(c.TLSCA) == "" {
+		if c.TLSServerName != "" {
+			return nil, errors.New("REDIS_TLS_SERVER_NAME is set without REDIS_TLS_CA")
+		}
+		return nil, nil
+	}
+	pemData := []byte(c.TLSCA)
+	source := "REDIS_TLS_CA"
+	if !strings.Contains(c.TLSCA, "-----BEGIN") {
+		b, err := os.ReadFile(c.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_TLS_CA: %w", err)
+		}
+		pemData, source = b, "REDIS_TLS_CA file "+c.TLSCA
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", source)
+	}
+	name := c.TLSServerName
+	if name == "" {
+		host, _, err := net.SplitHostPort(c.Addr)
+		if err != nil || host == "" {
+			return nil, errors.New("REDIS_TLS_CA: REDIS_ADDR must be host:port, or set REDIS_TLS_SERVER_NAME")
+		}
+		name = host
+	}
+	return &tls.Config{
+		RootCAs:    pool,
+		ServerName: name,
+		// Memorystore accepts TLS 1.2 and later.
+		MinVersion: tls.VersionTLS12,
+	}, nil
 }
 
 // Client is a Redis client plus the key prefix of this deployment.
@@ -58,7 +117,12 @@ func Open(ctx context.Context, cfg Config) (_ *Client, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsConfig, err := cfg.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
 	rc := redis.NewClient(&redis.Options{
+		TLSConfig:    tlsConfig,
 		Addr:         cfg.Addr,
 		Password:     cfg.Password,
 		DB:           cfg.DB,

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,6 +71,12 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("IAM_JWKS_URL: %w", err))
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 		errs = append(errs, fmt.Errorf("IAM_JWKS_URL: must be an absolute http(s) URL"))
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		// Whoever can alter a plain-http JWKS response can add a key and
+		// forge any token. The local and test stacks serve their fake
+		// iam-service on loopback, which no deployed function can reach,
+		// so the host, not a mode switch, is what admits http.
+		errs = append(errs, fmt.Errorf("IAM_JWKS_URL: must be https (http only for a loopback host such as the local stack's fake iam-service)"))
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		errs = append(errs, fmt.Errorf("IAM_ISSUER: must not be empty"))
@@ -78,6 +85,16 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("JWT_AUDIENCE: must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether host names this machine: localhost or a
+// loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Principal is who a verified token speaks for.

@@ -20,6 +20,8 @@
 # Runtime configuration comes from the environment; terraform prints it:
 #   eval "$(terraform -chdir=terraform output -raw deploy_env)"
 #   OWNER_DATABASE_URL     bff_owner's URL, reachable from here (not needed with --dry-run)
+#   PGSSLROOTCERT          Cloud SQL's server CA file (secret bff-sql-server-ca): the
+#                          owner URL says sslmode=verify-full and names no CA file
 #   BFF_REDIS_ADDR         host:port of Memorystore                (functions that need redis)
 #   BFF_IAM_JWKS_URL       iam-service JWKS                         (need iam)
 #   BFF_IAM_ISSUER         iam-service token issuer                 (need iam)
@@ -39,6 +41,10 @@ readonly SECRET_APP_DATABASE_URL="bff-database-url-app"
 readonly SECRET_JOBS_DATABASE_URL="bff-database-url-jobs"
 readonly SECRET_REDIS_PASSWORD="bff-redis-password"
 readonly SECRET_PII_HASH_KEY="bff-pii-hash-key"
+readonly SECRET_REDIS_CA="bff-redis-ca"
+readonly SECRET_SQL_CA="bff-sql-server-ca"
+# The sslrootcert of the database URLs (terraform local.sql_ca_path).
+readonly SQL_CA_PATH="/etc/secrets/bff-sql-ca/server-ca.pem"
 readonly RUNTIME="go126"
 
 usage() {
@@ -242,8 +248,14 @@ secrets_flag() {
 	if has_need "$needs" jobs-postgres; then
 		s+=("JOBS_DATABASE_URL=$SECRET_JOBS_DATABASE_URL:latest")
 	fi
+	# A file, not a variable: the URLs' sslrootcert names it.
+	if has_need "$needs" postgres || has_need "$needs" jobs-postgres; then
+		s+=("$SQL_CA_PATH=$SECRET_SQL_CA:latest")
+	fi
 	if has_need "$needs" redis; then
 		s+=("REDIS_PASSWORD=$SECRET_REDIS_PASSWORD:latest")
+		# Memorystore speaks TLS only (SERVER_AUTHENTICATION).
+		s+=("REDIS_TLS_CA=$SECRET_REDIS_CA:latest")
 	fi
 	local IFS=,
 	printf '%s' "${s[*]}"

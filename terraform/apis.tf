@@ -7,6 +7,7 @@ resource "google_project_service" "apis" {
     "cloudresourcemanager.googleapis.com", # data.google_project
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
+    "dns.googleapis.com", # the private zone of Cloud SQL's DNS name
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",

@@ -45,14 +45,62 @@ resource "google_compute_backend_service" "fn" {
   name                  = "bff-be-${each.key}"
   load_balancing_scheme = "EXTERNAL_MANAGED"
   # Not HTTP2: SSE must not run end-to-end HTTP/2 on Cloud Run.
-  protocol        = "HTTP"
-  security_policy = var.lb_security_policy
+  protocol = "HTTP"
+  # Cloud Armor in front of every function: ours unless one is given.
+  security_policy = var.lb_security_policy != null ? var.lb_security_policy : google_compute_security_policy.api[0].id
   backend {
     group = google_compute_region_network_endpoint_group.fn[each.key].id
   }
   log_config {
     enable      = true
     sample_rate = 1
+  }
+}
+
+# Per-client-IP throttling at the edge, before a request reaches (and is
+# billed to) a function: a flood from one address gets 429s from Cloud
+# Armor while everyone else is served. The BFF's own limits (per device and
+# tenant, in Redis) stay the fine-grained ones; this bounds what an
+# unauthenticated caller can make the functions do. Thresholds are per
+# address, and a hotel's desks usually share one NAT address: size
+# lb_rate_limit_per_ip_per_minute for the busiest property, not one desk.
+resource "google_compute_security_policy" "api" {
+  count       = var.lb_security_policy == null ? 1 : 0
+  name        = "bff-backoffice-api"
+  description = "bff-backoffice API: per-IP rate limit, then allow."
+  type        = "CLOUD_ARMOR"
+
+  rule {
+    priority    = 1000
+    description = "Per client IP: over the threshold, 429 until the interval ends."
+    action      = "throttle"
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    rate_limit_options {
+      enforce_on_key = "IP"
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      rate_limit_threshold {
+        count        = var.lb_rate_limit_per_ip_per_minute
+        interval_sec = 60
+      }
+    }
+  }
+
+  rule {
+    priority    = 2147483647
+    description = "Default: allow (authentication is each function's)."
+    action      = "allow"
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
   }
 }
 

@@ -9,9 +9,18 @@ resource "google_redis_instance" "bff" {
   authorized_network = google_compute_network.bff.id
   reserved_ip_range  = google_compute_global_address.private_services.name
   auth_enabled       = true
-  # shared/redisx speaks plain TCP; enabling SERVER_AUTHENTICATION needs TLS
-  # there first (with this instance's server_ca_certs).
-  transit_encryption_mode = "DISABLED"
+  # TLS on port 6378 with a certificate of the instance's own CA; the AUTH
+  # string would otherwise cross the VPC in the clear. Functions trust
+  # exactly that CA (REDIS_TLS_CA, secret bff-redis-ca below). Memorystore
+  # sets this only at creation: changing it replaces the instance.
+  transit_encryption_mode = "SERVER_AUTHENTICATION"
 
   depends_on = [google_service_networking_connection.private_services]
+}
+
+locals {
+  # Every CA the instance lists, the next one included while Memorystore
+  # rotates: a client trusting all of them survives the switch. A rotation
+  # reaches the functions with the next `terraform apply` and deploy.
+  redis_server_ca_pem = join("\n", [for c in google_redis_instance.bff.server_ca_certs : c.cert])
 }

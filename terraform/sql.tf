@@ -29,7 +29,15 @@ resource "google_sql_database_instance" "bff" {
     ip_configuration {
       ipv4_enabled    = false
       private_network = google_compute_network.bff.id
-      ssl_mode        = "ENCRYPTED_ONLY"
+      # TLS is required; client certificates are not (see
+      # terraform/README.md): the password over a verified TLS session
+      # authenticates the client, verify-full the server.
+      ssl_mode = "ENCRYPTED_ONLY"
+      # A CAS-based CA puts the instance's DNS name (dns_name) in the
+      # server certificate, which is what verify-full checks. The default
+      # per-instance CA issues a certificate naming no host at all, so
+      # only verify-ca could pass with it.
+      server_ca_mode = "GOOGLE_MANAGED_CAS_CA"
     }
 
     backup_configuration {
@@ -54,6 +62,44 @@ resource "google_sql_database_instance" "bff" {
   }
 
   depends_on = [google_service_networking_connection.private_services]
+
+  lifecycle {
+    postcondition {
+      condition     = self.dns_name != ""
+      error_message = "The instance has no dns_name: the database URLs need it as host for sslmode=verify-full (server_ca_mode GOOGLE_MANAGED_CAS_CA)."
+    }
+  }
+}
+
+# Every CA the instance trusts now or will rotate to, so that a server
+# certificate rotation does not break verification. A rotation reaches the
+# functions with the next `terraform apply` and deploy.
+data "google_sql_ca_certs" "bff" {
+  instance = google_sql_database_instance.bff.name
+}
+
+# The DNS name the server certificate carries, resolving to the private IP
+# inside the VPC: verify-full compares the host of the URL with the
+# certificate, so the URL must name the instance by it.
+resource "google_dns_managed_zone" "sql" {
+  name        = "bff-sql"
+  dns_name    = "${local.sql_host}."
+  description = "Cloud SQL bff-backoffice: its certificate's DNS name, for sslmode=verify-full."
+  visibility  = "private"
+  private_visibility_config {
+    networks {
+      network_url = google_compute_network.bff.id
+    }
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_dns_record_set" "sql" {
+  managed_zone = google_dns_managed_zone.sql.name
+  name         = google_dns_managed_zone.sql.dns_name
+  type         = "A"
+  ttl          = 300
+  rrdatas      = [google_sql_database_instance.bff.private_ip_address]
 }
 
 resource "google_sql_database" "bff" {
@@ -82,13 +128,22 @@ resource "google_sql_user" "bff" {
 }
 
 locals {
-  # sslmode=require: the instance accepts only encrypted connections; the
-  # private network and the password authenticate the server side.
+  sql_host          = trimsuffix(google_sql_database_instance.bff.dns_name, ".")
+  sql_server_ca_pem = join("\n", [for c in data.google_sql_ca_certs.bff.certs : c.cert])
+  # Where deploy.sh mounts the bff-sql-server-ca secret in every function
+  # that uses Postgres (its SQL_CA_PATH); the URLs below point there.
+  sql_ca_path = "/etc/secrets/bff-sql-ca/server-ca.pem"
+
+  # sslmode=verify-full: the certificate must chain to the instance's CA
+  # and name local.sql_host, so a host that answers on the private IP
+  # without the instance's key gets no password. The functions' URLs carry
+  # the CA file (sslrootcert); bff_owner's is used from the deploying
+  # machine, which names its copy of the CA in PGSSLROOTCERT (README).
   database_urls = {
     for role in local.sql_roles : role => format(
-      "postgres://%s:%s@%s:5432/%s?sslmode=require",
-      role, random_password.sql[role].result,
-      google_sql_database_instance.bff.private_ip_address, google_sql_database.bff.name,
+      "postgres://%s:%s@%s:5432/%s?sslmode=verify-full%s",
+      role, random_password.sql[role].result, local.sql_host, google_sql_database.bff.name,
+      role == "bff_owner" ? "" : "&sslrootcert=${local.sql_ca_path}",
     )
   }
 }

@@ -27,9 +27,20 @@ variable "api_domains" {
 }
 
 variable "lb_security_policy" {
-  description = "Optional Cloud Armor security policy (self link) for the API backends."
+  description = "Cloud Armor security policy (id or self link) for the API backends instead of the one lb.tf creates (per-IP rate limit); it should limit per IP too."
   type        = string
   default     = null
+}
+
+variable "lb_rate_limit_per_ip_per_minute" {
+  description = "Requests a minute one client IP may send to the API before Cloud Armor answers 429 (lb.tf). Desks behind one NAT share it."
+  type        = number
+  default     = 600
+  validation {
+    # Cloud Armor's bounds on a rate limit threshold's count.
+    condition     = var.lb_rate_limit_per_ip_per_minute >= 1 && var.lb_rate_limit_per_ip_per_minute <= 10000 && floor(var.lb_rate_limit_per_ip_per_minute) == var.lb_rate_limit_per_ip_per_minute
+    error_message = "lb_rate_limit_per_ip_per_minute must be a whole number from 1 to 10000."
+  }
 }
 
 variable "deployers" {
@@ -97,8 +108,15 @@ variable "idempotency_collection" {
 }
 
 variable "iam_jwks_url" {
-  description = "iam-service JWKS URL (IAM_JWKS_URL)."
+  description = "iam-service JWKS URL (IAM_JWKS_URL); https only."
   type        = string
+  validation {
+    # Whoever can alter a plain-http JWKS response can forge any token. The
+    # functions refuse http too, except for a loopback host (the local
+    # stack), which no deployed environment has.
+    condition     = can(regex("^https://[^/?#@\\s]+(/[^\\s]*)?$", var.iam_jwks_url))
+    error_message = "iam_jwks_url must be an https:// URL."
+  }
 }
 
 variable "iam_issuer" {

@@ -4,9 +4,11 @@
 # trigger the invoker account created here. Everything a function may touch
 # follows from its `needs` in functions/manifest.json:
 #
-#   postgres       DATABASE_URL + PII_HASH_KEY secrets, cloudsql.client
-#   jobs-postgres  JOBS_DATABASE_URL secret, cloudsql.client
-#   redis          REDIS_PASSWORD secret (the network path is the VPC connector)
+#   postgres       DATABASE_URL + PII_HASH_KEY secrets, Cloud SQL's server CA
+#                  (a file the URL's sslrootcert names), cloudsql.client
+#   jobs-postgres  JOBS_DATABASE_URL secret, the server CA file, cloudsql.client
+#   redis          REDIS_PASSWORD and REDIS_TLS_CA (Memorystore's server CA)
+#                  secrets (the network path is the VPC connector)
 #   pubsub         pubsub.publisher on the topics in var.publishes
 #   firestore      datastore.user
 #   bigquery       bigquery.dataEditor on the activity dataset, bigquery.jobUser
@@ -29,7 +31,8 @@ locals {
     contains(local.needs, "postgres") ? [var.platform.secrets["app_database_url"]] : [],
     contains(local.needs, "postgres") || local.kind == "http" ? [var.platform.secrets["pii_hash_key"]] : [],
     contains(local.needs, "jobs-postgres") ? [var.platform.secrets["jobs_database_url"]] : [],
-    contains(local.needs, "redis") ? [var.platform.secrets["redis_password"]] : [],
+    local.uses_postgres ? [var.platform.secrets["sql_ca"]] : [],
+    contains(local.needs, "redis") ? [var.platform.secrets["redis_password"], var.platform.secrets["redis_ca"]] : [],
   ))
 
   project_roles = toset(concat(

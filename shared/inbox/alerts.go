@@ -292,7 +292,7 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 	note.Recorded = true
 	a.d.Relay.Send(ctx, ac.TenantID, ev)
 	notify(ctx, a.d.Notify, ac.TenantID, al.PropertyID, TypeAlertInboxChanged,
-		map[string]any{"propertyId": al.PropertyID, "entryId": aliID, "reason": "acknowledged", "operatorId": ac.OperatorID})
+		map[string]any{"propertyId": al.PropertyID, "entryId": aliID, "reason": "acknowledged", "operatorId": ac.OperatorID, "category": al.Category})
 	e := alertEntryOf(ac.TenantID, al)
 	e.Status = StatusAcknowledged
 	if !e.ResolvedAt.IsZero() {

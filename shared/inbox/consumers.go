@@ -47,7 +47,7 @@ func (s *Suggestions) Created() consume.Func {
 			return err
 		}
 		if sg.Displayable() {
-			s.notify(ctx, ev.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": entryOf(ev.TenantID, sg).ID, "reason": "created"})
+			s.notify(ctx, ev.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": entryOf(ev.TenantID, sg).ID, "reason": "created", "category": sg.Category})
 		}
 		return nil
 	}
@@ -89,7 +89,7 @@ func (a *Alerts) Raised() consume.Func {
 			return err
 		}
 		notify(ctx, a.d.Notify, ev.TenantID, al.PropertyID, TypeAlertInboxChanged,
-			map[string]any{"propertyId": al.PropertyID, "entryId": alertEntryOf(ev.TenantID, al).ID, "reason": "raised", "severity": al.Severity})
+			map[string]any{"propertyId": al.PropertyID, "entryId": alertEntryOf(ev.TenantID, al).ID, "reason": "raised", "severity": al.Severity, "category": al.Category})
 		return nil
 	}
 }

@@ -67,7 +67,16 @@ func TestConsumersInAnyOrder(t *testing.T) {
 	for _, order := range permutations(4) {
 		tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
 		var notified int
-		d := inbox.Deps{Redis: rdb, DB: db, Cursors: cursors(t), Notify: func(context.Context, string, string, string, any) error { notified++; return nil }}
+		d := inbox.Deps{Redis: rdb, DB: db, Cursors: cursors(t), Notify: func(_ context.Context, _, _, typ string, data any) error {
+			notified++
+			// A creation or a raise names its category, so live streams
+			// can withhold it from roles that may not see it.
+			m, _ := data.(map[string]any)
+			if r := m["reason"]; (r == "created" || r == "raised") && m["category"] == nil {
+				t.Errorf("%s push %v carries no category", typ, m)
+			}
+			return nil
+		}}
 		sg, al := inbox.NewSuggestions(d), inbox.NewAlerts(d, nil)
 		// Mark both mirrors loaded (empty): only the events fill them.
 		if err := sg.Put(ctx, tenant, prop, nil, true); err != nil {

@@ -469,7 +469,7 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 	s.m.leaveAt(ctx, a.TenantID, sg.PropertyID, sg.SuggestionID, rec.DecidedAt.Add(DecidedKeep))
 	s.d.Relay.Send(ctx, a.TenantID, ev)
 	s.forward(ctx, a.TenantID, rec)
-	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided"})
+	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided", "category": sg.Category})
 	entry.apply(rec)
 	return entry, note, nil
 }
@@ -518,7 +518,9 @@ const (
 )
 
 // notify pushes a live event, best effort: the desktops also refresh
-// their inboxes on their own, so a failure is only logged.
+// their inboxes on their own, so a failure is only logged. The data names
+// the entry's category where it is known, so each live stream can withhold
+// it from roles that may not see that category (shared/livestream).
 func notify(ctx context.Context, n Notifier, tenantID, propertyID, typ string, data any) {
 	if n == nil {
 		return

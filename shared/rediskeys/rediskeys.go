@@ -27,11 +27,12 @@
 //	                               session, moved forward by every resolve. No TTL.
 //	                               The authority for idleness: a session whose score is
 //	                               past (or which is absent) is not resumed. Removed
-//	                               on sign-out and revocation; the sweeper claims the
-//	                               due ones.
-//	sessexp-claimed                ZSET   bosId → lease end (unix ms): taken from sessexp
-//	                               by a sweeper run; removed once its session.closed.v1
-//	                               is published, claimed again after the lease.
+//	                               on sign-out and revocation, and by the sweeper once
+//	                               it has announced the expiry.
+//	sessexp-claimed                ZSET   bosId → lease end (unix ms): a due session a
+//	                               sweeper run holds; removed with its sessexp entry
+//	                               once its session.closed.v1 is published, claimed
+//	                               again after the lease.
 //	cutoff:<t>:<op>                HASH   {at (unix ms), reason}: the operator's tokens
 //	cutoff:<t>:<op>:<dev>                 (or the device's) issued at or before `at`
 //	                               are dead. TTL CutoffTTL. Written by sign-out and

@@ -26,11 +26,12 @@ var resolveScript = redis.NewScript(resolveScriptSrc)
 var claimExpiredSrc string
 
 // claimExpired hands a sweeper run the sessions it is to expire, each to
-// one run only. KEYS: the expiry index, the claimed set. ARGV: now (unix
-// ms), the most to claim, the lease's end (unix ms). Claims whose lease has
-// passed (a run that died) come first, with expiry "0"; then due sessions
-// move from the index to the claimed set with their expiry. It returns
-// bosId, expiry pairs.
+// one run at a time. KEYS: the expiry index, the claimed set. ARGV: now
+// (unix ms), the most to claim, the lease's end (unix ms), how many due
+// entries to look at. A due session stays in the index, with its expiry,
+// until the run that claimed it is done (release); the claimed set holds
+// the lease, and one whose lease has passed (a run that died or failed to
+// publish) is claimed again. It returns bosId, expiry pairs.
 var claimExpired = redis.NewScript(claimExpiredSrc)
 
 //go:embed lua/compare_and_set.lua

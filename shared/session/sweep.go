@@ -48,8 +48,9 @@ func (m *Manager) Sweep(ctx context.Context, limit int, emit func(context.Contex
 		limit = 500
 	}
 	now := m.now()
+	// Entries leased to other runs are skipped, so look past them.
 	flat, err := claimExpired.Run(ctx, m.rdb, []string{m.keyExpiry(), m.keyExpiryClaimed()},
-		now.UnixMilli(), limit, now.Add(sweepLease).UnixMilli()).StringSlice()
+		now.UnixMilli(), limit, now.Add(sweepLease).UnixMilli(), 2*limit+100).StringSlice()
 	if err != nil {
 		return res, apperr.Unavailable(fmt.Errorf("claim: %w", err), "session store")
 	}
@@ -57,8 +58,8 @@ func (m *Manager) Sweep(ctx context.Context, limit int, emit func(context.Contex
 	for i := 0; i+1 < len(flat); i += 2 {
 		id := flat[i]
 		at := now
-		if ms, err := strconv.ParseInt(flat[i+1], 10, 64); err == nil && ms > 0 {
-			at = time.UnixMilli(ms)
+		if ms, err := strconv.ParseFloat(flat[i+1], 64); err == nil && ms > 0 {
+			at = time.UnixMilli(int64(ms))
 		}
 		s, err := m.expire(ctx, id, at)
 		if err != nil {
@@ -115,8 +116,13 @@ func (m *Manager) expire(ctx context.Context, id string, at time.Time) (*Session
 	return out, nil
 }
 
-// release drops a finished claim; one left behind is only claimed again
-// and found expired, which emits the same event again.
+// release drops a finished claim and the session's expiry entry; one left
+// behind is only claimed again and found expired, which emits the same
+// event again.
 func (m *Manager) release(ctx context.Context, id string) {
-	m.rdb.ZRem(context.WithoutCancel(ctx), m.keyExpiryClaimed(), id)
+	ctx = context.WithoutCancel(ctx)
+	pipe := m.rdb.TxPipeline()
+	pipe.ZRem(ctx, m.keyExpiry(), id)
+	pipe.ZRem(ctx, m.keyExpiryClaimed(), id)
+	_, _ = pipe.Exec(ctx)
 }

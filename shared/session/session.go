@@ -21,9 +21,10 @@
 //
 // The expiry index is the authority for idleness: a session is resumed only
 // while its score lies ahead, and each resolve moves the score forward in
-// the same script that reads it. The sweeper takes due sessions out of the
-// index atomically, so an idle session is either resumed or expired, never
-// both, and a late request after expiry opens a new session.
+// the same script that reads it, and only while it lies ahead. The sweeper
+// leases due sessions atomically, one run each, so an idle session is
+// either resumed or expired, never both, and a late request after expiry
+// opens a new session.
 package session
 
 import (

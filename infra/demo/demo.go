@@ -28,10 +28,27 @@ type Dataset struct {
 
 // Tenant is a hotel group.
 type Tenant struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Properties []Property `json:"properties"`
-	Operators  []Operator `json:"operators"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// RateLimits and MFAThresholdMinor are the tenant's config in
+	// tenant-service; absent means tenant-service's defaults (Config).
+	RateLimits        *tenant.RateLimits `json:"rateLimits,omitempty"`
+	MFAThresholdMinor *int64             `json:"mfaThresholdMinor,omitempty"`
+	Properties        []Property         `json:"properties"`
+	Operators         []Operator         `json:"operators"`
+}
+
+// Config is the tenant's config as tenant-service answers it: the
+// dataset's values, the defaults where it has none.
+func (t *Tenant) Config() tenant.TenantConfig {
+	c := tenant.TenantConfig{RateLimits: tenant.DefaultRateLimits, MFAThresholdMinor: tenant.DefaultMFAThresholdMinor}
+	if t.RateLimits != nil {
+		c.RateLimits = *t.RateLimits
+	}
+	if t.MFAThresholdMinor != nil {
+		c.MFAThresholdMinor = *t.MFAThresholdMinor
+	}
+	return c
 }
 
 // Property is one hotel.
@@ -117,6 +134,12 @@ func (d *Dataset) Validate() error {
 		unique(t.ID)
 		if t.Name == "" {
 			bad("tenant %s: no name", t.ID)
+		}
+		if rl := t.RateLimits; rl != nil && (rl.DevicePerSecond <= 0 || rl.DeviceBurst < 1 || rl.TenantPerSecond <= 0) {
+			bad("tenant %s: rate limits must be positive: %+v", t.ID, *rl)
+		}
+		if t.MFAThresholdMinor != nil && *t.MFAThresholdMinor < 0 {
+			bad("tenant %s: mfaThresholdMinor is negative", t.ID)
 		}
 		props := map[string]bool{}
 		for _, p := range t.Properties {

@@ -73,6 +73,24 @@ func TestLookups(t *testing.T) {
 	}
 }
 
+// The first tenant is the one dev tools and benchmarks drive hard from one
+// device; the second shows the defaults a tenant without config gets.
+func TestDemoRateLimits(t *testing.T) {
+	t.Parallel()
+	ds, err := demo.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := ds.Tenants[0].Config(), ds.Tenants[1].Config()
+	if rl := first.RateLimits; rl.DeviceBurst < 2000 || rl.DevicePerSecond < 2000 || rl.TenantPerSecond < rl.DevicePerSecond {
+		t.Errorf("first tenant's limits %+v: want a device burst and rate of at least 2,000 within the tenant's", rl)
+	}
+	want := tenant.TenantConfig{RateLimits: tenant.RateLimits{DevicePerSecond: 20, DeviceBurst: 60, TenantPerSecond: 1000}, MFAThresholdMinor: 50000}
+	if second != want {
+		t.Errorf("second tenant's config = %+v, want the defaults %+v", second, want)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	t.Parallel()
 	const (
@@ -100,6 +118,8 @@ func TestValidateRejects(t *testing.T) {
 		{"duplicate id", dev, op, "used twice"},
 		{"unknown field", `"name":"O"`, `"name":"O","email":"x"`, "unknown field"},
 		{"missing scope", `"propertyScope":["` + prp + `"],`, ``, "propertyScope must be present"},
+		{"zero burst", `"name":"T",`, `"name":"T","rateLimits":{"devicePerSecond":1,"deviceBurst":0,"tenantPerSecond":1},`, "rate limits must be positive"},
+		{"negative mfa threshold", `"name":"T",`, `"name":"T","mfaThresholdMinor":-1,`, "mfaThresholdMinor is negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
 
 // StackFile is `.dev/stack.json`, a contract with scripts and tools outside this repository: what scripts and tests need to
@@ -32,10 +33,15 @@ type JWKSInfo struct {
 
 // StackTenant is a demo tenant with ready tokens.
 type StackTenant struct {
-	ID         string          `json:"id"`
-	Name       string          `json:"name"`
-	Properties []StackProperty `json:"properties"`
-	Operators  []StackOperator `json:"operators"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// RateLimits and MFAThresholdMinor are what the fake tenant-service
+	// answers for the tenant, so a tool knows how hard it may drive a
+	// device before it gets 429.
+	RateLimits        tenant.RateLimits `json:"rateLimits"`
+	MFAThresholdMinor int64             `json:"mfaThresholdMinor"`
+	Properties        []StackProperty   `json:"properties"`
+	Operators         []StackOperator   `json:"operators"`
 }
 
 // StackProperty is a demo hotel.
@@ -81,7 +87,11 @@ func (s *Server) StackFile(repoRoot string) (*StackFile, error) {
 		Upstreams: s.Upstreams,
 	}
 	for _, t := range s.Demo.Tenants {
-		st := StackTenant{ID: t.ID, Name: t.Name, Properties: []StackProperty{}, Operators: []StackOperator{}}
+		cfg := t.Config()
+		st := StackTenant{
+			ID: t.ID, Name: t.Name, RateLimits: cfg.RateLimits, MFAThresholdMinor: cfg.MFAThresholdMinor,
+			Properties: []StackProperty{}, Operators: []StackOperator{},
+		}
 		for _, p := range t.Properties {
 			st.Properties = append(st.Properties, StackProperty{ID: p.ID, Name: p.Name})
 		}

@@ -4,11 +4,14 @@
 //	    → {"tenantId","operatorId","roles":[...],"propertyScope":[...],"primaryPropertyId"?}
 //	GET /v1/tenants/{tenantId}/properties
 //	    → {"properties":[{"id","name","timezone"}]}
+//	GET /v1/tenants/{tenantId}/config
+//	    → {"tenantId","rateLimits":{"devicePerSecond","deviceBurst","tenantPerSecond"},"mfaThresholdMinor"}
 //
 // Unknown tenants and operators are 404 problem+json, malformed ids 400,
 // like the real service. Data comes from the demo dataset; tests may
-// override one operator's access document, even with values the real
-// service should never send, to exercise the client's validation.
+// override one operator's access document or one tenant's config, even
+// with values the real service should never send, to exercise the
+// client's validation (or to lift a tenant's rate limits for a load test).
 package tenant
 
 import (
@@ -18,6 +21,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
 )
 
 // AccessDoc is the access document on the wire.
@@ -36,6 +40,13 @@ type PropertyDoc struct {
 	Timezone string `json:"timezone"`
 }
 
+// ConfigDoc is a tenant's config on the wire.
+type ConfigDoc struct {
+	TenantID          string            `json:"tenantId"`
+	RateLimits        tenant.RateLimits `json:"rateLimits"`
+	MFAThresholdMinor int64             `json:"mfaThresholdMinor"`
+}
+
 // Service is the fake. Safe for concurrent use.
 type Service struct {
 	fake *fakes.Fake
@@ -43,14 +54,16 @@ type Service struct {
 	mu        sync.RWMutex
 	ds        *demo.Dataset
 	overrides map[[2]string]AccessDoc
+	configs   map[string]any
 }
 
 // New serves ds.
 func New(ds *demo.Dataset, opts ...fakes.Option) *Service {
-	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}}
+	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}, configs: map[string]any{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/access", s.serveAccess)
 	mux.HandleFunc("/v1/tenants/{tenantId}/properties", s.serveProperties)
+	mux.HandleFunc("/v1/tenants/{tenantId}/config", s.serveConfig)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.TENANT.NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path)
 	})
@@ -72,11 +85,43 @@ func (s *Service) SetAccess(tenantID, operatorID string, doc AccessDoc) {
 	s.overrides[[2]string{tenantID, operatorID}] = doc
 }
 
-// ResetAccess drops every SetAccess override.
+// ResetAccess drops every SetAccess and SetConfig override.
 func (s *Service) ResetAccess() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.overrides)
+	clear(s.configs)
+}
+
+// SetConfig makes the fake answer doc (encoded as JSON, sent as is) for
+// tenantID's config, known tenant or not, until ResetAccess.
+func (s *Service) SetConfig(tenantID string, doc any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.configs[tenantID] = doc
+}
+
+func (s *Service) serveConfig(w http.ResponseWriter, r *http.Request) {
+	if !getOnly(w, r) {
+		return
+	}
+	tid := r.PathValue("tenantId")
+	if !checkID(w, "tenantId", ids.Tenant, tid) {
+		return
+	}
+	s.mu.RLock()
+	doc, overridden := s.configs[tid]
+	t, ok := s.ds.Tenant(tid)
+	if !overridden && ok {
+		c := t.Config()
+		doc = ConfigDoc{TenantID: tid, RateLimits: c.RateLimits, MFAThresholdMinor: c.MFAThresholdMinor}
+	}
+	s.mu.RUnlock()
+	if !overridden && !ok {
+		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.TENANT.TENANT_NOT_FOUND", "tenant "+tid+" not found")
+		return
+	}
+	fakes.WriteJSON(w, http.StatusOK, doc)
 }
 
 func getOnly(w http.ResponseWriter, r *http.Request) bool {

@@ -16,3 +16,8 @@ func (m *Manager) keyCutoff(tenantID, operatorID, deviceID string) string {
 }
 func (m *Manager) keyExpiry() string        { return m.rdb.KeyNames().SessionExpiry() }
 func (m *Manager) keyExpiryClaimed() string { return m.rdb.KeyNames().SessionExpiryClaimed() }
+func (m *Manager) keyRateDevice(p auth.Principal) string {
+	return m.rdb.KeyNames().RateDevice(p.TenantID, p.DeviceID)
+}
+func (m *Manager) keyRateTenant(tenantID string) string { return m.rdb.KeyNames().RateTenant(tenantID) }
+func (m *Manager) keyRateLimits(tenantID string) string { return m.rdb.KeyNames().RateLimits(tenantID) }

@@ -17,8 +17,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 )
 
-func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time.Time) (*Session, bool, error) {
-	acc, err := m.readAccess(ctx, p)
+func (m *Manager) open(ctx context.Context, p auth.Principal, c Client, now time.Time, lr limitsRead) (*Session, bool, error) {
+	acc, err := m.readAccess(ctx, p, lr, now)
 	if err != nil {
 		return nil, false, err
 	}

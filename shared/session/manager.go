@@ -33,10 +33,31 @@ type AccessSource interface {
 // ErrNoAccess is returned by an AccessSource for an unknown operator.
 var ErrNoAccess = errors.New("session: operator has no access")
 
+// Limits are a tenant's request rate limits: per device DevicePerSecond
+// with bursts of DeviceBurst, and TenantPerSecond for all its devices.
+type Limits struct {
+	DevicePerSecond float64
+	DeviceBurst     int
+	TenantPerSecond float64
+}
+
+// DefaultLimits apply while a tenant has no limits stored: before any of
+// its sessions read tenant-service, when the source cannot say, or with
+// no LimitSource at all. They match tenant-service's defaults.
+var DefaultLimits = Limits{DevicePerSecond: 20, DeviceBurst: 60, TenantPerSecond: 1000}
+
+// LimitSource is implemented by an AccessSource that also knows tenants'
+// rate limits; the Manager stores them for the resolve script whenever a
+// session reads its access and the stored ones are due.
+type LimitSource interface {
+	TenantLimits(ctx context.Context, tenantID string) (Limits, error)
+}
+
 // Manager opens, resolves and ends sessions.
 type Manager struct {
 	rdb     *redisx.Client
 	access  AccessSource
+	limits  LimitSource // nil: DefaultLimits for every tenant
 	piiKey  []byte
 	now     func() time.Time
 	theme   string
@@ -54,9 +75,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// NewManager returns a Manager over rdb that resolves access through src.
+// NewManager returns a Manager over rdb that resolves access through src,
+// and tenants' rate limits too when src is a LimitSource.
 func NewManager(rdb *redisx.Client, src AccessSource, opts Options) *Manager {
 	m := &Manager{rdb: rdb, access: src, piiKey: opts.PIIKey, now: opts.Now, theme: "default", defLang: "en-US"}
+	m.limits, _ = src.(LimitSource)
 	if m.now == nil {
 		m.now = time.Now
 	}

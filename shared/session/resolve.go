@@ -8,12 +8,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 )
 
 // AccessMaxAge bounds how long roles and scope read from tenant-service are
@@ -49,17 +52,23 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 
 	// One round trip: both cutoffs, the index, the session it points at
 	// (slid with the index, the operator's set and its expiry when still
-	// alive) and the named session when it is another one.
+	// alive), the named session when it is another one, and a token from
+	// the device's and the tenant's rate-limit buckets.
+	def := DefaultLimits
 	res, err := resolveScript.Run(ctx, m.rdb,
 		[]string{
 			m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p),
 			m.keyExpiry(), m.keyOperator(p.TenantID, p.OperatorID),
+			m.keyRateDevice(p), m.keyRateTenant(p.TenantID), m.keyRateLimits(p.TenantID),
 		},
 		int64(TTL/time.Second), m.keySession(""), headerID, now.UnixMilli(), now.Add(TTL).UnixMilli(),
-		int64(keep/time.Second), int64(cutoffTTL/time.Second)).Slice()
-	if err != nil || len(res) != 6 {
+		int64(keep/time.Second), int64(cutoffTTL/time.Second),
+		def.DevicePerSecond, def.DeviceBurst, def.TenantPerSecond).Slice()
+	if err != nil || len(res) != 9 {
 		return nil, false, apperr.Unavailable(fmt.Errorf("resolve script: %w (%d results)", err, len(res)), "session store")
 	}
+	// A dead token is told so even when it is over the limit: the client
+	// must sign in again rather than retry, and the refusal is recorded.
 	if err := checkCutoff(p, pairs(res[0])); err != nil {
 		return nil, false, err
 	}
@@ -82,6 +91,15 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 			return nil, false, apperr.New(apperr.SessionDeviceMismatch, "X-Session-Id belongs to another device or operator")
 		}
 	}
+	// Over the limit: refused before anything that costs more than this
+	// round trip (a tenant-service read, a session write or open).
+	limited, _ := res[6].(int64)
+	wait, _ := res[7].(int64)
+	if limited != 0 {
+		return nil, false, rateLimited(limited, wait)
+	}
+	limitsAt, _ := res[8].(string)
+	lr := limitsRead{tenantID: p.TenantID, due: m.limitsDue(limitsAt, now)}
 
 	if id != "" && cur != "" && alive == 1 {
 		s, err := m.decode(id, cur)
@@ -89,7 +107,7 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 			return nil, false, err
 		}
 		if s.State == StateOpen {
-			if err := m.refresh(ctx, s, p, c, now); err != nil {
+			if err := m.refresh(ctx, s, p, c, now, lr); err != nil {
 				return nil, false, err
 			}
 			if len(s.PropertyScope) == 0 {
@@ -101,7 +119,23 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 	}
 	// No index, or it points at an ended, idle-expired or vanished session:
 	// open anew (an expired one is the sweeper's to close, never revived).
-	return m.open(ctx, p, c, now)
+	return m.open(ctx, p, c, now, lr)
+}
+
+// rateLimited is the refusal of a request over its device's (by 1) or
+// tenant's (2) limit; Retry-After is the wait for the next token, in whole
+// seconds rounded up, at least 1.
+func rateLimited(by, waitMs int64) error {
+	retry := int((waitMs + 999) / 1000)
+	if retry < 1 {
+		retry = 1
+	}
+	e := apperr.New(apperr.RateLimited, "this device is making requests faster than its tenant allows; retry after Retry-After")
+	if by == 2 {
+		e = apperr.New(apperr.RateLimited, "this tenant's devices together are making requests faster than it allows; retry after Retry-After")
+	}
+	e.RetryAfter = retry
+	return e
 }
 
 // pairs turns an HGETALL reply from a script into a map.
@@ -146,10 +180,10 @@ func accessDue(s *Session, p auth.Principal, now time.Time) bool {
 // every touchEvery. Nothing is due on most requests, which then cost no
 // write and no call. A lost race with another writer only loses this
 // request's write; the access it read still applies to this request.
-func (m *Manager) refresh(ctx context.Context, s *Session, p auth.Principal, c Client, now time.Time) error {
+func (m *Manager) refresh(ctx context.Context, s *Session, p auth.Principal, c Client, now time.Time, lr limitsRead) error {
 	var acc *Access
 	if accessDue(s, p, now) {
-		a, err := m.readAccess(ctx, p)
+		a, err := m.readAccess(ctx, p, lr, now)
 		switch {
 		case err == nil:
 			acc = &a
@@ -193,8 +227,18 @@ func (m *Manager) refresh(ctx context.Context, s *Session, p auth.Principal, c C
 }
 
 // readAccess asks tenant-service for the operator's roles and scope; an
-// operator it does not know has none.
-func (m *Manager) readAccess(ctx context.Context, p auth.Principal) (Access, error) {
+// operator it does not know has none. When the tenant's stored rate
+// limits are due (lr), they are read alongside, so keeping them current
+// costs no call on the requests that read nothing.
+func (m *Manager) readAccess(ctx context.Context, p auth.Principal, lr limitsRead, now time.Time) (Access, error) {
+	if lr.due {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			m.storeLimits(ctx, lr.tenantID, now)
+		}()
+		defer func() { <-done }()
+	}
 	acc, err := m.access.OperatorAccess(ctx, p.TenantID, p.OperatorID)
 	if errors.Is(err, ErrNoAccess) {
 		return Access{}, nil
@@ -221,4 +265,62 @@ func applyAccess(s *Session, acc Access, tokenIat, now time.Time) {
 	if tokenIat.After(s.AccessTokenIssuedAt.Time) {
 		s.AccessTokenIssuedAt = jsontime.Of(tokenIat)
 	}
+}
+
+// limitsRead says whether a request that reads its access from
+// tenant-service should also store its tenant's rate limits.
+type limitsRead struct {
+	tenantID string
+	due      bool
+}
+
+// limitsDue reports whether a tenant's limits stored at storedAt (unix ms
+// as the script returned it; "" when absent) are to be read again: on the
+// access cadence, so a changed limit applies within AccessMaxAge.
+func (m *Manager) limitsDue(storedAt string, now time.Time) bool {
+	if m.limits == nil {
+		return false
+	}
+	at, err := strconv.ParseInt(storedAt, 10, 64)
+	return err != nil || now.Sub(time.UnixMilli(at)) >= accessRefreshAfter
+}
+
+// storeLimits reads the tenant's limits and stores them for the resolve
+// script. A failure is logged and leaves what is stored (or the defaults):
+// it must not refuse a request that is otherwise fine.
+func (m *Manager) storeLimits(ctx context.Context, tenantID string, now time.Time) {
+	l, err := m.limits.TenantLimits(ctx, tenantID)
+	if err != nil {
+		logging.From(ctx).WarnContext(ctx, "tenant rate limits unavailable; the stored ones or the defaults apply",
+			"tenantId", tenantID, "err", err)
+		return
+	}
+	if err := m.StoreLimits(ctx, tenantID, l, now); err != nil {
+		logging.From(ctx).WarnContext(ctx, "storing tenant rate limits failed", "tenantId", tenantID, "err", err)
+	}
+}
+
+// StoreLimits stores tenantID's rate limits as read at now; the resolve
+// script applies them from the next request. Values that are not positive
+// fall back to DefaultLimits one by one, so a bad value can neither lock
+// the tenant out nor divide by zero in the script.
+func (m *Manager) StoreLimits(ctx context.Context, tenantID string, l Limits, now time.Time) (err error) {
+	defer derrors.Wrap(&err, "session.Manager.StoreLimits(%s)", tenantID)
+	if l.DevicePerSecond <= 0 {
+		l.DevicePerSecond = DefaultLimits.DevicePerSecond
+	}
+	if l.DeviceBurst < 1 {
+		l.DeviceBurst = DefaultLimits.DeviceBurst
+	}
+	if l.TenantPerSecond <= 0 {
+		l.TenantPerSecond = DefaultLimits.TenantPerSecond
+	}
+	key := m.keyRateLimits(tenantID)
+	_, err = m.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "devicePerSecond", l.DevicePerSecond, "deviceBurst", l.DeviceBurst,
+			"tenantPerSecond", l.TenantPerSecond, "at", now.UnixMilli())
+		p.Expire(ctx, key, rediskeys.RateLimitsTTL)
+		return nil
+	})
+	return err
 }

@@ -10,16 +10,30 @@ import (
 var resolveScriptSrc string
 
 // resolveScript reads what Resolve needs in one round trip and slides the
-// session when it is still alive. KEYS: the operator's and the device's
-// cutoffs, the device's session index, the expiry index, the operator's
-// session set. ARGV: the index's TTL in seconds, the session key prefix,
-// the X-Session-Id ("" when absent), now (unix ms), the new idle expiry
-// (unix ms), the session JSON's TTL in seconds, the operator set's TTL in
-// seconds. It returns both cutoffs, the index's bosId, that session's JSON,
-// the named session's JSON and 1 when the indexed session is alive (its
-// expiry lies ahead; only then is anything slid, so an expired session is
-// never revived). The session key is derived from the index's value, which
-// is why it is built here (Memorystore is not a cluster).
+// session when it is still alive; it also spends one token of the
+// device's and the tenant's rate-limit buckets, so the limiter costs no
+// round trip of its own. KEYS: the operator's and the device's cutoffs,
+// the device's session index, the expiry index, the operator's session
+// set, the device's bucket, the tenant's bucket, the tenant's limits.
+// ARGV: the index's TTL in seconds, the session key prefix, the
+// X-Session-Id ("" when absent), now (unix ms), the new idle expiry (unix
+// ms), the session JSON's TTL in seconds, the operator set's TTL in
+// seconds, the default device rate (per second), device burst and tenant
+// rate (used when the tenant has no limits stored). It returns both
+// cutoffs, the index's bosId, that session's JSON, the named session's
+// JSON, 1 when the indexed session is alive (its expiry lies ahead; only
+// then is anything slid, so an expired session is never revived), 0 when
+// the request is within the limits or 1 (device) or 2 (tenant) when it is
+// over them, the wait in ms until a token is back, and when the tenant's
+// limits were stored (unix ms; nil when absent). The session key is
+// derived from the index's value, which is why it is built here
+// (Memorystore is not a cluster).
+//
+// The buckets refill continuously at their rate up to their burst (the
+// tenant's burst is one second of its rate, and never below the device
+// burst, so one device's burst always fits). A device over its limit is
+// refused without touching the tenant's bucket, and a request refused by
+// the tenant's bucket spends nothing either: refusals write nothing.
 var resolveScript = redis.NewScript(resolveScriptSrc)
 
 //go:embed lua/claim_expired.lua

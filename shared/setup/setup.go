@@ -198,6 +198,17 @@ func (t TenantAccess) OperatorAccess(ctx context.Context, tenantID, operatorID s
 	return session.Access{Roles: a.Roles, PropertyScope: a.PropertyScope, PrimaryPropertyID: a.PrimaryPropertyID}, nil
 }
 
+// TenantLimits implements session.LimitSource: the tenant's rate limits
+// from its config in tenant-service.
+func (t TenantAccess) TenantLimits(ctx context.Context, tenantID string) (session.Limits, error) {
+	c, err := t.C.Config(ctx, tenantID)
+	if err != nil {
+		return session.Limits{}, err
+	}
+	rl := c.RateLimits
+	return session.Limits{DevicePerSecond: rl.DevicePerSecond, DeviceBurst: rl.DeviceBurst, TenantPerSecond: rl.TenantPerSecond}, nil
+}
+
 // ConsumerConfig is the configuration of event consumers that touch
 // sessions.
 type ConsumerConfig struct {

@@ -50,6 +50,7 @@ func startGateServer(ctx context.Context, env Env, rep *Report) (_ *gateServer, 
 	if err != nil {
 		return nil, err
 	}
+	unthrottled(srv.Tenant, srv.Demo)
 	gs := &gateServer{Server: srv, postgres: pgs}
 	defer func() {
 		if err != nil {

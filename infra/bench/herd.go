@@ -170,6 +170,7 @@ func startHerd(ctx context.Context, env Env) (_ *herd, err error) {
 	if h.fakes, err = devserver.StartFakes(env.RepoRoot, ds, [2]time.Duration{}); err != nil {
 		return nil, err
 	}
+	unthrottled(h.fakes.Tenant, ds)
 	h.fleetURLs = maps.Clone(h.fakes.Fleet.URLs)
 	// The processes publish session.opened.v1 and sampled telemetry; with
 	// no topic every publish would only log a failure.

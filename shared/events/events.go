@@ -196,6 +196,16 @@ type Publisher interface {
 	Publish(ctx context.Context, evs ...Envelope) error
 }
 
+// Enqueuer is a Publisher that can also take events without waiting for
+// Pub/Sub's acknowledgement: for telemetry whose loss in a crash is
+// acceptable and whose wait is not (an event per view served). Enqueued
+// events leave with the publisher's next batch — on a later request's CPU
+// if the instance is throttled — and Close flushes what is still pending;
+// failures are logged, never returned.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, evs ...Envelope)
+}
+
 // Discard validates envelopes and drops them. For a dev server explicitly
 // configured without a bus; never a stand-in for Pub/Sub in tests that claim
 // to prove delivery.

@@ -194,10 +194,10 @@ func rendered(snap *compose.Snapshot, body func() any) ([]byte, error) {
 // an array, empty and flagged by partial/staleness.
 func emptyItems(string) string { return "[]" }
 
-// telemetry publishes a sampled view event, waiting for it (the CPU may be
-// gone after the response) at most PublishTimeout, and never failing the
-// request for it: the activity row is the record, the event only
-// telemetry.
+// telemetry publishes a view event, never failing the request for it: the
+// activity row is the record, the event only telemetry. An events.Enqueuer
+// takes it without waiting (flushed at the latest when the instance
+// drains); any other publisher is waited for at most PublishTimeout.
 func (s *Service) telemetry(ctx context.Context, a actor.Actor, subject, prop string, data map[string]any) {
 	if s.Publisher == nil || s.SampleRate <= 0 || (s.SampleRate < 1 && rand.Float64() >= s.SampleRate) {
 		return
@@ -207,6 +207,13 @@ func (s *Service) telemetry(ctx context.Context, a actor.Actor, subject, prop st
 	ev, err := events.New(subject, a.TenantID, prop, data)
 	if err != nil {
 		log.ErrorContext(ctx, "build event", "err", err)
+		return
+	}
+	// One event per view served: waiting for Pub/Sub on each would cost
+	// the hot path a round trip, for telemetry whose loss in a crash is
+	// acceptable. A publisher that can batch without waiting takes it.
+	if q, ok := s.Publisher.(events.Enqueuer); ok {
+		q.Enqueue(ctx, ev)
 		return
 	}
 	timeout := s.PublishTimeout

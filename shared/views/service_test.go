@@ -415,3 +415,37 @@ func TestBoardItemsAreArrays(t *testing.T) {
 		}
 	}
 }
+
+// enqueuer is a publisher that can also take events without waiting; its
+// Publish would hang, so a view that waited on it would time out.
+type enqueuer struct {
+	publisher
+	queued []events.Envelope
+}
+
+func (q *enqueuer) Enqueue(_ context.Context, evs ...events.Envelope) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queued = append(q.queued, evs...)
+}
+
+// A publisher that batches without waiting is handed the view event and
+// never waited on: the hot path pays no Pub/Sub round trip.
+func TestTelemetryIsEnqueuedWhenThePublisherCan(t *testing.T) {
+	t.Parallel()
+	s := newService(t, nil)
+	q := &enqueuer{publisher: publisher{delay: time.Minute}}
+	s.SampleRate, s.Publisher, s.PublishTimeout = 1, q, 30*time.Second
+	start := time.Now()
+	if _, _, err := s.Dashboard(context.Background(), operator(tenant.RoleFrontDesk), ""); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("Dashboard took %s: it waited on Publish", took)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.sent) != 0 || len(q.queued) != 1 || q.queued[0].Subject != events.DashboardViewed {
+		t.Fatalf("published %d, enqueued %+v; want one %s enqueued and nothing awaited", len(q.sent), q.queued, events.DashboardViewed)
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
 )
 
 // Defaults of Options.
@@ -55,7 +56,10 @@ type Publisher struct {
 	closed bool
 }
 
-var _ events.Publisher = (*Publisher)(nil)
+var (
+	_ events.Publisher = (*Publisher)(nil)
+	_ events.Enqueuer  = (*Publisher)(nil)
+)
 
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("pubsubevents: publisher is closed")
@@ -206,6 +210,40 @@ func (p *Publisher) Publish(ctx context.Context, evs ...events.Envelope) (err er
 		return perr
 	}
 	return nil
+}
+
+// Enqueue implements events.Enqueuer: each valid envelope is handed to its
+// topic's batcher and Enqueue returns at once; a goroutine per message
+// logs the outcome (bounded by Options.Timeout). Close flushes the batches
+// still pending, so an instance that drains loses nothing enqueued.
+func (p *Publisher) Enqueue(ctx context.Context, evs ...events.Envelope) {
+	log := logging.From(ctx)
+	ctx = context.WithoutCancel(ctx)
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			log.WarnContext(ctx, "event not enqueued", "subject", e.Subject, "err", err)
+			continue
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			log.WarnContext(ctx, "event not enqueued", "subject", e.Subject, "err", err)
+			continue
+		}
+		t, err := p.topic(e.Subject)
+		if err != nil {
+			log.WarnContext(ctx, "event not enqueued", "subject", e.Subject, "err", err)
+			continue
+		}
+		res := t.Publish(ctx, &pubsub.Message{
+			Data:       data,
+			Attributes: map[string]string{events.AttrSubject: e.Subject, events.AttrTenantID: e.TenantID},
+		})
+		go func(id, subject string) {
+			if _, err := res.Get(ctx); err != nil {
+				log.WarnContext(ctx, "enqueued event not published", "eventId", id, "subject", subject, "err", err)
+			}
+		}(e.ID, e.Subject)
+	}
 }
 
 // Close flushes and stops every topic publisher, then closes the client.

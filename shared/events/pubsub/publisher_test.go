@@ -452,3 +452,43 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// Enqueue returns without waiting for Pub/Sub, and Close flushes what is
+// still batched: with a batching delay far longer than the test, every
+// enqueued event arrives only because Close sent it.
+func TestEnqueueThenCloseDeliversEverything(t *testing.T) {
+	t.Parallel()
+	project := testenv.PubsubProject(t)
+	admin := adminClient(t, project)
+	sub := pullSubscription(t, admin, events.DashboardViewed)
+	p, err := NewPublisher(context.Background(), project, Options{DelayThreshold: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	want := map[string]bool{}
+	start := time.Now()
+	for i := range n {
+		e := mustEnvelope(t, events.DashboardViewed, map[string]int{"i": i})
+		want[e.ID] = true
+		p.Enqueue(context.Background(), e)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Enqueue of %d events took %v: it waited", n, d)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for _, m := range pull(t, admin, sub, n) {
+		ev, err := events.Decode(m.GetData())
+		if err != nil || !want[ev.ID] {
+			t.Fatalf("unexpected message %s (%v)", m.GetData(), err)
+		}
+		delete(want, ev.ID)
+	}
+	if len(want) != 0 {
+		t.Fatalf("%d enqueued events never arrived", len(want))
+	}
+	// After Close nothing is sent, and nothing panics.
+	p.Enqueue(context.Background(), mustEnvelope(t, events.DashboardViewed, map[string]int{"late": 1}))
+}

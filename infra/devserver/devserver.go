@@ -63,6 +63,9 @@ type Options struct {
 	// JobsDatabaseURL is the jobs role's (bff_jobs); without it the
 	// scheduled functions that need it answer 503.
 	JobsDatabaseURL string
+	// Env adds to (or overrides) the configuration every function starts
+	// with — e.g. wider composition budgets for a loaded test machine.
+	Env map[string]string
 }
 
 // Server is a running dev server.
@@ -224,6 +227,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.JobsDatabaseURL != "" {
 		s.Env["JOBS_DATABASE_URL"] = o.JobsDatabaseURL
 	}
+	maps.Copy(s.Env, o.Env)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", httpx.Health)
 	mux.HandleFunc("/", httpx.NotFound)

@@ -90,8 +90,10 @@ func TestDashboardWithOneUpstreamHung(t *testing.T) {
 	if string(d.Widgets["revenue"]) != "null" {
 		t.Fatalf("unavailable revenue = %s, want null", d.Widgets["revenue"])
 	}
-	// A generous bound: the hang would otherwise last until the client's 10 s timeout.
-	if took > 3*time.Second {
+	// The hung widget waits out its budget (1.5 s on this stack, see
+	// wideBudgets); the bound is generous, far below the hang itself, which
+	// would last until the client's 10 s timeout.
+	if took > 6*time.Second {
 		t.Fatalf("dashboard took %v with one upstream hung", took)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -40,15 +41,23 @@ var AllUpstreams = []string{UpReservation, UpHousekeeping, UpMaintenance, UpReve
 // ViewsConfig tunes the composition functions.
 type ViewsConfig struct {
 	SampleRate float64 `env:"VIEW_EVENT_SAMPLE_RATE, default=1"`
-	Tenant     tenant.Config
+	// The composition's budgets: production keeps the defaults; a test
+	// stack on a loaded machine widens them (with its upstream timeouts).
+	WidgetBudget time.Duration `env:"VIEW_WIDGET_BUDGET, default=300ms"`
+	TotalBudget  time.Duration `env:"VIEW_TOTAL_BUDGET, default=800ms"`
+	Tenant       tenant.Config
 }
 
 // Validate checks the config.
 func (c *ViewsConfig) Validate() error {
+	var errs []error
 	if c.SampleRate < 0 || c.SampleRate > 1 {
-		return errors.New("VIEW_EVENT_SAMPLE_RATE must be within 0..1")
+		errs = append(errs, errors.New("VIEW_EVENT_SAMPLE_RATE must be within 0..1"))
 	}
-	return nil
+	if c.WidgetBudget < 10*time.Millisecond || c.TotalBudget > 10*time.Second || c.WidgetBudget >= c.TotalBudget {
+		errs = append(errs, errors.New("VIEW_WIDGET_BUDGET must be at least 10ms and below VIEW_TOTAL_BUDGET, which must be at most 10s"))
+	}
+	return errors.Join(errs...)
 }
 
 // ViewsFromEnv builds the views service of a function that reads from the
@@ -81,6 +90,8 @@ func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Res
 		Calendar:   &views.Calendar{Tenant: tc},
 		SampleRate: cfg.SampleRate,
 		Publisher:  res.Publisher,
+		Widget:     cfg.WidgetBudget,
+		Total:      cfg.TotalBudget,
 	}, nil
 }
 

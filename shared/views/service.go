@@ -45,6 +45,21 @@ type Service struct {
 	Publisher events.Publisher
 	// PublishTimeout bounds the wait for one (DefaultPublishTimeout).
 	PublishTimeout time.Duration
+	// Widget and Total are the budgets of one widget and of the whole
+	// composition (WidgetBudget and DashboardTotal when zero). Deployments
+	// keep the defaults; a loaded test machine may widen them.
+	Widget, Total time.Duration
+}
+
+func (s *Service) budgets() (widget, total time.Duration) {
+	widget, total = s.Widget, s.Total
+	if widget <= 0 {
+		widget = WidgetBudget
+	}
+	if total <= 0 {
+		total = DashboardTotal
+	}
+	return widget, total
 }
 
 // DefaultPublishTimeout is Service.PublishTimeout's default, the gate's.
@@ -93,15 +108,16 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 		return nil, note, apperr.New(apperr.ForbiddenRole, "no dashboard widget is open to the session's roles")
 	}
 	sc := Scope{TenantID: a.TenantID, PropertyID: prop, GuestFree: GuestFree(a.Roles)}
+	widget, total := s.budgets()
 	req := compose.Request{
 		Kind: "dashboard", Prefix: ids.Dashboard, TenantID: sc.TenantID, PropertyID: prop,
-		Role: RoleKey(a.Roles), TTL: DashboardTTL, Total: DashboardTotal,
+		Role: RoleKey(a.Roles), TTL: DashboardTTL, Total: total,
 	}
 	req.Prepare = func(ctx context.Context) []compose.Widget {
 		sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
 		ws := make([]compose.Widget, 0, len(names))
 		for _, n := range names {
-			ws = append(ws, compose.Widget{Name: n, Budget: WidgetBudget, Fetch: s.Sources.DashboardFetch(n, sc)})
+			ws = append(ws, compose.Widget{Name: n, Budget: widget, Fetch: s.Sources.DashboardFetch(n, sc)})
 		}
 		return ws
 	}
@@ -145,13 +161,14 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 	sc := Scope{TenantID: a.TenantID, PropertyID: prop, GuestFree: GuestFree(a.Roles)}
 	// The role key is in the cache key: rows are redacted per role set
 	// (today's are guest-free for roles without guest data).
+	_, total := s.budgets()
 	req := compose.Request{
 		Kind: kind, Prefix: ids.WorkbenchView, TenantID: sc.TenantID, PropertyID: prop,
-		Role: RoleKey(a.Roles), TTL: ViewTTL, Total: DashboardTotal,
+		Role: RoleKey(a.Roles), TTL: ViewTTL, Total: total,
 	}
 	req.Prepare = func(ctx context.Context) []compose.Widget {
 		sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
-		return []compose.Widget{{Name: "items", Budget: DashboardTotal - 100*time.Millisecond, Fetch: s.Sources.ViewFetch(kind, sc)}}
+		return []compose.Widget{{Name: "items", Budget: total - total/8, Fetch: s.Sources.ViewFetch(kind, sc)}}
 	}
 	snap, _, err := s.Composer.Get(ctx, req)
 	if err != nil {

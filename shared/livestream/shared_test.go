@@ -174,10 +174,12 @@ func TestSSEEndsAtTokenExpiry(t *testing.T) {
 	}
 }
 
+// A stream lasts 55 minutes by default — before Cloud Run's 60-minute
+// request limit — and never past its token: checked on a fixed clock.
 func TestLifetime(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
-	s := &Server{opts: Options{MaxAge: 55 * time.Minute, Now: func() time.Time { return now }}}
+	s := &Server{opts: Options{Now: func() time.Time { return now }}.withDefaults()}
 	cases := []struct {
 		exp  time.Time
 		want time.Duration

@@ -115,6 +115,13 @@ func StartProcess(ctx context.Context, o ProcessOptions) (_ *Process, err error)
 	}
 }
 
+// Kill ends the process with SIGKILL — no drain, no deferred work — as an
+// instance that is gone the moment after it answered, and waits for it.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // Close asks the process to stop, by closing its stdin, and kills it if it
 // has not stopped within 10 s.
 func (p *Process) Close() error {

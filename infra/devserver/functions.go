@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	activity "github.com/melmastoon/bff-backoffice/functions/activity"
 	aidecision "github.com/melmastoon/bff-backoffice/functions/ai-decision"
 	aiinbox "github.com/melmastoon/bff-backoffice/functions/ai-inbox"
 	alertack "github.com/melmastoon/bff-backoffice/functions/alert-ack"
@@ -58,6 +59,7 @@ var Functions = []boot.Function{
 	suggestioninvalidated.Function,
 	today.Function,
 	sessionsweeper.Function,
+	activity.Function,
 }
 
 // Lookup returns the registered function called name.

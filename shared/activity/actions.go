@@ -37,6 +37,9 @@ const (
 	// ActionAlertAcknowledge is an operator's acknowledgement of an alert.
 	ActionAlertAcknowledge = "alert.acknowledge"
 
+	// ActionActivityViewed is GET /v1/activity.
+	ActionActivityViewed = "activity.viewed"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -69,6 +72,7 @@ var actions = []Action{
 	{ActionAISuggestionDecide, CategoryAIDecision},
 	{ActionAlertInboxViewed, CategoryView},
 	{ActionAlertAcknowledge, CategoryAlertAck},
+	{ActionActivityViewed, CategoryView},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

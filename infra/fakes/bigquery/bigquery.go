@@ -207,6 +207,8 @@ type loadJob struct {
 			SourceFormat      string   `json:"sourceFormat"`
 			WriteDisposition  string   `json:"writeDisposition"`
 			CreateDisposition string   `json:"createDisposition"`
+			TimePartitioning  any      `json:"timePartitioning"`
+			Clustering        any      `json:"clustering"`
 		} `json:"load"`
 	} `json:"configuration"`
 }
@@ -291,6 +293,12 @@ func (s *Service) insertJob(w http.ResponseWriter, r *http.Request) {
 			t = &table{sch: *load.Schema, meta: map[string]any{
 				"tableReference": dst, "schema": load.Schema,
 			}}
+			if load.TimePartitioning != nil {
+				t.meta["timePartitioning"] = load.TimePartitioning
+			}
+			if load.Clustering != nil {
+				t.meta["clustering"] = load.Clustering
+			}
 			s.tables[tkey] = t
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
-	fake "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
+	fake "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 )
 
 func start(t *testing.T) (*fake.Service, *httptest.Server, *bigquery.Client) {

@@ -14,6 +14,7 @@ import (
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
+	exportactivity "github.com/melmastoon/bff-backoffice/functions/export-activity"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
@@ -60,6 +61,7 @@ var Functions = []boot.Function{
 	today.Function,
 	sessionsweeper.Function,
 	activity.Function,
+	exportactivity.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/api/option"
 
+	"github.com/melmastoon/bff-backoffice/functions/export-activity/export"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	fakebq "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
-	"github.com/melmastoon/bff-backoffice/shared/activity/export"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"

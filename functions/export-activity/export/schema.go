@@ -38,7 +38,7 @@ type Error struct {
 	Message *string `json:"message"`
 }
 
-// Schema is the table's schema; terraform/bigquery.tf declares the same
+// Schema is the table's schema; terraform/operator_activity.schema.json declares the same
 // (TestTerraformSchemaMatches keeps them equal).
 var Schema = bigquery.Schema{
 	{Name: "id", Type: bigquery.StringFieldType, Required: true},

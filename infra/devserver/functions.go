@@ -22,6 +22,7 @@ import (
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
+	retention "github.com/melmastoon/bff-backoffice/functions/retention"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
@@ -62,6 +63,7 @@ var Functions = []boot.Function{
 	sessionsweeper.Function,
 	activity.Function,
 	exportactivity.Function,
+	retention.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -289,3 +289,28 @@ func jobEnd(t *testing.T, x *exportEnv) string {
 	}
 	return to
 }
+
+// A batch's rows stream while BigQuery reads the upload, which can take far
+// longer than the pool's statement timeout (sized for queries): the
+// export's own statement has the job's bound instead.
+func TestExportOutlastsTheStatementTimeout(t *testing.T) {
+	t.Parallel()
+	x := newExportEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x.insert(t, 20000) // megabytes: more than the socket buffers hold
+	jobs, err := pg.Open(ctx, pg.Config{URL: x.info.JobsURL, MaxConns: 4, StatementTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close()
+	// BigQuery starts reading the upload only after 1 s.
+	if err := x.bq.SetFault(fakes.Fault{Path: "/upload/", LatencyMs: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := export.Run(ctx, jobs, x.client, export.Options{Dataset: "melmastoon_audit", Table: "operator_activity", JobPrefix: "slow", BatchRows: 20000})
+	if err != nil || sum.Rows != 20000 {
+		t.Fatalf("slow upload: %+v, %v", sum, err)
+	}
+	x.exactlyOnce(t)
+}

@@ -37,6 +37,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -416,8 +417,19 @@ func (e *exporter) mark(ctx context.Context, b *batch) error {
 // writeRows streams b's rows to w as newline-delimited JSON in BigQuery's
 // column names. A count that differs from the plan fails the stream (and
 // so the upload): the range must hold exactly what was planned.
-func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) error {
-	rows, err := e.db.Pool().Query(ctx, `SELECT id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
+func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err error) {
+	// The statement lasts as long as the upload it feeds, far past the
+	// pool's statement timeout (seconds, sized for queries, not streams):
+	// this one transaction gets the job's bound instead.
+	tx, err := e.db.Pool().BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(e.o.JobTimeout.Milliseconds(), 10)); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
        category, action, resource_kind, resource_id, outcome, latency_ms, error_code, error_message, context_hash, request_id
   FROM bff.operator_activity
  WHERE (recorded_xid, id) > ($1::xid8, $2) AND (recorded_xid, id) <= ($3::xid8, $4)

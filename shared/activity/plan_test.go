@@ -57,10 +57,10 @@ func TestFeedQueryPlans(t *testing.T) {
 	_, err = admin.Exec(ctx, `
 INSERT INTO bff.operator_activity (id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
        category, action, outcome, latency_ms, request_id)
-SELECT 'act_' || upper(substr(md5(t || i::text), 1, 26)), t,
+SELECT 'act_0' || upper(substr(md5(t || i::text), 1, 25)), t,
        CASE WHEN i % 25 = 0 THEN NULL ELSE ($3::text[])[1 + i % 20] END,
-       'op_' || upper(substr(md5('op' || (i % 400)::text), 1, 26)),
-       'dev_' || upper(substr(md5('dev' || (i % 500)::text), 1, 26)),
+       'op_0' || upper(substr(md5('op' || (i % 400)::text), 1, 25)),
+       'dev_0' || upper(substr(md5('dev' || (i % 500)::text), 1, 25)),
        NULL, now() - (i * interval '64 seconds'),
        CASE WHEN i % 100 = 0 THEN 'lock_action' WHEN i % 10 = 0 THEN 'mutation_proxy' ELSE 'view' END,
        'dashboard.viewed', 'success', 5, 'req'
@@ -72,7 +72,9 @@ SELECT 'act_' || upper(substr(md5(t || i::text), 1, 26)), t,
 		t.Fatal(err)
 	}
 	mgr := actor.Actor{TenantID: tenant, OperatorID: ids.New(ids.Operator), Roles: []string{"manager"}, PropertyScope: props}
-	op := "op_" + strings.ToUpper(fmt.Sprintf("%x", md5sum("op7")))[:26]
+	// Ids a ULID check accepts: a leading 0, then hex (Crockford's
+	// alphabet holds every hex digit).
+	op := "op_0" + strings.ToUpper(fmt.Sprintf("%x", md5sum("op7")))[:25]
 	f := feed(t, db)
 	week := time.Now().Add(-7 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	var doc strings.Builder

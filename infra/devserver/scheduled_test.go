@@ -129,6 +129,25 @@ func TestExportActivityRunsOnPOST(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The export takes rows below the cluster's oldest running transaction;
+	// on a test cluster shared with other tests, wait for it to pass ours.
+	jobs, err := pgx.Connect(ctx, info.JobsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close(context.Background())
+	for below := false; !below; {
+		if err := jobs.QueryRow(ctx, `SELECT bool_and(recorded_xid < pg_snapshot_xmin(pg_current_snapshot())) FROM bff.operator_activity`).Scan(&below); err != nil {
+			t.Fatal(err)
+		}
+		if !below {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the export horizon never passed the row")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 	run := func() map[string]any {
 		t.Helper()
 		res, err := http.Post(srv.BaseURL+devserver.JobPath("export-activity"), "application/json", nil)

@@ -82,6 +82,31 @@ func (x *exportEnv) insert(t *testing.T, n int) {
 	}
 }
 
+// waitExportable waits until at least n rows are below the export's
+// horizon. The horizon is the cluster's oldest running transaction, in
+// any database: on a test cluster shared with other tests a transaction
+// held open elsewhere holds it back for a while (as any long transaction
+// on the Cloud SQL instance would in production).
+func (x *exportEnv) waitExportable(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var got int
+		err := x.jobs.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM bff.operator_activity WHERE recorded_xid < pg_snapshot_xmin(pg_current_snapshot())`).Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d rows below the export horizon after 60 s: a transaction stays open on the cluster", got, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (x *exportEnv) run(ctx context.Context, o export.Options) (export.Summary, error) {
 	o.Dataset, o.Table, o.JobPrefix = "melmastoon_audit", "operator_activity", "test"
 	if o.BatchRows == 0 {
@@ -185,6 +210,7 @@ func TestExportExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.insert(t, 300) // committed after the late row's transaction began
+	x.waitExportable(t, 2500)
 
 	// Killed between BigQuery and the watermark on batch 2.
 	killed := errors.New("killed")
@@ -228,6 +254,7 @@ func TestExportExactlyOnce(t *testing.T) {
 	if err := late.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	x.waitExportable(t, 2801)
 	if _, err := x.run(ctx, export.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -249,6 +276,7 @@ func TestExportFailedJobRetriesUnderANewID(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	x.insert(t, 50)
+	x.waitExportable(t, 50)
 	// A table without requestId: every load of the exporter's rows fails.
 	tbl := x.client.Dataset("melmastoon_audit").Table("operator_activity")
 	if err := tbl.Create(ctx, &bigquery.TableMetadata{Schema: export.Schema[:len(export.Schema)-1]}); err != nil {
@@ -299,13 +327,14 @@ func TestExportOutlastsTheStatementTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	x.insert(t, 20000) // megabytes: more than the socket buffers hold
-	jobs, err := pg.Open(ctx, pg.Config{URL: x.info.JobsURL, MaxConns: 4, StatementTimeout: 100 * time.Millisecond})
+	x.waitExportable(t, 20000)
+	jobs, err := pg.Open(ctx, pg.Config{URL: x.info.JobsURL, MaxConns: 4, StatementTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer jobs.Close()
-	// BigQuery starts reading the upload only after 1 s.
-	if err := x.bq.SetFault(fakes.Fault{Path: "/upload/", LatencyMs: 1000}); err != nil {
+	// BigQuery starts reading the upload only after 4 s.
+	if err := x.bq.SetFault(fakes.Fault{Path: "/upload/", LatencyMs: 4000}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := export.Run(ctx, jobs, x.client, export.Options{Dataset: "melmastoon_audit", Table: "operator_activity", JobPrefix: "slow", BatchRows: 20000})

@@ -214,8 +214,10 @@ env_file() {
 	fi
 	if has_need "$needs" bigquery; then
 		# terraform/bigquery.tf
-		yaml_kv BIGQUERY_DATASET bff_backoffice_activity >&3
+		yaml_kv BIGQUERY_DATASET melmastoon_audit >&3
 		yaml_kv BIGQUERY_TABLE operator_activity >&3
+		conf BFF_BIGQUERY_LOCATION
+		yaml_kv BIGQUERY_LOCATION "$REPLY" >&3
 	fi
 	if has_need "$needs" upstreams; then
 		local -a pairs=()

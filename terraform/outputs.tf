@@ -7,6 +7,7 @@ output "deploy_env" {
     export BFF_IAM_ISSUER='${var.iam_issuer}'
     export BFF_JWT_AUDIENCE='${var.jwt_audience}'
     export BFF_TENANT_SERVICE_URL='${var.tenant_service_url}'
+    export BFF_BIGQUERY_LOCATION='${google_bigquery_dataset.activity.location}'
     export BFF_UPSTREAM_ENV='${join(",", [for k, v in var.upstream_urls : "${k}=${v}"])}'
   EOT
 }

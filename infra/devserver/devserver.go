@@ -22,6 +22,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
+	fakebq "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
@@ -52,7 +53,7 @@ type Options struct {
 	// UpstreamLatency is the fakes' base latency range.
 	UpstreamLatency [2]time.Duration
 	// Upstreams, when set, are the base URLs of fakes someone else runs
-	// (by service name: "iam", "tenant" and every fleet service), so that
+	// (by service name: "iam", "tenant", "bigquery" and every fleet service), so that
 	// several dev-server processes can share one fleet and count its
 	// calls together; the server then starts no fakes of its own and
 	// Server.Tenant and Server.Fleet stay nil. Its IAM still mints tokens
@@ -70,11 +71,15 @@ type Options struct {
 
 // Server is a running dev server.
 type Server struct {
-	BaseURL   string
-	IAM       *iam.IAM
-	Tenant    *faketenant.Service
-	Fleet     *fleet.Fleet // the property-scoped upstreams (reservation, …)
-	Demo      *demo.Dataset
+	BaseURL string
+	IAM     *iam.IAM
+	Tenant  *faketenant.Service
+	Fleet   *fleet.Fleet // the property-scoped upstreams (reservation, …)
+	// BigQuery is the audit lake export-activity loads into.
+	BigQuery *fakebq.Service
+	Demo     *demo.Dataset
+	// Jobs are the scheduled functions, each run by POST JobPath(name).
+	Jobs      []string
 	Upstreams map[string]string
 	// Env is the configuration every function is started from, by
 	// environment variable name, as a deployment sets it.
@@ -89,6 +94,7 @@ type Server struct {
 type Fakes struct {
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
+	BigQuery  *fakebq.Service
 	Fleet     *fleet.Fleet
 	Upstreams map[string]string // base URL by service name, as Options.Upstreams takes them
 
@@ -113,7 +119,8 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 		return nil, fmt.Errorf("devserver: iam fake: %w", err)
 	}
 	f.Tenant = faketenant.New(ds, fopts...)
-	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake()} {
+	f.BigQuery = fakebq.New(fopts...)
+	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake(), "bigquery": f.BigQuery.Fake} {
 		fs, err := fakes.Listen("127.0.0.1:0", fk)
 		if err != nil {
 			return nil, fmt.Errorf("devserver: %w", err)
@@ -144,7 +151,7 @@ func (f *Fakes) Close() {
 // URL for.
 func checkUpstreams(ups map[string]string) error {
 	var missing []string
-	for _, name := range append([]string{"iam", "tenant"}, fleet.Names()...) {
+	for _, name := range append([]string{"iam", "tenant", "bigquery"}, fleet.Names()...) {
 		if ups[name] == "" {
 			missing = append(missing, name)
 		}
@@ -195,7 +202,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, f.Close)
-		s.IAM, s.Tenant, s.Fleet = f.IAM, f.Tenant, f.Fleet
+		s.IAM, s.Tenant, s.Fleet, s.BigQuery = f.IAM, f.Tenant, f.Fleet, f.BigQuery
 		maps.Copy(s.Upstreams, f.Upstreams)
 	}
 
@@ -215,6 +222,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"REDIS_KEY_PREFIX":     o.RedisPrefix,
 		"DATABASE_URL":         o.DatabaseURL,
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
+		// export-activity loads into the BigQuery fake, without
+		// credentials (it refuses an endpoint off loopback).
+		"BIGQUERY_ENDPOINT": s.Upstreams["bigquery"] + "/bigquery/v2/",
 		// The Java emulator on a loaded 2-core machine answers a burst of
 		// writes far slower than Firestore; past the production timeout a
 		// request is refused 503 while its record may have landed, and the
@@ -237,6 +247,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		if !ok {
 			_ = ln.Close()
 			return nil, fmt.Errorf("devserver: function %q is in the manifest but not in devserver.Functions", fn.Name)
+		}
+		if fn.Kind == manifest.KindScheduled {
+			s.Jobs = append(s.Jobs, fn.Name)
 		}
 		if fn.Kind == manifest.KindScheduled && fn.Has(manifest.NeedJobsPostgres) && o.JobsDatabaseURL == "" {
 			mux.Handle("POST "+JobPath(fn.Name), http.HandlerFunc(noJobsDatabase))

@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	activity "github.com/melmastoon/bff-backoffice/functions/activity"
 	aidecision "github.com/melmastoon/bff-backoffice/functions/ai-decision"
 	aiinbox "github.com/melmastoon/bff-backoffice/functions/ai-inbox"
 	alertack "github.com/melmastoon/bff-backoffice/functions/alert-ack"
@@ -13,6 +14,7 @@ import (
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
+	exportactivity "github.com/melmastoon/bff-backoffice/functions/export-activity"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
@@ -20,6 +22,7 @@ import (
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
+	retention "github.com/melmastoon/bff-backoffice/functions/retention"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
@@ -58,6 +61,9 @@ var Functions = []boot.Function{
 	suggestioninvalidated.Function,
 	today.Function,
 	sessionsweeper.Function,
+	activity.Function,
+	exportactivity.Function,
+	retention.Function,
 }
 
 // Lookup returns the registered function called name.

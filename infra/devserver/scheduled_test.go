@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/infra/internal/repo"
+	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -86,5 +88,94 @@ func TestScheduledFunctionsRunOnPOST(t *testing.T) {
 	var left int
 	if err := admin.QueryRow(ctx, "SELECT count(*) FROM bff.outbox").Scan(&left); err != nil || left != 0 {
 		t.Errorf("outbox rows left = %d, %v", left, err)
+	}
+}
+
+// POST /_jobs/export-activity exports the ledger into the BigQuery fake:
+// rows committed before the run are in the table (GET
+// /__tables/{dataset}/{table}/rows) once, and the stack file lists the job
+// and the fake.
+func TestExportActivityRunsOnPOST(t *testing.T) {
+	t.Parallel()
+	testenv.PubsubHost(t)
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, info := testenv.Postgres(t)
+	rdb := testenv.Redis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Options{
+		RepoRoot: root, DatabaseURL: info.AppURL, JobsDatabaseURL: info.JobsURL,
+		RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix, ProjectID: testenv.ProjectID(t),
+		Log: logtest.TestLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	sf, err := srv.StackFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf.Upstreams["bigquery"] == "" || !slices.Contains(sf.Jobs, "export-activity") || !slices.Contains(sf.Jobs, "outbox-relay") {
+		t.Fatalf("stack file: upstreams %v, jobs %v", sf.Upstreams, sf.Jobs)
+	}
+	tenant := ids.New(ids.Tenant)
+	if err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return activity.InsertTx(ctx, tx, activity.Entry{TenantID: tenant, OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device),
+			Category: activity.CategoryAuth, Action: activity.ActionSessionOpened, Outcome: activity.OutcomeSuccess, RequestID: "r"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The export takes rows below the cluster's oldest running transaction;
+	// on a test cluster shared with other tests, wait for it to pass ours.
+	jobs, err := pgx.Connect(ctx, info.JobsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close(context.Background())
+	for below := false; !below; {
+		if err := jobs.QueryRow(ctx, `SELECT bool_and(recorded_xid < pg_snapshot_xmin(pg_current_snapshot())) FROM bff.operator_activity`).Scan(&below); err != nil {
+			t.Fatal(err)
+		}
+		if !below {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the export horizon never passed the row")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	run := func() map[string]any {
+		t.Helper()
+		res, err := http.Post(srv.BaseURL+devserver.JobPath("export-activity"), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var sum map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&sum); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("export-activity = %d %v %v", res.StatusCode, sum, err)
+		}
+		return sum
+	}
+	if sum := run(); sum["rows"] != float64(1) {
+		t.Fatalf("first run: %v, want 1 row", sum)
+	}
+	if sum := run(); sum["rows"] != float64(0) {
+		t.Fatalf("second run: %v, want nothing new", sum)
+	}
+	res, err := http.Get(sf.Upstreams["bigquery"] + "/__tables/melmastoon_audit/operator_activity/rows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tbl struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tbl); err != nil || len(tbl.Rows) != 1 || tbl.Rows[0]["tenantId"] != tenant {
+		t.Fatalf("table rows %v, %v", tbl.Rows, err)
 	}
 }

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
@@ -20,6 +21,9 @@ type StackFile struct {
 	JWKS                  JWKSInfo          `json:"jwks"`
 	Tenants               []StackTenant     `json:"tenants"`
 	Upstreams             map[string]string `json:"upstreams"`
+	// Jobs are the scheduled functions, each run once by POST
+	// {baseUrl}/_jobs/{name}.
+	Jobs []string `json:"jobs"`
 }
 
 // JWKSInfo tells tools how to mint their own tokens.
@@ -85,6 +89,10 @@ func (s *Server) StackFile(repoRoot string) (*StackFile, error) {
 			Audience:       s.IAM.Audience(),
 		},
 		Upstreams: s.Upstreams,
+		Jobs:      slices.Clone(s.Jobs),
+	}
+	if sf.Jobs == nil {
+		sf.Jobs = []string{}
 	}
 	for _, t := range s.Demo.Tenants {
 		cfg := t.Config()

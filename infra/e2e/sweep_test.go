@@ -147,6 +147,9 @@ var sweepRoutes = map[string]sweepRoute{
 	"GET /v1/maintenance/board":  propRoute("/v1/maintenance/board", []string{hk, mt, mg, ad}),
 	"GET /v1/ai/suggestions":     propRoute("/v1/ai/suggestions", everyone),
 	"GET /v1/alerts":             propRoute("/v1/alerts", everyone),
+	// No operatorId: every operator's rows, which only these roles may read
+	// (reading one's own is TestActivityFeed's).
+	"GET /v1/activity": propRoute("/v1/activity", []string{na, mg, ad}),
 	"POST /v1/ai/suggestions/{aimId}/decision": {
 		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
 			return "POST", "/v1/ai/suggestions/" + tg.aim + "/decision", `{"outcome":"rejected","notes":"sweep"}`, c != caseOtherTenant

@@ -5,7 +5,7 @@
 //
 //	GET    /__stats        → 200 {"requests": {"<METHOD> <path>": n, …}}
 //	POST   /__stats/reset  → 204
-//	POST   /__faults       {"path": "<prefix>|*", "latencyMs": n, "errorRate": 0..1, "hang": bool} → 204
+//	POST   /__faults       {"path": "<prefix>|*", "latencyMs": n, "errorRate": 0..1, "hang": bool, "dropAfter": bool} → 204
 //	DELETE /__faults       → 204
 //	GET    /__faults       → 200 {"faults": [...]} (read-only convenience)
 //
@@ -37,6 +37,11 @@ type Fault struct {
 	LatencyMs int     `json:"latencyMs"`
 	ErrorRate float64 `json:"errorRate"`
 	Hang      bool    `json:"hang"`
+	// DropAfter serves the request in full (the service does the work: a
+	// job accepted, rows stored) and then drops the connection instead of
+	// answering: the client cannot tell whether its request took effect,
+	// the classic trap for a retry that duplicates.
+	DropAfter bool `json:"dropAfter,omitempty"`
 }
 
 // maxFaultLatency keeps a typo from parking requests for hours.
@@ -83,6 +88,19 @@ func WithLatency(lo, hi time.Duration) Option {
 	}
 }
 
+// WithControl serves the control endpoints under prefix (which must start
+// with "/__") with h: a fake's own test-only views, such as the BigQuery
+// fake's table rows. Like the shared ones they are neither counted nor
+// subject to faults.
+func WithControl(prefix string, h http.Handler) Option {
+	return func(f *Fake) {
+		if f.control == nil {
+			f.control = map[string]http.Handler{}
+		}
+		f.control[prefix] = h
+	}
+}
+
 // Fake wraps a fake service's handler with counting and faults. It is safe
 // for concurrent use.
 type Fake struct {
@@ -93,6 +111,8 @@ type Fake struct {
 	mu     sync.Mutex
 	counts map[string]int64
 	faults map[string]Fault // by Path: posting the same path replaces
+
+	control map[string]http.Handler // extra control endpoints, by path prefix
 
 	inFlight  atomic.Int64
 	closeOnce sync.Once
@@ -197,7 +217,13 @@ func (f *Fake) faultFor(path string) (Fault, bool) {
 // ServeHTTP implements http.Handler.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/__") {
-		f.control(w, r)
+		for prefix, h := range f.control {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		f.serveControl(w, r)
 		return
 	}
 	f.inFlight.Add(1)
@@ -230,8 +256,21 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, "injected fault")
 		return
 	}
+	if faulty && ft.DropAfter {
+		f.next.ServeHTTP(&discarded{h: http.Header{}}, r)
+		// The server closes the connection without a response; the
+		// client sees it reset (EOF), never a status.
+		panic(http.ErrAbortHandler)
+	}
 	f.next.ServeHTTP(w, r)
 }
+
+// discarded is the answer nobody receives.
+type discarded struct{ h http.Header }
+
+func (d *discarded) Header() http.Header         { return d.h }
+func (d *discarded) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discarded) WriteHeader(int)             {}
 
 // sleep waits d unless the client leaves or the fake closes first.
 func (f *Fake) sleep(r *http.Request, d time.Duration) bool {
@@ -254,7 +293,7 @@ func (f *Fake) unavailable(w http.ResponseWriter, detail string) {
 	WriteProblem(w, http.StatusServiceUnavailable, "MELMASTOON.FAKE.UNAVAILABLE", f.name+": "+detail)
 }
 
-func (f *Fake) control(w http.ResponseWriter, r *http.Request) {
+func (f *Fake) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/__stats":
 		if !allow(w, r, http.MethodGet) {

@@ -37,6 +37,14 @@ const (
 	// ActionAlertAcknowledge is an operator's acknowledgement of an alert.
 	ActionAlertAcknowledge = "alert.acknowledge"
 
+	// ActionMutationRefused is a mutation the idempotency layer refused
+	// before it ran (no or a malformed Idempotency-Key, the key in flight
+	// or reused with another body): the resource is the request's path.
+	ActionMutationRefused = "mutation.refused"
+
+	// ActionActivityViewed is GET /v1/activity.
+	ActionActivityViewed = "activity.viewed"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -69,6 +77,8 @@ var actions = []Action{
 	{ActionAISuggestionDecide, CategoryAIDecision},
 	{ActionAlertInboxViewed, CategoryView},
 	{ActionAlertAcknowledge, CategoryAlertAck},
+	{ActionMutationRefused, CategoryMutationProxy},
+	{ActionActivityViewed, CategoryView},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

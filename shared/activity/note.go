@@ -2,7 +2,14 @@ package activity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +28,14 @@ type Note struct {
 	Action     string
 	PropertyID string // empty: the actor's default property
 	Resource   *Ref
+	// Partial names the parts of a view that could not be shown as asked
+	// ("revenue=unavailable"): a non-empty Partial makes a successful
+	// row's outcome partial, so an auditor can tell that the operator saw
+	// less than the whole picture.
+	Partial []string
+	// ContextHash is the row's contextHash (hex SHA-256 of the request's
+	// context, ContextHash); the gate fills it in when the action did not.
+	ContextHash string
 	// Recorded is true once the note's row is committed, by the action
 	// itself inside its own transaction (RecordTx) or ahead of it
 	// (RecordNow): whoever records the request's outcome writes no second
@@ -48,12 +63,51 @@ func EntryOf(a actor.Actor, n Note, err error) Entry {
 	if e.PropertyID == "" {
 		e.PropertyID = a.DefaultProperty()
 	}
-	if err != nil {
+	e.ContextHash = n.ContextHash
+	switch {
+	case err != nil:
 		ae := apperr.From(err)
 		e.Outcome = OutcomeFailure
 		e.Error = &ErrorInfo{Code: string(ae.Code), Message: ae.Detail}
+	case len(n.Partial) > 0:
+		e.Outcome = OutcomePartial
+		e.Error = &ErrorInfo{Code: string(apperr.UpstreamUnavailable), Message: strings.Join(n.Partial, ", ")}
 	}
 	return e
+}
+
+// ContextHash is the contextHash of a request: the hex SHA-256 of its
+// method, path, query (keys sorted, values in order), session and the
+// SHA-256 of its body (empty when it has none), each length-prefixed so
+// no two contexts serialise alike. A dispute over what an operator asked
+// for is settled by recomputing it from the request log; the hash itself
+// holds no guest data.
+func ContextHash(method, path string, query url.Values, sessionID string, bodySHA256 []byte) string {
+	h := sha256.New()
+	var buf []byte
+	put := func(s string) {
+		buf = binary.AppendUvarint(buf[:0], uint64(len(s)))
+		h.Write(buf)
+		h.Write([]byte(s))
+	}
+	put("melmastoon activity context v1")
+	put(method)
+	put(path)
+	keys := slices.Sorted(maps.Keys(query))
+	buf = binary.AppendUvarint(buf[:0], uint64(len(keys)))
+	h.Write(buf)
+	for _, k := range keys {
+		put(k)
+		vs := query[k]
+		buf = binary.AppendUvarint(buf[:0], uint64(len(vs)))
+		h.Write(buf)
+		for _, v := range vs {
+			put(v)
+		}
+	}
+	put(sessionID)
+	put(string(bodySHA256))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // RecordTx writes n's success row inside the action's own transaction, so

@@ -70,7 +70,20 @@ type Call struct {
 	Note activity.Note
 	// Opened is true on the request that opened the session.
 	Opened bool
-	g      *Gate
+	// BodySHA256 is the SHA-256 of the request body, set by a layer that
+	// reads the whole body (idemhttp) so the row's contextHash covers it.
+	BodySHA256 []byte
+	g          *Gate
+}
+
+// entry is the activity row of note n with outcome herr, its contextHash
+// the request's unless the action set its own.
+func (c *Call) entry(n activity.Note, herr error) activity.Entry {
+	if n.ContextHash == "" {
+		r := c.Request
+		n.ContextHash = activity.ContextHash(r.Method, r.URL.Path, r.URL.Query(), c.Actor.SessionID, c.BodySHA256)
+	}
+	return activity.EntryOf(c.Actor, n, herr)
 }
 
 // Result is a handler's successful answer. A nil Body writes no body.
@@ -130,10 +143,10 @@ func (g *Gate) Handle(h Handler) http.Handler {
 
 		var rows []activity.Entry
 		if opened {
-			rows = append(rows, activity.EntryOf(c.Actor, activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionOpened, PropertyID: s.DefaultProperty(), Resource: &activity.Ref{Kind: "session", ID: s.ID}}, nil))
+			rows = append(rows, c.entry(activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionOpened, PropertyID: s.DefaultProperty(), Resource: &activity.Ref{Kind: "session", ID: s.ID}}, nil))
 		}
 		if c.Note.Action != "" && !c.Note.Recorded {
-			rows = append(rows, activity.EntryOf(c.Actor, c.Note, herr))
+			rows = append(rows, c.entry(c.Note, herr))
 		}
 		if len(rows) > 0 {
 			if err := g.Ledger.Record(ctx, rows...); err != nil {
@@ -196,7 +209,7 @@ func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, c *Call, err error
 	code := apperr.CodeOf(err)
 	switch code {
 	case apperr.SessionRevoked, apperr.SessionDeviceMismatch, apperr.NoPropertyScope, apperr.Unauthenticated:
-		row := activity.EntryOf(c.Actor, activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionRefused}, err)
+		row := c.entry(activity.Note{Category: activity.CategoryAuth, Action: activity.ActionSessionRefused}, err)
 		if rerr := g.Ledger.Record(r.Context(), row); rerr != nil {
 			httpx.WriteError(w, r, rerr)
 			return
@@ -219,6 +232,10 @@ func withSession(a actor.Actor, s *session.Session) actor.Actor {
 // (see activity.RecordNow); the gate then writes no row for the note.
 func (c *Call) RecordNow(ctx context.Context) (err error) {
 	defer derrors.Wrap(&err, "gate.Call.RecordNow")
+	if c.Note.ContextHash == "" {
+		r := c.Request
+		c.Note.ContextHash = activity.ContextHash(r.Method, r.URL.Path, r.URL.Query(), c.Actor.SessionID, c.BodySHA256)
+	}
 	return activity.RecordNow(ctx, c.g.Ledger, c.Actor, &c.Note)
 }
 
@@ -232,7 +249,7 @@ func (c *Call) RecordOutcome(ctx context.Context, herr error) (err error) {
 	if c.Note.Action == "" || c.Note.Recorded {
 		return nil
 	}
-	if err := c.g.Ledger.Record(ctx, activity.EntryOf(c.Actor, c.Note, herr)); err != nil {
+	if err := c.g.Ledger.Record(ctx, c.entry(c.Note, herr)); err != nil {
 		return err
 	}
 	c.Note.Recorded = true

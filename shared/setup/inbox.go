@@ -38,17 +38,7 @@ func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g 
 			return nil, err
 		}
 	}
-	// The lists' cursors are signed with a key derived from the deployment's
-	// PII_HASH_KEY: a secret every HTTP function already holds, validated
-	// (at least 32 bytes) with the gate's configuration; the derivation
-	// keeps a cursor MAC from ever equalling one of its hashes.
-	var keys struct {
-		PIIHashKey string `env:"PII_HASH_KEY, required"`
-	}
-	if err := config.LoadFrom(ctx, l, &keys); err != nil {
-		return nil, err
-	}
-	cursors, err := listcursor.New([]byte(keys.PIIHashKey))
+	cursors, err := ListCursors(ctx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +58,21 @@ func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g 
 		out.Alerts = inbox.NewAlerts(d, src.Notification)
 	}
 	return out, nil
+}
+
+// ListCursors is the codec of the lists' cursors. They are signed with a
+// key derived from the deployment's PII_HASH_KEY: a secret every HTTP
+// function already holds, validated (at least 32 bytes) with the gate's
+// configuration; the derivation keeps a cursor MAC from ever equalling one
+// of its hashes.
+func ListCursors(ctx context.Context, l envconfig.Lookuper) (*listcursor.Codec, error) {
+	var keys struct {
+		PIIHashKey string `env:"PII_HASH_KEY, required"`
+	}
+	if err := config.LoadFrom(ctx, l, &keys); err != nil {
+		return nil, err
+	}
+	return listcursor.New([]byte(keys.PIIHashKey))
 }
 
 // Notifier pushes live events to the desktops of a property.

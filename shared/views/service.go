@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/access"
@@ -126,6 +128,7 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 		return nil, note, err
 	}
 	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
+	note.Partial = partial(snap)
 	s.telemetry(ctx, a, events.DashboardViewed, prop, map[string]any{
 		"snapshotId": snap.ID, "operatorRole": access.Primary(a.Roles), "partial": snap.Partial, "widgets": len(snap.Widgets),
 	})
@@ -175,6 +178,7 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 		return nil, note, err
 	}
 	note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
+	note.Partial = partial(snap)
 	s.telemetry(ctx, a, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
 	b, err := rendered(snap, func() any {
 		items := snap.Widgets["items"]
@@ -187,6 +191,22 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 		}
 	})
 	return b, note, err
+}
+
+// partial lists the parts of a partial snapshot that were not fresh
+// ("revenue=unavailable"), sorted, for the activity row; nil when the
+// snapshot is whole.
+func partial(snap *compose.Snapshot) []string {
+	if !snap.Partial {
+		return nil
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(snap.Staleness)) {
+		if st := snap.Staleness[name]; st != compose.Fresh {
+			out = append(out, name+"="+st)
+		}
+	}
+	return out
 }
 
 // rendered is body() encoded once per snapshot (compose.Snapshot.Memo) the

@@ -124,8 +124,14 @@ func TestDashboardWidgetSetFollowsRoles(t *testing.T) {
 			if d.PropertyID != a.PrimaryPropertyID || d.OperatorRole != tc.operatorRole || d.TenantID != a.TenantID {
 				t.Errorf("dashboard of %s as %q, want %s as %q", d.PropertyID, d.OperatorRole, a.PrimaryPropertyID, tc.operatorRole)
 			}
+			// The row says the operator saw a partial dashboard, and which
+			// widgets were missing.
+			var missing []string
+			for _, w := range want {
+				missing = append(missing, w+"="+compose.Unavailable)
+			}
 			wantNote := activity.Note{Category: activity.CategoryView, Action: activity.ActionDashboardViewed,
-				PropertyID: a.PrimaryPropertyID, Resource: &activity.Ref{Kind: "dashboard", ID: d.ID}}
+				PropertyID: a.PrimaryPropertyID, Resource: &activity.Ref{Kind: "dashboard", ID: d.ID}, Partial: missing}
 			if diff := cmp.Diff(wantNote, note); diff != "" {
 				t.Errorf("note (-want +got):\n%s", diff)
 			}
@@ -203,6 +209,9 @@ func TestViewPartialWhenItsUpstreamFails(t *testing.T) {
 			}
 			wantNote := activity.Note{Category: activity.CategoryView, Action: activity.ActionWorkbenchArrivalsOpened,
 				PropertyID: prop, Resource: &activity.Ref{Kind: "workbench_view", ID: v.ID}}
+			if tc.partial {
+				wantNote.Partial = []string{"items=" + tc.stale}
+			}
 			if diff := cmp.Diff(wantNote, note); diff != "" {
 				t.Errorf("note (-want +got):\n%s", diff)
 			}

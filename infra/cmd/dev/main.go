@@ -164,6 +164,12 @@ func printHowTo(sf *devserver.StackFile, path string, took time.Duration) {
 		fmt.Printf("\nas %s:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/session\n", who, tok, sf.BaseURL)
 		fmt.Printf("  (then /v1/dashboard, /v1/arrivals, … with the same header)\n")
 	}
-	fmt.Printf("\nscheduled functions run when called (Cloud Scheduler's part):\n  curl -s -X POST %s/_jobs/outbox-relay\n", sf.BaseURL)
+	fmt.Printf("\nscheduled functions run when called (Cloud Scheduler's part):\n")
+	for _, j := range sf.Jobs {
+		fmt.Printf("  curl -s -X POST %s/_jobs/%s\n", sf.BaseURL, j)
+	}
+	if u := sf.Upstreams["bigquery"]; u != "" {
+		fmt.Printf("  (what export-activity loaded: curl -s %s/__tables/melmastoon_audit/operator_activity/rows)\n", u)
+	}
 	fmt.Println("\nCtrl-C stops everything.")
 }

@@ -9,19 +9,24 @@
 //
 // Wrap sits inside the gate, so the actor is known; the activity row of
 // the run that executes is committed (gate.Call.RecordOutcome) before its
-// answer is stored. Replays, 409s and 422s run no handler and so record no
-// row: the action was recorded when it ran.
+// answer is stored. A replay runs no handler and records no row: the
+// action was recorded when it ran. A refusal (no or a malformed key, a
+// body too large, the key in flight or reused with another body) records
+// a mutation.refused failure row: a client hammering a mutation with bad
+// keys is what an auditor wants to see.
 package idemhttp
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
@@ -32,8 +37,14 @@ import (
 // shared/idempotency for the answers. h finds the body in c.Request.Body
 // as usual (read once here and put back).
 func Wrap(s *idempotency.Store, h gate.Handler) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+	return func(ctx context.Context, c *gate.Call) (_ gate.Result, err error) {
 		r := c.Request
+		ran := false
+		defer func() {
+			if err != nil && !ran && c.Note.Action == "" {
+				c.Note = refused(r)
+			}
+		}()
 		// The key is checked before the body is read: a request without
 		// one is refused whatever it carries.
 		key, err := idempotency.ParseKey(r.Header.Values(idempotency.KeyHeader))
@@ -44,8 +55,11 @@ func Wrap(s *idempotency.Store, h gate.Handler) gate.Handler {
 		if err != nil {
 			return gate.Result{}, err
 		}
+		sum := sha256.Sum256(body)
+		c.BodySHA256 = sum[:]
 		req := idempotency.Request{Key: key, Method: r.Method, URL: r.URL, Body: body}
 		resp, err := s.Do(ctx, c.Actor, req, func(ctx context.Context) (idempotency.Response, error) {
+			ran = true
 			res, err := h(ctx, c)
 			// The run's activity row commits before its answer is stored:
 			// a ledger failure then fails the run (5xx, the key released)
@@ -63,6 +77,19 @@ func Wrap(s *idempotency.Store, h gate.Handler) gate.Handler {
 		}
 		return gate.Result{Status: resp.Status, Header: resp.Header, Raw: resp.Body}, nil
 	}
+}
+
+// refused is the note of a mutation refused before it ran: the request's
+// path names what was attempted (the handler, which knows the action's
+// own name and property, never ran).
+func refused(r *http.Request) activity.Note {
+	// Escaped: ASCII, so the cut never splits a character.
+	id := r.Method + " " + r.URL.EscapedPath()
+	if len(id) > activity.MaxResourceID {
+		id = id[:activity.MaxResourceID]
+	}
+	return activity.Note{Category: activity.CategoryMutationProxy, Action: activity.ActionMutationRefused,
+		Resource: &activity.Ref{Kind: "request", ID: id}}
 }
 
 // responseOf encodes a handler's result the way the gate would write it

@@ -1,0 +1,41 @@
+// Package activity is the `activity` function: GET /v1/activity — the
+// operator activity ledger read back, newest first: an operator's own
+// actions, and for night auditors, managers and admins everyone's.
+package activity
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `activity` function as deployed.
+var Function = boot.Function{Name: "activity", EntryPoint: "Activity", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	cursors, err := setup.ListCursors(b.Ctx, b.L)
+	b.Fail(err)
+	return New(b.Gate, &activity.Feed{DB: b.Res.DB, Cursors: cursors})
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its route behind the gate.
+func New(g *gate.Gate, f *activity.Feed) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"GET /v1/activity": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			q := c.Request.URL.Query()
+			page, note, err := f.List(ctx, c.Actor, activity.FeedQuery{
+				OperatorID: q.Get("operatorId"), Category: q.Get("category"), PropertyID: q.Get("propertyId"),
+				From: q.Get("from"), To: q.Get("to"), Limit: q.Get("limit"), Cursor: q.Get("cursor"),
+			})
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			return gate.Result{Status: http.StatusOK, Body: page}, nil
+		},
+	})
+}

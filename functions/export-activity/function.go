@@ -1,0 +1,77 @@
+// Package exportactivity is the `export-activity` scheduled function:
+// Cloud Scheduler POSTs to it (*/10 * * * *, UTC; OIDC, invoker account
+// only) and, as the jobs role, it copies the operator activity ledger from
+// Postgres to BigQuery (melmastoon_audit.operator_activity) exactly once
+// (shared/activity/export): batch by batch after the watermark, each under
+// a deterministic load job id, the watermark moved only once BigQuery has
+// the rows. A run that overlaps another answers 200 {"skipped": true}.
+package exportactivity
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/option"
+
+	"github.com/melmastoon/bff-backoffice/functions/export-activity/export"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Config is the job's BigQuery configuration (deploy.sh sets it from
+// terraform/bigquery.tf).
+type Config struct {
+	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	Dataset  string `env:"BIGQUERY_DATASET, default=melmastoon_audit"`
+	Table    string `env:"BIGQUERY_TABLE, default=operator_activity"`
+	Location string `env:"BIGQUERY_LOCATION, default=US"`
+	// Endpoint is the dev stack's BigQuery fake (…/bigquery/v2/); empty in
+	// production (the real API, with the runtime account's credentials).
+	Endpoint  string `env:"BIGQUERY_ENDPOINT"`
+	BatchRows int    `env:"EXPORT_BATCH_ROWS, default=50000"`
+}
+
+// Validate refuses an endpoint off this machine: the endpoint is spoken to
+// without credentials, which only a local fake may be.
+func (c *Config) Validate() error {
+	if c.BatchRows < 1 || c.BatchRows > 1_000_000 {
+		return fmt.Errorf("EXPORT_BATCH_ROWS must be within 1..1000000")
+	}
+	if c.Endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return fmt.Errorf("BIGQUERY_ENDPOINT: %w", err)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("BIGQUERY_ENDPOINT %q: only a loopback fake may be set (it is called without credentials)", c.Endpoint)
+	}
+	return nil
+}
+
+// Function is the `export-activity` function as deployed.
+var Function = boot.Function{Name: "export-activity", EntryPoint: "ExportActivity", StartHTTP: setup.Job("export-activity",
+	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
+		var cfg Config
+		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+			return nil, err
+		}
+		var opts []option.ClientOption
+		if cfg.Endpoint != "" {
+			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
+		}
+		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("bigquery client: %w", err)
+		}
+		o := export.Options{Dataset: cfg.Dataset, Table: cfg.Table, Location: cfg.Location, BatchRows: cfg.BatchRows, Log: log}
+		return func(ctx context.Context) (any, error) { return export.Run(ctx, j.DB, bq, o) }, nil
+	})}
+
+func init() { Function.Register() }

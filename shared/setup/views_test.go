@@ -28,8 +28,8 @@ func TestViewsConfigBudgets(t *testing.T) {
 		t.Fatalf("widened = %+v (%v)", c, err)
 	}
 	for _, bad := range []map[string]string{
-		{"VIEW_WIDGET_BUDGET": "900ms"},                            // not below the 800ms total
-		{"VIEW_WIDGET_BUDGET": "1ms"},                              // too small to fetch anything
+		{"VIEW_WIDGET_BUDGET": "900ms"},                             // not below the 800ms total
+		{"VIEW_WIDGET_BUDGET": "1ms"},                               // too small to fetch anything
 		{"VIEW_TOTAL_BUDGET": "11s", "VIEW_WIDGET_BUDGET": "300ms"}, // past any client's patience
 	} {
 		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "VIEW_WIDGET_BUDGET") {

@@ -37,6 +37,13 @@ const (
 	// ActionAlertAcknowledge is an operator's acknowledgement of an alert.
 	ActionAlertAcknowledge = "alert.acknowledge"
 
+	// ActionDeviceHeartbeat is POST /v1/devices/heartbeat.
+	ActionDeviceHeartbeat = "device.heartbeat"
+	// ActionDevicesViewed is GET /v1/devices.
+	ActionDevicesViewed = "devices.viewed"
+	// ActionDeviceHintsViewed is GET /v1/devices/hints.
+	ActionDeviceHintsViewed = "device_hints.viewed"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -69,6 +76,9 @@ var actions = []Action{
 	{ActionAISuggestionDecide, CategoryAIDecision},
 	{ActionAlertInboxViewed, CategoryView},
 	{ActionAlertAcknowledge, CategoryAlertAck},
+	{ActionDeviceHeartbeat, CategoryOther},
+	{ActionDevicesViewed, CategoryView},
+	{ActionDeviceHintsViewed, CategoryView},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

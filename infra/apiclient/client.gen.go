@@ -361,6 +361,30 @@ func (e DeparturesViewView) Valid() bool {
 	}
 }
 
+// Defines values for DeviceSyncStatusStatus.
+const (
+	Idle         DeviceSyncStatusStatus = "idle"
+	Offline      DeviceSyncStatusStatus = "offline"
+	Online       DeviceSyncStatusStatus = "online"
+	StaleSession DeviceSyncStatusStatus = "stale_session"
+)
+
+// Valid indicates whether the value is a known member of the DeviceSyncStatusStatus enum.
+func (e DeviceSyncStatusStatus) Valid() bool {
+	switch e {
+	case Idle:
+		return true
+	case Offline:
+		return true
+	case Online:
+		return true
+	case StaleSession:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Freshness.
 const (
 	Fresh       Freshness = "fresh"
@@ -421,6 +445,27 @@ const (
 func (e InHouseViewView) Valid() bool {
 	switch e {
 	case InHouse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InstallerChannel.
+const (
+	Beta   InstallerChannel = "beta"
+	Canary InstallerChannel = "canary"
+	Stable InstallerChannel = "stable"
+)
+
+// Valid indicates whether the value is a known member of the InstallerChannel enum.
+func (e InstallerChannel) Valid() bool {
+	switch e {
+	case Beta:
+		return true
+	case Canary:
+		return true
+	case Stable:
 		return true
 	default:
 		return false
@@ -972,6 +1017,9 @@ type AlertsWidget struct {
 // AppPlatform defines model for AppPlatform.
 type AppPlatform string
 
+// AppVersion defines model for AppVersion.
+type AppVersion = string
+
 // ArrivalsView The WorkbenchView `arrivals`.
 type ArrivalsView struct {
 	ComposedAt Timestamp `json:"composedAt"`
@@ -1134,8 +1182,64 @@ type DeparturesView struct {
 // DeparturesViewView defines model for DeparturesView.View.
 type DeparturesViewView string
 
+// DeviceHeartbeat defines model for DeviceHeartbeat.
+type DeviceHeartbeat struct {
+	AppPlatform      *AppPlatform      `json:"appPlatform,omitempty"`
+	AppVersion       *AppVersion       `json:"appVersion,omitempty"`
+	InstallerChannel *InstallerChannel `json:"installerChannel,omitempty"`
+	NetworkProfile   *NetworkProfile   `json:"networkProfile,omitempty"`
+
+	// Pending The device's offline queue by aggregate (each aggregate once); `[]` clears it.
+	Pending    *[]PendingAction `json:"pending,omitempty"`
+	PropertyId *PropertyId      `json:"propertyId,omitempty"`
+	SentAt     *Timestamp       `json:"sentAt,omitempty"`
+}
+
+// DeviceHints defines model for DeviceHints.
+type DeviceHints struct {
+	Items []struct {
+		DeviceId   DeviceId        `json:"deviceId"`
+		Pending    []PendingAction `json:"pending"`
+		ReportedAt Timestamp       `json:"reportedAt"`
+	} `json:"items"`
+}
+
 // DeviceId defines model for DeviceId.
 type DeviceId = string
+
+// DeviceList defines model for DeviceList.
+type DeviceList struct {
+	// Items By device id; one page (at most `limit` devices).
+	Items []DeviceSyncStatus `json:"items"`
+
+	// NextCursor An opaque page cursor (signed; bound to the list, tenant and filters it was issued for).
+	NextCursor *Cursor `json:"nextCursor,omitempty"`
+}
+
+// DeviceSyncId defines model for DeviceSyncId.
+type DeviceSyncId = string
+
+// DeviceSyncStatus defines model for DeviceSyncStatus.
+type DeviceSyncStatus struct {
+	AppPlatform      *AppPlatform      `json:"appPlatform,omitempty"`
+	AppVersion       *AppVersion       `json:"appVersion,omitempty"`
+	DeviceId         DeviceId          `json:"deviceId"`
+	Id               DeviceSyncId      `json:"id"`
+	InstallerChannel *InstallerChannel `json:"installerChannel,omitempty"`
+	LastHeartbeatAt  Timestamp         `json:"lastHeartbeatAt"`
+	NetworkProfile   *NetworkProfile   `json:"networkProfile,omitempty"`
+	OperatorId       *OperatorId       `json:"operatorId,omitempty"`
+	PendingHints     []struct {
+		Aggregate string `json:"aggregate"`
+		Count     int32  `json:"count"`
+	} `json:"pendingHints"`
+	PropertyId PropertyId             `json:"propertyId"`
+	Status     DeviceSyncStatusStatus `json:"status"`
+	TenantId   TenantId               `json:"tenantId"`
+}
+
+// DeviceSyncStatusStatus defines model for DeviceSyncStatus.Status.
+type DeviceSyncStatusStatus string
 
 // EmptyObject An empty JSON object.
 type EmptyObject = map[string]interface{}
@@ -1202,6 +1306,9 @@ type InHouseWidget struct {
 	Count Count `json:"count"`
 	Vip   Count `json:"vip"`
 }
+
+// InstallerChannel defines model for InstallerChannel.
+type InstallerChannel string
 
 // JSONObject16K A JSON object of at most 16 KiB, passed through as the upstream (or the operator) wrote it.
 type JSONObject16K map[string]interface{}
@@ -1288,6 +1395,14 @@ type OccupancyWidget struct {
 
 // OperatorId defines model for OperatorId.
 type OperatorId = string
+
+// PendingAction defines model for PendingAction.
+type PendingAction struct {
+	// Aggregate The aggregate the queued actions are about (`reservation`, `folio`, …).
+	Aggregate        string `json:"aggregate"`
+	Count            int32  `json:"count"`
+	OldestAgeSeconds int32  `json:"oldestAgeSeconds"`
+}
 
 // Problem An RFC 9457 problem.
 type Problem struct {
@@ -1764,6 +1879,69 @@ type GetDeparturesParams struct {
 	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
 }
 
+// ListDevicesParams defines parameters for ListDevices.
+type ListDevicesParams struct {
+	// PropertyId The property; defaults to the session's primary property, else the first in scope. Malformed → 400 VALIDATION_FAILED; not in the session's scope → 403 PROPERTY_OUT_OF_SCOPE.
+	PropertyId *PropertyIdQuery `form:"propertyId,omitempty" json:"propertyId,omitempty"`
+
+	// Limit The most entries a page holds; anything but an integer from 1 to 200 → 400 VALIDATION_FAILED.
+	Limit *LimitQuery `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page, as given; altered, or sent with other filters than it was issued for → 400 VALIDATION_FAILED. Absent → the first page.
+	Cursor *CursorQuery `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
+	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
+
+	// XSessionId The session the client believes it holds; one of another device or operator → 401 SESSION_DEVICE_MISMATCH.
+	XSessionId *SessionIdHeader `json:"X-Session-Id,omitempty"`
+
+	// XAppVersion The desktop app's version, kept on the session; malformed → 400 VALIDATION_FAILED.
+	XAppVersion *AppVersionHeader `json:"X-App-Version,omitempty"`
+
+	// XAppPlatform The desktop's platform, kept on the session; another value → 400 VALIDATION_FAILED.
+	XAppPlatform *AppPlatformHeader `json:"X-App-Platform,omitempty"`
+
+	// XNetworkProfile How the desktop's network has behaved lately, kept on the session; another value → 400 VALIDATION_FAILED.
+	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
+}
+
+// DeviceHeartbeatParams defines parameters for DeviceHeartbeat.
+type DeviceHeartbeatParams struct {
+	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
+	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
+
+	// XSessionId The session the client believes it holds; one of another device or operator → 401 SESSION_DEVICE_MISMATCH.
+	XSessionId *SessionIdHeader `json:"X-Session-Id,omitempty"`
+
+	// XAppVersion The desktop app's version, kept on the session; malformed → 400 VALIDATION_FAILED.
+	XAppVersion *AppVersionHeader `json:"X-App-Version,omitempty"`
+
+	// XAppPlatform The desktop's platform, kept on the session; another value → 400 VALIDATION_FAILED.
+	XAppPlatform *AppPlatformHeader `json:"X-App-Platform,omitempty"`
+
+	// XNetworkProfile How the desktop's network has behaved lately, kept on the session; another value → 400 VALIDATION_FAILED.
+	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
+}
+
+// ListDeviceHintsParams defines parameters for ListDeviceHints.
+type ListDeviceHintsParams struct {
+	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
+	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
+
+	// XSessionId The session the client believes it holds; one of another device or operator → 401 SESSION_DEVICE_MISMATCH.
+	XSessionId *SessionIdHeader `json:"X-Session-Id,omitempty"`
+
+	// XAppVersion The desktop app's version, kept on the session; malformed → 400 VALIDATION_FAILED.
+	XAppVersion *AppVersionHeader `json:"X-App-Version,omitempty"`
+
+	// XAppPlatform The desktop's platform, kept on the session; another value → 400 VALIDATION_FAILED.
+	XAppPlatform *AppPlatformHeader `json:"X-App-Platform,omitempty"`
+
+	// XNetworkProfile How the desktop's network has behaved lately, kept on the session; another value → 400 VALIDATION_FAILED.
+	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
+}
+
 // GetEventsParams defines parameters for GetEvents.
 type GetEventsParams struct {
 	// LastEventId The same, for clients that cannot set the header; the header wins when both are sent.
@@ -1931,6 +2109,9 @@ type DecideAISuggestionJSONRequestBody = DecisionRequest
 
 // AcknowledgeAlertJSONRequestBody defines body for AcknowledgeAlert for application/json ContentType.
 type AcknowledgeAlertJSONRequestBody = EmptyObject
+
+// DeviceHeartbeatJSONRequestBody defines body for DeviceHeartbeat for application/json ContentType.
+type DeviceHeartbeatJSONRequestBody = DeviceHeartbeat
 
 // PatchSessionJSONRequestBody defines body for PatchSession for application/json ContentType.
 type PatchSessionJSONRequestBody = SessionPatch
@@ -2151,6 +2332,64 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/departures (the `GetDepartures` operationId).
 	GetDepartures(ctx context.Context, params *GetDeparturesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDevices The property's devices with their DeviceSyncStatus, status derived when read.
+	//
+	// Every device that last reported on the property and is not deleted, by device id.
+	// `status`: `online` (last heartbeat under 1 min ago), `idle` (under 5 min), `offline`
+	// (5 min or more), `stale_session` (the session of its last heartbeat has ended). Open to
+	// every role for the properties in its scope.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor`; a cursor is only valid for the property it was issued
+	// for (anything else → 400 VALIDATION_FAILED).
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeviceHeartbeatWithBody Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+	//
+	// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+	// without `propertyId` takes the session's default property). `propertyId` must be in the
+	// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+	// arrived) is older than the stored one changes nothing and gets the stored status, so
+	// heartbeats delivered out of order leave the newest state. `pending` is the device's
+	// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+	// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+	// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+	// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+	// A sample of heartbeats emits `device.heartbeat.v1`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+	DeviceHeartbeatWithBody(ctx context.Context, params *DeviceHeartbeatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeviceHeartbeat Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+	//
+	// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+	// without `propertyId` takes the session's default property). `propertyId` must be in the
+	// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+	// arrived) is older than the stored one changes nothing and gets the stored status, so
+	// heartbeats delivered out of order leave the newest state. `pending` is the device's
+	// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+	// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+	// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+	// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+	// A sample of heartbeats emits `device.heartbeat.v1`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+	DeviceHeartbeat(ctx context.Context, params *DeviceHeartbeatParams, body DeviceHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDeviceHints "N actions pending on your other device": the calling operator's other devices' offline queues.
+	//
+	// The latest non-empty `pending` summary of each of the calling operator's other devices
+	// (never the calling device's, never another operator's, whatever the roles), reported in
+	// the last 7 days, newest first; at most 200.
+	//
+	// Corresponds with GET /v1/devices/hints (the `ListDeviceHints` operationId).
+	ListDeviceHints(ctx context.Context, params *ListDeviceHintsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetEvents Server-Sent Events of the caller's device.
 	//
@@ -2495,6 +2734,104 @@ func (c *Client) GetDashboard(ctx context.Context, params *GetDashboardParams, r
 // Corresponds with GET /v1/departures (the `GetDepartures` operationId).
 func (c *Client) GetDepartures(ctx context.Context, params *GetDeparturesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDeparturesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDevices The property's devices with their DeviceSyncStatus, status derived when read.
+//
+// Every device that last reported on the property and is not deleted, by device id.
+// `status`: `online` (last heartbeat under 1 min ago), `idle` (under 5 min), `offline`
+// (5 min or more), `stale_session` (the session of its last heartbeat has ended). Open to
+// every role for the properties in its scope.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor`; a cursor is only valid for the property it was issued
+// for (anything else → 400 VALIDATION_FAILED).
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *Client) ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDevicesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeviceHeartbeatWithBody Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+//
+// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+// without `propertyId` takes the session's default property). `propertyId` must be in the
+// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+// arrived) is older than the stored one changes nothing and gets the stored status, so
+// heartbeats delivered out of order leave the newest state. `pending` is the device's
+// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+// A sample of heartbeats emits `device.heartbeat.v1`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+func (c *Client) DeviceHeartbeatWithBody(ctx context.Context, params *DeviceHeartbeatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeviceHeartbeatRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeviceHeartbeat Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+//
+// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+// without `propertyId` takes the session's default property). `propertyId` must be in the
+// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+// arrived) is older than the stored one changes nothing and gets the stored status, so
+// heartbeats delivered out of order leave the newest state. `pending` is the device's
+// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+// A sample of heartbeats emits `device.heartbeat.v1`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+func (c *Client) DeviceHeartbeat(ctx context.Context, params *DeviceHeartbeatParams, body DeviceHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeviceHeartbeatRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDeviceHints "N actions pending on your other device": the calling operator's other devices' offline queues.
+//
+// The latest non-empty `pending` summary of each of the calling operator's other devices
+// (never the calling device's, never another operator's, whatever the roles), reported in
+// the last 7 days, newest first; at most 200.
+//
+// Corresponds with GET /v1/devices/hints (the `ListDeviceHints` operationId).
+func (c *Client) ListDeviceHints(ctx context.Context, params *ListDeviceHintsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeviceHintsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3626,6 +3963,328 @@ func NewGetDeparturesRequest(server string, params *GetDeparturesParams) (*http.
 	return req, nil
 }
 
+// NewListDevicesRequest constructs an http.Request for the ListDevices method
+func NewListDevicesRequest(server string, params *ListDevicesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PropertyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "propertyId", *params.PropertyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.XSessionId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Session-Id", *params.XSessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Session-Id", headerParam1)
+		}
+
+		if params.XAppVersion != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-App-Version", *params.XAppVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Version", headerParam2)
+		}
+
+		if params.XAppPlatform != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-App-Platform", *params.XAppPlatform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Platform", headerParam3)
+		}
+
+		if params.XNetworkProfile != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-Network-Profile", *params.XNetworkProfile, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Network-Profile", headerParam4)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeviceHeartbeatRequest calls the generic DeviceHeartbeat builder with application/json body
+func NewDeviceHeartbeatRequest(server string, params *DeviceHeartbeatParams, body DeviceHeartbeatJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeviceHeartbeatRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewDeviceHeartbeatRequestWithBody constructs an http.Request for the DeviceHeartbeat method, with any body, and a specified content type
+func NewDeviceHeartbeatRequestWithBody(server string, params *DeviceHeartbeatParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices/heartbeat")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.XSessionId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Session-Id", *params.XSessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Session-Id", headerParam1)
+		}
+
+		if params.XAppVersion != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-App-Version", *params.XAppVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Version", headerParam2)
+		}
+
+		if params.XAppPlatform != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-App-Platform", *params.XAppPlatform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Platform", headerParam3)
+		}
+
+		if params.XNetworkProfile != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-Network-Profile", *params.XNetworkProfile, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Network-Profile", headerParam4)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListDeviceHintsRequest constructs an http.Request for the ListDeviceHints method
+func NewListDeviceHintsRequest(server string, params *ListDeviceHintsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices/hints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.XSessionId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Session-Id", *params.XSessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Session-Id", headerParam1)
+		}
+
+		if params.XAppVersion != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-App-Version", *params.XAppVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Version", headerParam2)
+		}
+
+		if params.XAppPlatform != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-App-Platform", *params.XAppPlatform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Platform", headerParam3)
+		}
+
+		if params.XNetworkProfile != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-Network-Profile", *params.XNetworkProfile, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Network-Profile", headerParam4)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetEventsRequest constructs an http.Request for the GetEvents method
 func NewGetEventsRequest(server string, params *GetEventsParams) (*http.Request, error) {
 	var err error
@@ -4679,6 +5338,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/departures (the `GetDepartures` operationId).
 	GetDeparturesWithResponse(ctx context.Context, params *GetDeparturesParams, reqEditors ...RequestEditorFn) (*GetDeparturesResponse, error)
+
+	// ListDevicesWithResponse The property's devices with their DeviceSyncStatus, status derived when read.
+	//
+	// Every device that last reported on the property and is not deleted, by device id.
+	// `status`: `online` (last heartbeat under 1 min ago), `idle` (under 5 min), `offline`
+	// (5 min or more), `stale_session` (the session of its last heartbeat has ended). Open to
+	// every role for the properties in its scope.
+	// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+	// `nextCursor` to pass as `cursor`; a cursor is only valid for the property it was issued
+	// for (anything else → 400 VALIDATION_FAILED).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error)
+
+	// DeviceHeartbeatWithBodyWithResponse Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+	//
+	// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+	// without `propertyId` takes the session's default property). `propertyId` must be in the
+	// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+	// arrived) is older than the stored one changes nothing and gets the stored status, so
+	// heartbeats delivered out of order leave the newest state. `pending` is the device's
+	// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+	// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+	// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+	// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+	// A sample of heartbeats emits `device.heartbeat.v1`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+	DeviceHeartbeatWithBodyWithResponse(ctx context.Context, params *DeviceHeartbeatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeviceHeartbeatResponse, error)
+
+	// DeviceHeartbeatWithResponse Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+	//
+	// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+	// without `propertyId` takes the session's default property). `propertyId` must be in the
+	// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+	// arrived) is older than the stored one changes nothing and gets the stored status, so
+	// heartbeats delivered out of order leave the newest state. `pending` is the device's
+	// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+	// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+	// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+	// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+	// A sample of heartbeats emits `device.heartbeat.v1`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+	DeviceHeartbeatWithResponse(ctx context.Context, params *DeviceHeartbeatParams, body DeviceHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeviceHeartbeatResponse, error)
+
+	// ListDeviceHintsWithResponse "N actions pending on your other device": the calling operator's other devices' offline queues.
+	//
+	// The latest non-empty `pending` summary of each of the calling operator's other devices
+	// (never the calling device's, never another operator's, whatever the roles), reported in
+	// the last 7 days, newest first; at most 200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/devices/hints (the `ListDeviceHints` operationId).
+	ListDeviceHintsWithResponse(ctx context.Context, params *ListDeviceHintsParams, reqEditors ...RequestEditorFn) (*ListDeviceHintsResponse, error)
 
 	// GetEventsWithResponse Server-Sent Events of the caller's device.
 	//
@@ -6388,6 +7109,591 @@ func (r GetDeparturesResponse) ContentType() string {
 	return ""
 }
 
+// ListDevicesResponse200Headers the declared response headers of an HTTP 200 response for ListDevices
+type ListDevicesResponse200Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          SessionId
+}
+
+// ListDevicesResponse400Headers the declared response headers of an HTTP 400 response for ListDevices
+type ListDevicesResponse400Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponse401Headers the declared response headers of an HTTP 401 response for ListDevices
+type ListDevicesResponse401Headers struct {
+	CacheControl        string
+	WWWAuthenticate     string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponse403Headers the declared response headers of an HTTP 403 response for ListDevices
+type ListDevicesResponse403Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponse429Headers the declared response headers of an HTTP 429 response for ListDevices
+type ListDevicesResponse429Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponse500Headers the declared response headers of an HTTP 500 response for ListDevices
+type ListDevicesResponse500Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponse503Headers the declared response headers of an HTTP 503 response for ListDevices
+type ListDevicesResponse503Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDevicesResponseDefaultHeaders the declared response headers of an HTTP default response for ListDevices
+type ListDevicesResponseDefaultHeaders struct {
+	Allow               *string
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+type ListDevicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListDevicesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListDevicesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDevicesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListDevicesResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDevicesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListDevicesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDevicesResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListDevicesResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDevicesResponse) GetJSON200() *DeviceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSONDefault() *UnexpectedError {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDevicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDevicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDevicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDevicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeviceHeartbeatResponse200Headers the declared response headers of an HTTP 200 response for DeviceHeartbeat
+type DeviceHeartbeatResponse200Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          SessionId
+}
+
+// DeviceHeartbeatResponse400Headers the declared response headers of an HTTP 400 response for DeviceHeartbeat
+type DeviceHeartbeatResponse400Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse401Headers the declared response headers of an HTTP 401 response for DeviceHeartbeat
+type DeviceHeartbeatResponse401Headers struct {
+	CacheControl        string
+	WWWAuthenticate     string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse403Headers the declared response headers of an HTTP 403 response for DeviceHeartbeat
+type DeviceHeartbeatResponse403Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse404Headers the declared response headers of an HTTP 404 response for DeviceHeartbeat
+type DeviceHeartbeatResponse404Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse413Headers the declared response headers of an HTTP 413 response for DeviceHeartbeat
+type DeviceHeartbeatResponse413Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse415Headers the declared response headers of an HTTP 415 response for DeviceHeartbeat
+type DeviceHeartbeatResponse415Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse429Headers the declared response headers of an HTTP 429 response for DeviceHeartbeat
+type DeviceHeartbeatResponse429Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse500Headers the declared response headers of an HTTP 500 response for DeviceHeartbeat
+type DeviceHeartbeatResponse500Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponse503Headers the declared response headers of an HTTP 503 response for DeviceHeartbeat
+type DeviceHeartbeatResponse503Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DeviceHeartbeatResponseDefaultHeaders the declared response headers of an HTTP default response for DeviceHeartbeat
+type DeviceHeartbeatResponseDefaultHeaders struct {
+	Allow               *string
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+type DeviceHeartbeatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceSyncStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeviceHeartbeatResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeviceHeartbeatResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeviceHeartbeatResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeviceHeartbeatResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeviceHeartbeatResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DeviceHeartbeatResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DeviceHeartbeatResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeviceHeartbeatResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeviceHeartbeatResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeviceHeartbeatResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DeviceHeartbeatResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeviceHeartbeatResponse) GetJSON200() *DeviceSyncStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeviceHeartbeatResponse) GetApplicationproblemJSONDefault() *UnexpectedError {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeviceHeartbeatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeviceHeartbeatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeviceHeartbeatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeviceHeartbeatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDeviceHintsResponse200Headers the declared response headers of an HTTP 200 response for ListDeviceHints
+type ListDeviceHintsResponse200Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          SessionId
+}
+
+// ListDeviceHintsResponse400Headers the declared response headers of an HTTP 400 response for ListDeviceHints
+type ListDeviceHintsResponse400Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponse401Headers the declared response headers of an HTTP 401 response for ListDeviceHints
+type ListDeviceHintsResponse401Headers struct {
+	CacheControl        string
+	WWWAuthenticate     string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponse403Headers the declared response headers of an HTTP 403 response for ListDeviceHints
+type ListDeviceHintsResponse403Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponse429Headers the declared response headers of an HTTP 429 response for ListDeviceHints
+type ListDeviceHintsResponse429Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponse500Headers the declared response headers of an HTTP 500 response for ListDeviceHints
+type ListDeviceHintsResponse500Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponse503Headers the declared response headers of an HTTP 503 response for ListDeviceHints
+type ListDeviceHintsResponse503Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// ListDeviceHintsResponseDefaultHeaders the declared response headers of an HTTP default response for ListDeviceHints
+type ListDeviceHintsResponseDefaultHeaders struct {
+	Allow               *string
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+type ListDeviceHintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceHints
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListDeviceHintsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListDeviceHintsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDeviceHintsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListDeviceHintsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDeviceHintsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListDeviceHintsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDeviceHintsResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ListDeviceHintsResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeviceHintsResponse) GetJSON200() *DeviceHints {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDeviceHintsResponse) GetApplicationproblemJSONDefault() *UnexpectedError {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeviceHintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeviceHintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeviceHintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeviceHintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetEventsResponse200Headers the declared response headers of an HTTP 200 response for GetEvents
 type GetEventsResponse200Headers struct {
 	CacheControl        string
@@ -8035,6 +9341,92 @@ func (c *ClientWithResponses) GetDeparturesWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseGetDeparturesResponse(rsp)
+}
+
+// ListDevicesWithResponse The property's devices with their DeviceSyncStatus, status derived when read.
+//
+// Every device that last reported on the property and is not deleted, by device id.
+// `status`: `online` (last heartbeat under 1 min ago), `idle` (under 5 min), `offline`
+// (5 min or more), `stale_session` (the session of its last heartbeat has ended). Open to
+// every role for the properties in its scope.
+// Paged: `limit` entries at most (default 50, 1–200) and, unless this is the last page,
+// `nextCursor` to pass as `cursor`; a cursor is only valid for the property it was issued
+// for (anything else → 400 VALIDATION_FAILED).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *ClientWithResponses) ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error) {
+	rsp, err := c.ListDevices(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDevicesResponse(rsp)
+}
+
+// DeviceHeartbeatWithBodyWithResponse Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+//
+// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+// without `propertyId` takes the session's default property). `propertyId` must be in the
+// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+// arrived) is older than the stored one changes nothing and gets the stored status, so
+// heartbeats delivered out of order leave the newest state. `pending` is the device's
+// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+// A sample of heartbeats emits `device.heartbeat.v1`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+func (c *ClientWithResponses) DeviceHeartbeatWithBodyWithResponse(ctx context.Context, params *DeviceHeartbeatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeviceHeartbeatResponse, error) {
+	rsp, err := c.DeviceHeartbeatWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeviceHeartbeatResponse(rsp)
+}
+
+// DeviceHeartbeatWithResponse Report the calling device's state and offline queue; get its DeviceSyncStatus back.
+//
+// PATCH semantics: every field may be left out and keeps its stored value (a first heartbeat
+// without `propertyId` takes the session's default property). `propertyId` must be in the
+// session's scope (403 `PROPERTY_OUT_OF_SCOPE`). A heartbeat whose `sentAt` (else the time it
+// arrived) is older than the stored one changes nothing and gets the stored status, so
+// heartbeats delivered out of order leave the newest state. `pending` is the device's
+// OfflineActionQueueHint (at most 50 aggregates; `[]` clears it), shown to the operator's
+// other devices for 7 days (`GET /v1/devices/hints`). A `sentAt` more than a minute ahead of
+// the server is 400. A device iam-service deleted gets 404 `NOT_FOUND` and stays deleted.
+// Not idempotency-keyed: a state report, safe to repeat (an `Idempotency-Key` is ignored).
+// A sample of heartbeats emits `device.heartbeat.v1`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices/heartbeat (the `DeviceHeartbeat` operationId).
+func (c *ClientWithResponses) DeviceHeartbeatWithResponse(ctx context.Context, params *DeviceHeartbeatParams, body DeviceHeartbeatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeviceHeartbeatResponse, error) {
+	rsp, err := c.DeviceHeartbeat(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeviceHeartbeatResponse(rsp)
+}
+
+// ListDeviceHintsWithResponse "N actions pending on your other device": the calling operator's other devices' offline queues.
+//
+// The latest non-empty `pending` summary of each of the calling operator's other devices
+// (never the calling device's, never another operator's, whatever the roles), reported in
+// the last 7 days, newest first; at most 200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/devices/hints (the `ListDeviceHints` operationId).
+func (c *ClientWithResponses) ListDeviceHintsWithResponse(ctx context.Context, params *ListDeviceHintsParams, reqEditors ...RequestEditorFn) (*ListDeviceHintsResponse, error) {
+	rsp, err := c.ListDeviceHints(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeviceHintsResponse(rsp)
 }
 
 // GetEventsWithResponse Server-Sent Events of the caller's device.
@@ -11601,6 +12993,1266 @@ func ParseGetDeparturesResponse(rsp *http.Response) (*GetDeparturesResponse, err
 		response.Headers503 = &headers
 	case true:
 		var headers GetDeparturesResponseDefaultHeaders
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDevicesResponse parses an HTTP response from a ListDevicesWithResponse call
+func ParseListDevicesResponse(rsp *http.Response) (*ListDevicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDevicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListDevicesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListDevicesResponse400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListDevicesResponse401Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListDevicesResponse403Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListDevicesResponse429Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListDevicesResponse500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListDevicesResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListDevicesResponseDefaultHeaders
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeviceHeartbeatResponse parses an HTTP response from a DeviceHeartbeatWithResponse call
+func ParseDeviceHeartbeatResponse(rsp *http.Response) (*DeviceHeartbeatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeviceHeartbeatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceSyncStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeviceHeartbeatResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeviceHeartbeatResponse400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeviceHeartbeatResponse401Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeviceHeartbeatResponse403Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeviceHeartbeatResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers DeviceHeartbeatResponse413Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DeviceHeartbeatResponse415Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeviceHeartbeatResponse429Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeviceHeartbeatResponse500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeviceHeartbeatResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DeviceHeartbeatResponseDefaultHeaders
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDeviceHintsResponse parses an HTTP response from a ListDeviceHintsWithResponse call
+func ParseListDeviceHintsResponse(rsp *http.Response) (*ListDeviceHintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeviceHintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceHints
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListDeviceHintsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListDeviceHintsResponse400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListDeviceHintsResponse401Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListDeviceHintsResponse403Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListDeviceHintsResponse429Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListDeviceHintsResponse500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListDeviceHintsResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers ListDeviceHintsResponseDefaultHeaders
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

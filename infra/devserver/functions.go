@@ -12,6 +12,9 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/dashboard"
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
+	deviceheartbeat "github.com/melmastoon/bff-backoffice/functions/device-heartbeat"
+	devicehints "github.com/melmastoon/bff-backoffice/functions/device-hints"
+	devices "github.com/melmastoon/bff-backoffice/functions/devices"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
@@ -58,6 +61,9 @@ var Functions = []boot.Function{
 	suggestioninvalidated.Function,
 	today.Function,
 	sessionsweeper.Function,
+	deviceheartbeat.Function,
+	devices.Function,
+	devicehints.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -147,6 +147,20 @@ var sweepRoutes = map[string]sweepRoute{
 	"GET /v1/maintenance/board":  propRoute("/v1/maintenance/board", []string{hk, mt, mg, ad}),
 	"GET /v1/ai/suggestions":     propRoute("/v1/ai/suggestions", everyone),
 	"GET /v1/alerts":             propRoute("/v1/alerts", everyone),
+	"GET /v1/devices":            propRoute("/v1/devices", everyone),
+	"POST /v1/devices/heartbeat": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/devices/heartbeat", fmt.Sprintf(`{"propertyId":%q,"networkProfile":"good"}`, tg.prop), c != caseOtherTenantR
+		},
+		allowed: everyone, success: 200,
+	},
+	// The caller's own devices only: no property or resource to aim at.
+	"GET /v1/devices/hints": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "GET", "/v1/devices/hints", "", c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
 	"POST /v1/ai/suggestions/{aimId}/decision": {
 		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
 			return "POST", "/v1/ai/suggestions/" + tg.aim + "/decision", `{"outcome":"rejected","notes":"sweep"}`, c != caseOtherTenant

@@ -23,8 +23,12 @@ import (
 type fixture struct {
 	svc   *devices.Service
 	db    *pg.DB
+	info  testenv.PGInfo
 	clock *clock
 }
+
+// jobs is a bff_jobs pool on the fixture's database.
+func (f *fixture) jobs(t *testing.T) *pg.DB { return testenv.JobsDB(t, f.info) }
 
 type clock struct {
 	mu sync.Mutex
@@ -40,7 +44,7 @@ func (c *clock) add(d time.Duration) {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, _ := testenv.Postgres(t)
+	db, info := testenv.Postgres(t)
 	rdb := testenv.Redis(t)
 	cur, err := listcursor.New([]byte("devices-tests-cursor-secret-0123456789"))
 	if err != nil {
@@ -48,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	svc := devices.New(devices.Deps{DB: db, Redis: rdb, Cursors: cur, Now: c.now})
-	return &fixture{svc: svc, db: db, clock: c}
+	return &fixture{svc: svc, db: db, info: info, clock: c}
 }
 
 func operator(tenant string, props ...string) actor.Actor {

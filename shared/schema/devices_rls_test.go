@@ -118,3 +118,32 @@ func TestDeviceSyncPolicies(t *testing.T) {
 		t.Errorf("jobs marks a deleted device lost: %d rows, %v", n, err)
 	}
 }
+
+// bff_jobs inserts into the outbox device.heartbeat.lost.v1 events of the
+// tenant its transaction names, and nothing else.
+func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	jobs := testenv.JobsDB(t, info)
+	ctx := context.Background()
+	tenant := ids.New(ids.Tenant)
+	insert := func(setTenant, rowTenant, subject string) error {
+		return jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			if setTenant != "" {
+				if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, setTenant); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO bff.outbox (id, tenant_id, subject, envelope) VALUES ($1, $2, $3, '\x7b7d')`,
+				ids.New(ids.Event), rowTenant, subject)
+			return err
+		})
+	}
+	const lost = "melmastoon.bff.backoffice.device.heartbeat.lost.v1"
+	if err := insert(tenant, tenant, lost); err != nil {
+		t.Fatalf("jobs inserting heartbeat.lost: %v", err)
+	}
+	wantSQLState(t, "jobs inserting another subject", insert(tenant, tenant, "melmastoon.bff.backoffice.alert.acknowledged.v1"), "42501")
+	wantSQLState(t, "jobs inserting for another tenant", insert(tenant, ids.New(ids.Tenant), lost), "42501")
+	wantSQLState(t, "jobs inserting without a tenant", insert("", tenant, lost), "42501")
+}

@@ -14,7 +14,10 @@
 --             device-deleted consumer). No DELETE, TRUNCATE: a deleted
 --             device keeps its tombstone row.
 --   bff_jobs  SELECT of every tenant's rows and UPDATE of lost_at alone,
---             only from NULL to a time on a live device (heartbeat-sweeper).
+--             only from NULL to a time on a live device (heartbeat-sweeper),
+--             and INSERT into bff.outbox of device.heartbeat.lost.v1 events
+--             alone, of the tenant its transaction names: the sweeper marks
+--             a device lost and queues its one event in one transaction.
 --   bff_owner owns the table; FORCE ROW LEVEL SECURITY and no policy for it
 --             leave it no rows.
 -- A trigger keeps the tombstone permanent, even for the owner.
@@ -126,3 +129,12 @@ CREATE TRIGGER device_sync_tombstone
 CREATE TRIGGER device_sync_no_truncate
     BEFORE TRUNCATE ON bff.device_sync
     FOR EACH STATEMENT EXECUTE FUNCTION bff.refuse_write_once();
+
+-- heartbeat-sweeper's events go out through the outbox with the update that
+-- causes them. bff_jobs may insert that one subject and nothing else, for
+-- the tenant it set in the transaction (outbox.Add's own filter).
+CREATE POLICY jobs_insert_heartbeat_lost ON bff.outbox
+    FOR INSERT TO bff_jobs
+    WITH CHECK (subject = 'melmastoon.bff.backoffice.device.heartbeat.lost.v1'
+                AND tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
+GRANT INSERT ON TABLE bff.outbox TO bff_jobs;

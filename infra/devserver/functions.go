@@ -16,6 +16,7 @@ import (
 	devicehints "github.com/melmastoon/bff-backoffice/functions/device-hints"
 	devices "github.com/melmastoon/bff-backoffice/functions/devices"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
+	heartbeatsweeper "github.com/melmastoon/bff-backoffice/functions/heartbeat-sweeper"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
@@ -64,6 +65,7 @@ var Functions = []boot.Function{
 	deviceheartbeat.Function,
 	devices.Function,
 	devicehints.Function,
+	heartbeatsweeper.Function,
 }
 
 // Lookup returns the registered function called name.

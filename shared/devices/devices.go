@@ -267,12 +267,14 @@ func (s *Service) Heartbeat(ctx context.Context, a actor.Actor, hb Heartbeat) (_
 			defProp = *property
 		}
 		row := tx.QueryRow(ctx, `
-INSERT INTO bff.device_sync AS d (id, tenant_id, device_id, property_id, operator_id, session_id, sent_at, last_heartbeat_at,
+INSERT INTO bff.device_sync AS d (id, tenant_id, device_id, property_id, operator_id, operator_ids, session_id, sent_at, last_heartbeat_at,
        app_version, app_platform, installer_channel, network_profile, hint_id, pending, pending_reported_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $14::jsonb IS NULL THEN NULL ELSE $8::timestamptz END, $8)
+VALUES ($1, $2, $3, $4, $5, ARRAY[$5::text], $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $14::jsonb IS NULL THEN NULL ELSE $8::timestamptz END, $8)
 ON CONFLICT (tenant_id, device_id) DO UPDATE SET
        property_id = COALESCE($15, d.property_id, EXCLUDED.property_id),
        operator_id = EXCLUDED.operator_id,
+       operator_ids = CASE WHEN EXCLUDED.operator_id = ANY (d.operator_ids) THEN d.operator_ids
+                           ELSE (d.operator_ids || EXCLUDED.operator_id)[greatest(1, cardinality(d.operator_ids) - 30):] END,
        session_id = EXCLUDED.session_id,
        sent_at = EXCLUDED.sent_at,
        last_heartbeat_at = EXCLUDED.last_heartbeat_at,

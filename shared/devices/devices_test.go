@@ -367,3 +367,42 @@ func TestHintsOnlyForTheSameOperatorsOtherDevices(t *testing.T) {
 		t.Errorf("hint older than 7 days still shown: %+v", h.Items)
 	}
 }
+
+// Delete leaves a tombstone that refuses later heartbeats, returns every
+// operator seen on the device, and is idempotent; a device never seen gets
+// a tombstone too.
+func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	prop := ids.New(ids.Property)
+	a := operator(ids.New(ids.Tenant), prop)
+	b := operator(a.TenantID, prop)
+	b.DeviceID = a.DeviceID // a shared terminal
+	for _, x := range []actor.Actor{a, b, a} {
+		f.clock.add(time.Second)
+		if _, _, _, err := f.svc.Heartbeat(ctx, x, devices.Heartbeat{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		ops, err := f.svc.Delete(ctx, a.TenantID, a.DeviceID, f.clock.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ops) != 2 || ops[0] != a.OperatorID || ops[1] != b.OperatorID {
+			t.Fatalf("operators of the deleted device = %v, want [%s %s]", ops, a.OperatorID, b.OperatorID)
+		}
+	}
+	f.clock.add(time.Second)
+	if _, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{}); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("heartbeat after Delete: %v", err)
+	}
+	never := onDevice(a)
+	if ops, err := f.svc.Delete(ctx, a.TenantID, never.DeviceID, f.clock.now()); err != nil || len(ops) != 0 {
+		t.Fatalf("deleting an unseen device: %v, %v", ops, err)
+	}
+	if _, _, _, err := f.svc.Heartbeat(ctx, never, devices.Heartbeat{}); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("first heartbeat of a device deleted before it reported: %v", err)
+	}
+}

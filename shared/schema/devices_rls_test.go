@@ -43,7 +43,7 @@ ORDER BY 1`)
 	}
 	want := []string{"bff_app INSERT", "bff_app SELECT"}
 	for _, c := range []string{"app_platform", "app_version", "deleted_at", "hint_id", "installer_channel", "last_heartbeat_at",
-		"lost_at", "network_profile", "operator_id", "pending", "pending_reported_at", "property_id", "sent_at", "session_id", "updated_at"} {
+		"lost_at", "network_profile", "operator_id", "operator_ids", "pending", "pending_reported_at", "property_id", "sent_at", "session_id", "updated_at"} {
 		want = append(want, "bff_app UPDATE("+c+")")
 	}
 	want = append(want, "bff_jobs SELECT", "bff_jobs UPDATE(lost_at)")

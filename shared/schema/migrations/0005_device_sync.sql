@@ -28,6 +28,10 @@ CREATE TABLE bff.device_sync (
     device_id           text        NOT NULL,
     property_id         text,
     operator_id         text, -- the last operator on the device
+    -- Every operator seen on the device (most recent last, at most 32):
+    -- device-deleted revokes each one's sessions there, since a shared
+    -- front-desk terminal has many.
+    operator_ids        text[]      NOT NULL DEFAULT '{}',
     session_id          text, -- the session of the last heartbeat
     -- The ordering key: the heartbeat's own sentAt, or the time it arrived
     -- when it carried none.
@@ -58,6 +62,7 @@ CREATE TABLE bff.device_sync (
     CONSTRAINT device_sync_property_id_check CHECK (starts_with(property_id, 'prp_') AND octet_length(property_id) = 30),
     CONSTRAINT device_sync_operator_check    CHECK (starts_with(operator_id, 'op_') AND octet_length(operator_id) = 29),
     CONSTRAINT device_sync_session_check     CHECK (starts_with(session_id, 'bos_') AND octet_length(session_id) = 30),
+    CONSTRAINT device_sync_operator_ids_check CHECK (cardinality(operator_ids) <= 32),
     CONSTRAINT device_sync_app_version_check CHECK (char_length(app_version) BETWEEN 1 AND 64),
     CONSTRAINT device_sync_platform_check    CHECK (app_platform IN ('win32', 'darwin', 'linux')),
     CONSTRAINT device_sync_channel_check     CHECK (installer_channel IN ('stable', 'beta', 'canary')),
@@ -101,7 +106,7 @@ CREATE POLICY jobs_update ON bff.device_sync FOR UPDATE TO bff_jobs
 
 REVOKE ALL ON TABLE bff.device_sync FROM PUBLIC;
 GRANT SELECT, INSERT ON TABLE bff.device_sync TO bff_app;
-GRANT UPDATE (property_id, operator_id, session_id, sent_at, last_heartbeat_at, app_version, app_platform,
+GRANT UPDATE (property_id, operator_id, operator_ids, session_id, sent_at, last_heartbeat_at, app_version, app_platform,
               installer_channel, network_profile, hint_id, pending, pending_reported_at, lost_at,
               deleted_at, updated_at)
     ON TABLE bff.device_sync TO bff_app;

@@ -12,6 +12,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/dashboard"
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
+	devicedeleted "github.com/melmastoon/bff-backoffice/functions/device-deleted"
 	deviceheartbeat "github.com/melmastoon/bff-backoffice/functions/device-heartbeat"
 	devicehints "github.com/melmastoon/bff-backoffice/functions/device-hints"
 	devices "github.com/melmastoon/bff-backoffice/functions/devices"
@@ -66,6 +67,7 @@ var Functions = []boot.Function{
 	devices.Function,
 	devicehints.Function,
 	heartbeatsweeper.Function,
+	devicedeleted.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -43,6 +43,10 @@ const (
 	ActionDevicesViewed = "devices.viewed"
 	// ActionDeviceHintsViewed is GET /v1/devices/hints.
 	ActionDeviceHintsViewed = "device_hints.viewed"
+	// ActionSyncCursorRefreshed is POST /v1/sync/cursor.
+	ActionSyncCursorRefreshed = "sync.cursor_refreshed"
+	// ActionSyncHandshake is POST /v1/sync/handshake.
+	ActionSyncHandshake = "sync.handshake"
 
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
@@ -79,6 +83,8 @@ var actions = []Action{
 	{ActionDeviceHeartbeat, CategoryOther},
 	{ActionDevicesViewed, CategoryView},
 	{ActionDeviceHintsViewed, CategoryView},
+	{ActionSyncCursorRefreshed, CategorySyncHandshake},
+	{ActionSyncHandshake, CategorySyncHandshake},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

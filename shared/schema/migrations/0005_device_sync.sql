@@ -143,3 +143,42 @@ CREATE POLICY jobs_insert_heartbeat_lost ON bff.outbox
     WITH CHECK (subject = 'melmastoon.bff.backoffice.device.heartbeat.lost.v1'
                 AND tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 GRANT INSERT ON TABLE bff.outbox TO bff_jobs;
+
+-- The device's sync cursor (DeviceSyncStatus.lastCursor): what the BFF
+-- believes the device has; sync-service stays the authority. One row per
+-- device, only ever moved forward: every write is an upsert whose WHERE
+-- requires a higher cursor_version, so replies of sync-service applied out
+-- of order never move it back.
+--   bff_app   SELECT, INSERT, UPDATE of its own tenant's rows.
+--   bff_jobs  nothing.
+CREATE TABLE bff.device_cursor (
+    tenant_id          text        NOT NULL,
+    device_id          text        NOT NULL,
+    pull_cursor        text        NOT NULL,
+    push_ack           text        NOT NULL,
+    cursor_version     bigint      NOT NULL,
+    server_timestamp   timestamptz NOT NULL,
+    last_handshake_at  timestamptz,
+    updated_at         timestamptz NOT NULL,
+
+    CONSTRAINT device_cursor_pkey PRIMARY KEY (tenant_id, device_id),
+    CONSTRAINT device_cursor_tenant_id_check CHECK (starts_with(tenant_id, 'ten_') AND octet_length(tenant_id) = 30),
+    CONSTRAINT device_cursor_device_id_check CHECK (starts_with(device_id, 'dev_') AND octet_length(device_id) = 30),
+    CONSTRAINT device_cursor_pull_check      CHECK (octet_length(pull_cursor) <= 512),
+    CONSTRAINT device_cursor_ack_check       CHECK (octet_length(push_ack) <= 512),
+    CONSTRAINT device_cursor_version_check   CHECK (cursor_version >= 0)
+);
+
+ALTER TABLE bff.device_cursor ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bff.device_cursor FORCE ROW LEVEL SECURITY;
+CREATE POLICY app_select ON bff.device_cursor FOR SELECT TO bff_app
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
+CREATE POLICY app_insert ON bff.device_cursor FOR INSERT TO bff_app
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
+CREATE POLICY app_update ON bff.device_cursor FOR UPDATE TO bff_app
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
+REVOKE ALL ON TABLE bff.device_cursor FROM PUBLIC;
+GRANT SELECT, INSERT ON TABLE bff.device_cursor TO bff_app;
+GRANT UPDATE (pull_cursor, push_ack, cursor_version, server_timestamp, last_handshake_at, updated_at)
+    ON TABLE bff.device_cursor TO bff_app;

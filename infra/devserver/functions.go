@@ -30,6 +30,8 @@ import (
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
 	suggestioncreated "github.com/melmastoon/bff-backoffice/functions/suggestion-created"
 	suggestioninvalidated "github.com/melmastoon/bff-backoffice/functions/suggestion-invalidated"
+	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
+	synchandshake "github.com/melmastoon/bff-backoffice/functions/sync-handshake"
 	"github.com/melmastoon/bff-backoffice/functions/today"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 )
@@ -68,6 +70,8 @@ var Functions = []boot.Function{
 	devicehints.Function,
 	heartbeatsweeper.Function,
 	devicedeleted.Function,
+	synccursor.Function,
+	synchandshake.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -154,6 +154,23 @@ var sweepRoutes = map[string]sweepRoute{
 		},
 		allowed: everyone, success: 200,
 	},
+	// The calling device's cursor: no property or resource to aim at.
+	"POST /v1/sync/cursor": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/sync/cursor", `{}`, c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
+	// Malformed: a negative cursorVersion.
+	"POST /v1/sync/handshake": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			if c == caseMalformed {
+				return "POST", "/v1/sync/handshake", `{"cursorVersion":-1}`, true
+			}
+			return "POST", "/v1/sync/handshake", `{"pullCursor":"p","pushAck":"a","cursorVersion":1000000}`, c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
 	// The caller's own devices only: no property or resource to aim at.
 	"GET /v1/devices/hints": {
 		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {

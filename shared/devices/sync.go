@@ -49,6 +49,9 @@ type HandshakeRequest struct {
 	CursorVersion *int64 `json:"cursorVersion"`
 }
 
+// maxCursorVersion is the largest version a JSON number carries exactly.
+const maxCursorVersion = 1<<53 - 1
+
 // RefreshCursor asks sync-service for the calling device's cursor and
 // stores it unless a newer one is stored. It emits sync.cursor_advanced.v1
 // when the stored cursor moved.
@@ -72,7 +75,7 @@ func (s *Service) RefreshCursor(ctx context.Context, a actor.Actor, sync SyncSer
 // records the cursor it answers (never moving the stored one back). Only
 // a handshake sync-service answered is recorded: a timeout or refusal is
 // the call's error, and its activity row a failure. A version
-// sync-service holds as stale is 409 VERSION_CONFLICT.
+// sync-service holds as stale is 412 VERSION_CONFLICT.
 func (s *Service) Handshake(ctx context.Context, a actor.Actor, req HandshakeRequest, sync SyncService) (_ SyncResult, _ []events.Envelope, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "devices.Handshake(%s)", a.DeviceID)
 	note := activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncHandshake, Resource: &activity.Ref{Kind: "device", ID: a.DeviceID}}
@@ -83,8 +86,8 @@ func (s *Service) Handshake(ctx context.Context, a actor.Actor, req HandshakeReq
 	if len(req.PushAck) > syncsvc.MaxCursorLen {
 		fe = append(fe, apperr.FieldError{Field: "pushAck", Message: "must be at most 512 bytes"})
 	}
-	if req.CursorVersion == nil || *req.CursorVersion < 0 {
-		fe = append(fe, apperr.FieldError{Field: "cursorVersion", Message: "is required, an integer ≥ 0"})
+	if req.CursorVersion == nil || *req.CursorVersion < 0 || *req.CursorVersion > maxCursorVersion {
+		fe = append(fe, apperr.FieldError{Field: "cursorVersion", Message: "is required, an integer from 0 to 2^53-1"})
 	}
 	if len(fe) > 0 {
 		return SyncResult{}, nil, note, apperr.Validation(fe...)

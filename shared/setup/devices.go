@@ -2,10 +2,12 @@ package setup
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/listcursor"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
 // DevicesConfig is the devices functions' own configuration.
@@ -42,4 +44,14 @@ func (b *Builder) Devices() *devices.Service {
 	return devices.New(devices.Deps{
 		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: cursors, HeartbeatSampleRate: cfg.SampleRate,
 	})
+}
+
+// SyncClient is sync-service's client, for the sync functions.
+func (b *Builder) SyncClient() *syncsvc.Client {
+	c, err := dial(b.Ctx, b.L, syncsvc.NewClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("sync client: %w", err))
+		return &syncsvc.Client{}
+	}
+	return c
 }

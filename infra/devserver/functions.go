@@ -24,6 +24,7 @@ import (
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
+	preferences "github.com/melmastoon/bff-backoffice/functions/preferences"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
@@ -72,6 +73,7 @@ var Functions = []boot.Function{
 	devicedeleted.Function,
 	synccursor.Function,
 	synchandshake.Function,
+	preferences.Function,
 }
 
 // Lookup returns the registered function called name.

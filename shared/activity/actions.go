@@ -47,6 +47,10 @@ const (
 	ActionSyncCursorRefreshed = "sync.cursor_refreshed"
 	// ActionSyncHandshake is POST /v1/sync/handshake.
 	ActionSyncHandshake = "sync.handshake"
+	// ActionPreferencesViewed is GET /v1/preferences.
+	ActionPreferencesViewed = "preferences.viewed"
+	// ActionPreferencesChanged is PUT /v1/preferences.
+	ActionPreferencesChanged = "preferences.changed"
 
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
@@ -85,6 +89,8 @@ var actions = []Action{
 	{ActionDeviceHintsViewed, CategoryView},
 	{ActionSyncCursorRefreshed, CategorySyncHandshake},
 	{ActionSyncHandshake, CategorySyncHandshake},
+	{ActionPreferencesViewed, CategoryView},
+	{ActionPreferencesChanged, CategoryPreferencesChanged},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

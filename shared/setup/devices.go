@@ -7,6 +7,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/listcursor"
+	"github.com/melmastoon/bff-backoffice/shared/preferences"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
@@ -54,4 +56,20 @@ func (b *Builder) SyncClient() *syncsvc.Client {
 		return &syncsvc.Client{}
 	}
 	return c
+}
+
+// Preferences is the operator preferences' mirror over the gate's Redis,
+// with tenant-service (their owner) dialled from the gate's configuration.
+func (b *Builder) Preferences() *preferences.Service {
+	var cfg tenant.Config
+	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
+		b.Fail(err)
+		return &preferences.Service{}
+	}
+	c, err := tenant.NewClient(cfg)
+	if err != nil {
+		b.Fail(fmt.Errorf("tenant client: %w", err))
+		return &preferences.Service{}
+	}
+	return &preferences.Service{Redis: b.Res.Redis, Owner: c}
 }

@@ -13,14 +13,20 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/dashboard"
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
+	devicedeleted "github.com/melmastoon/bff-backoffice/functions/device-deleted"
+	deviceheartbeat "github.com/melmastoon/bff-backoffice/functions/device-heartbeat"
+	devicehints "github.com/melmastoon/bff-backoffice/functions/device-hints"
+	devices "github.com/melmastoon/bff-backoffice/functions/devices"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
 	exportactivity "github.com/melmastoon/bff-backoffice/functions/export-activity"
+	heartbeatsweeper "github.com/melmastoon/bff-backoffice/functions/heartbeat-sweeper"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
+	preferences "github.com/melmastoon/bff-backoffice/functions/preferences"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	retention "github.com/melmastoon/bff-backoffice/functions/retention"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
@@ -28,6 +34,8 @@ import (
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
 	suggestioncreated "github.com/melmastoon/bff-backoffice/functions/suggestion-created"
 	suggestioninvalidated "github.com/melmastoon/bff-backoffice/functions/suggestion-invalidated"
+	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
+	synchandshake "github.com/melmastoon/bff-backoffice/functions/sync-handshake"
 	"github.com/melmastoon/bff-backoffice/functions/today"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 )
@@ -64,6 +72,14 @@ var Functions = []boot.Function{
 	activity.Function,
 	exportactivity.Function,
 	retention.Function,
+	deviceheartbeat.Function,
+	devices.Function,
+	devicehints.Function,
+	heartbeatsweeper.Function,
+	devicedeleted.Function,
+	synccursor.Function,
+	synchandshake.Function,
+	preferences.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -55,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srv, err := devserver.Start(ctx, devserver.Options{
-		RepoRoot: root, DatabaseURL: info.AppURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
+		RepoRoot: root, DatabaseURL: info.AppURL, JobsDatabaseURL: info.JobsURL, RedisAddr: rdb.Options().Addr, RedisPrefix: rdb.Prefix,
 		ProjectID: project, PushSubscriptions: true,
 		// Refusals log warnings by design; they show only with a failure.
 		Log: testLog(t),

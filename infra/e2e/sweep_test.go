@@ -96,6 +96,8 @@ type sweepRoute struct {
 	// earlier allowed role).
 	success int
 	once    string
+	// header is sent with every cell's request (name, value, …).
+	header []string
 	// resourceScoped routes find the property through a resource: an
 	// out-of-scope one is 403 PROPERTY_OUT_OF_SCOPE, another tenant's 404.
 	resourceScoped bool
@@ -150,6 +152,52 @@ var sweepRoutes = map[string]sweepRoute{
 	// No operatorId: every operator's rows, which only these roles may read
 	// (reading one's own is TestActivityFeed's).
 	"GET /v1/activity": propRoute("/v1/activity", []string{na, mg, ad}),
+	"GET /v1/devices":  propRoute("/v1/devices", everyone),
+	"POST /v1/devices/heartbeat": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/devices/heartbeat", fmt.Sprintf(`{"propertyId":%q,"networkProfile":"good"}`, tg.prop), c != caseOtherTenantR
+		},
+		allowed: everyone, success: 200,
+	},
+	// The calling device's cursor: no property or resource to aim at.
+	"POST /v1/sync/cursor": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/sync/cursor", `{}`, c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
+	// Malformed: a negative cursorVersion.
+	"POST /v1/sync/handshake": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			if c == caseMalformed {
+				return "POST", "/v1/sync/handshake", `{"cursorVersion":-1}`, true
+			}
+			return "POST", "/v1/sync/handshake", `{"pullCursor":"p","pushAck":"a","cursorVersion":1000000}`, c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
+	// The caller's own preferences: nothing to aim at. Each sweep operator
+	// writes once, at tenant-service's first version.
+	"GET /v1/preferences": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "GET", "/v1/preferences", "", c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
+	"PUT /v1/preferences": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "PUT", "/v1/preferences", `{"layout":{"density":"compact","columnsByPage":{}},"notifications":{"sound":true,"popup":true,"aiBadge":false},"i18n":{"locale":"en-GB","firstDayOfWeek":"mon"},"appearance":{"theme":"dark"}}`, c == caseOwn
+		},
+		header:  []string{"If-Match", `"1"`},
+		allowed: everyone, success: 200,
+	},
+	// The caller's own devices only: no property or resource to aim at.
+	"GET /v1/devices/hints": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "GET", "/v1/devices/hints", "", c == caseOwn
+		},
+		allowed: everyone, success: 200,
+	},
 	"POST /v1/ai/suggestions/{aimId}/decision": {
 		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
 			return "POST", "/v1/ai/suggestions/" + tg.aim + "/decision", `{"outcome":"rejected","notes":"sweep"}`, c != caseOtherTenant
@@ -241,9 +289,9 @@ func TestPrivilegeSweep(t *testing.T) {
 					e.sweepStream(name, token, c)
 					continue
 				}
-				var hdr []string
+				hdr := row.header
 				if method == "POST" {
-					hdr = []string{"Idempotency-Key", ids.New("sweep")}
+					hdr = append(slices.Clone(hdr), "Idempotency-Key", ids.New("sweep"))
 				}
 				res := e.do(method, path, token, body, hdr...)
 				allowed := row.allowed

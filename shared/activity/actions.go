@@ -44,6 +44,20 @@ const (
 
 	// ActionActivityViewed is GET /v1/activity.
 	ActionActivityViewed = "activity.viewed"
+	// ActionDeviceHeartbeat is POST /v1/devices/heartbeat.
+	ActionDeviceHeartbeat = "device.heartbeat"
+	// ActionDevicesViewed is GET /v1/devices.
+	ActionDevicesViewed = "devices.viewed"
+	// ActionDeviceHintsViewed is GET /v1/devices/hints.
+	ActionDeviceHintsViewed = "device_hints.viewed"
+	// ActionSyncCursorRefreshed is POST /v1/sync/cursor.
+	ActionSyncCursorRefreshed = "sync.cursor_refreshed"
+	// ActionSyncHandshake is POST /v1/sync/handshake.
+	ActionSyncHandshake = "sync.handshake"
+	// ActionPreferencesViewed is GET /v1/preferences.
+	ActionPreferencesViewed = "preferences.viewed"
+	// ActionPreferencesChanged is PUT /v1/preferences.
+	ActionPreferencesChanged = "preferences.changed"
 
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
@@ -79,6 +93,13 @@ var actions = []Action{
 	{ActionAlertAcknowledge, CategoryAlertAck},
 	{ActionMutationRefused, CategoryMutationProxy},
 	{ActionActivityViewed, CategoryView},
+	{ActionDeviceHeartbeat, CategoryOther},
+	{ActionDevicesViewed, CategoryView},
+	{ActionDeviceHintsViewed, CategoryView},
+	{ActionSyncCursorRefreshed, CategorySyncHandshake},
+	{ActionSyncHandshake, CategorySyncHandshake},
+	{ActionPreferencesViewed, CategoryView},
+	{ActionPreferencesChanged, CategoryPreferencesChanged},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

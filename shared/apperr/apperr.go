@@ -33,6 +33,7 @@ const (
 	MFARequired             Code = bff + "MFA_REQUIRED"
 	MFAAttestationInvalid   Code = bff + "MFA_ATTESTATION_INVALID"
 	VersionConflict         Code = bff + "VERSION_CONFLICT"
+	PreconditionRequired    Code = bff + "PRECONDITION_REQUIRED"
 	IdempotencyKeyRequired  Code = bff + "IDEMPOTENCY_KEY_REQUIRED"
 	IdempotencyKeyReused    Code = bff + "IDEMPOTENCY_KEY_REUSED"
 	IdempotencyInFlight     Code = bff + "IDEMPOTENCY_IN_FLIGHT"
@@ -69,6 +70,7 @@ var table = map[Code]meta{
 	MFARequired:             {http.StatusForbidden, "Step-up MFA required"},
 	MFAAttestationInvalid:   {http.StatusForbidden, "MFA attestation is not valid"},
 	VersionConflict:         {http.StatusPreconditionFailed, "Version conflict"},
+	PreconditionRequired:    {http.StatusPreconditionRequired, "If-Match required"},
 	IdempotencyKeyRequired:  {http.StatusBadRequest, "Idempotency-Key header required"},
 	IdempotencyKeyReused:    {http.StatusUnprocessableEntity, "Idempotency-Key reused with another request"},
 	IdempotencyInFlight:     {http.StatusConflict, "A request with this Idempotency-Key is in flight"},

@@ -34,6 +34,7 @@ var codes = []struct {
 	{apperr.MFARequired, "MELMASTOON.BFF.BACKOFFICE.MFA_REQUIRED", http.StatusForbidden},
 	{apperr.MFAAttestationInvalid, "MELMASTOON.BFF.BACKOFFICE.MFA_ATTESTATION_INVALID", http.StatusForbidden},
 	{apperr.VersionConflict, "MELMASTOON.BFF.BACKOFFICE.VERSION_CONFLICT", http.StatusPreconditionFailed},
+	{apperr.PreconditionRequired, "MELMASTOON.BFF.BACKOFFICE.PRECONDITION_REQUIRED", http.StatusPreconditionRequired},
 	{apperr.IdempotencyKeyRequired, "MELMASTOON.BFF.BACKOFFICE.IDEMPOTENCY_KEY_REQUIRED", http.StatusBadRequest},
 	{apperr.IdempotencyKeyReused, "MELMASTOON.BFF.BACKOFFICE.IDEMPOTENCY_KEY_REUSED", http.StatusUnprocessableEntity},
 	{apperr.IdempotencyInFlight, "MELMASTOON.BFF.BACKOFFICE.IDEMPOTENCY_IN_FLIGHT", http.StatusConflict},

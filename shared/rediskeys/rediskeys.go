@@ -72,6 +72,23 @@
 //	devstream-tenant:<t>                  older than DeviceRegistryWindow (24 h) are
 //	                               pruned, the key expires after it.
 //
+// Devices (shared/devices; written by device-heartbeat, dropped by
+// device-deleted):
+//
+//	devsync:<t>:<dev>              HASH   {k: ordering key of the stored heartbeat (its
+//	                               sentAt, unix ms), v: DeviceSyncStatus JSON}: the hot
+//	                               copy of bff.device_sync's row, replaced only by a
+//	                               heartbeat at least as new. TTL DeviceStatusTTL
+//	                               (24 h) from the last heartbeat.
+//
+// Preferences (shared/preferences; read-through and write-through mirror of
+// tenant-service's, read and written by the preferences function):
+//
+//	prefs:<t>:<op>                 HASH   {v: version, d: OperatorPreferences JSON}: replaced
+//	                               only by a higher version, so a slower read-through never
+//	                               overwrites a newer write-through. TTL PreferencesTTL (30
+//	                               days), renewed by every write.
+//
 // Event consumers (shared/events/consume):
 //
 //	evt:<consumer>:<eventId>       STRING time processed: the event was handled; a
@@ -142,6 +159,13 @@ const (
 	// DeviceRegistryWindow is how long a device stays registered for
 	// property- and tenant-wide events after it was last seen.
 	DeviceRegistryWindow = 24 * time.Hour
+
+	// DeviceStatusTTL is the life of a device's hot status after its last
+	// heartbeat; past it, readers go to Postgres.
+	DeviceStatusTTL = 24 * time.Hour
+
+	// PreferencesTTL is the mirror's life (domain model: 30 days).
+	PreferencesTTL = 30 * 24 * time.Hour
 
 	// EventMarkerTTL outlives Pub/Sub's maximum message retention (7 days),
 	// so no redelivery outlives its marker.
@@ -265,6 +289,16 @@ func (k Keys) DevicesOfProperty(tenantID, propertyID string) string {
 // DevicesOfTenant is devstream-tenant:<t>.
 func (k Keys) DevicesOfTenant(tenantID string) string {
 	return k.Join("devstream-tenant", tenantID)
+}
+
+// DeviceStatus is devsync:<t>:<dev>, a device's hot DeviceSyncStatus.
+func (k Keys) DeviceStatus(tenantID, deviceID string) string {
+	return k.Join("devsync", tenantID, deviceID)
+}
+
+// Preferences is prefs:<t>:<op>, an operator's mirrored preferences.
+func (k Keys) Preferences(tenantID, operatorID string) string {
+	return k.Join("prefs", tenantID, operatorID)
 }
 
 // EventMarker is evt:<consumer>:<eventId>.

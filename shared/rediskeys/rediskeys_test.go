@@ -34,6 +34,8 @@ func TestPatterns(t *testing.T) {
 		{k.DevicesOfProperty("ten_1", "prp_1"), "bffbo:devstream-prop:ten_1:prp_1"},
 		{k.DevicesOfTenant("ten_1"), "bffbo:devstream-tenant:ten_1"},
 		{k.EventMarker("session-revoked", "evt-9"), "bffbo:evt:session-revoked:evt-9"},
+		{k.DeviceStatus("ten_1", "dev_2"), "bffbo:devsync:ten_1:dev_2"},
+		{k.Preferences("ten_1", "op_2"), "bffbo:prefs:ten_1:op_2"},
 		{k.InboxItems("aiinbox", "ten_1", "prp_1"), "bffbo:aiinbox:ten_1:prp_1"},
 		{k.InboxEnds("alertinbox", "ten_1", "prp_1"), "bffbo:alertinbox-end:ten_1:prp_1"},
 		{k.InboxLoaded("aiinbox", "ten_1", "prp_1"), "bffbo:aiinbox-loaded:ten_1:prp_1"},
@@ -72,6 +74,8 @@ func TestLifetimes(t *testing.T) {
 		{"DeviceStreamTTL", rediskeys.DeviceStreamTTL, 8 * 24 * time.Hour},
 		{"DeviceRegistryWindow", rediskeys.DeviceRegistryWindow, 24 * time.Hour},
 		{"EventMarkerTTL", rediskeys.EventMarkerTTL, 8 * 24 * time.Hour},
+		{"DeviceStatusTTL", rediskeys.DeviceStatusTTL, 24 * time.Hour},
+		{"PreferencesTTL", rediskeys.PreferencesTTL, 30 * 24 * time.Hour},
 		{"InboxTTL", rediskeys.InboxTTL, 30 * 24 * time.Hour},
 	}
 	for _, c := range cases {

@@ -5,6 +5,7 @@ package syncsvc_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/fakes/scoped"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/scoped/scopedtest"
 	fake "github.com/melmastoon/bff-backoffice/infra/fakes/syncsvc"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
@@ -59,4 +62,30 @@ func TestClientFailures(t *testing.T) {
 		c := newClient(t, url, timeout)
 		return func(ctx context.Context, tid, pid string) error { _, err := c.DevicesStatus(ctx, tid, pid); return err }
 	})
+}
+
+// The cursor calls against the fake: the cursor starts at version 1, a
+// handshake moves it one past the version sent, and a version behind the
+// held one is a conflict.
+func TestClientCursorAndHandshake(t *testing.T) {
+	t.Parallel()
+	r := scopedtest.Start(t, build)
+	c := newClient(t, r.URL, 2*time.Second)
+	ctx := context.Background()
+	tid, pid := r.DS.Tenants[0].ID, r.DS.Tenants[0].Properties[0].ID
+	dev := ids.New(ids.Device)
+	cur, err := c.DeviceCursor(ctx, tid, pid, dev)
+	if err != nil || cur.CursorVersion != 1 || cur.PullCursor == "" || cur.ServerTimestamp.IsZero() {
+		t.Fatalf("first cursor = %+v, %v", cur, err)
+	}
+	next, err := c.Handshake(ctx, tid, pid, dev, syncsvc.Handshake{PullCursor: cur.PullCursor, PushAck: cur.PushAck, CursorVersion: 1})
+	if err != nil || next.CursorVersion != 2 {
+		t.Fatalf("handshake = %+v, %v", next, err)
+	}
+	if _, err := c.Handshake(ctx, tid, pid, dev, syncsvc.Handshake{CursorVersion: 1}); !errors.Is(err, httpc.ErrConflict) {
+		t.Fatalf("stale handshake: %v", err)
+	}
+	if _, err := c.DeviceCursor(ctx, tid, pid, "dev_nope"); err == nil {
+		t.Fatal("malformed device accepted")
+	}
 }

@@ -6,6 +6,7 @@
 //	    → {"properties":[{"id","name","timezone"}]}
 //	GET /v1/tenants/{tenantId}/config
 //	    → {"tenantId","rateLimits":{"devicePerSecond","deviceBurst","tenantPerSecond"},"mfaThresholdMinor"}
+//	GET, PUT /v1/tenants/{tenantId}/operators/{operatorId}/preferences (preferences.go)
 //
 // Unknown tenants and operators are 404 problem+json, malformed ids 400,
 // like the real service. Data comes from the demo dataset; tests may
@@ -55,15 +56,17 @@ type Service struct {
 	ds        *demo.Dataset
 	overrides map[[2]string]AccessDoc
 	configs   map[string]any
+	prefs     map[[2]string]PreferencesDoc
 }
 
 // New serves ds.
 func New(ds *demo.Dataset, opts ...fakes.Option) *Service {
-	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}, configs: map[string]any{}}
+	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}, configs: map[string]any{}, prefs: map[[2]string]PreferencesDoc{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/access", s.serveAccess)
 	mux.HandleFunc("/v1/tenants/{tenantId}/properties", s.serveProperties)
 	mux.HandleFunc("/v1/tenants/{tenantId}/config", s.serveConfig)
+	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/preferences", s.servePreferences)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.TENANT.NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path)
 	})

@@ -1,0 +1,47 @@
+// Package deviceheartbeat is the `device-heartbeat` function: POST
+// /v1/devices/heartbeat — the desktop reports its state (PATCH semantics)
+// and its offline queue's pending summary, and gets its DeviceSyncStatus
+// back. Not idempotency-keyed: it is a state report, safe to repeat, and
+// an older report never overwrites a newer one.
+package deviceheartbeat
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `device-heartbeat` function as deployed.
+var Function = boot.Function{Name: "device-heartbeat", EntryPoint: "DeviceHeartbeat", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, b.Devices())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, svc *devices.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/devices/heartbeat": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			var hb devices.Heartbeat
+			if err := httpx.DecodeJSON(nil, c.Request, &hb); err != nil {
+				c.Note = activity.Note{Category: activity.CategoryOther, Action: activity.ActionDeviceHeartbeat}
+				return gate.Result{}, err
+			}
+			st, ev, note, err := svc.Heartbeat(ctx, c.Actor, hb)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			if ev.Subject != "" {
+				c.Publish(ctx, ev, nil)
+			}
+			return gate.Result{Status: http.StatusOK, Body: st}, nil
+		},
+	})
+}

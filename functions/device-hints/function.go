@@ -1,0 +1,36 @@
+// Package devicehints is the `device-hints` function: GET
+// /v1/devices/hints — "N actions pending on your other device": the
+// caller's own other devices' latest pending summaries, never another
+// operator's.
+package devicehints
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `device-hints` function as deployed.
+var Function = boot.Function{Name: "device-hints", EntryPoint: "DeviceHints", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, b.Devices())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, svc *devices.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"GET /v1/devices/hints": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			h, note, err := svc.Hints(ctx, c.Actor)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			return gate.Result{Status: http.StatusOK, Body: h}, nil
+		},
+	})
+}

@@ -1,0 +1,36 @@
+// Package devices is the `devices` function: GET /v1/devices — the
+// property's desktops with their DeviceSyncStatus, status derived when
+// read, paged like every list.
+package devices
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `devices` function as deployed.
+var Function = boot.Function{Name: "devices", EntryPoint: "Devices", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, b.Devices())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, svc *devices.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"GET /v1/devices": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			q := c.Request.URL.Query()
+			page, note, err := svc.List(ctx, c.Actor, devices.Query{PropertyID: q.Get("propertyId"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			return gate.Result{Status: http.StatusOK, Body: page}, nil
+		},
+	})
+}

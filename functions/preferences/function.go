@@ -1,0 +1,55 @@
+// Package preferences is the `preferences` function: GET /v1/preferences
+// — the operator's OperatorPreferences from the mirror, read through from
+// tenant-service on a miss, with `ETag: "<version>"`; PUT /v1/preferences
+// — written through to tenant-service with `If-Match: "<version>"` (428
+// without it, 412 VERSION_CONFLICT with the current version when stale).
+package preferences
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/preferences"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `preferences` function as deployed.
+var Function = boot.Function{Name: "preferences", EntryPoint: "Preferences", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, b.Preferences())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, svc *preferences.Service) http.Handler {
+	answer := func(p preferences.Preferences) gate.Result {
+		return gate.Result{Status: http.StatusOK, Body: p, Header: http.Header{"Etag": {p.ETag()}}}
+	}
+	return g.Mux(map[string]gate.Handler{
+		"GET /v1/preferences": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			p, note, err := svc.Get(ctx, c.Actor)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			return answer(p), nil
+		},
+		"PUT /v1/preferences": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			var u preferences.Update
+			if err := httpx.DecodeJSON(nil, c.Request, &u); err != nil {
+				c.Note = activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionPreferencesChanged}
+				return gate.Result{}, err
+			}
+			p, note, err := svc.Put(ctx, c.Actor, c.Request.Header.Get("If-Match"), u)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			return answer(p), nil
+		},
+	})
+}

@@ -1,0 +1,50 @@
+// Package synccursor is the `sync-cursor` function: POST /v1/sync/cursor
+// — asks sync-service (the authority) for the calling device's cursor and
+// stores it as the device's lastCursor, which never moves backwards
+// (cursorVersion compare-and-set); sync.cursor_advanced.v1 when it moved.
+package synccursor
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `sync-cursor` function as deployed.
+var Function = boot.Function{Name: "sync-cursor", EntryPoint: "SyncCursor", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.Devices(), b.SyncClient())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devices.SyncService) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/sync/cursor": idemhttp.Wrap(store, func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			var body struct{}
+			if c.Request.ContentLength != 0 {
+				if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
+					c.Note = activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncCursorRefreshed}
+					return gate.Result{}, err
+				}
+			}
+			res, evs, note, err := svc.RefreshCursor(ctx, c.Actor, sync)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			for _, ev := range evs {
+				c.Publish(ctx, ev, nil)
+			}
+			return gate.Result{Status: http.StatusOK, Body: res}, nil
+		}),
+	})
+}

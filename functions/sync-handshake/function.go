@@ -1,0 +1,50 @@
+// Package synchandshake is the `sync-handshake` function: POST
+// /v1/sync/handshake — forwards the calling device's handshake to
+// sync-service and records the result: the cursor it answers (never moving
+// lastCursor back), sync.handshake_completed.v1 and a `sync_handshake`
+// activity row. A handshake sync-service did not answer (a timeout) is a
+// 503 with a failure row, never a success.
+package synchandshake
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `sync-handshake` function as deployed.
+var Function = boot.Function{Name: "sync-handshake", EntryPoint: "SyncHandshake", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.Devices(), b.SyncClient())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devices.SyncService) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/sync/handshake": idemhttp.Wrap(store, func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+			var req devices.HandshakeRequest
+			if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
+				c.Note = activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncHandshake}
+				return gate.Result{}, err
+			}
+			res, evs, note, err := svc.Handshake(ctx, c.Actor, req, sync)
+			c.Note = note
+			if err != nil {
+				return gate.Result{}, err
+			}
+			for _, ev := range evs {
+				c.Publish(ctx, ev, nil)
+			}
+			return gate.Result{Status: http.StatusOK, Body: res}, nil
+		}),
+	})
+}

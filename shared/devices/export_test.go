@@ -1,0 +1,4 @@
+package devices
+
+// Derive is derive, for the tests.
+var Derive = derive

@@ -1,0 +1,183 @@
+package preferences_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/actor"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/preferences"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+)
+
+// owner is tenant-service in memory: one lock around compare and write.
+type owner struct {
+	mu   sync.Mutex
+	doc  tenant.Preferences
+	hold chan struct{} // when set, reads wait for it (a slow read-through)
+}
+
+func newOwner() *owner {
+	return &owner{doc: tenant.Preferences{Version: 1, UpdatedAt: time.Now(),
+		Layout: json.RawMessage(`{"density":"comfortable","columnsByPage":{}}`), Notifications: json.RawMessage(`{"sound":true,"popup":true,"aiBadge":true}`),
+		I18n: json.RawMessage(`{"locale":"en-US","firstDayOfWeek":"mon"}`), Appearance: json.RawMessage(`{"theme":"system"}`)}}
+}
+
+func (o *owner) OperatorPreferences(context.Context, string, string) (tenant.Preferences, error) {
+	o.mu.Lock()
+	d := o.doc
+	h := o.hold
+	o.mu.Unlock()
+	if h != nil {
+		<-h
+	}
+	return d, nil
+}
+
+func (o *owner) PutPreferences(_ context.Context, _, _ string, expected int64, p tenant.Preferences) (tenant.Preferences, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if expected != o.doc.Version {
+		return tenant.Preferences{}, &httpc.ConflictError{Service: "tenant-service", Op: "put", Code: "VERSION_CONFLICT"}
+	}
+	p.Version, p.UpdatedAt = o.doc.Version+1, time.Now()
+	o.doc = p
+	return p, nil
+}
+
+func update(theme string) preferences.Update {
+	t := true
+	return preferences.Update{
+		Layout:        &preferences.Layout{Density: "compact", ColumnsByPage: map[string][]string{"arrivals": {"guest", "room"}}},
+		Notifications: &preferences.Notifications{Sound: &t, Popup: &t, AIBadge: &t},
+		I18n:          &preferences.I18n{Locale: "de-DE", FirstDayOfWeek: "mon"},
+		Appearance:    &preferences.Appearance{Theme: theme},
+	}
+}
+
+func who() actor.Actor {
+	return actor.Actor{TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device), SessionID: ids.New(ids.Session)}
+}
+
+// 20 concurrent PUTs with the same If-Match: exactly one wins, the others
+// are 412 naming the current version, and the mirror ends equal to
+// tenant-service's copy.
+func TestConcurrentPutsOneWins(t *testing.T) {
+	t.Parallel()
+	o := newOwner()
+	s := &preferences.Service{Redis: testenv.Redis(t), Owner: o}
+	ctx := context.Background()
+	a := who()
+	p, _, err := s.Get(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for i := range 20 {
+		wg.Go(func() {
+			_, _, err := s.Put(ctx, a, p.ETag(), update([]string{"light", "dark"}[i%2]))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case apperr.Is(err, apperr.VersionConflict):
+				conflicts++
+				if e := apperr.From(err); e == nil || !contains(e.Detail, "current version is 2") {
+					t.Errorf("conflict detail = %v", err)
+				}
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != 19 {
+		t.Fatalf("wins %d, conflicts %d; want 1 and 19", wins, conflicts)
+	}
+	got, _, err := s.Get(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.mu.Lock()
+	want := o.doc
+	o.mu.Unlock()
+	if got.Version != want.Version || string(got.Appearance) != string(want.Appearance) || got.ETag() != `"2"` {
+		t.Fatalf("mirror %d %s, tenant-service %d %s", got.Version, got.Appearance, want.Version, want.Appearance)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A read-through that fetched an old version and lands after a
+// write-through never overwrites the newer mirror.
+func TestSlowReadThroughCannotOverwrite(t *testing.T) {
+	t.Parallel()
+	o := newOwner()
+	rdb := testenv.Redis(t)
+	s := &preferences.Service{Redis: rdb, Owner: o}
+	ctx := context.Background()
+	a := who()
+	hold := make(chan struct{})
+	o.mu.Lock()
+	o.hold = hold
+	o.mu.Unlock()
+	done := make(chan preferences.Preferences)
+	go func() {
+		p, _, err := s.Get(ctx, a) // reads version 1, then waits
+		if err != nil {
+			t.Error(err)
+		}
+		done <- p
+	}()
+	time.Sleep(50 * time.Millisecond)
+	o.mu.Lock()
+	o.hold = nil
+	o.mu.Unlock()
+	if _, _, err := s.Put(ctx, a, `"1"`, update("dark")); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	select {
+	case p := <-done:
+		if p.Version != 2 {
+			t.Errorf("the slow read answered version %d; the mirror's newest is 2", p.Version)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("read-through never finished")
+	}
+	got, _, err := s.Get(ctx, a)
+	if err != nil || got.Version != 2 {
+		t.Fatalf("mirror after the slow read = %d, %v; want 2", got.Version, err)
+	}
+}
+
+func TestPutPreconditions(t *testing.T) {
+	t.Parallel()
+	s := &preferences.Service{Redis: testenv.Redis(t), Owner: newOwner()}
+	ctx := context.Background()
+	a := who()
+	for ifMatch, code := range map[string]apperr.Code{
+		"": apperr.PreconditionRequired, "1": apperr.ValidationFailed, `"x"`: apperr.ValidationFailed, `"0"`: apperr.ValidationFailed,
+		`"` + strconv.Itoa(7) + `"`: apperr.VersionConflict,
+	} {
+		if _, _, err := s.Put(ctx, a, ifMatch, update("dark")); !apperr.Is(err, code) {
+			t.Errorf("If-Match %q: %v, want %s", ifMatch, err, code)
+		}
+	}
+	bad := update("neon")
+	bad.I18n.Locale = "english"
+	if _, _, err := s.Put(ctx, a, `"1"`, bad); !apperr.Is(err, apperr.ValidationFailed) || len(apperr.From(err).Fields) != 2 {
+		t.Errorf("invalid body: %v", err)
+	}
+}

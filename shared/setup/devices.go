@@ -1,0 +1,75 @@
+package setup
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
+	"github.com/melmastoon/bff-backoffice/shared/listcursor"
+	"github.com/melmastoon/bff-backoffice/shared/preferences"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
+)
+
+// DevicesConfig is the devices functions' own configuration.
+type DevicesConfig struct {
+	// PIIHashKey signs the device list's cursors, as it does the inboxes'
+	// (listcursor derives its own key from it).
+	PIIHashKey string `env:"PII_HASH_KEY, required"`
+	// SampleRate is the share of heartbeats announced as
+	// device.heartbeat.v1: telemetry of a report every desktop sends every
+	// few seconds.
+	SampleRate float64 `env:"HEARTBEAT_EVENT_SAMPLE_RATE, default=0.1"`
+}
+
+// Validate checks the config without connecting.
+func (c *DevicesConfig) Validate() error {
+	if c.SampleRate < 0 || c.SampleRate > 1 {
+		return errors.New("HEARTBEAT_EVENT_SAMPLE_RATE must be within 0..1")
+	}
+	return nil
+}
+
+// Devices is the devices service over the gate's Postgres and Redis.
+func (b *Builder) Devices() *devices.Service {
+	var cfg DevicesConfig
+	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
+		b.Fail(err)
+		return &devices.Service{}
+	}
+	cursors, err := listcursor.New([]byte(cfg.PIIHashKey))
+	if err != nil {
+		b.Fail(err)
+		return &devices.Service{}
+	}
+	return devices.New(devices.Deps{
+		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: cursors, HeartbeatSampleRate: cfg.SampleRate,
+	})
+}
+
+// SyncClient is sync-service's client, for the sync functions.
+func (b *Builder) SyncClient() *syncsvc.Client {
+	c, err := dial(b.Ctx, b.L, syncsvc.NewClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("sync client: %w", err))
+		return &syncsvc.Client{}
+	}
+	return c
+}
+
+// Preferences is the operator preferences' mirror over the gate's Redis,
+// with tenant-service (their owner) dialled from the gate's configuration.
+func (b *Builder) Preferences() *preferences.Service {
+	var cfg tenant.Config
+	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
+		b.Fail(err)
+		return &preferences.Service{}
+	}
+	c, err := tenant.NewClient(cfg)
+	if err != nil {
+		b.Fail(fmt.Errorf("tenant client: %w", err))
+		return &preferences.Service{}
+	}
+	return &preferences.Service{Redis: b.Res.Redis, Owner: c}
+}

@@ -1,0 +1,15 @@
+# The sync-handshake function (http). Kind, routes and needs come from
+# functions/manifest.json; `publishes` lists the subjects its code emits (it gets
+# pubsub.publisher on exactly those topics).
+
+module "fn_sync_handshake" {
+  source   = "./modules/function"
+  name     = "sync-handshake"
+  spec     = local.functions["sync-handshake"]
+  platform = local.platform
+  publishes = [
+    "melmastoon.bff.backoffice.session.opened.v1",           # gate, first request of a device
+    "melmastoon.bff.backoffice.sync.cursor_advanced.v1",     # the stored cursor moved
+    "melmastoon.bff.backoffice.sync.handshake_completed.v1", # each recorded handshake
+  ]
+}

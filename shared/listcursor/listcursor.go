@@ -111,7 +111,10 @@ func (c *Codec) Decode(b Binding, cursor string) (Position, error) {
 	if len(cursor) > maxCursor {
 		return Position{}, bad
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	// Strict: a cursor has exactly one spelling. The lenient decoder
+	// ignores the unused low bits of the last character, so a client could
+	// alter the text without altering the cursor.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || len(raw) < 1+macLen {
 		return Position{}, bad
 	}

@@ -98,3 +98,24 @@ func TestLimit(t *testing.T) {
 		}
 	}
 }
+
+// A cursor has one spelling: flipping any bit of its text is refused, the
+// unused low bits of the last base64 character included.
+func TestEveryBitOfTheTextCounts(t *testing.T) {
+	t.Parallel()
+	c, err := listcursor.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 40 {
+		b := listcursor.Binding{List: "suggestions", TenantID: "ten_1", Filters: []string{"q", strings.Repeat("x", n)}}
+		cur := c.Encode(b, listcursor.Position{Key: "k", ID: strings.Repeat("i", n)})
+		for i := range cur {
+			bad := []byte(cur)
+			bad[i] ^= 1
+			if _, err := c.Decode(b, string(bad)); err == nil {
+				t.Fatalf("cursor %q altered at %d (%q) accepted", cur, i, bad)
+			}
+		}
+	}
+}

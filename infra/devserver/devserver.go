@@ -24,6 +24,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/lock"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -70,7 +71,8 @@ type Server struct {
 	BaseURL   string
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
-	Fleet     *fleet.Fleet // the property-scoped upstreams (reservation, …)
+	Lock      *lock.Service // nil when the fakes are someone else's
+	Fleet     *fleet.Fleet  // the property-scoped upstreams (reservation, …)
 	Demo      *demo.Dataset
 	Upstreams map[string]string
 	// Env is the configuration every function is started from, by
@@ -86,6 +88,7 @@ type Server struct {
 type Fakes struct {
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
+	Lock      *lock.Service
 	Fleet     *fleet.Fleet
 	Upstreams map[string]string // base URL by service name, as Options.Upstreams takes them
 
@@ -110,7 +113,8 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 		return nil, fmt.Errorf("devserver: iam fake: %w", err)
 	}
 	f.Tenant = faketenant.New(ds, fopts...)
-	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake()} {
+	f.Lock = lock.New(fopts...)
+	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake(), "lock": f.Lock.Fake()} {
 		fs, err := fakes.Listen("127.0.0.1:0", fk)
 		if err != nil {
 			return nil, fmt.Errorf("devserver: %w", err)
@@ -141,7 +145,7 @@ func (f *Fakes) Close() {
 // URL for.
 func checkUpstreams(ups map[string]string) error {
 	var missing []string
-	for _, name := range append([]string{"iam", "tenant"}, fleet.Names()...) {
+	for _, name := range append([]string{"iam", "tenant", "lock"}, fleet.Names()...) {
 		if ups[name] == "" {
 			missing = append(missing, name)
 		}
@@ -192,7 +196,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, f.Close)
-		s.IAM, s.Tenant, s.Fleet = f.IAM, f.Tenant, f.Fleet
+		s.IAM, s.Tenant, s.Lock, s.Fleet = f.IAM, f.Tenant, f.Lock, f.Fleet
 		maps.Copy(s.Upstreams, f.Upstreams)
 	}
 
@@ -212,6 +216,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"REDIS_KEY_PREFIX":     o.RedisPrefix,
 		"DATABASE_URL":         o.DatabaseURL,
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
+		"IAM_SERVICE_URL":      s.Upstreams["iam"],
+		"LOCK_SERVICE_URL":     s.Upstreams["lock"],
 		// The Java emulator on a loaded 2-core machine answers a burst of
 		// writes far slower than Firestore; past the production timeout a
 		// request is refused 503 while its record may have landed, and the

@@ -20,6 +20,9 @@ type StackFile struct {
 	JWKS                  JWKSInfo          `json:"jwks"`
 	Tenants               []StackTenant     `json:"tenants"`
 	Upstreams             map[string]string `json:"upstreams"`
+	// MFADevCode is the one code the fake iam-service accepts for every
+	// step-up MFA challenge of the stack.
+	MFADevCode string `json:"mfaDevCode"`
 }
 
 // JWKSInfo tells tools how to mint their own tokens.
@@ -84,7 +87,8 @@ func (s *Server) StackFile(repoRoot string) (*StackFile, error) {
 			Issuer:         s.IAM.Issuer(),
 			Audience:       s.IAM.Audience(),
 		},
-		Upstreams: s.Upstreams,
+		Upstreams:  s.Upstreams,
+		MFADevCode: s.IAM.MFADevCode(),
 	}
 	for _, t := range s.Demo.Tenants {
 		cfg := t.Config()

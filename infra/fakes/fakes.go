@@ -83,6 +83,18 @@ func WithLatency(lo, hi time.Duration) Option {
 	}
 }
 
+// WithControl adds a control endpoint of the service's own under path
+// (which must start with "/__"): a fault only that service can show, such
+// as a lock vendor that reports success while nothing changed. Like the
+// shared ones it is neither counted nor subject to faults.
+func WithControl(path string, h http.Handler) Option {
+	return func(f *Fake) {
+		if strings.HasPrefix(path, "/__") {
+			f.extra[path] = h
+		}
+	}
+}
+
 // Fake wraps a fake service's handler with counting and faults. It is safe
 // for concurrent use.
 type Fake struct {
@@ -93,6 +105,7 @@ type Fake struct {
 	mu     sync.Mutex
 	counts map[string]int64
 	faults map[string]Fault // by Path: posting the same path replaces
+	extra  map[string]http.Handler
 
 	inFlight  atomic.Int64
 	closeOnce sync.Once
@@ -108,6 +121,7 @@ func New(name string, next http.Handler, opts ...Option) *Fake {
 		latHi:  3 * time.Millisecond,
 		counts: map[string]int64{},
 		faults: map[string]Fault{},
+		extra:  map[string]http.Handler{},
 		closed: make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -255,6 +269,10 @@ func (f *Fake) unavailable(w http.ResponseWriter, detail string) {
 }
 
 func (f *Fake) control(w http.ResponseWriter, r *http.Request) {
+	if h, ok := f.extra[r.URL.Path]; ok {
+		h.ServeHTTP(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/__stats":
 		if !allow(w, r, http.MethodGet) {

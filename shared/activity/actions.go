@@ -37,6 +37,13 @@ const (
 	// ActionAlertAcknowledge is an operator's acknowledgement of an alert.
 	ActionAlertAcknowledge = "alert.acknowledge"
 
+	// ActionMFAChallengeCreate is POST /v1/mfa/challenges: a step-up
+	// challenge asked of iam-service.
+	ActionMFAChallengeCreate = "mfa_challenge.create"
+	// ActionMFAChallengeVerify is POST /v1/mfa/challenges/{id}/verify: a
+	// code presented, an attestation issued or refused.
+	ActionMFAChallengeVerify = "mfa_challenge.verify"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -69,6 +76,8 @@ var actions = []Action{
 	{ActionAISuggestionDecide, CategoryAIDecision},
 	{ActionAlertInboxViewed, CategoryView},
 	{ActionAlertAcknowledge, CategoryAlertAck},
+	{ActionMFAChallengeCreate, CategoryAuth},
+	{ActionMFAChallengeVerify, CategoryAuth},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

@@ -22,6 +22,7 @@ const (
 	ReservationService    = "reservation-service"
 	RevenueService        = "revenue-service"
 	SyncService           = "sync-service"
+	IAMService            = "iam-service"
 )
 
 // What the clients share of each service: its name, the prefix of its
@@ -34,6 +35,7 @@ var (
 	Reservation    = httpc.Upstream{Service: ReservationService, Env: "RESERVATION_SERVICE", Pkg: "reservation"}
 	Revenue        = httpc.Upstream{Service: RevenueService, Env: "REVENUE_SERVICE", Pkg: "revenue"}
 	Sync           = httpc.Upstream{Service: SyncService, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
+	IAM            = httpc.Upstream{Service: IAMService, Env: "IAM_SERVICE", Pkg: "iam", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
 )
 
 // AIOrchestratorConfig is aiorchestrator.Config: the AI suggestions.
@@ -98,3 +100,14 @@ type SyncConfig struct {
 
 // Validate checks the rules env tags cannot express.
 func (c SyncConfig) Validate() error { return Sync.Validate(httpc.Endpoint(c)) }
+
+// IAMConfig is iam.Config: step-up MFA challenges and their verification.
+// A verification is a person typing a code, answered by a service that may
+// call a phone carrier: it gets more time than a read.
+type IAMConfig struct {
+	URL     string        `env:"IAM_SERVICE_URL, required"`
+	Timeout time.Duration `env:"IAM_SERVICE_TIMEOUT, default=3s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c IAMConfig) Validate() error { return IAM.Validate(httpc.Endpoint(c)) }

@@ -218,6 +218,10 @@ func (c *Client) status(op string, status int, write bool, answer []byte) error 
 		return &ConflictError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
 	case status >= 500, status == http.StatusTooManyRequests:
 		return apperr.Unavailable(fmt.Errorf("%s: status %d", op, status), c.service)
+	case write && status >= 400:
+		_ = json.Unmarshal(answer, &p)
+		return &RejectedError{Service: c.service, Op: op, Status: status, Code: truncate(p.Code, 128), Body: answer,
+			err: apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: refused with status %d", op, c.service, status), "an internal error occurred")}
 	default:
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: unexpected status %d", op, c.service, status), "an internal error occurred")
 	}

@@ -28,6 +28,28 @@ func (e *ConflictError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
+// RejectedError is an upstream's refusal of a write with a 4xx other than
+// 404, 409 and 429: the request was understood and turned down (a wrong
+// MFA code, a state that forbids the action). It unwraps to an apperr
+// INTERNAL, so callers that do not look for it answer as before; those that
+// do map Status and Code to codes of their own — never the upstream's text,
+// which Body (bounded by the client's limit) holds for decoding details.
+type RejectedError struct {
+	Service string
+	Op      string
+	Status  int
+	Code    string // the upstream's problem code, when it sent one
+	Body    []byte
+	err     error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%s: %s: refused with status %d (%s)", e.Op, e.Service, e.Status, e.Code)
+}
+
+// Unwrap is the apperr INTERNAL a caller that ignores refusals reports.
+func (e *RejectedError) Unwrap() error { return e.err }
+
 // SendJSON calls method base/path with body encoded as JSON and decodes a
 // 200 or 201 answer into v (nil: the answer's body is ignored). Errors are
 // mapped as GetJSON's, plus a 409 as *ConflictError. Writes are only safe

@@ -18,6 +18,8 @@ import (
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
+	mfachallenge "github.com/melmastoon/bff-backoffice/functions/mfa-challenge"
+	mfaverify "github.com/melmastoon/bff-backoffice/functions/mfa-verify"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
@@ -58,6 +60,8 @@ var Functions = []boot.Function{
 	suggestioninvalidated.Function,
 	today.Function,
 	sessionsweeper.Function,
+	mfachallenge.Function,
+	mfaverify.Function,
 }
 
 // Lookup returns the registered function called name.

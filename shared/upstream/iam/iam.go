@@ -99,7 +99,7 @@ func (c *Client) CreateChallenge(ctx context.Context, sub Subject, scope, factor
 		return Challenge{}, err
 	}
 	switch {
-	case out.ChallengeID == "" || len(out.ChallengeID) > maxChallengeID || !printable(out.ChallengeID):
+	case !ValidChallengeID(out.ChallengeID):
 		return Challenge{}, c.http.Unavailable(op, "malformed challengeId")
 	case out.Scope != scope || out.Factor != factor:
 		return Challenge{}, c.http.Unavailable(op, "challenge for another scope or factor")
@@ -138,20 +138,18 @@ func (c *Client) Verify(ctx context.Context, sub Subject, id, code string) (Veri
 	return Verified{Token: Token(out.AttestationToken), Factor: out.Factor, VerifiedAt: out.VerifiedAt.Time}, nil
 }
 
-// printable reports whether s is safe to put in a URL path segment and a
-// Redis key: visible ASCII without '/', ':' or '%'.
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '%' {
+// ValidChallengeID reports whether id can be a challenge id (1–128
+// letters, digits, '_' and '-'): what is checked before an id, from a
+// request or from iam-service, reaches a URL path or a Redis key.
+func ValidChallengeID(id string) bool {
+	if id == "" || len(id) > maxChallengeID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
 			return false
 		}
 	}
 	return true
-}
-
-// ValidChallengeID reports whether id can be a challenge id: what the
-// caller checks before an id from a request reaches a path or a key.
-func ValidChallengeID(id string) bool {
-	return id != "" && len(id) <= maxChallengeID && printable(id)
 }

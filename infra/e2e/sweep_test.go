@@ -80,6 +80,9 @@ type sweepTarget struct {
 	aimCat string // its category
 	ali    string // an ali id of an open alert
 	aliCat string // its category
+	// chl is an open MFA challenge (lock_revoke) of the sweep operator's
+	// own device, when its roles may ask for one; mfaCode verifies it.
+	chl, mfaCode string
 }
 
 // sweepRoute is one row of the table.
@@ -99,6 +102,9 @@ type sweepRoute struct {
 	// resourceScoped routes find the property through a resource: an
 	// out-of-scope one is 403 PROPERTY_OUT_OF_SCOPE, another tenant's 404.
 	resourceScoped bool
+	// denied is the code of a role outside allowed on its own property;
+	// FORBIDDEN_ROLE when empty.
+	denied string
 }
 
 func query(path, prop string) string { return path + "?propertyId=" + url.QueryEscape(prop) }
@@ -158,6 +164,33 @@ var sweepRoutes = map[string]sweepRoute{
 			return "POST", "/v1/alerts/" + tg.ali + "/ack", `{}`, c != caseOtherTenant
 		},
 		allowedFor: func(tg sweepTarget) []string { return seenBy(alertSeen, tg.aliCat) }, success: 201, once: "MELMASTOON.BFF.BACKOFFICE.ALERT_ALREADY_ACKED", resourceScoped: true,
+	},
+	// A refund's step-up: the override row of the role matrix. Malformed:
+	// an unknown scope.
+	"POST /v1/mfa/challenges": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			scope := "refund"
+			if c == caseMalformed {
+				scope = "open_every_door"
+			}
+			return "POST", "/v1/mfa/challenges", fmt.Sprintf(`{"scope":%q,"factor":"totp"}`, scope), c == caseOwn || c == caseMalformed
+		},
+		allowed: []string{na, mg, ad}, success: 201,
+	},
+	// Verifies the operator's own challenge; roles that may ask for none
+	// (no desk or override rights) hold none, so theirs is unknown.
+	"POST /v1/mfa/challenges/{challengeId}/verify": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			id := tg.chl
+			switch {
+			case c == caseMalformed:
+				id = "not.a.challenge"
+			case id == "":
+				id = "chl_none"
+			}
+			return "POST", "/v1/mfa/challenges/" + id + "/verify", fmt.Sprintf(`{"code":%q}`, tg.mfaCode), c == caseOwn || c == caseMalformed
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, denied: "MELMASTOON.BFF.BACKOFFICE.MFA_ATTESTATION_INVALID",
 	},
 }
 
@@ -274,9 +307,12 @@ func (e *env) checkCell(name string, row sweepRoute, allowedRoles, roles []strin
 	var wantCode string
 	switch c {
 	case caseOwn:
-		if allowed {
+		switch {
+		case allowed:
 			wantStatus = row.success
-		} else {
+		case row.denied != "":
+			wantStatus, wantCode = 403, row.denied
+		default:
 			wantStatus, wantCode = 403, "MELMASTOON.BFF.BACKOFFICE.FORBIDDEN_ROLE"
 		}
 	case caseOtherProp, caseOtherTenant:
@@ -414,6 +450,19 @@ func (e *env) sweepOperators() []sweepOperator {
 				break
 			}
 		}
+		// The operator's own open challenge, asked for with the token the
+		// sweep will use (same device), where its roles allow one.
+		ownT := so.targets[caseOwn]
+		ownT.mfaCode = e.srv.IAM.MFADevCode()
+		if slices.ContainsFunc(o.Roles, func(r string) bool { return slices.Contains([]string{fd, na, mg, ad}, r) }) {
+			res := e.do("POST", "/v1/mfa/challenges", e.mint(tn, o, 0, nil), `{"scope":"lock_revoke","factor":"totp"}`, "Idempotency-Key", ids.New("sweep"))
+			var ch struct {
+				ChallengeID string `json:"challengeId"`
+			}
+			res.json(t, &ch)
+			ownT.chl = ch.ChallengeID
+		}
+		so.targets[caseOwn] = ownT
 		out = append(out, so)
 	}
 	return out

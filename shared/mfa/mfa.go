@@ -230,7 +230,7 @@ func (s *Service) Verify(ctx context.Context, a actor.Actor, id string, req Veri
 	defer derrors.Wrap(&err, "mfa.Verify")
 	note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeVerify}
 	if !iam.ValidChallengeID(id) {
-		return Attestation{}, note, apperr.New(apperr.NotFound, "no such challenge")
+		return Attestation{}, note, apperr.Validation(apperr.FieldError{Field: "challengeId", Message: "must be 1 to 128 letters, digits, _ or -"})
 	}
 	note.Resource = &activity.Ref{Kind: "mfa_challenge", ID: id}
 	if req.Code == "" || len(req.Code) > maxCodeLen {

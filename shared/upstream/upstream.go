@@ -23,6 +23,7 @@ const (
 	RevenueService        = "revenue-service"
 	SyncService           = "sync-service"
 	IAMService            = "iam-service"
+	LockService           = "lock-service"
 )
 
 // What the clients share of each service: its name, the prefix of its
@@ -36,6 +37,7 @@ var (
 	Revenue        = httpc.Upstream{Service: RevenueService, Env: "REVENUE_SERVICE", Pkg: "revenue"}
 	Sync           = httpc.Upstream{Service: SyncService, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
 	IAM            = httpc.Upstream{Service: IAMService, Env: "IAM_SERVICE", Pkg: "iam", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
+	Lock           = httpc.Upstream{Service: LockService, Env: "LOCK_SERVICE", Pkg: "lock", Options: []httpc.Option{httpc.WithMaxResponse(256 << 10)}}
 )
 
 // AIOrchestratorConfig is aiorchestrator.Config: the AI suggestions.
@@ -111,3 +113,13 @@ type IAMConfig struct {
 
 // Validate checks the rules env tags cannot express.
 func (c IAMConfig) Validate() error { return IAM.Validate(httpc.Endpoint(c)) }
+
+// LockConfig is lock.Config: door keys. A vendor's gateway may talk to the
+// door controllers before it answers: more time than a read.
+type LockConfig struct {
+	URL     string        `env:"LOCK_SERVICE_URL, required"`
+	Timeout time.Duration `env:"LOCK_SERVICE_TIMEOUT, default=5s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c LockConfig) Validate() error { return Lock.Validate(httpc.Endpoint(c)) }

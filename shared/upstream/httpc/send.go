@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 )
@@ -55,9 +56,16 @@ func (e *RejectedError) Unwrap() error { return e.err }
 // mapped as GetJSON's, plus a 409 as *ConflictError. Writes are only safe
 // to retry when the upstream deduplicates them (a request id in body).
 func (c *Client) SendJSON(ctx context.Context, op, method string, path []string, body, v any) error {
+	return c.SendJSONWith(ctx, op, method, path, nil, body, v)
+}
+
+// SendJSONWith is SendJSON with extra request headers, such as the
+// Idempotency-Key an upstream deduplicates writes by (the headers every
+// request carries are set after, and win).
+func (c *Client) SendJSONWith(ctx context.Context, op, method string, path []string, header http.Header, body, v any) error {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: encode body: %w", op, err), "an internal error occurred")
 	}
-	return c.call(ctx, op, method, path, nil, payload, v)
+	return c.call(ctx, op, method, path, nil, header, payload, v)
 }

@@ -361,6 +361,45 @@ func (e DeparturesViewView) Valid() bool {
 	}
 }
 
+// Defines values for DoorKeyResultAction.
+const (
+	DoorKeyResultActionExtend DoorKeyResultAction = "extend"
+	DoorKeyResultActionIssue  DoorKeyResultAction = "issue"
+	DoorKeyResultActionRebind DoorKeyResultAction = "rebind"
+	DoorKeyResultActionRevoke DoorKeyResultAction = "revoke"
+)
+
+// Valid indicates whether the value is a known member of the DoorKeyResultAction enum.
+func (e DoorKeyResultAction) Valid() bool {
+	switch e {
+	case DoorKeyResultActionExtend:
+		return true
+	case DoorKeyResultActionIssue:
+		return true
+	case DoorKeyResultActionRebind:
+		return true
+	case DoorKeyResultActionRevoke:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DoorKeyResultOutcome.
+const (
+	Success DoorKeyResultOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the DoorKeyResultOutcome enum.
+func (e DoorKeyResultOutcome) Valid() bool {
+	switch e {
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Freshness.
 const (
 	Fresh       Freshness = "fresh"
@@ -892,6 +931,30 @@ func (e ListAlertsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for DoorKeyActionParamsAction.
+const (
+	DoorKeyActionParamsActionExtend DoorKeyActionParamsAction = "extend"
+	DoorKeyActionParamsActionIssue  DoorKeyActionParamsAction = "issue"
+	DoorKeyActionParamsActionRebind DoorKeyActionParamsAction = "rebind"
+	DoorKeyActionParamsActionRevoke DoorKeyActionParamsAction = "revoke"
+)
+
+// Valid indicates whether the value is a known member of the DoorKeyActionParamsAction enum.
+func (e DoorKeyActionParamsAction) Valid() bool {
+	switch e {
+	case DoorKeyActionParamsActionExtend:
+		return true
+	case DoorKeyActionParamsActionIssue:
+		return true
+	case DoorKeyActionParamsActionRebind:
+		return true
+	case DoorKeyActionParamsActionRevoke:
+		return true
+	default:
+		return false
+	}
+}
+
 // AIInboxWidget defines model for AIInboxWidget.
 type AIInboxWidget struct {
 	ActionRequired Count `json:"actionRequired"`
@@ -1181,6 +1244,30 @@ type DeparturesViewView string
 
 // DeviceId defines model for DeviceId.
 type DeviceId = string
+
+// DoorKeyRequest defines model for DoorKeyRequest.
+type DoorKeyRequest struct {
+	RoomNumber *RoomNumber `json:"roomNumber,omitempty"`
+	ValidUntil *Timestamp  `json:"validUntil,omitempty"`
+}
+
+// DoorKeyResult defines model for DoorKeyResult.
+type DoorKeyResult struct {
+	Action  DoorKeyResultAction  `json:"action"`
+	AuditId string               `json:"auditId"`
+	KeyId   *string              `json:"keyId,omitempty"`
+	Outcome DoorKeyResultOutcome `json:"outcome"`
+	Vendor  string               `json:"vendor"`
+
+	// Verified Revoke only — the keys read back agree (true) or a key is still active (false).
+	Verified *bool `json:"verified,omitempty"`
+}
+
+// DoorKeyResultAction defines model for DoorKeyResult.Action.
+type DoorKeyResultAction string
+
+// DoorKeyResultOutcome defines model for DoorKeyResult.Outcome.
+type DoorKeyResultOutcome string
 
 // EmptyObject An empty JSON object.
 type EmptyObject = map[string]interface{}
@@ -1996,6 +2083,38 @@ type VerifyMfaChallengeParams struct {
 	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
 }
 
+// DoorKeyActionParams defines parameters for DoorKeyAction.
+type DoorKeyActionParams struct {
+	// IdempotencyKey The client's key for this action (1–255 printable ASCII characters, sent once; an RFC
+	// 8941 quoted string is taken with its quotes). A retry with the same key and request gets
+	// the stored answer byte for byte (`Idempotent-Replayed: true`); another request → 422
+	// `IDEMPOTENCY_KEY_REUSED`; while the first still runs → 409 `IDEMPOTENCY_IN_FLIGHT`;
+	// none → 400 `IDEMPOTENCY_KEY_REQUIRED`; malformed or sent twice → 400
+	// `VALIDATION_FAILED`. Remembered 7 days per (tenant, device).
+	IdempotencyKey IdempotencyKeyHeader `json:"Idempotency-Key"`
+
+	// XMFAAttestation The `mfa_…` id of a fresh attestation of scope `lock_revoke`; required by `revoke`.
+	XMFAAttestation *MfaAttestationId `json:"X-MFA-Attestation,omitempty"`
+
+	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
+	XRequestId *RequestIdHeader `json:"X-Request-Id,omitempty"`
+
+	// XSessionId The session the client believes it holds; one of another device or operator → 401 SESSION_DEVICE_MISMATCH.
+	XSessionId *SessionIdHeader `json:"X-Session-Id,omitempty"`
+
+	// XAppVersion The desktop app's version, kept on the session; malformed → 400 VALIDATION_FAILED.
+	XAppVersion *AppVersionHeader `json:"X-App-Version,omitempty"`
+
+	// XAppPlatform The desktop's platform, kept on the session; another value → 400 VALIDATION_FAILED.
+	XAppPlatform *AppPlatformHeader `json:"X-App-Platform,omitempty"`
+
+	// XNetworkProfile How the desktop's network has behaved lately, kept on the session; another value → 400 VALIDATION_FAILED.
+	XNetworkProfile *NetworkProfileHeader `json:"X-Network-Profile,omitempty"`
+}
+
+// DoorKeyActionParamsAction defines parameters for DoorKeyAction.
+type DoorKeyActionParamsAction string
+
 // DeleteSessionParams defines parameters for DeleteSession.
 type DeleteSessionParams struct {
 	// XRequestId The client's id for this request, echoed in `X-Request-Id` and the problem's `requestId`, and logged. A value that does not match the pattern is ignored and replaced by `req_<ULID>`.
@@ -2082,6 +2201,9 @@ type CreateMfaChallengeJSONRequestBody = MfaChallengeRequest
 
 // VerifyMfaChallengeJSONRequestBody defines body for VerifyMfaChallenge for application/json ContentType.
 type VerifyMfaChallengeJSONRequestBody = MfaVerifyRequest
+
+// DoorKeyActionJSONRequestBody defines body for DoorKeyAction for application/json ContentType.
+type DoorKeyActionJSONRequestBody = DoorKeyRequest
 
 // PatchSessionJSONRequestBody defines body for PatchSession for application/json ContentType.
 type PatchSessionJSONRequestBody = SessionPatch
@@ -2419,6 +2541,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/mfa/challenges/{challengeId}/verify (the `VerifyMfaChallenge` operationId).
 	VerifyMfaChallenge(ctx context.Context, challengeId MfaChallengeId, params *VerifyMfaChallengeParams, body VerifyMfaChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DoorKeyActionWithBody Issue, revoke, rebind or extend a reservation's door key through lock-service.
+	//
+	// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+	// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+	// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+	// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+	// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+	// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+	// `MFA_ATTESTATION_INVALID`).
+	// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+	// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+	// when the answer was lost (503; a reconciliation settles it). The request's
+	// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+	// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+	// reported success but a key is still active — the row says so and a `lock_failed` alert
+	// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+	// active key) or 400 `VALIDATION_FAILED`, without its text.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+	DoorKeyActionWithBody(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DoorKeyAction Issue, revoke, rebind or extend a reservation's door key through lock-service.
+	//
+	// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+	// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+	// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+	// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+	// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+	// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+	// `MFA_ATTESTATION_INVALID`).
+	// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+	// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+	// when the answer was lost (503; a reconciliation settles it). The request's
+	// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+	// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+	// reported success but a key is still active — the row says so and a `lock_failed` alert
+	// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+	// active key) or 400 `VALIDATION_FAILED`, without its text.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+	DoorKeyAction(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, body DoorKeyActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteSession Sign out; the session moves to `closed`.
 	//
@@ -2909,6 +3077,72 @@ func (c *Client) VerifyMfaChallengeWithBody(ctx context.Context, challengeId Mfa
 // Corresponds with POST /v1/mfa/challenges/{challengeId}/verify (the `VerifyMfaChallenge` operationId).
 func (c *Client) VerifyMfaChallenge(ctx context.Context, challengeId MfaChallengeId, params *VerifyMfaChallengeParams, body VerifyMfaChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyMfaChallengeRequest(c.Server, challengeId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DoorKeyActionWithBody Issue, revoke, rebind or extend a reservation's door key through lock-service.
+//
+// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+// `MFA_ATTESTATION_INVALID`).
+// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+// when the answer was lost (503; a reconciliation settles it). The request's
+// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+// reported success but a key is still active — the row says so and a `lock_failed` alert
+// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+// active key) or 400 `VALIDATION_FAILED`, without its text.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+func (c *Client) DoorKeyActionWithBody(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDoorKeyActionRequestWithBody(c.Server, rsvId, action, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DoorKeyAction Issue, revoke, rebind or extend a reservation's door key through lock-service.
+//
+// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+// `MFA_ATTESTATION_INVALID`).
+// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+// when the answer was lost (503; a reconciliation settles it). The request's
+// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+// reported success but a key is still active — the row says so and a `lock_failed` alert
+// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+// active key) or 400 `VALIDATION_FAILED`, without its text.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+func (c *Client) DoorKeyAction(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, body DoorKeyActionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDoorKeyActionRequest(c.Server, rsvId, action, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4635,6 +4869,139 @@ func NewVerifyMfaChallengeRequestWithBody(server string, challengeId MfaChalleng
 	return req, nil
 }
 
+// NewDoorKeyActionRequest calls the generic DoorKeyAction builder with application/json body
+func NewDoorKeyActionRequest(server string, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, body DoorKeyActionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDoorKeyActionRequestWithBody(server, rsvId, action, params, "application/json", bodyReader)
+}
+
+// NewDoorKeyActionRequestWithBody constructs an http.Request for the DoorKeyAction method, with any body, and a specified content type
+func NewDoorKeyActionRequestWithBody(server string, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rsvId", rsvId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "action", action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reservations/%s/keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+		if params.XMFAAttestation != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-MFA-Attestation", *params.XMFAAttestation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-MFA-Attestation", headerParam1)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam2)
+		}
+
+		if params.XSessionId != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-Session-Id", *params.XSessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Session-Id", headerParam3)
+		}
+
+		if params.XAppVersion != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-App-Version", *params.XAppVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Version", headerParam4)
+		}
+
+		if params.XAppPlatform != nil {
+			var headerParam5 string
+
+			headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-App-Platform", *params.XAppPlatform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-App-Platform", headerParam5)
+		}
+
+		if params.XNetworkProfile != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-Network-Profile", *params.XNetworkProfile, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Network-Profile", headerParam6)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewDeleteSessionRequest constructs an http.Request for the DeleteSession method
 func NewDeleteSessionRequest(server string, params *DeleteSessionParams) (*http.Request, error) {
 	var err error
@@ -5350,6 +5717,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/mfa/challenges/{challengeId}/verify (the `VerifyMfaChallenge` operationId).
 	VerifyMfaChallengeWithResponse(ctx context.Context, challengeId MfaChallengeId, params *VerifyMfaChallengeParams, body VerifyMfaChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyMfaChallengeResponse, error)
+
+	// DoorKeyActionWithBodyWithResponse Issue, revoke, rebind or extend a reservation's door key through lock-service.
+	//
+	// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+	// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+	// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+	// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+	// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+	// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+	// `MFA_ATTESTATION_INVALID`).
+	// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+	// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+	// when the answer was lost (503; a reconciliation settles it). The request's
+	// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+	// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+	// reported success but a key is still active — the row says so and a `lock_failed` alert
+	// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+	// active key) or 400 `VALIDATION_FAILED`, without its text.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+	DoorKeyActionWithBodyWithResponse(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DoorKeyActionResponse, error)
+
+	// DoorKeyActionWithResponse Issue, revoke, rebind or extend a reservation's door key through lock-service.
+	//
+	// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+	// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+	// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+	// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+	// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+	// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+	// `MFA_ATTESTATION_INVALID`).
+	// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+	// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+	// when the answer was lost (503; a reconciliation settles it). The request's
+	// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+	// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+	// reported success but a key is still active — the row says so and a `lock_failed` alert
+	// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+	// active key) or 400 `VALIDATION_FAILED`, without its text.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+	DoorKeyActionWithResponse(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, body DoorKeyActionJSONRequestBody, reqEditors ...RequestEditorFn) (*DoorKeyActionResponse, error)
 
 	// DeleteSessionWithResponse Sign out; the session moves to `closed`.
 	//
@@ -8240,6 +8653,275 @@ func (r VerifyMfaChallengeResponse) ContentType() string {
 	return ""
 }
 
+// DoorKeyActionResponse201Headers the declared response headers of an HTTP 201 response for DoorKeyAction
+type DoorKeyActionResponse201Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          SessionId
+}
+
+// DoorKeyActionResponse400Headers the declared response headers of an HTTP 400 response for DoorKeyAction
+type DoorKeyActionResponse400Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse401Headers the declared response headers of an HTTP 401 response for DoorKeyAction
+type DoorKeyActionResponse401Headers struct {
+	CacheControl        string
+	WWWAuthenticate     string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse403Headers the declared response headers of an HTTP 403 response for DoorKeyAction
+type DoorKeyActionResponse403Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse404Headers the declared response headers of an HTTP 404 response for DoorKeyAction
+type DoorKeyActionResponse404Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse409Headers the declared response headers of an HTTP 409 response for DoorKeyAction
+type DoorKeyActionResponse409Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	RetryAfter          *int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse413Headers the declared response headers of an HTTP 413 response for DoorKeyAction
+type DoorKeyActionResponse413Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse415Headers the declared response headers of an HTTP 415 response for DoorKeyAction
+type DoorKeyActionResponse415Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse422Headers the declared response headers of an HTTP 422 response for DoorKeyAction
+type DoorKeyActionResponse422Headers struct {
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse429Headers the declared response headers of an HTTP 429 response for DoorKeyAction
+type DoorKeyActionResponse429Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse500Headers the declared response headers of an HTTP 500 response for DoorKeyAction
+type DoorKeyActionResponse500Headers struct {
+	CacheControl        string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponse503Headers the declared response headers of an HTTP 503 response for DoorKeyAction
+type DoorKeyActionResponse503Headers struct {
+	CacheControl        string
+	RetryAfter          int32
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+// DoorKeyActionResponseDefaultHeaders the declared response headers of an HTTP default response for DoorKeyAction
+type DoorKeyActionResponseDefaultHeaders struct {
+	Allow               *string
+	CacheControl        string
+	IdempotentReplayed  *string
+	XContentTypeOptions string
+	XRequestId          RequestId
+	XSessionId          *SessionId
+}
+
+type DoorKeyActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DoorKeyResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *UnexpectedError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *DoorKeyActionResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DoorKeyActionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DoorKeyActionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DoorKeyActionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DoorKeyActionResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DoorKeyActionResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DoorKeyActionResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DoorKeyActionResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DoorKeyActionResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DoorKeyActionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DoorKeyActionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DoorKeyActionResponse503Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *DoorKeyActionResponseDefaultHeaders
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r DoorKeyActionResponse) GetJSON201() *DoorKeyResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DoorKeyActionResponse) GetApplicationproblemJSONDefault() *UnexpectedError {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DoorKeyActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DoorKeyActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DoorKeyActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DoorKeyActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteSessionResponse204Headers the declared response headers of an HTTP 204 response for DeleteSession
 type DeleteSessionResponse204Headers struct {
 	XRequestId RequestId
@@ -9358,6 +10040,64 @@ func (c *ClientWithResponses) VerifyMfaChallengeWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseVerifyMfaChallengeResponse(rsp)
+}
+
+// DoorKeyActionWithBodyWithResponse Issue, revoke, rebind or extend a reservation's door key through lock-service.
+//
+// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+// `MFA_ATTESTATION_INVALID`).
+// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+// when the answer was lost (503; a reconciliation settles it). The request's
+// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+// reported success but a key is still active — the row says so and a `lock_failed` alert
+// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+// active key) or 400 `VALIDATION_FAILED`, without its text.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+func (c *ClientWithResponses) DoorKeyActionWithBodyWithResponse(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DoorKeyActionResponse, error) {
+	rsp, err := c.DoorKeyActionWithBody(ctx, rsvId, action, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDoorKeyActionResponse(rsp)
+}
+
+// DoorKeyActionWithResponse Issue, revoke, rebind or extend a reservation's door key through lock-service.
+//
+// Bodies: `issue` `{validUntil}` (the room is the reservation's), `revoke` `{}`, `rebind`
+// `{roomNumber}`, `extend` `{validUntil}` (within a year). The reservation is looked up
+// first and its property must be in the session's scope (403 `PROPERTY_OUT_OF_SCOPE`;
+// another tenant's or an unknown one 404); front desk, night auditor, manager and admin may
+// act (else 403 `FORBIDDEN_ROLE`). `revoke` needs a step-up attestation of scope
+// `lock_revoke` in `X-MFA-Attestation` (none → 403 `MFA_REQUIRED`; unusable → 403
+// `MFA_ATTESTATION_INVALID`).
+// Every attempt leaves exactly one LockActionProxyAudit row (`auditId`), written before
+// lock-service is called and settled with its answer: `success`, `failure`, or `unknown`
+// when the answer was lost (503; a reconciliation settles it). The request's
+// `Idempotency-Key` becomes lock-service's idempotency key, so a retry never cuts a second
+// key. A revoke is verified by reading the keys back: `verified: false` means the vendor
+// reported success but a key is still active — the row says so and a `lock_failed` alert
+// is raised in the property's inbox. lock-service's refusals map to 404 `NOT_FOUND` (no
+// active key) or 400 `VALIDATION_FAILED`, without its text.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reservations/{rsvId}/keys/{action} (the `DoorKeyAction` operationId).
+func (c *ClientWithResponses) DoorKeyActionWithResponse(ctx context.Context, rsvId ReservationId, action DoorKeyActionParamsAction, params *DoorKeyActionParams, body DoorKeyActionJSONRequestBody, reqEditors ...RequestEditorFn) (*DoorKeyActionResponse, error) {
+	rsp, err := c.DoorKeyAction(ctx, rsvId, action, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDoorKeyActionResponse(rsp)
 }
 
 // DeleteSessionWithResponse Sign out; the session moves to `closed`.
@@ -15569,6 +16309,620 @@ func ParseVerifyMfaChallengeResponse(rsp *http.Response) (*VerifyMfaChallengeRes
 		response.Headers503 = &headers
 	case true:
 		var headers VerifyMfaChallengeResponseDefaultHeaders
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDoorKeyActionResponse parses an HTTP response from a DoorKeyActionWithResponse call
+func ParseDoorKeyActionResponse(rsp *http.Response) (*DoorKeyActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DoorKeyActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DoorKeyResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers DoorKeyActionResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers DoorKeyActionResponse400Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DoorKeyActionResponse401Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DoorKeyActionResponse403Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DoorKeyActionResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DoorKeyActionResponse409Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers DoorKeyActionResponse413Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DoorKeyActionResponse415Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DoorKeyActionResponse422Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers DoorKeyActionResponse429Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DoorKeyActionResponse500Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DoorKeyActionResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
+			var value SessionId
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSessionId = &value
+		}
+		response.Headers503 = &headers
+	case true:
+		var headers DoorKeyActionResponseDefaultHeaders
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -16,6 +16,7 @@ import (
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
+	lockaction "github.com/melmastoon/bff-backoffice/functions/lock-action"
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	mfachallenge "github.com/melmastoon/bff-backoffice/functions/mfa-challenge"
@@ -62,6 +63,7 @@ var Functions = []boot.Function{
 	sessionsweeper.Function,
 	mfachallenge.Function,
 	mfaverify.Function,
+	lockaction.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -83,6 +83,7 @@ type sweepTarget struct {
 	// chl is an open MFA challenge (lock_revoke) of the sweep operator's
 	// own device, when its roles may ask for one; mfaCode verifies it.
 	chl, mfaCode string
+	rsv          string // an in-house reservation of the property
 }
 
 // sweepRoute is one row of the table.
@@ -164,6 +165,14 @@ var sweepRoutes = map[string]sweepRoute{
 			return "POST", "/v1/alerts/" + tg.ali + "/ack", `{}`, c != caseOtherTenant
 		},
 		allowedFor: func(tg sweepTarget) []string { return seenBy(alertSeen, tg.aliCat) }, success: 201, once: "MELMASTOON.BFF.BACKOFFICE.ALERT_ALREADY_ACKED", resourceScoped: true,
+	},
+	// Issues a key (the room is the reservation's): the desk-actions row.
+	"POST /v1/reservations/{rsvId}/keys/{action}": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			until := time.Now().Add(24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+			return "POST", "/v1/reservations/" + tg.rsv + "/keys/issue", fmt.Sprintf(`{"validUntil":%q}`, until), c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
 	},
 	// A refund's step-up: the override row of the role matrix. Malformed:
 	// an unknown scope.
@@ -423,6 +432,7 @@ func (e *env) sweepOperators() []sweepOperator {
 		tg := sweepTarget{prop: prop}
 		tg.aim, tg.aimCat = find(mgrToken, "suggestion", prop, "rate_change", "overbooking_warning", "housekeeping_reorder")
 		tg.ali, tg.aliCat = find(mgrToken, "alert", prop, "lock_failed", "no_show", "payment_failed", "oversold")
+		tg.rsv = e.inHouse(tn.ID, prop)
 		return tg
 	}
 	otherProp := other.Properties[0].ID
@@ -441,8 +451,8 @@ func (e *env) sweepOperators() []sweepOperator {
 		so := sweepOperator{tn: tn, op: o, targets: map[sweepCase]sweepTarget{
 			caseOwn:          targets[own],
 			caseOtherTenant:  {prop: otherProp},
-			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid"},
-			caseOtherTenantR: {aim: otherRate, ali: otherLock},
+			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid"},
+			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp)},
 		}}
 		for _, p := range tn.Properties {
 			if !slices.Contains(o.PropertyScope, p.ID) {
@@ -564,4 +574,20 @@ func TestScanBodyCatchesLeaks(t *testing.T) {
 	if ok.Failed() {
 		t.Error("scanBody refused a housekeeping lead's own entry")
 	}
+}
+
+// inHouse is a reservation in house at the property now, with its room.
+func (e *env) inHouse(tenantID, propertyID string) string {
+	e.t.Helper()
+	sn, err := e.srv.Fleet.Reservation.Ops().Snapshot(tenantID, propertyID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, st := range sn.InHouse().Items {
+		if st.RoomNumber != "" {
+			return st.ReservationID
+		}
+	}
+	e.t.Fatalf("nobody in house at %s", propertyID)
+	return ""
 }

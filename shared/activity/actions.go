@@ -44,6 +44,13 @@ const (
 	// code presented, an attestation issued or refused.
 	ActionMFAChallengeVerify = "mfa_challenge.verify"
 
+	// The door-key actions (POST /v1/reservations/{rsvId}/keys/{action}),
+	// proxied to lock-service: DoorKey(action).
+	ActionDoorKeyIssue  = "door_key.issue"
+	ActionDoorKeyRevoke = "door_key.revoke"
+	ActionDoorKeyRebind = "door_key.rebind"
+	ActionDoorKeyExtend = "door_key.extend"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -57,6 +64,10 @@ const (
 // segment, e.g. "in-house"); the result is one of the ActionWorkbench*
 // constants for every view that exists.
 func WorkbenchOpened(kind string) string { return "workbench." + kind + ".opened" }
+
+// DoorKey is the action of door-key action a ("issue", …); the result is
+// one of the ActionDoorKey* constants for every action lock-service takes.
+func DoorKey(a string) string { return "door_key." + a }
 
 // Action is a registered action and the category its rows carry.
 type Action struct {
@@ -78,6 +89,10 @@ var actions = []Action{
 	{ActionAlertAcknowledge, CategoryAlertAck},
 	{ActionMFAChallengeCreate, CategoryAuth},
 	{ActionMFAChallengeVerify, CategoryAuth},
+	{ActionDoorKeyIssue, CategoryLockAction},
+	{ActionDoorKeyRevoke, CategoryLockAction},
+	{ActionDoorKeyRebind, CategoryLockAction},
+	{ActionDoorKeyExtend, CategoryLockAction},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

@@ -17,6 +17,7 @@ import (
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
 	lockaction "github.com/melmastoon/bff-backoffice/functions/lock-action"
+	lockreconcile "github.com/melmastoon/bff-backoffice/functions/lock-reconcile"
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
 	mfachallenge "github.com/melmastoon/bff-backoffice/functions/mfa-challenge"
@@ -64,6 +65,7 @@ var Functions = []boot.Function{
 	mfachallenge.Function,
 	mfaverify.Function,
 	lockaction.Function,
+	lockreconcile.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -10,8 +10,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/lock"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/lockaction"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
+	lockc "github.com/melmastoon/bff-backoffice/shared/upstream/lock"
 )
 
 type auditRow struct {
@@ -190,5 +194,64 @@ func TestLockActions(t *testing.T) {
 	}
 	if len(rows) != 4 || revokes != 2 || mismatches != 1 {
 		t.Fatalf("audit rows %+v: want 2 issues, 2 revokes (one mismatch)", rows)
+	}
+}
+
+// TestLockReconcile: lock-service acts but its answer is lost (held until
+// the BFF gives up), and another request never reaches it; both rows stay
+// 'unknown' until the reconciliation settles them with the truth, and the
+// retry of the lost one gets the settled answer without a second key.
+func TestLockReconcile(t *testing.T) {
+	e := newEnv(t)
+	tn, fd := e.operator(0, hasRole(fd))
+	tok := e.mint(tn, fd, 0, nil)
+	prop := fd.PropertyScope[0]
+	rsv := e.inHouse(tn.ID, prop)
+	lk := e.srv.Lock
+	until := time.Now().Add(24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+	body := fmt.Sprintf(`{"validUntil":%q}`, until)
+	path := "/v1/reservations/" + rsv + "/keys/issue"
+
+	lk.SetFaults(lock.Faults{HoldAnswers: true})
+	lost := []string{"Idempotency-Key", ids.New("lock")}
+	if res := e.do("POST", path, tok, body, lost...); res.StatusCode != 503 {
+		t.Fatalf("held answer: HTTP %d %s", res.StatusCode, res.body)
+	}
+	lk.SetFaults(lock.Faults{})
+	if err := lk.Fake().SetFault(fakes.Fault{Path: "/v1/tenants/" + tn.ID + "/properties/" + prop + "/reservations", ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.do("POST", path, tok, body, "Idempotency-Key", ids.New("lock")); res.StatusCode != 503 {
+		t.Fatalf("unreachable lock-service: HTTP %d %s", res.StatusCode, res.body)
+	}
+	lk.Fake().ClearFaults()
+	rows := e.audits(tn.ID, rsv)
+	if len(rows) != 2 || rows[0].Outcome != "unknown" || rows[1].Outcome != "unknown" {
+		t.Fatalf("rows before reconciling: %+v", rows)
+	}
+
+	cl, err := lockc.NewClient(lockc.Config{URL: e.srv.Upstreams["lock"], Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := lockaction.Reconcile(context.Background(), testenv.JobsDB(t, e.pg), cl, lockaction.ReconcileOptions{Grace: time.Nanosecond})
+	if err != nil || sum.Checked != 2 || sum.Success != 1 || sum.Failure != 1 {
+		t.Fatalf("reconcile = %+v, %v", sum, err)
+	}
+	rows = e.audits(tn.ID, rsv)
+	if rows[0].Outcome != "success" || rows[1].Outcome != "failure" {
+		t.Fatalf("rows after reconciling: %+v", rows)
+	}
+	// Nothing left; a second run changes nothing.
+	if sum, err := lockaction.Reconcile(context.Background(), testenv.JobsDB(t, e.pg), cl, lockaction.ReconcileOptions{Grace: time.Nanosecond}); err != nil || sum.Checked != 0 {
+		t.Fatalf("second run = %+v, %v", sum, err)
+	}
+	// The retry of the lost request: the settled answer, no second key.
+	res := e.do("POST", path, tok, body, lost...)
+	if res.StatusCode != 201 || !strings.Contains(string(res.body), rows[0].ID) || lk.Performed("issue") != 1 {
+		t.Fatalf("retry: HTTP %d %s (issued %d)", res.StatusCode, res.body, lk.Performed("issue"))
+	}
+	if keys := lk.Keys(tn.ID, rsv); len(keys) != 1 {
+		t.Fatalf("lock-service holds %d keys, want 1", len(keys))
 	}
 }

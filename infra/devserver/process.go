@@ -115,6 +115,17 @@ func StartProcess(ctx context.Context, o ProcessOptions) (_ *Process, err error)
 	}
 }
 
+// Kill ends the process with SIGKILL — no shutdown, no deferred work, as
+// when an instance is lost — and waits for it to be gone.
+func (p *Process) Kill() error {
+	if err := p.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("devserver: kill: %w", err)
+	}
+	<-p.done
+	_ = p.stdin.Close()
+	return nil
+}
+
 // Close asks the process to stop, by closing its stdin, and kills it if it
 // has not stopped within 10 s.
 func (p *Process) Close() error {

@@ -161,11 +161,6 @@ type proxiedEvent struct {
 	OccurredAt        jsontime.Time `json:"occurredAt"`
 }
 
-// hookAfterUpstream, when set (tests only), runs once lock-service has
-// answered and before the row is settled: the point where a crash leaves
-// an 'unknown' row behind.
-var hookAfterUpstream func(auditID string)
-
 // Act performs one door-key action for a.
 func (s *Service) Act(ctx context.Context, a actor.Actor, r Request) (_ Result, note activity.Note, err error) {
 	defer derrors.Wrap(&err, "lockaction.Act(%s %s)", r.Action, r.ReservationID)
@@ -278,9 +273,6 @@ func (s *Service) Act(ctx context.Context, a actor.Actor, r Request) (_ Result, 
 		// 'unknown' for the reconciliation; the client may retry with the
 		// same Idempotency-Key, which reaches the same request id.
 		return Result{}, note, err
-	}
-	if hookAfterUpstream != nil {
-		hookAfterUpstream(auditID)
 	}
 	sctx := context.WithoutCancel(ctx)
 	st := settlement{Outcome: OutcomeSuccess, Vendor: res.Vendor, KeyIDs: res.KeyIDs, LatencyMs: latency.Milliseconds(), By: "request"}

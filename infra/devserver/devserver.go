@@ -23,6 +23,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/demo"
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/folio"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/lock"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
@@ -71,8 +72,9 @@ type Server struct {
 	BaseURL   string
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
-	Lock      *lock.Service // nil when the fakes are someone else's
-	Fleet     *fleet.Fleet  // the property-scoped upstreams (reservation, …)
+	Lock      *lock.Service  // nil when the fakes are someone else's
+	Folio     *folio.Service // nil when the fakes are someone else's
+	Fleet     *fleet.Fleet   // the property-scoped upstreams (reservation, …)
 	Demo      *demo.Dataset
 	Upstreams map[string]string
 	// Env is the configuration every function is started from, by
@@ -89,6 +91,7 @@ type Fakes struct {
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
 	Lock      *lock.Service
+	Folio     *folio.Service
 	Fleet     *fleet.Fleet
 	Upstreams map[string]string // base URL by service name, as Options.Upstreams takes them
 
@@ -126,6 +129,15 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
 	maps.Copy(f.Upstreams, f.Fleet.URLs)
+	// folio-service answers from the fleet's generator, so its folios are
+	// the stays' folios.
+	f.Folio = folio.New(f.Fleet.Ops, fopts...)
+	fs, err := fakes.Listen("127.0.0.1:0", f.Folio.Fake())
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	f.servers = append(f.servers, fs)
+	f.Upstreams["folio"] = fs.URL
 	return f, nil
 }
 
@@ -145,7 +157,7 @@ func (f *Fakes) Close() {
 // URL for.
 func checkUpstreams(ups map[string]string) error {
 	var missing []string
-	for _, name := range append([]string{"iam", "tenant", "lock"}, fleet.Names()...) {
+	for _, name := range append([]string{"iam", "tenant", "lock", "folio"}, fleet.Names()...) {
 		if ups[name] == "" {
 			missing = append(missing, name)
 		}
@@ -196,7 +208,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, f.Close)
-		s.IAM, s.Tenant, s.Lock, s.Fleet = f.IAM, f.Tenant, f.Lock, f.Fleet
+		s.IAM, s.Tenant, s.Lock, s.Folio, s.Fleet = f.IAM, f.Tenant, f.Lock, f.Folio, f.Fleet
 		maps.Copy(s.Upstreams, f.Upstreams)
 	}
 
@@ -218,6 +230,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		"TENANT_SERVICE_URL":   s.Upstreams["tenant"],
 		"IAM_SERVICE_URL":      s.Upstreams["iam"],
 		"LOCK_SERVICE_URL":     s.Upstreams["lock"],
+		"FOLIO_SERVICE_URL":    s.Upstreams["folio"],
 		// The Java emulator on a loaded 2-core machine answers a burst of
 		// writes far slower than Firestore; past the production timeout a
 		// request is refused 503 while its record may have landed, and the

@@ -24,6 +24,7 @@ const (
 	SyncService           = "sync-service"
 	IAMService            = "iam-service"
 	LockService           = "lock-service"
+	FolioService          = "folio-service"
 )
 
 // What the clients share of each service: its name, the prefix of its
@@ -37,6 +38,7 @@ var (
 	Revenue        = httpc.Upstream{Service: RevenueService, Env: "REVENUE_SERVICE", Pkg: "revenue"}
 	Sync           = httpc.Upstream{Service: SyncService, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
 	IAM            = httpc.Upstream{Service: IAMService, Env: "IAM_SERVICE", Pkg: "iam", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
+	Folio          = httpc.Upstream{Service: FolioService, Env: "FOLIO_SERVICE", Pkg: "folio", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
 	Lock           = httpc.Upstream{Service: LockService, Env: "LOCK_SERVICE", Pkg: "lock", Options: []httpc.Option{httpc.WithMaxResponse(256 << 10)}}
 )
 
@@ -123,3 +125,12 @@ type LockConfig struct {
 
 // Validate checks the rules env tags cannot express.
 func (c LockConfig) Validate() error { return Lock.Validate(httpc.Endpoint(c)) }
+
+// FolioConfig is folio.Config: folio adjustments and refunds.
+type FolioConfig struct {
+	URL     string        `env:"FOLIO_SERVICE_URL, required"`
+	Timeout time.Duration `env:"FOLIO_SERVICE_TIMEOUT, default=3s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c FolioConfig) Validate() error { return Folio.Validate(httpc.Endpoint(c)) }

@@ -13,6 +13,7 @@ import (
 	decisionforward "github.com/melmastoon/bff-backoffice/functions/decision-forward"
 	"github.com/melmastoon/bff-backoffice/functions/departures"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
+	folioaction "github.com/melmastoon/bff-backoffice/functions/folio-action"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
@@ -66,6 +67,7 @@ var Functions = []boot.Function{
 	mfaverify.Function,
 	lockaction.Function,
 	lockreconcile.Function,
+	folioaction.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -84,6 +84,7 @@ type sweepTarget struct {
 	// own device, when its roles may ask for one; mfaCode verifies it.
 	chl, mfaCode string
 	rsv          string // an in-house reservation of the property
+	fol, folCur  string // an in-house guest's folio and its currency
 }
 
 // sweepRoute is one row of the table.
@@ -106,6 +107,9 @@ type sweepRoute struct {
 	// denied is the code of a role outside allowed on its own property;
 	// FORBIDDEN_ROLE when empty.
 	denied string
+	// successCode is the problem code of an allowed call whose success
+	// status is an error (an action that also needs MFA).
+	successCode string
 }
 
 func query(path, prop string) string { return path + "?propertyId=" + url.QueryEscape(prop) }
@@ -173,6 +177,21 @@ var sweepRoutes = map[string]sweepRoute{
 			return "POST", "/v1/reservations/" + tg.rsv + "/keys/issue", fmt.Sprintf(`{"validUntil":%q}`, until), c != caseOtherTenant
 		},
 		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
+	},
+	// A small adjustment (under every threshold): the desk-actions row.
+	"POST /v1/folios/{folId}/adjustments": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/folios/" + tg.fol + "/adjustments", fmt.Sprintf(`{"amountMinor":-100,"currency":%q,"reason":"sweep"}`, cur(tg.folCur)), c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
+	},
+	// A refund: the override row; the roles that may refund are then asked
+	// for their step-up (none presented).
+	"POST /v1/folios/{folId}/refunds": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/folios/" + tg.fol + "/refunds", fmt.Sprintf(`{"amountMinor":100,"currency":%q,"reason":"sweep","paymentId":"pay-1"}`, cur(tg.folCur)), c != caseOtherTenant
+		},
+		allowed: []string{na, mg, ad}, success: 403, successCode: "MELMASTOON.BFF.BACKOFFICE.MFA_REQUIRED", resourceScoped: true,
 	},
 	// A refund's step-up: the override row of the role matrix. Malformed:
 	// an unknown scope.
@@ -318,7 +337,7 @@ func (e *env) checkCell(name string, row sweepRoute, allowedRoles, roles []strin
 	case caseOwn:
 		switch {
 		case allowed:
-			wantStatus = row.success
+			wantStatus, wantCode = row.success, row.successCode
 		case row.denied != "":
 			wantStatus, wantCode = 403, row.denied
 		default:
@@ -433,12 +452,14 @@ func (e *env) sweepOperators() []sweepOperator {
 		tg.aim, tg.aimCat = find(mgrToken, "suggestion", prop, "rate_change", "overbooking_warning", "housekeeping_reorder")
 		tg.ali, tg.aliCat = find(mgrToken, "alert", prop, "lock_failed", "no_show", "payment_failed", "oversold")
 		tg.rsv = e.inHouse(tn.ID, prop)
+		tg.fol, tg.folCur = e.inHouseFolio(tn.ID, prop)
 		return tg
 	}
 	otherProp := other.Properties[0].ID
 	// Any of the other tenant's entries: it must be unknown here.
 	otherRate, _ := find(otherToken, "suggestion", otherProp)
 	otherLock, _ := find(otherToken, "alert", otherProp)
+	otherFol, otherCur := e.inHouseFolio(other.ID, otherProp)
 	targets := map[string]sweepTarget{}
 	for _, p := range tn.Properties {
 		targets[p.ID] = target(p.ID)
@@ -451,8 +472,8 @@ func (e *env) sweepOperators() []sweepOperator {
 		so := sweepOperator{tn: tn, op: o, targets: map[sweepCase]sweepTarget{
 			caseOwn:          targets[own],
 			caseOtherTenant:  {prop: otherProp},
-			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid"},
-			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp)},
+			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid", fol: "fol_not-a-ulid"},
+			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp), fol: otherFol, folCur: otherCur},
 		}}
 		for _, p := range tn.Properties {
 			if !slices.Contains(o.PropertyScope, p.ID) {
@@ -590,4 +611,30 @@ func (e *env) inHouse(tenantID, propertyID string) string {
 	}
 	e.t.Fatalf("nobody in house at %s", propertyID)
 	return ""
+}
+
+// inHouseFolio is the folio of a guest in house at the property now, and
+// its currency.
+func (e *env) inHouseFolio(tenantID, propertyID string) (string, string) {
+	e.t.Helper()
+	sn, err := e.srv.Fleet.Reservation.Ops().Snapshot(tenantID, propertyID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, st := range sn.InHouse().Items {
+		if st.FolioID != "" {
+			return st.FolioID, st.BalanceDue.Currency
+		}
+	}
+	e.t.Fatalf("no folio in house at %s", propertyID)
+	return "", ""
+}
+
+// cur is a currency for a body: the target's, or any valid one where the
+// case has none.
+func cur(c string) string {
+	if c == "" {
+		return "EUR"
+	}
+	return c
 }

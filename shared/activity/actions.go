@@ -51,6 +51,12 @@ const (
 	ActionDoorKeyRebind = "door_key.rebind"
 	ActionDoorKeyExtend = "door_key.extend"
 
+	// ActionFolioAdjust is POST /v1/folios/{folId}/adjustments, proxied to
+	// folio-service.
+	ActionFolioAdjust = "folio.adjust"
+	// ActionFolioRefund is POST /v1/folios/{folId}/refunds.
+	ActionFolioRefund = "folio.refund"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -93,6 +99,8 @@ var actions = []Action{
 	{ActionDoorKeyRevoke, CategoryLockAction},
 	{ActionDoorKeyRebind, CategoryLockAction},
 	{ActionDoorKeyExtend, CategoryLockAction},
+	{ActionFolioAdjust, CategoryMutationProxy},
+	{ActionFolioRefund, CategoryMutationProxy},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

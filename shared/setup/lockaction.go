@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/folioaction"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
@@ -48,4 +51,20 @@ func (b *Builder) LockActions() *lockaction.Service {
 			return alerts.Put(ctx, tenantID, propertyID, []notification.Alert{a}, false)
 		},
 	})
+}
+
+// FolioActions is the folio mutations: folio-service (FOLIO_SERVICE_URL),
+// tenant-service for the MFA threshold, step-up MFA.
+func (b *Builder) FolioActions() *folioaction.Service {
+	fc, err := dial(b.Ctx, b.L, folio.NewClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("folio client: %w", err))
+		return nil
+	}
+	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
+	if err != nil {
+		b.Fail(fmt.Errorf("tenant client: %w", err))
+		return nil
+	}
+	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})
 }

@@ -57,7 +57,9 @@ type Refusal struct {
 	Code   string
 }
 
-func (r *Refusal) Error() string { return fmt.Sprintf("folio-service refused: %d %s", r.Status, r.Code) }
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("folio-service refused: %d %s", r.Status, r.Code)
+}
 
 // Client calls folio-service. Safe for concurrent use.
 type Client struct{ http *httpc.Client }

@@ -24,7 +24,9 @@ import (
 	"github.com/melmastoon/bff-backoffice/infra/fakes"
 	fakebq "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/fleet"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/folio"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/iam"
+	"github.com/melmastoon/bff-backoffice/infra/fakes/lock"
 	faketenant "github.com/melmastoon/bff-backoffice/infra/fakes/tenant"
 	"github.com/melmastoon/bff-backoffice/infra/manifest"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -74,7 +76,9 @@ type Server struct {
 	BaseURL string
 	IAM     *iam.IAM
 	Tenant  *faketenant.Service
-	Fleet   *fleet.Fleet // the property-scoped upstreams (reservation, …)
+	Lock    *lock.Service  // nil when the fakes are someone else's
+	Folio   *folio.Service // nil when the fakes are someone else's
+	Fleet   *fleet.Fleet   // the property-scoped upstreams (reservation, …)
 	// BigQuery is the audit lake export-activity loads into.
 	BigQuery *fakebq.Service
 	Demo     *demo.Dataset
@@ -95,6 +99,8 @@ type Fakes struct {
 	IAM       *iam.IAM
 	Tenant    *faketenant.Service
 	BigQuery  *fakebq.Service
+	Lock      *lock.Service
+	Folio     *folio.Service
 	Fleet     *fleet.Fleet
 	Upstreams map[string]string // base URL by service name, as Options.Upstreams takes them
 
@@ -120,7 +126,8 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 	}
 	f.Tenant = faketenant.New(ds, fopts...)
 	f.BigQuery = fakebq.New(fopts...)
-	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake(), "bigquery": f.BigQuery.Fake} {
+	f.Lock = lock.New(fopts...)
+	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake(), "bigquery": f.BigQuery.Fake, "lock": f.Lock.Fake()} {
 		fs, err := fakes.Listen("127.0.0.1:0", fk)
 		if err != nil {
 			return nil, fmt.Errorf("devserver: %w", err)
@@ -132,6 +139,15 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
 	maps.Copy(f.Upstreams, f.Fleet.URLs)
+	// folio-service answers from the fleet's generator, so its folios are
+	// the stays' folios.
+	f.Folio = folio.New(f.Fleet.Ops, fopts...)
+	fs, err := fakes.Listen("127.0.0.1:0", f.Folio.Fake())
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	f.servers = append(f.servers, fs)
+	f.Upstreams["folio"] = fs.URL
 	return f, nil
 }
 
@@ -151,7 +167,7 @@ func (f *Fakes) Close() {
 // URL for.
 func checkUpstreams(ups map[string]string) error {
 	var missing []string
-	for _, name := range append([]string{"iam", "tenant", "bigquery"}, fleet.Names()...) {
+	for _, name := range append([]string{"iam", "tenant", "bigquery", "lock", "folio"}, fleet.Names()...) {
 		if ups[name] == "" {
 			missing = append(missing, name)
 		}
@@ -202,7 +218,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, f.Close)
-		s.IAM, s.Tenant, s.Fleet, s.BigQuery = f.IAM, f.Tenant, f.Fleet, f.BigQuery
+		s.IAM, s.Tenant, s.Lock, s.Folio, s.Fleet, s.BigQuery = f.IAM, f.Tenant, f.Lock, f.Folio, f.Fleet, f.BigQuery
 		maps.Copy(s.Upstreams, f.Upstreams)
 	}
 
@@ -225,6 +241,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		// export-activity loads into the BigQuery fake, without
 		// credentials (it refuses an endpoint off loopback).
 		"BIGQUERY_ENDPOINT": s.Upstreams["bigquery"] + "/bigquery/v2/",
+		"IAM_SERVICE_URL":   s.Upstreams["iam"],
+		"LOCK_SERVICE_URL":  s.Upstreams["lock"],
+		"FOLIO_SERVICE_URL": s.Upstreams["folio"],
 		// The Java emulator on a loaded 2-core machine answers a burst of
 		// writes far slower than Firestore; past the production timeout a
 		// request is refused 503 while its record may have landed, and the

@@ -19,12 +19,17 @@ import (
 	devices "github.com/melmastoon/bff-backoffice/functions/devices"
 	eventsfn "github.com/melmastoon/bff-backoffice/functions/events"
 	exportactivity "github.com/melmastoon/bff-backoffice/functions/export-activity"
+	folioaction "github.com/melmastoon/bff-backoffice/functions/folio-action"
 	heartbeatsweeper "github.com/melmastoon/bff-backoffice/functions/heartbeat-sweeper"
 	housekeepingboard "github.com/melmastoon/bff-backoffice/functions/housekeeping-board"
 	housekeepingchanged "github.com/melmastoon/bff-backoffice/functions/housekeeping-changed"
 	inhouse "github.com/melmastoon/bff-backoffice/functions/in-house"
+	lockaction "github.com/melmastoon/bff-backoffice/functions/lock-action"
+	lockreconcile "github.com/melmastoon/bff-backoffice/functions/lock-reconcile"
 	maintenanceboard "github.com/melmastoon/bff-backoffice/functions/maintenance-board"
 	maintenancechanged "github.com/melmastoon/bff-backoffice/functions/maintenance-changed"
+	mfachallenge "github.com/melmastoon/bff-backoffice/functions/mfa-challenge"
+	mfaverify "github.com/melmastoon/bff-backoffice/functions/mfa-verify"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	preferences "github.com/melmastoon/bff-backoffice/functions/preferences"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
@@ -80,6 +85,11 @@ var Functions = []boot.Function{
 	synccursor.Function,
 	synchandshake.Function,
 	preferences.Function,
+	mfachallenge.Function,
+	mfaverify.Function,
+	lockaction.Function,
+	lockreconcile.Function,
+	folioaction.Function,
 }
 
 // Lookup returns the registered function called name.

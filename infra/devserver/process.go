@@ -115,11 +115,15 @@ func StartProcess(ctx context.Context, o ProcessOptions) (_ *Process, err error)
 	}
 }
 
-// Kill ends the process with SIGKILL — no drain, no deferred work — as an
-// instance that is gone the moment after it answered, and waits for it.
-func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
+// Kill ends the process with SIGKILL — no shutdown, no deferred work, as
+// when an instance is lost — and waits for it to be gone.
+func (p *Process) Kill() error {
+	if err := p.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("devserver: kill: %w", err)
+	}
 	<-p.done
+	_ = p.stdin.Close()
+	return nil
 }
 
 // Close asks the process to stop, by closing its stdin, and kills it if it

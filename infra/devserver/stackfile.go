@@ -24,6 +24,9 @@ type StackFile struct {
 	// Jobs are the scheduled functions, each run once by POST
 	// {baseUrl}/_jobs/{name}.
 	Jobs []string `json:"jobs"`
+	// MFADevCode is the one code the fake iam-service accepts for every
+	// step-up MFA challenge of the stack.
+	MFADevCode string `json:"mfaDevCode"`
 }
 
 // JWKSInfo tells tools how to mint their own tokens.
@@ -88,8 +91,9 @@ func (s *Server) StackFile(repoRoot string) (*StackFile, error) {
 			Issuer:         s.IAM.Issuer(),
 			Audience:       s.IAM.Audience(),
 		},
-		Upstreams: s.Upstreams,
-		Jobs:      slices.Clone(s.Jobs),
+		Upstreams:  s.Upstreams,
+		Jobs:       slices.Clone(s.Jobs),
+		MFADevCode: s.IAM.MFADevCode(),
 	}
 	if sf.Jobs == nil {
 		sf.Jobs = []string{}

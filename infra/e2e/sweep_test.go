@@ -80,6 +80,11 @@ type sweepTarget struct {
 	aimCat string // its category
 	ali    string // an ali id of an open alert
 	aliCat string // its category
+	// chl is an open MFA challenge (lock_revoke) of the sweep operator's
+	// own device, when its roles may ask for one; mfaCode verifies it.
+	chl, mfaCode string
+	rsv          string // an in-house reservation of the property
+	fol, folCur  string // an in-house guest's folio and its currency
 }
 
 // sweepRoute is one row of the table.
@@ -101,6 +106,12 @@ type sweepRoute struct {
 	// resourceScoped routes find the property through a resource: an
 	// out-of-scope one is 403 PROPERTY_OUT_OF_SCOPE, another tenant's 404.
 	resourceScoped bool
+	// denied is the code of a role outside allowed on its own property;
+	// FORBIDDEN_ROLE when empty.
+	denied string
+	// successCode is the problem code of an allowed call whose success
+	// status is an error (an action that also needs MFA).
+	successCode string
 }
 
 func query(path, prop string) string { return path + "?propertyId=" + url.QueryEscape(prop) }
@@ -209,6 +220,56 @@ var sweepRoutes = map[string]sweepRoute{
 			return "POST", "/v1/alerts/" + tg.ali + "/ack", `{}`, c != caseOtherTenant
 		},
 		allowedFor: func(tg sweepTarget) []string { return seenBy(alertSeen, tg.aliCat) }, success: 201, once: "MELMASTOON.BFF.BACKOFFICE.ALERT_ALREADY_ACKED", resourceScoped: true,
+	},
+	// Issues a key (the room is the reservation's): the desk-actions row.
+	"POST /v1/reservations/{rsvId}/keys/{action}": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			until := time.Now().Add(24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+			return "POST", "/v1/reservations/" + tg.rsv + "/keys/issue", fmt.Sprintf(`{"validUntil":%q}`, until), c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
+	},
+	// A small adjustment (under every threshold): the desk-actions row.
+	"POST /v1/folios/{folId}/adjustments": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/folios/" + tg.fol + "/adjustments", fmt.Sprintf(`{"amountMinor":-100,"currency":%q,"reason":"sweep"}`, cur(tg.folCur)), c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
+	},
+	// A refund: the override row; the roles that may refund are then asked
+	// for their step-up (none presented).
+	"POST /v1/folios/{folId}/refunds": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/folios/" + tg.fol + "/refunds", fmt.Sprintf(`{"amountMinor":100,"currency":%q,"reason":"sweep","paymentId":"pay-1"}`, cur(tg.folCur)), c != caseOtherTenant
+		},
+		allowed: []string{na, mg, ad}, success: 403, successCode: "MELMASTOON.BFF.BACKOFFICE.MFA_REQUIRED", resourceScoped: true,
+	},
+	// A refund's step-up: the override row of the role matrix. Malformed:
+	// an unknown scope.
+	"POST /v1/mfa/challenges": {
+		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {
+			scope := "refund"
+			if c == caseMalformed {
+				scope = "open_every_door"
+			}
+			return "POST", "/v1/mfa/challenges", fmt.Sprintf(`{"scope":%q,"factor":"totp"}`, scope), c == caseOwn || c == caseMalformed
+		},
+		allowed: []string{na, mg, ad}, success: 201,
+	},
+	// Verifies the operator's own challenge; roles that may ask for none
+	// (no desk or override rights) hold none, so theirs is unknown.
+	"POST /v1/mfa/challenges/{challengeId}/verify": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			id := tg.chl
+			switch {
+			case c == caseMalformed:
+				id = "not.a.challenge"
+			case id == "":
+				id = "chl_none"
+			}
+			return "POST", "/v1/mfa/challenges/" + id + "/verify", fmt.Sprintf(`{"code":%q}`, tg.mfaCode), c == caseOwn || c == caseMalformed
+		},
+		allowed: []string{fd, na, mg, ad}, success: 201, denied: "MELMASTOON.BFF.BACKOFFICE.MFA_ATTESTATION_INVALID",
 	},
 }
 
@@ -325,9 +386,12 @@ func (e *env) checkCell(name string, row sweepRoute, allowedRoles, roles []strin
 	var wantCode string
 	switch c {
 	case caseOwn:
-		if allowed {
-			wantStatus = row.success
-		} else {
+		switch {
+		case allowed:
+			wantStatus, wantCode = row.success, row.successCode
+		case row.denied != "":
+			wantStatus, wantCode = 403, row.denied
+		default:
 			wantStatus, wantCode = 403, "MELMASTOON.BFF.BACKOFFICE.FORBIDDEN_ROLE"
 		}
 	case caseOtherProp, caseOtherTenant:
@@ -438,12 +502,15 @@ func (e *env) sweepOperators() []sweepOperator {
 		tg := sweepTarget{prop: prop}
 		tg.aim, tg.aimCat = find(mgrToken, "suggestion", prop, "rate_change", "overbooking_warning", "housekeeping_reorder")
 		tg.ali, tg.aliCat = find(mgrToken, "alert", prop, "lock_failed", "no_show", "payment_failed", "oversold")
+		tg.rsv = e.inHouse(tn.ID, prop)
+		tg.fol, tg.folCur = e.inHouseFolio(tn.ID, prop)
 		return tg
 	}
 	otherProp := other.Properties[0].ID
 	// Any of the other tenant's entries: it must be unknown here.
 	otherRate, _ := find(otherToken, "suggestion", otherProp)
 	otherLock, _ := find(otherToken, "alert", otherProp)
+	otherFol, otherCur := e.inHouseFolio(other.ID, otherProp)
 	targets := map[string]sweepTarget{}
 	for _, p := range tn.Properties {
 		targets[p.ID] = target(p.ID)
@@ -456,8 +523,8 @@ func (e *env) sweepOperators() []sweepOperator {
 		so := sweepOperator{tn: tn, op: o, targets: map[sweepCase]sweepTarget{
 			caseOwn:          targets[own],
 			caseOtherTenant:  {prop: otherProp},
-			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid"},
-			caseOtherTenantR: {aim: otherRate, ali: otherLock},
+			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid", fol: "fol_not-a-ulid"},
+			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp), fol: otherFol, folCur: otherCur},
 		}}
 		for _, p := range tn.Properties {
 			if !slices.Contains(o.PropertyScope, p.ID) {
@@ -465,6 +532,19 @@ func (e *env) sweepOperators() []sweepOperator {
 				break
 			}
 		}
+		// The operator's own open challenge, asked for with the token the
+		// sweep will use (same device), where its roles allow one.
+		ownT := so.targets[caseOwn]
+		ownT.mfaCode = e.srv.IAM.MFADevCode()
+		if slices.ContainsFunc(o.Roles, func(r string) bool { return slices.Contains([]string{fd, na, mg, ad}, r) }) {
+			res := e.do("POST", "/v1/mfa/challenges", e.mint(tn, o, 0, nil), `{"scope":"lock_revoke","factor":"totp"}`, "Idempotency-Key", ids.New("sweep"))
+			var ch struct {
+				ChallengeID string `json:"challengeId"`
+			}
+			res.json(t, &ch)
+			ownT.chl = ch.ChallengeID
+		}
+		so.targets[caseOwn] = ownT
 		out = append(out, so)
 	}
 	return out
@@ -566,4 +646,46 @@ func TestScanBodyCatchesLeaks(t *testing.T) {
 	if ok.Failed() {
 		t.Error("scanBody refused a housekeeping lead's own entry")
 	}
+}
+
+// inHouse is a reservation in house at the property now, with its room.
+func (e *env) inHouse(tenantID, propertyID string) string {
+	e.t.Helper()
+	sn, err := e.srv.Fleet.Reservation.Ops().Snapshot(tenantID, propertyID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, st := range sn.InHouse().Items {
+		if st.RoomNumber != "" {
+			return st.ReservationID
+		}
+	}
+	e.t.Fatalf("nobody in house at %s", propertyID)
+	return ""
+}
+
+// inHouseFolio is the folio of a guest in house at the property now, and
+// its currency.
+func (e *env) inHouseFolio(tenantID, propertyID string) (string, string) {
+	e.t.Helper()
+	sn, err := e.srv.Fleet.Reservation.Ops().Snapshot(tenantID, propertyID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, st := range sn.InHouse().Items {
+		if st.FolioID != "" {
+			return st.FolioID, st.BalanceDue.Currency
+		}
+	}
+	e.t.Fatalf("no folio in house at %s", propertyID)
+	return "", ""
+}
+
+// cur is a currency for a body: the target's, or any valid one where the
+// case has none.
+func cur(c string) string {
+	if c == "" {
+		return "EUR"
+	}
+	return c
 }

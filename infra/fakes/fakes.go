@@ -89,11 +89,15 @@ func WithLatency(lo, hi time.Duration) Option {
 }
 
 // WithControl serves the control endpoints under prefix (which must start
-// with "/__") with h: a fake's own test-only views, such as the BigQuery
-// fake's table rows. Like the shared ones they are neither counted nor
+// with "/__") with h: a fake's own test-only views and faults, such as the
+// BigQuery fake's table rows or a lock vendor that reports success while
+// nothing changed. Like the shared ones they are neither counted nor
 // subject to faults.
 func WithControl(prefix string, h http.Handler) Option {
 	return func(f *Fake) {
+		if !strings.HasPrefix(prefix, "/__") {
+			return
+		}
 		if f.control == nil {
 			f.control = map[string]http.Handler{}
 		}

@@ -58,6 +58,25 @@ const (
 	ActionPreferencesViewed = "preferences.viewed"
 	// ActionPreferencesChanged is PUT /v1/preferences.
 	ActionPreferencesChanged = "preferences.changed"
+	// ActionMFAChallengeCreate is POST /v1/mfa/challenges: a step-up
+	// challenge asked of iam-service.
+	ActionMFAChallengeCreate = "mfa_challenge.create"
+	// ActionMFAChallengeVerify is POST /v1/mfa/challenges/{id}/verify: a
+	// code presented, an attestation issued or refused.
+	ActionMFAChallengeVerify = "mfa_challenge.verify"
+
+	// The door-key actions (POST /v1/reservations/{rsvId}/keys/{action}),
+	// proxied to lock-service: DoorKey(action).
+	ActionDoorKeyIssue  = "door_key.issue"
+	ActionDoorKeyRevoke = "door_key.revoke"
+	ActionDoorKeyRebind = "door_key.rebind"
+	ActionDoorKeyExtend = "door_key.extend"
+
+	// ActionFolioAdjust is POST /v1/folios/{folId}/adjustments, proxied to
+	// folio-service.
+	ActionFolioAdjust = "folio.adjust"
+	// ActionFolioRefund is POST /v1/folios/{folId}/refunds.
+	ActionFolioRefund = "folio.refund"
 
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
@@ -72,6 +91,10 @@ const (
 // segment, e.g. "in-house"); the result is one of the ActionWorkbench*
 // constants for every view that exists.
 func WorkbenchOpened(kind string) string { return "workbench." + kind + ".opened" }
+
+// DoorKey is the action of door-key action a ("issue", …); the result is
+// one of the ActionDoorKey* constants for every action lock-service takes.
+func DoorKey(a string) string { return "door_key." + a }
 
 // Action is a registered action and the category its rows carry.
 type Action struct {
@@ -100,6 +123,14 @@ var actions = []Action{
 	{ActionSyncHandshake, CategorySyncHandshake},
 	{ActionPreferencesViewed, CategoryView},
 	{ActionPreferencesChanged, CategoryPreferencesChanged},
+	{ActionMFAChallengeCreate, CategoryAuth},
+	{ActionMFAChallengeVerify, CategoryAuth},
+	{ActionDoorKeyIssue, CategoryLockAction},
+	{ActionDoorKeyRevoke, CategoryLockAction},
+	{ActionDoorKeyRebind, CategoryLockAction},
+	{ActionDoorKeyExtend, CategoryLockAction},
+	{ActionFolioAdjust, CategoryMutationProxy},
+	{ActionFolioRefund, CategoryMutationProxy},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

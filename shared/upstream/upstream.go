@@ -22,6 +22,9 @@ const (
 	ReservationService    = "reservation-service"
 	RevenueService        = "revenue-service"
 	SyncService           = "sync-service"
+	IAMService            = "iam-service"
+	LockService           = "lock-service"
+	FolioService          = "folio-service"
 )
 
 // What the clients share of each service: its name, the prefix of its
@@ -34,6 +37,9 @@ var (
 	Reservation    = httpc.Upstream{Service: ReservationService, Env: "RESERVATION_SERVICE", Pkg: "reservation"}
 	Revenue        = httpc.Upstream{Service: RevenueService, Env: "REVENUE_SERVICE", Pkg: "revenue"}
 	Sync           = httpc.Upstream{Service: SyncService, Env: "SYNC_SERVICE", Pkg: "syncsvc"}
+	IAM            = httpc.Upstream{Service: IAMService, Env: "IAM_SERVICE", Pkg: "iam", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
+	Folio          = httpc.Upstream{Service: FolioService, Env: "FOLIO_SERVICE", Pkg: "folio", Options: []httpc.Option{httpc.WithMaxResponse(64 << 10)}}
+	Lock           = httpc.Upstream{Service: LockService, Env: "LOCK_SERVICE", Pkg: "lock", Options: []httpc.Option{httpc.WithMaxResponse(256 << 10)}}
 )
 
 // AIOrchestratorConfig is aiorchestrator.Config: the AI suggestions.
@@ -98,3 +104,33 @@ type SyncConfig struct {
 
 // Validate checks the rules env tags cannot express.
 func (c SyncConfig) Validate() error { return Sync.Validate(httpc.Endpoint(c)) }
+
+// IAMConfig is iam.Config: step-up MFA challenges and their verification.
+// A verification is a person typing a code, answered by a service that may
+// call a phone carrier: it gets more time than a read.
+type IAMConfig struct {
+	URL     string        `env:"IAM_SERVICE_URL, required"`
+	Timeout time.Duration `env:"IAM_SERVICE_TIMEOUT, default=3s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c IAMConfig) Validate() error { return IAM.Validate(httpc.Endpoint(c)) }
+
+// LockConfig is lock.Config: door keys. A vendor's gateway may talk to the
+// door controllers before it answers: more time than a read.
+type LockConfig struct {
+	URL     string        `env:"LOCK_SERVICE_URL, required"`
+	Timeout time.Duration `env:"LOCK_SERVICE_TIMEOUT, default=5s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c LockConfig) Validate() error { return Lock.Validate(httpc.Endpoint(c)) }
+
+// FolioConfig is folio.Config: folio adjustments and refunds.
+type FolioConfig struct {
+	URL     string        `env:"FOLIO_SERVICE_URL, required"`
+	Timeout time.Duration `env:"FOLIO_SERVICE_TIMEOUT, default=3s"`
+}
+
+// Validate checks the rules env tags cannot express.
+func (c FolioConfig) Validate() error { return Folio.Validate(httpc.Endpoint(c)) }

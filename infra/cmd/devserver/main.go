@@ -5,7 +5,7 @@
 // infra/cmd/dev, which starts everything itself.
 //
 //	DATABASE_URL=postgres://bff_app@… devserver -redis 127.0.0.1:6379 -redis-prefix t1: \
-//	    -project p -upstreams '{"iam":"http://…","tenant":"http://…","reservation":"http://…",…}'
+//	    -project p -upstreams '{"iam":"http://…","tenant":"http://…","lock":"http://…","folio":"http://…","reservation":"http://…",…}'
 //
 // The database URL comes from the environment so that its password never
 // shows in a process listing. Once serving, it prints its base URL as the
@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	redisAddr := fs.String("redis", "", "Redis address (required)")
 	prefix := fs.String("redis-prefix", "", "Redis key prefix, shared by the processes that share a cache (required)")
 	project := fs.String("project", "", "Pub/Sub emulator project (required)")
-	upstreams := fs.String("upstreams", "", `base URLs of the fakes as JSON {"iam": …, "tenant": …, "<fleet service>": …} (required)`)
+	upstreams := fs.String("upstreams", "", `base URLs of the fakes as JSON {"iam": …, "tenant": …, "lock": …, "folio": …, "<fleet service>": …} (required)`)
 	root := fs.String("repo", "", "repository root (default: found from the working directory)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {

@@ -4,6 +4,7 @@
 //
 //	GET  /.well-known/jwks.json → {"keys": [...]} (ES256 P-256 and Ed25519, each with a kid)
 //	POST /v1/tokens {tenantId, operatorId, deviceId, ttlSeconds} → {token}
+//	POST /v1/mfa/challenges, POST /v1/mfa/challenges/{id}/verify (mfa.go)
 //
 // The dev keys live in testdata/keys (PEM, dev-only). Tests mint broken
 // tokens (expired, wrong audience, unknown kid, …) through the Go API.
@@ -67,6 +68,9 @@ type Config struct {
 	// KeysDir holds ES256KeyFile and EdDSAKeyFile. Empty generates fresh
 	// in-memory keys, for tests that never need the files.
 	KeysDir string
+	// MFADevCode is the one code every MFA challenge accepts;
+	// DefaultMFADevCode when empty.
+	MFADevCode string
 	// Options tune the fake wrapper (latency).
 	Options []fakes.Option
 }
@@ -87,11 +91,19 @@ type IAM struct {
 	mu       sync.RWMutex
 	keys     []*key // publication order
 	defaults map[string]string
+
+	mfaCode     string
+	mfaMu       sync.Mutex
+	mfa         map[string]*mfaChallenge
+	mfaVerified int
 }
 
 // New builds the fake, loading its keys.
 func New(cfg Config) (*IAM, error) {
-	s := &IAM{issuer: cfg.Issuer, audience: cfg.Audience, defaults: map[string]string{}}
+	s := &IAM{issuer: cfg.Issuer, audience: cfg.Audience, defaults: map[string]string{}, mfaCode: cfg.MFADevCode, mfa: map[string]*mfaChallenge{}}
+	if s.mfaCode == "" {
+		s.mfaCode = DefaultMFADevCode
+	}
 	if s.issuer == "" {
 		s.issuer = DefaultIssuer
 	}
@@ -118,6 +130,8 @@ func New(cfg Config) (*IAM, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc(JWKSPath, s.serveJWKS)
 	mux.HandleFunc("/v1/tokens", s.serveTokens)
+	mux.HandleFunc("POST /v1/mfa/challenges", s.serveChallenge)
+	mux.HandleFunc("POST /v1/mfa/challenges/{id}/verify", s.serveVerify)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.IAM.NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path)
 	})

@@ -6,6 +6,7 @@ package reservation_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	fake "github.com/melmastoon/bff-backoffice/infra/fakes/reservation"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/scoped"
 	"github.com/melmastoon/bff-backoffice/infra/fakes/scoped/scopedtest"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 )
 
@@ -137,5 +140,32 @@ func TestClientFailures(t *testing.T) {
 				return call(newClient(t, url, timeout))
 			})
 		})
+	}
+}
+
+// A reservation found by id across the tenant's properties; another
+// tenant's is unknown.
+func TestClientFindsAReservationsProperty(t *testing.T) {
+	t.Parallel()
+	r := scopedtest.Start(t, build)
+	c := newClient(t, r.URL, 2*time.Second)
+	ctx := context.Background()
+	tn, other := r.DS.Tenants[0], r.DS.Tenants[1]
+	for _, p := range tn.Properties {
+		sn := r.Snapshot(t, tn.ID, p.ID)
+		in := sn.InHouse().Items
+		if len(in) == 0 {
+			t.Fatalf("%s has nobody in house", p.Name)
+		}
+		b, err := c.Reservation(ctx, tn.ID, in[0].ReservationID)
+		if err != nil || b.PropertyID != p.ID || b.RoomNumber != in[0].RoomNumber || string(b.Status) != in[0].Status {
+			t.Fatalf("%s: %+v, %v; want %+v", p.Name, b, err, in[0])
+		}
+		if _, err := c.Reservation(ctx, other.ID, in[0].ReservationID); !errors.Is(err, httpc.ErrNotFound) {
+			t.Fatalf("another tenant's reservation: %v", err)
+		}
+	}
+	if _, err := c.Reservation(ctx, tn.ID, "rsv_nope"); !apperr.Is(err, apperr.ValidationFailed) {
+		t.Fatalf("malformed id: %v", err)
 	}
 }

@@ -54,6 +54,8 @@ type Service struct {
 	ops  *demo.Ops
 	fake *fakes.Fake
 
+	mux *http.ServeMux
+
 	mu  sync.Mutex
 	log []Request
 }
@@ -63,6 +65,7 @@ type Service struct {
 func New(name, area string, ops *demo.Ops, routes []Route, opts ...fakes.Option) *Service {
 	s := &Service{area: area, ops: ops}
 	mux := http.NewServeMux()
+	s.mux = mux
 	for _, rt := range routes {
 		mux.HandleFunc(Prefix+rt.Path, s.serve(rt.Method, rt.Handle))
 	}
@@ -79,6 +82,15 @@ func (s *Service) Handler() http.Handler { return s.fake }
 
 // Fake is the wrapper, for stats and faults from Go.
 func (s *Service) Fake() *fakes.Fake { return s.fake }
+
+// HandleTenant adds a route that is not under a property (a resource found
+// by id across the tenant's properties), recorded like every other.
+func (s *Service) HandleTenant(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.record(r)
+		h(w, r)
+	})
+}
 
 // Ops is the generator the service answers from.
 func (s *Service) Ops() *demo.Ops { return s.ops }

@@ -152,13 +152,13 @@ func (c *Client) Service() string { return c.service }
 // call ends at the earlier of ctx's deadline and the client's timeout.
 // Errors are mapped as the package documentation says.
 func (c *Client) GetJSON(ctx context.Context, op string, path []string, query url.Values, v any) error {
-	return c.call(ctx, op, http.MethodGet, path, query, nil, v)
+	return c.call(ctx, op, http.MethodGet, path, query, nil, nil, v)
 }
 
 // call sends one request and maps its answer. payload is nil for a read;
 // a write (payload set) also accepts 201 and maps a 409 to *ConflictError,
 // which a read never expects. v nil ignores the answer's body.
-func (c *Client) call(ctx context.Context, op, method string, path []string, query url.Values, payload []byte, v any) error {
+func (c *Client) call(ctx context.Context, op, method string, path []string, query url.Values, header http.Header, payload []byte, v any) error {
 	u := c.base.JoinPath(path...)
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
@@ -172,6 +172,9 @@ func (c *Client) call(ctx context.Context, op, method string, path []string, que
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %w", op, err), "an internal error occurred")
+	}
+	for k, vs := range header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 	Decorate(ctx, req)
 	if payload != nil {
@@ -218,6 +221,10 @@ func (c *Client) status(op string, status int, write bool, answer []byte) error 
 		return &ConflictError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
 	case status >= 500, status == http.StatusTooManyRequests:
 		return apperr.Unavailable(fmt.Errorf("%s: status %d", op, status), c.service)
+	case write && status >= 400:
+		_ = json.Unmarshal(answer, &p)
+		return &RejectedError{Service: c.service, Op: op, Status: status, Code: truncate(p.Code, 128), Body: answer,
+			err: apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: refused with status %d", op, c.service, status), "an internal error occurred")}
 	default:
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: unexpected status %d", op, c.service, status), "an internal error occurred")
 	}

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
@@ -207,4 +208,42 @@ func cleanStay(d stayDoc, rep *wire.Report) (Stay, bool) {
 	rep.Clear("folioId", &s.FolioID, func(id string) bool { return ids.Valid(ids.Folio, id) })
 	s.ETA = rep.OptionalInstant("eta", d.ETA)
 	return s, true
+}
+
+// Booking is one reservation as the mutations need it: which property it
+// belongs to (checked against the session's scope before anything is
+// sent), its status and room.
+type Booking struct {
+	ReservationID string `json:"reservationId"`
+	PropertyID    string `json:"propertyId"`
+	Status        Status `json:"status"`
+	RoomNumber    string `json:"roomNumber,omitempty"`
+	FolioID       string `json:"folioId,omitempty"`
+}
+
+// Reservation looks reservation rsvID of the tenant up: an error matching
+// httpc.ErrNotFound when the tenant has no such reservation.
+func (c *Client) Reservation(ctx context.Context, tenantID, rsvID string) (Booking, error) {
+	const op = "reservation.Reservation"
+	if err := ids.Check(ids.Tenant, tenantID); err != nil {
+		return Booking{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
+	}
+	if err := ids.Check(ids.Reservation, rsvID); err != nil {
+		return Booking{}, apperr.Validation(apperr.FieldError{Field: "rsvId", Message: err.Error()})
+	}
+	var b Booking
+	if err := c.http.GetJSON(ctx, op, []string{"v1", "tenants", tenantID, "reservations", rsvID}, nil, &b); err != nil {
+		return Booking{}, err
+	}
+	switch {
+	case b.ReservationID != rsvID:
+		return Booking{}, c.http.Unavailable(op, "answer for another reservation")
+	case ids.Check(ids.Property, b.PropertyID) != nil:
+		return Booking{}, c.http.Unavailable(op, "malformed propertyId")
+	case !b.Status.Valid():
+		return Booking{}, c.http.Unavailable(op, "unknown status")
+	case len(b.RoomNumber) > 16:
+		b.RoomNumber = ""
+	}
+	return b, nil
 }

@@ -1,0 +1,56 @@
+// Package folioaction is the `folio-action` function: POST
+// /v1/folios/{folId}/adjustments and /refunds — folio mutations in integer
+// minor units proxied to folio-service after the folio's property, the
+// role and (refunds, large adjustments) step-up MFA are checked
+// (shared/folioaction).
+package folioaction
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/folioaction"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `folio-action` function as deployed.
+var Function = boot.Function{Name: "folio-action", EntryPoint: "FolioAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.FolioActions())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, s *folioaction.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/folios/{folId}/adjustments": idemhttp.Wrap(store, post(s, folioaction.KindAdjustments)),
+		"POST /v1/folios/{folId}/refunds":     idemhttp.Wrap(store, post(s, folioaction.KindRefunds)),
+	})
+}
+
+func post(s *folioaction.Service, kind string) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		var body folioaction.Body
+		if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
+			c.Note = activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)}
+			return gate.Result{}, err
+		}
+		res, note, err := s.Post(ctx, c.Actor, folioaction.Request{
+			FolioID: c.Request.PathValue("folId"), Kind: kind, Body: body,
+			IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+			Attestation:    c.Request.Header.Get(mfa.HeaderName),
+		})
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusCreated, Body: res}, nil
+	}
+}

@@ -1,0 +1,61 @@
+// Package lockaction is the `lock-action` function: POST
+// /v1/reservations/{rsvId}/keys/{issue|revoke|rebind|extend} — a door-key
+// action proxied to lock-service with its LockActionProxyAudit row written
+// before the call and settled after; revoke needs a step-up MFA attestation
+// (X-MFA-Attestation, scope lock_revoke) and is verified by reading the
+// key's state back.
+package lockaction
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/lockaction"
+	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `lock-action` function as deployed.
+var Function = boot.Function{Name: "lock-action", EntryPoint: "LockAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.LockActions())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, s *lockaction.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/reservations/{rsvId}/keys/{action}": idemhttp.Wrap(store, act(s)),
+	})
+}
+
+func act(s *lockaction.Service) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		action := c.Request.PathValue("action")
+		var body lockaction.Body
+		if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
+			if lockaction.ValidAction(action) {
+				c.Note = activity.Note{Category: activity.CategoryLockAction, Action: activity.DoorKey(action)}
+			}
+			return gate.Result{}, err
+		}
+		res, note, err := s.Act(ctx, c.Actor, lockaction.Request{
+			ReservationID:  c.Request.PathValue("rsvId"),
+			Action:         action,
+			Body:           body,
+			IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+			Attestation:    c.Request.Header.Get(mfa.HeaderName),
+		})
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusCreated, Body: res}, nil
+	}
+}

@@ -1,0 +1,50 @@
+// Package mfachallenge is the `mfa-challenge` function: POST
+// /v1/mfa/challenges — asks iam-service to challenge the operator for the
+// step-up MFA a sensitive action needs (a door-key revoke, a refund, …),
+// refused with FORBIDDEN_ROLE when the operator's roles may not take that
+// action at all.
+package mfachallenge
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `mfa-challenge` function as deployed.
+var Function = boot.Function{Name: "mfa-challenge", EntryPoint: "MfaChallenge", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.MFA())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, m *mfa.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/mfa/challenges": idemhttp.Wrap(store, challenge(m)),
+	})
+}
+
+func challenge(m *mfa.Service) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		var req mfa.ChallengeRequest
+		if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
+			c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeCreate}
+			return gate.Result{}, err
+		}
+		ch, note, err := m.Challenge(ctx, c.Actor, req)
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusCreated, Body: ch}, nil
+	}
+}

@@ -1,0 +1,50 @@
+// Package mfaverify is the `mfa-verify` function: POST
+// /v1/mfa/challenges/{challengeId}/verify — presents the operator's code to
+// iam-service and, when it is right, answers with an MfaAttestation
+// (mfa_…, 5 minutes, single use) for the one action it allows. Five wrong
+// codes close the challenge; iam-service's own token stays server-side.
+package mfaverify
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/httpx"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `mfa-verify` function as deployed.
+var Function = boot.Function{Name: "mfa-verify", EntryPoint: "MfaVerify", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.MFA())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, m *mfa.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/mfa/challenges/{challengeId}/verify": idemhttp.Wrap(store, verify(m)),
+	})
+}
+
+func verify(m *mfa.Service) gate.Handler {
+	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		var req mfa.VerifyRequest
+		if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
+			c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeVerify}
+			return gate.Result{}, err
+		}
+		att, note, err := m.Verify(ctx, c.Actor, c.Request.PathValue("challengeId"), req)
+		c.Note = note
+		if err != nil {
+			return gate.Result{}, err
+		}
+		return gate.Result{Status: http.StatusCreated, Body: att}, nil
+	}
+}

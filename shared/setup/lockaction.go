@@ -1,0 +1,70 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/folioaction"
+	"github.com/melmastoon/bff-backoffice/shared/lockaction"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
+)
+
+// mutationLookupTimeout is the least time a mutation's reservation lookup
+// gets.
+const mutationLookupTimeout = 3 * time.Second
+
+// LockActions is the door-key service: lock-service (LOCK_SERVICE_URL),
+// reservation-service for the reservation's property and room, step-up
+// MFA for revokes, and the property's alert inbox for failed revokes.
+func (b *Builder) LockActions() *lockaction.Service {
+	lk, err := dial(b.Ctx, b.L, lock.NewClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("lock client: %w", err))
+		return nil
+	}
+	// A mutation waits longer for its reservation than a dashboard widget
+	// does: the lookup gates an action the operator is standing at the
+	// desk for, not a tile that may be served stale.
+	rsv, err := dial(b.Ctx, b.L, func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
+		cfg.Timeout = max(cfg.Timeout, mutationLookupTimeout)
+		return reservation.NewClient(cfg, opts...)
+	})
+	if err != nil {
+		b.Fail(fmt.Errorf("reservation client: %w", err))
+		return nil
+	}
+	alerts := b.Inboxes(UpNotification).Alerts
+	return lockaction.New(lockaction.Deps{
+		DB: b.Res.DB, Relay: outbox.NewRelay(b.Res.DB, b.Gate.Publisher, b.Log, outbox.Options{}),
+		Lock: lk, Reservations: rsv, MFA: b.MFA(),
+		Alerts: func(ctx context.Context, tenantID, propertyID string, a notification.Alert) error {
+			if alerts == nil {
+				return nil
+			}
+			return alerts.Put(ctx, tenantID, propertyID, []notification.Alert{a}, false)
+		},
+	})
+}
+
+// FolioActions is the folio mutations: folio-service (FOLIO_SERVICE_URL),
+// tenant-service for the MFA threshold, step-up MFA.
+func (b *Builder) FolioActions() *folioaction.Service {
+	fc, err := dial(b.Ctx, b.L, folio.NewClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("folio client: %w", err))
+		return nil
+	}
+	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
+	if err != nil {
+		b.Fail(fmt.Errorf("tenant client: %w", err))
+		return nil
+	}
+	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})
+}

@@ -1,0 +1,13 @@
+# The mfa-verify function (http). Kind, routes and needs come from
+# functions/manifest.json; `publishes` lists the subjects its code emits (it gets
+# pubsub.publisher on exactly those topics).
+
+module "fn_mfa_verify" {
+  source   = "./modules/function"
+  name     = "mfa-verify"
+  spec     = local.functions["mfa-verify"]
+  platform = local.platform
+  publishes = [
+    "melmastoon.bff.backoffice.session.opened.v1", # gate, first request of a device
+  ]
+}

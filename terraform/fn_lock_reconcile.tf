@@ -3,9 +3,9 @@
 # pubsub.publisher on exactly those topics).
 
 module "fn_lock_reconcile" {
-  source   = "./modules/function"
-  name     = "lock-reconcile"
-  spec     = local.functions["lock-reconcile"]
-  platform = local.platform
+  source    = "./modules/function"
+  name      = "lock-reconcile"
+  spec      = local.functions["lock-reconcile"]
+  platform  = local.platform
   publishes = []
 }

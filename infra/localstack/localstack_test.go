@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,13 +287,19 @@ func hostPort(t *testing.T, pgURL string) string {
 }
 
 // deadAddr returns a 127.0.0.1 address nothing listens on.
+// deadAddr is an address nothing listens on. Not a freed port: the tests
+// of this package start servers in parallel on ports FreePort hands out,
+// and one of them can take a freed port between its release and the dial
+// (seen as "WaitTCP on a closed port succeeded"). Port 1 (tcpmux) is
+// privileged and unused.
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
+	const addr = "127.0.0.1:1"
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("something listens on %s; these tests need a dead address", addr)
 	}
-	return "127.0.0.1:" + strconv.Itoa(port)
+	return addr
 }
 
 // assertNoProcessMentions fails if a live process has dir in its command

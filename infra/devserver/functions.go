@@ -37,6 +37,7 @@ import (
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
+	shortcuts "github.com/melmastoon/bff-backoffice/functions/shortcuts"
 	suggestioncreated "github.com/melmastoon/bff-backoffice/functions/suggestion-created"
 	suggestioninvalidated "github.com/melmastoon/bff-backoffice/functions/suggestion-invalidated"
 	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
@@ -90,6 +91,7 @@ var Functions = []boot.Function{
 	lockaction.Function,
 	lockreconcile.Function,
 	folioaction.Function,
+	shortcuts.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -172,7 +172,7 @@ func TestClashesRefused(t *testing.T) {
 	ctx := context.Background()
 	a := who()
 	_, _, err := s.Put(ctx, a, "", `"1"`, shortcuts.Update{Overrides: map[string]string{
-		"search.open": "Ctrl+K", // the palette's default
+		"search.open": "Ctrl+K",                          // the palette's default
 		"today.open":  "Alt+T", "arrivals.open": "alt+t", // each other
 	}})
 	e := apperr.From(err)

@@ -1433,7 +1433,11 @@ type DashboardWidgets struct {
 	// Revenue Revenue data (night auditors, managers, admins only).
 	Revenue nullable.Nullable[RevenueWidget] `json:"revenue,omitempty"`
 
-	// SyncStatus The property's devices by sync state.
+	// SyncStatus The property's desktops (DeviceSyncStatus, from their heartbeats; deleted ones left out) by
+	// what the desk needs to know: `online` — heard within 5 min with no offline actions waiting;
+	// `lagging` — heard within 5 min but still holding offline actions; `offline` — silent 5 min
+	// or more, or their session ended. The three partition the devices. `pendingActions` sums the
+	// offline actions the devices last reported (within 7 days), offline devices included.
 	SyncStatus nullable.Nullable[SyncStatusWidget] `json:"syncStatus,omitempty"`
 
 	// Today The property's day in counts.
@@ -2093,11 +2097,16 @@ type SyncResult struct {
 	LastSyncHandshakeAt *Timestamp `json:"lastSyncHandshakeAt,omitempty"`
 }
 
-// SyncStatusWidget The property's devices by sync state.
+// SyncStatusWidget The property's desktops (DeviceSyncStatus, from their heartbeats; deleted ones left out) by
+// what the desk needs to know: `online` — heard within 5 min with no offline actions waiting;
+// `lagging` — heard within 5 min but still holding offline actions; `offline` — silent 5 min
+// or more, or their session ended. The three partition the devices. `pendingActions` sums the
+// offline actions the devices last reported (within 7 days), offline devices included.
 type SyncStatusWidget struct {
-	Lagging Count `json:"lagging"`
-	Offline Count `json:"offline"`
-	Online  Count `json:"online"`
+	Lagging        Count  `json:"lagging"`
+	Offline        Count  `json:"offline"`
+	Online         Count  `json:"online"`
+	PendingActions *Count `json:"pendingActions,omitempty"`
 }
 
 // TenantId defines model for TenantId.

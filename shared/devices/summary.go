@@ -78,4 +78,3 @@ func (s *Service) SyncSummary(ctx context.Context, tenantID, propertyID string) 
 	}
 	return sum, nil
 }
-

@@ -62,24 +62,8 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	ctx := context.Background()
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	devA, devB := ids.New(ids.Device), ids.New(ids.Device)
-	exec := func(tenant, stmt string, args ...any) (int64, error) {
-		var n int64
-		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
-	asJobs := func(stmt string, args ...any) (int64, error) {
-		var n int64
-		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
+	exec := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
+	asJobs := func(stmt string, args ...any) (int64, error) { return execAsJobs(ctx, jobs, stmt, args...) }
 	if _, err := exec(a, insertDevice, deviceArgs(a, devA)...); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	mfaverify "github.com/melmastoon/bff-backoffice/functions/mfa-verify"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	preferences "github.com/melmastoon/bff-backoffice/functions/preferences"
+	reservationaction "github.com/melmastoon/bff-backoffice/functions/reservation-action"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	retention "github.com/melmastoon/bff-backoffice/functions/retention"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
@@ -90,6 +91,7 @@ var Functions = []boot.Function{
 	lockaction.Function,
 	lockreconcile.Function,
 	folioaction.Function,
+	reservationaction.Function,
 }
 
 // Lookup returns the registered function called name.

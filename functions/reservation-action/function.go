@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
@@ -37,21 +36,12 @@ func New(g *gate.Gate, store *idempotency.Store, s *reservationaction.Service) h
 }
 
 func post(s *reservationaction.Service, action string) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		var body reservationaction.Body
-		if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
-			c.Note = activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)}
-			return gate.Result{}, err
-		}
-		res, note, err := s.Act(ctx, c.Actor, reservationaction.Request{
-			ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body,
-			IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-			Attestation:    c.Request.Header.Get(mfa.HeaderName),
+	return gate.WithBody(http.StatusOK, activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)},
+		func(ctx context.Context, c *gate.Call, body reservationaction.Body) (reservationaction.Result, activity.Note, error) {
+			return s.Act(ctx, c.Actor, reservationaction.Request{
+				ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body,
+				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+				Attestation:    c.Request.Header.Get(mfa.HeaderName),
+			})
 		})
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusOK, Body: res}, nil
-	}
 }

@@ -42,6 +42,7 @@ import (
 	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
 	synchandshake "github.com/melmastoon/bff-backoffice/functions/sync-handshake"
 	"github.com/melmastoon/bff-backoffice/functions/today"
+	verifyledger "github.com/melmastoon/bff-backoffice/functions/verify-ledger"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 )
 
@@ -90,6 +91,7 @@ var Functions = []boot.Function{
 	lockaction.Function,
 	lockreconcile.Function,
 	folioaction.Function,
+	verifyledger.Function,
 }
 
 // Lookup returns the registered function called name.

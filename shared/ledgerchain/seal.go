@@ -88,8 +88,16 @@ func Seal(ctx context.Context, db *pg.DB, o SealOptions) (_ SealSummary, err err
 	return sum, nil
 }
 
+// sealTimeout bounds one seal transaction's statements and its idle gaps
+// (the hashing between them): the jobs pool's timeouts are sized for short
+// queries, and a seal cut off there would only be retried from scratch.
+const sealTimeout = "120000" // ms
+
 func sealBatch(ctx context.Context, tx pgx.Tx, limit int) (int, string, error) {
 	var posXID, posID, horizon string
+	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)`, sealTimeout); err != nil {
+		return 0, "", err
+	}
 	if err := tx.QueryRow(ctx, `SELECT sealed_xid::text, sealed_id FROM bff.activity_chain_seal FOR UPDATE`).Scan(&posXID, &posID); err != nil {
 		return 0, "", err
 	}

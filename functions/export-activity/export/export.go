@@ -24,6 +24,12 @@
 //     atomic), so the batch's attempt is raised and the next try uses a
 //     new id; an unknown job was never accepted and is loaded again.
 //
+// Before planning, the run seals what has committed (ledgerchain.Seal): a
+// batch never reaches past the seal, so every exported row carries its
+// link of the tenant's hash chain (chainSeq, prevHash, chainHash), and
+// BigQuery holds a copy of the chain the verify-ledger job can check
+// Postgres against.
+//
 // Memory is bounded by the stream, not the batch: rows go from the
 // Postgres cursor through a pipe into the upload (googleapi.ChunkSize(0):
 // one streamed request, no chunk buffer).
@@ -46,6 +52,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -103,6 +110,8 @@ type Summary struct {
 	// Skipped is true when another run held the export: this one did
 	// nothing (its rows are the other run's).
 	Skipped bool `json:"skipped"`
+	// Sealed counts the rows this run chained before exporting.
+	Sealed int64 `json:"sealed"`
 	// Batches and Rows count what this run marked exported; Resumed the
 	// batches among them an earlier run had planned (and maybe loaded).
 	Batches int   `json:"batches"`
@@ -150,6 +159,13 @@ func Run(ctx context.Context, db *pg.DB, bq *bigquery.Client, o Options) (_ Summ
 			conn.Conn().Close(uctx) //nolint:errcheck // closing is the fallback
 		}
 	}()
+
+	// Seal at most what this run may export; the rest waits for the next.
+	sealed, err := ledgerchain.Seal(ctx, db, ledgerchain.SealOptions{MaxRows: int64(o.BatchRows) * int64(o.MaxBatches)})
+	sum.Sealed = sealed.Rows
+	if err != nil {
+		return sum, err
+	}
 
 	e := &exporter{db: db, bq: bq, o: o}
 	for range o.MaxBatches {
@@ -235,7 +251,8 @@ func (e *exporter) open(ctx context.Context) (*batch, error) {
 }
 
 // plan stores the next batch: up to BatchRows rows after the last batch,
-// below the horizon no in-flight transaction can reach behind.
+// below the horizon no in-flight transaction can reach behind, and sealed
+// (the seal is below an earlier horizon, so it is the tighter bound).
 func (e *exporter) plan(ctx context.Context) (*batch, error) {
 	var out *batch
 	err := e.db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
@@ -256,6 +273,7 @@ func (e *exporter) plan(ctx context.Context) (*batch, error) {
 		// Only the keys, streamed: the last one read is the batch's end.
 		rows, err := tx.Query(ctx, `SELECT recorded_xid::text, id FROM bff.operator_activity
  WHERE (recorded_xid, id) > ($1::xid8, $2) AND recorded_xid < $3::xid8
+   AND (recorded_xid, id) <= (SELECT sealed_xid, sealed_id FROM bff.activity_chain_seal)
  ORDER BY recorded_xid, id LIMIT $4`, b.fromXID, b.fromID, horizon, e.o.BatchRows)
 		if err != nil {
 			return err
@@ -429,11 +447,15 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 	if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(e.o.JobTimeout.Milliseconds(), 10)); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
-       category, action, resource_kind, resource_id, outcome, latency_ms, error_code, error_message, context_hash, request_id
-  FROM bff.operator_activity
- WHERE (recorded_xid, id) > ($1::xid8, $2) AND (recorded_xid, id) <= ($3::xid8, $4)
- ORDER BY recorded_xid, id`, b.fromXID, b.fromID, b.toXID, b.toID)
+	// The inner join drops a row without a link, which the count below
+	// then refuses: nothing leaves unchained.
+	rows, err := tx.Query(ctx, `SELECT a.id, a.tenant_id, a.property_id, a.operator_id, a.device_id, a.session_id, a.occurred_at,
+       a.category, a.action, a.resource_kind, a.resource_id, a.outcome, a.latency_ms, a.error_code, a.error_message,
+       a.context_hash, a.request_id, c.seq, encode(c.prev_hash, 'hex'), encode(c.chain_hash, 'hex')
+  FROM bff.operator_activity a
+  JOIN bff.activity_chain c ON c.activity_id = a.id
+ WHERE (a.recorded_xid, a.id) > ($1::xid8, $2) AND (a.recorded_xid, a.id) <= ($3::xid8, $4)
+ ORDER BY a.recorded_xid, a.id`, b.fromXID, b.fromID, b.toXID, b.toID)
 	if err != nil {
 		return err
 	}
@@ -444,8 +466,11 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 		var r Row
 		var at time.Time
 		var rk, rid, ec, em *string
+		var seq int64
+		var prev, chain string
 		if err := rows.Scan(&r.ID, &r.TenantID, &r.PropertyID, &r.OperatorID, &r.DeviceID, &r.SessionID, &at,
-			&r.Category, &r.Action, &rk, &rid, &r.Outcome, &r.LatencyMs, &ec, &em, &r.ContextHash, &r.RequestID); err != nil {
+			&r.Category, &r.Action, &rk, &rid, &r.Outcome, &r.LatencyMs, &ec, &em, &r.ContextHash, &r.RequestID,
+			&seq, &prev, &chain); err != nil {
 			return err
 		}
 		r.OccurredAt = at.UTC().Format(time.RFC3339Nano)
@@ -455,6 +480,7 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 		if ec != nil {
 			r.Error = &Error{Code: *ec, Message: em}
 		}
+		r.ChainSeq, r.PrevHash, r.ChainHash = &seq, &prev, &chain
 		if err := enc.Encode(&r); err != nil {
 			return err
 		}

@@ -370,3 +370,75 @@ func TestExportOutlastsTheStatementTimeout(t *testing.T) {
 	}
 	x.exactlyOnce(t)
 }
+
+// Each exported batch puts its sample of operator.activity.v1 events in the
+// outbox with its mark: the rows the id hash picks, each event named after
+// its row, once, whatever reruns follow.
+func TestExportSamplesActivityEvents(t *testing.T) {
+	t.Parallel()
+	x := newExportEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x.insert(t, 3000)
+	x.waitExportable(t, 3000)
+	o := export.Options{EventSample: 0.05}
+	if _, err := x.run(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.run(ctx, o); err != nil { // nothing new: no new events
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, x.info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	want := map[string]string{}
+	rows, err := conn.Query(ctx, `SELECT 'evt_' || substr(id, 5), tenant_id FROM bff.operator_activity
+ WHERE (hashtextextended(id, 0) & 65535) < $1`, int64(3276))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, tn string
+		if err := rows.Scan(&id, &tn); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = tn
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if len(want) < 75 || len(want) > 250 {
+		t.Fatalf("%d of 3000 rows sampled at 5%%", len(want))
+	}
+	got := map[string]string{}
+	rows, err = conn.Query(ctx, `SELECT id, tenant_id, envelope FROM bff.outbox WHERE subject = 'melmastoon.bff.backoffice.operator.activity.v1'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, tn string
+		var env []byte
+		if err := rows.Scan(&id, &tn, &env); err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			ID, TenantID string
+			Data         export.ActivityEvent
+		}
+		if err := json.Unmarshal(env, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.ID != id || ev.TenantID != tn || "evt_"+ev.Data.ActivityID[4:] != id || ev.Data.Action != "dashboard.viewed" {
+			t.Fatalf("event %s of %s: %s", id, tn, env)
+		}
+		got[id] = tn
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("sampled events (-rows picked +outbox):\n%s", diff)
+	}
+}

@@ -44,6 +44,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -52,7 +53,11 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -75,6 +80,10 @@ type Options struct {
 	// before the batch is marked exported; an error ends the run there.
 	// Tests use it to die at the worst moment.
 	BeforeMark func(seq int64) error
+	// EventSample is the share of rows, 0..1, published as
+	// operator.activity.v1 telemetry (through the outbox, with the batch's
+	// mark). Default 0.01; negative: none.
+	EventSample float64
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +110,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.EventSample == 0 {
+		o.EventSample = 0.01
 	}
 	return o
 }
@@ -415,21 +427,108 @@ func (e *exporter) settle(ctx context.Context, id string) (jobState, error) {
 	return jobDone, nil
 }
 
+// mark marks b exported and, in the same transaction, puts its sample of
+// operator.activity.v1 events in the outbox: the batch's events are added
+// exactly when its rows are known to be in BigQuery, once.
 func (e *exporter) mark(ctx context.Context, b *batch) error {
 	if e.o.BeforeMark != nil {
 		if err := e.o.BeforeMark(b.seq); err != nil {
 			return err
 		}
 	}
-	tag, err := e.db.Pool().Exec(ctx, `UPDATE bff.activity_export_batch SET exported_at = now() WHERE seq = $1 AND exported_at IS NULL`, b.seq)
+	var sampled int
+	err := e.db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE bff.activity_export_batch SET exported_at = now() WHERE seq = $1 AND exported_at IS NULL`, b.seq)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("batch %d was marked by another run", b.seq)
+		}
+		sampled, err = e.sample(ctx, tx, b)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("batch %d was marked by another run", b.seq)
-	}
-	e.o.Log.InfoContext(ctx, "activity export: batch exported", "seq", b.seq, "rows", b.rows, "job", e.jobID(b))
+	e.o.Log.InfoContext(ctx, "activity export: batch exported", "seq", b.seq, "rows", b.rows, "job", e.jobID(b), "sampledEvents", sampled)
 	return nil
+}
+
+// ActivityEvent is the data of an operator.activity.v1 event: the row's
+// facts without its free text (no error message, no request id), as
+// telemetry.
+type ActivityEvent struct {
+	ActivityID string        `json:"activityId"`
+	OperatorID string        `json:"operatorId"`
+	DeviceID   string        `json:"deviceId"`
+	SessionID  string        `json:"sessionId,omitempty"`
+	OccurredAt jsontime.Time `json:"occurredAt"`
+	Category   string        `json:"category"`
+	Action     string        `json:"action"`
+	Outcome    string        `json:"outcome"`
+	LatencyMs  int           `json:"latencyMs"`
+	ErrorCode  string        `json:"errorCode,omitempty"`
+}
+
+// sample adds b's sampled rows to the outbox as operator.activity.v1
+// events. Which rows is decided by the row id alone (a hash below the
+// rate), so the sample is the same whoever computes it, and each event's
+// id is its row's ULID (evt_<ULID of act_…>): a consumer deduplicating by
+// event id sees a row's event once however it reaches it.
+func (e *exporter) sample(ctx context.Context, tx pgx.Tx, b *batch) (int, error) {
+	if e.o.EventSample <= 0 {
+		return 0, nil
+	}
+	threshold := int64(e.o.EventSample * 65536)
+	rows, err := tx.Query(ctx, `SELECT id, tenant_id, coalesce(property_id, ''), operator_id, device_id, coalesce(session_id, ''),
+       occurred_at, category, action, outcome, latency_ms, coalesce(error_code, '')
+  FROM bff.operator_activity
+ WHERE (recorded_xid, id) > ($1::xid8, $2) AND (recorded_xid, id) <= ($3::xid8, $4)
+   AND (hashtextextended(id, 0) & 65535) < $5
+ ORDER BY tenant_id, recorded_xid, id`, b.fromXID, b.fromID, b.toXID, b.toID, threshold)
+	if err != nil {
+		return 0, err
+	}
+	byTenant := map[string][]events.Envelope{}
+	var tenants []string
+	for rows.Next() {
+		var d ActivityEvent
+		var tenant, prop string
+		var at time.Time
+		if err := rows.Scan(&d.ActivityID, &tenant, &prop, &d.OperatorID, &d.DeviceID, &d.SessionID,
+			&at, &d.Category, &d.Action, &d.Outcome, &d.LatencyMs, &d.ErrorCode); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		d.OccurredAt = jsontime.Of(at)
+		ev, err := events.New(events.OperatorActivity, tenant, prop, d)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ev.ID = string(ids.Event) + "_" + strings.TrimPrefix(d.ActivityID, string(ids.Activity)+"_")
+		ev.OccurredAt = jsontime.Of(at)
+		if _, ok := byTenant[tenant]; !ok {
+			tenants = append(tenants, tenant)
+		}
+		byTenant[tenant] = append(byTenant[tenant], ev)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		// outbox.Add inserts for the transaction's tenant only.
+		if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('app.tenant_id', $1, true)`, t); err != nil {
+			return 0, err
+		}
+		if err := outbox.Add(ctx, tx, byTenant[t]...); err != nil {
+			return 0, err
+		}
+		n += len(byTenant[t])
+	}
+	return n, nil
 }
 
 // writeRows streams b's rows to w as newline-delimited JSON in BigQuery's

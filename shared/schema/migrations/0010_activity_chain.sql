@@ -94,3 +94,12 @@ REVOKE ALL ON FUNCTION bff.activity_chain_append_only() FROM PUBLIC;
 CREATE TRIGGER activity_chain_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON bff.activity_chain
     FOR EACH STATEMENT EXECUTE FUNCTION bff.activity_chain_append_only();
+
+-- operator.activity.v1 (per-action telemetry, sampled): export-activity
+-- inserts a sample of each batch it marks exported into the outbox in the
+-- marking transaction (outbox-relay publishes them), for the tenant its
+-- transaction names, and no other subject.
+CREATE POLICY jobs_insert_operator_activity ON bff.outbox
+    FOR INSERT TO bff_jobs
+    WITH CHECK (subject = 'melmastoon.bff.backoffice.operator.activity.v1'
+                AND tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));

@@ -96,10 +96,11 @@ func Export(ctx context.Context, env Env, o Options) (*Report, error) {
 	run := Run{Name: "export-activity (own process)", Concurrency: 1, Unit: "row", OK: uint64(landed),
 		Seconds: round3(elapsed.Seconds()), PerSecond: round1(float64(landed) / elapsed.Seconds()),
 		Extra: map[string]float64{"peakRssMiB": round3(rssMiB), "sealed": float64(sum.Sealed), "batches": float64(sum.Batches),
-			"exportedRows": float64(sum.Rows), "cpuSeconds": round3(cpuSeconds(ru))}}
+			"exportedRows": float64(sum.Rows), "resumed": float64(sum.Resumed), "cpuSeconds": round3(cpuSeconds(ru))}}
 	if landed != n || sum.Rows != int64(n) {
 		run.Failed = uint64(n - min(n, landed))
-		run.Errors = append(run.Errors, fmt.Sprintf("%d rows in BigQuery, %d exported by the run, %d in the ledger", landed, sum.Rows, n))
+		run.Errors = append(run.Errors, fmt.Sprintf("%d rows in BigQuery (%d distinct), %d exported by the run, %d in the ledger; summary %s",
+			landed, distinctRows(fake), sum.Rows, n, strings.TrimSpace(string(out))))
 	}
 	rep.Runs = append(rep.Runs, run, base)
 	rep.Settings = map[string]any{"rows": n, "tenants": 10, "batchRows": 50_000, "sealBatchRows": 5000, "postgres": server,
@@ -119,6 +120,20 @@ func Export(ctx context.Context, env Env, o Options) (*Report, error) {
 		"COPY TO STDOUT is the floor of reading the rows out of Postgres: no hashing, no JSON, no HTTP, no chain writes.",
 	}
 	return rep, nil
+}
+
+// distinctRows counts the fake's rows by id.
+func distinctRows(fake *fakebq.Service) int {
+	seen := map[string]bool{}
+	for _, raw := range fake.Rows("melmastoon_audit", "operator_activity") {
+		var r struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &r) == nil {
+			seen[r.ID] = true
+		}
+	}
+	return len(seen)
 }
 
 func cpuSeconds(ru *syscall.Rusage) float64 {

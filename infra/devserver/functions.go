@@ -43,6 +43,7 @@ import (
 	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
 	synchandshake "github.com/melmastoon/bff-backoffice/functions/sync-handshake"
 	"github.com/melmastoon/bff-backoffice/functions/today"
+	verifyledger "github.com/melmastoon/bff-backoffice/functions/verify-ledger"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 )
 
@@ -92,6 +93,7 @@ var Functions = []boot.Function{
 	lockreconcile.Function,
 	folioaction.Function,
 	reservationaction.Function,
+	verifyledger.Function,
 }
 
 // Lookup returns the registered function called name.

@@ -103,8 +103,9 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	}
 }
 
-// bff_jobs inserts into the outbox device.heartbeat.lost.v1 events of the
-// tenant its transaction names, and nothing else.
+// bff_jobs inserts into the outbox device.heartbeat.lost.v1 events
+// (heartbeat-sweeper) and operator.activity.v1 events (export-activity's
+// sample) of the tenant its transaction names, and nothing else.
 func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
 	t.Parallel()
 	_, info := testenv.Postgres(t)
@@ -127,6 +128,11 @@ func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
 	if err := insert(tenant, tenant, lost); err != nil {
 		t.Fatalf("jobs inserting heartbeat.lost: %v", err)
 	}
+	const sampled = "melmastoon.bff.backoffice.operator.activity.v1"
+	if err := insert(tenant, tenant, sampled); err != nil {
+		t.Fatalf("jobs inserting operator.activity: %v", err)
+	}
+	wantSQLState(t, "jobs inserting operator.activity for another tenant", insert(tenant, ids.New(ids.Tenant), sampled), "42501")
 	wantSQLState(t, "jobs inserting another subject", insert(tenant, tenant, "melmastoon.bff.backoffice.alert.acknowledged.v1"), "42501")
 	wantSQLState(t, "jobs inserting for another tenant", insert(tenant, ids.New(ids.Tenant), lost), "42501")
 	wantSQLState(t, "jobs inserting without a tenant", insert("", tenant, lost), "42501")

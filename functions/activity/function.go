@@ -25,17 +25,12 @@ func init() { Function.Register() }
 // New returns the function's handler: its route behind the gate.
 func New(g *gate.Gate, f *activity.Feed) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"GET /v1/activity": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		"GET /v1/activity": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (activity.FeedPage, activity.Note, error) {
 			q := c.Request.URL.Query()
-			page, note, err := f.List(ctx, c.Actor, activity.FeedQuery{
+			return f.List(ctx, c.Actor, activity.FeedQuery{
 				OperatorID: q.Get("operatorId"), Category: q.Get("category"), PropertyID: q.Get("propertyId"),
 				From: q.Get("from"), To: q.Get("to"), Limit: q.Get("limit"), Cursor: q.Get("cursor"),
 			})
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return gate.Result{Status: http.StatusOK, Body: page}, nil
-		},
+		}),
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
@@ -24,23 +23,9 @@ func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, store *idempotency.Store, s *inbox.Suggestions) http.Handler {
-	return g.Mux(map[string]gate.Handler{"POST /v1/ai/suggestions/{aimId}/decision": idemhttp.Wrap(store, decide(s))})
-}
-
-// decide is POST /v1/ai/suggestions/{aimId}/decision, behind the
-// idempotency layer.
-func decide(s *inbox.Suggestions) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		var req inbox.DecisionRequest
-		if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
-			c.Note = activity.Note{Category: activity.CategoryAIDecision, Action: activity.ActionAISuggestionDecide}
-			return gate.Result{}, err
-		}
-		e, note, err := s.Decide(ctx, c.Actor, c.Request.PathValue("aimId"), req)
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusCreated, Body: e}, nil
-	}
+	return g.Mux(map[string]gate.Handler{"POST /v1/ai/suggestions/{aimId}/decision": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
+		activity.Note{Category: activity.CategoryAIDecision, Action: activity.ActionAISuggestionDecide},
+		func(ctx context.Context, c *gate.Call, req inbox.DecisionRequest) (inbox.SuggestionEntry, activity.Note, error) {
+			return s.Decide(ctx, c.Actor, c.Request.PathValue("aimId"), req)
+		}))})
 }

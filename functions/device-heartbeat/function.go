@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
@@ -27,21 +26,14 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, svc *devices.Service) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"POST /v1/devices/heartbeat": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			var hb devices.Heartbeat
-			if err := httpx.DecodeJSON(nil, c.Request, &hb); err != nil {
-				c.Note = activity.Note{Category: activity.CategoryOther, Action: activity.ActionDeviceHeartbeat}
-				return gate.Result{}, err
-			}
-			st, ev, note, err := svc.Heartbeat(ctx, c.Actor, hb)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			if ev.Subject != "" {
-				c.Publish(ctx, ev, nil)
-			}
-			return gate.Result{Status: http.StatusOK, Body: st}, nil
-		},
+		"POST /v1/devices/heartbeat": gate.WithBody(http.StatusOK,
+			activity.Note{Category: activity.CategoryOther, Action: activity.ActionDeviceHeartbeat},
+			func(ctx context.Context, c *gate.Call, hb devices.Heartbeat) (devices.Status, activity.Note, error) {
+				st, ev, note, err := svc.Heartbeat(ctx, c.Actor, hb)
+				if err == nil && ev.Subject != "" {
+					c.Publish(ctx, ev, nil)
+				}
+				return st, note, err
+			}),
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -24,13 +25,8 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, svc *devices.Service) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"GET /v1/devices/hints": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			h, note, err := svc.Hints(ctx, c.Actor)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return gate.Result{Status: http.StatusOK, Body: h}, nil
-		},
+		"GET /v1/devices/hints": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (devices.Hints, activity.Note, error) {
+			return svc.Hints(ctx, c.Actor)
+		}),
 	})
 }

@@ -7,9 +7,11 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
@@ -23,14 +25,9 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, svc *devices.Service) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"GET /v1/devices": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		"GET /v1/devices": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (listcursor.Page[devices.Status], activity.Note, error) {
 			q := c.Request.URL.Query()
-			page, note, err := svc.List(ctx, c.Actor, devices.Query{PropertyID: q.Get("propertyId"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return gate.Result{Status: http.StatusOK, Body: page}, nil
-		},
+			return svc.List(ctx, c.Actor, devices.Query{PropertyID: q.Get("propertyId"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
+		}),
 	})
 }

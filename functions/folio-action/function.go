@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/folioaction"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
@@ -36,21 +35,12 @@ func New(g *gate.Gate, store *idempotency.Store, s *folioaction.Service) http.Ha
 }
 
 func post(s *folioaction.Service, kind string) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		var body folioaction.Body
-		if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
-			c.Note = activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)}
-			return gate.Result{}, err
-		}
-		res, note, err := s.Post(ctx, c.Actor, folioaction.Request{
-			FolioID: c.Request.PathValue("folId"), Kind: kind, Body: body,
-			IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-			Attestation:    c.Request.Header.Get(mfa.HeaderName),
+	return gate.WithBody(http.StatusCreated, activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)},
+		func(ctx context.Context, c *gate.Call, body folioaction.Body) (folioaction.Result, activity.Note, error) {
+			return s.Post(ctx, c.Actor, folioaction.Request{
+				FolioID: c.Request.PathValue("folId"), Kind: kind, Body: body,
+				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+				Attestation:    c.Request.Header.Get(mfa.HeaderName),
+			})
 		})
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusCreated, Body: res}, nil
-	}
 }

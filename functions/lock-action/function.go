@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
@@ -38,24 +37,20 @@ func New(g *gate.Gate, store *idempotency.Store, s *lockaction.Service) http.Han
 func act(s *lockaction.Service) gate.Handler {
 	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
 		action := c.Request.PathValue("action")
-		var body lockaction.Body
-		if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
-			if lockaction.ValidAction(action) {
-				c.Note = activity.Note{Category: activity.CategoryLockAction, Action: activity.DoorKey(action)}
-			}
-			return gate.Result{}, err
+		// An unknown action gets no row for a bad body: there is no
+		// action to name (Act refuses it with its own row otherwise).
+		var bad activity.Note
+		if lockaction.ValidAction(action) {
+			bad = activity.Note{Category: activity.CategoryLockAction, Action: activity.DoorKey(action)}
 		}
-		res, note, err := s.Act(ctx, c.Actor, lockaction.Request{
-			ReservationID:  c.Request.PathValue("rsvId"),
-			Action:         action,
-			Body:           body,
-			IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-			Attestation:    c.Request.Header.Get(mfa.HeaderName),
-		})
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusCreated, Body: res}, nil
+		return gate.WithBody(http.StatusCreated, bad, func(ctx context.Context, c *gate.Call, body lockaction.Body) (lockaction.Result, activity.Note, error) {
+			return s.Act(ctx, c.Actor, lockaction.Request{
+				ReservationID:  c.Request.PathValue("rsvId"),
+				Action:         action,
+				Body:           body,
+				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+				Attestation:    c.Request.Header.Get(mfa.HeaderName),
+			})
+		})(ctx, c)
 	}
 }

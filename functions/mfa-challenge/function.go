@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
@@ -29,22 +28,10 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, store *idempotency.Store, m *mfa.Service) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"POST /v1/mfa/challenges": idemhttp.Wrap(store, challenge(m)),
+		"POST /v1/mfa/challenges": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
+			activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeCreate},
+			func(ctx context.Context, c *gate.Call, req mfa.ChallengeRequest) (mfa.Challenge, activity.Note, error) {
+				return m.Challenge(ctx, c.Actor, req)
+			})),
 	})
-}
-
-func challenge(m *mfa.Service) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		var req mfa.ChallengeRequest
-		if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
-			c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeCreate}
-			return gate.Result{}, err
-		}
-		ch, note, err := m.Challenge(ctx, c.Actor, req)
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusCreated, Body: ch}, nil
-	}
 }

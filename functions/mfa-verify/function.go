@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
@@ -29,22 +28,10 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, store *idempotency.Store, m *mfa.Service) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"POST /v1/mfa/challenges/{challengeId}/verify": idemhttp.Wrap(store, verify(m)),
+		"POST /v1/mfa/challenges/{challengeId}/verify": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
+			activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeVerify},
+			func(ctx context.Context, c *gate.Call, req mfa.VerifyRequest) (mfa.Attestation, activity.Note, error) {
+				return m.Verify(ctx, c.Actor, c.Request.PathValue("challengeId"), req)
+			})),
 	})
-}
-
-func verify(m *mfa.Service) gate.Handler {
-	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		var req mfa.VerifyRequest
-		if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
-			c.Note = activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeVerify}
-			return gate.Result{}, err
-		}
-		att, note, err := m.Verify(ctx, c.Actor, c.Request.PathValue("challengeId"), req)
-		c.Note = note
-		if err != nil {
-			return gate.Result{}, err
-		}
-		return gate.Result{Status: http.StatusCreated, Body: att}, nil
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -26,30 +25,15 @@ func init() { Function.Register() }
 
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, svc *preferences.Service) http.Handler {
-	answer := func(p preferences.Preferences) gate.Result {
-		return gate.Result{Status: http.StatusOK, Body: p, Header: http.Header{"Etag": {p.ETag()}}}
-	}
+	// Both answer with the version's ETag (gate.Answer).
 	return g.Mux(map[string]gate.Handler{
-		"GET /v1/preferences": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			p, note, err := svc.Get(ctx, c.Actor)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return answer(p), nil
-		},
-		"PUT /v1/preferences": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			var u preferences.Update
-			if err := httpx.DecodeJSON(nil, c.Request, &u); err != nil {
-				c.Note = activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionPreferencesChanged}
-				return gate.Result{}, err
-			}
-			p, note, err := svc.Put(ctx, c.Actor, c.Request.Header.Get("If-Match"), u)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return answer(p), nil
-		},
+		"GET /v1/preferences": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (preferences.Preferences, activity.Note, error) {
+			return svc.Get(ctx, c.Actor)
+		}),
+		"PUT /v1/preferences": gate.WithBody(http.StatusOK,
+			activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionPreferencesChanged},
+			func(ctx context.Context, c *gate.Call, u preferences.Update) (preferences.Preferences, activity.Note, error) {
+				return svc.Put(ctx, c.Actor, c.Request.Header.Get("If-Match"), u)
+			}),
 	})
 }

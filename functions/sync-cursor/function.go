@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -28,23 +27,12 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devices.SyncService) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"POST /v1/sync/cursor": idemhttp.Wrap(store, func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			var body struct{}
-			if c.Request.ContentLength != 0 {
-				if err := httpx.DecodeJSON(nil, c.Request, &body); err != nil {
-					c.Note = activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncCursorRefreshed}
-					return gate.Result{}, err
-				}
-			}
-			res, evs, note, err := svc.RefreshCursor(ctx, c.Actor, sync)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			for _, ev := range evs {
-				c.Publish(ctx, ev, nil)
-			}
-			return gate.Result{Status: http.StatusOK, Body: res}, nil
-		}),
+		"POST /v1/sync/cursor": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusOK,
+			activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncCursorRefreshed},
+			func(ctx context.Context, c *gate.Call, _ struct{}) (devices.SyncResult, activity.Note, error) {
+				res, evs, note, err := svc.RefreshCursor(ctx, c.Actor, sync)
+				c.PublishAll(ctx, evs)
+				return res, note, err
+			})),
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -30,21 +29,12 @@ func init() { Function.Register() }
 // New returns the function's handler: its routes behind the gate.
 func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devices.SyncService) http.Handler {
 	return g.Mux(map[string]gate.Handler{
-		"POST /v1/sync/handshake": idemhttp.Wrap(store, func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			var req devices.HandshakeRequest
-			if err := httpx.DecodeJSON(nil, c.Request, &req); err != nil {
-				c.Note = activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncHandshake}
-				return gate.Result{}, err
-			}
-			res, evs, note, err := svc.Handshake(ctx, c.Actor, req, sync)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			for _, ev := range evs {
-				c.Publish(ctx, ev, nil)
-			}
-			return gate.Result{Status: http.StatusOK, Body: res}, nil
-		}),
+		"POST /v1/sync/handshake": idemhttp.Wrap(store, gate.WithBody(http.StatusOK,
+			activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncHandshake},
+			func(ctx context.Context, c *gate.Call, req devices.HandshakeRequest) (devices.SyncResult, activity.Note, error) {
+				res, evs, note, err := svc.Handshake(ctx, c.Actor, req, sync)
+				c.PublishAll(ctx, evs)
+				return res, note, err
+			})),
 	})
 }

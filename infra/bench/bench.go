@@ -52,6 +52,9 @@ type Options struct {
 	Warmup time.Duration
 	// Functions limits cold-start to these functions; empty means all.
 	Functions []string
+	// ExportRows is the export scenario's ledger size; zero means
+	// 1,000,000.
+	ExportRows int
 }
 
 func (o Options) withDefaults(duration time.Duration) Options {
@@ -83,6 +86,7 @@ func Scenarios() []Scenario {
 		{Name: "dashboard-hung", About: "cold GET /v1/dashboard with revenue-service hung (stale and unavailable) against all upstreams healthy", Run: DashboardHung},
 		{Name: "cold-start", About: "every function binary built as the buildpack does, started as Cloud Run does: process start to first 200, and binary size", Run: ColdStart},
 		{Name: "dashboard-herd", About: "1,000 concurrent cold GET /v1/dashboard over 4 dev-server processes: upstream calls per widget endpoint", Run: DashboardHerd},
+		{Name: "export", About: "export-activity of 1,000,000 activity rows (seal + BigQuery load jobs, the fake) as its own process: rows/s and peak RSS, against COPY … TO STDOUT", Run: Export},
 	}
 }
 

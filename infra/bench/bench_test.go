@@ -19,6 +19,10 @@ import (
 // make buildcheck's job, not this structural test's.
 var coldStartSample = []string{"session", "alert-raised", "outbox-relay"}
 
+// exportTestRows is the export scenario's ledger in this test: enough for
+// two load jobs' worth of seal batches, not a million.
+const exportTestRows = 12_000
+
 // TestScenarios runs every scenario briefly against the test stack so the
 // harness does not rot. It checks structure only — a report is written and
 // reads back, every run did work and nothing failed — never a timing.
@@ -107,6 +111,15 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 		},
+		"export": func(t *testing.T, rep *Report) {
+			if len(rep.Runs) != 2 {
+				t.Fatalf("%d runs, want 2", len(rep.Runs))
+			}
+			ex, cp := rep.Runs[0], rep.Runs[1]
+			if ex.OK != exportTestRows || cp.OK != exportTestRows || ex.Extra["sealed"] != exportTestRows || ex.Extra["peakRssMiB"] <= 0 {
+				t.Errorf("export %d rows (%v), COPY %d; want %d each", ex.OK, ex.Extra, cp.OK, exportTestRows)
+			}
+		},
 		"dashboard-herd": func(t *testing.T, rep *Report) {
 			if len(rep.Runs) == 0 {
 				t.Fatal("no round")
@@ -138,7 +151,7 @@ func TestScenarios(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Functions: coldStartSample})
+			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Functions: coldStartSample, ExportRows: exportTestRows})
 			if err != nil {
 				t.Fatal(err)
 			}

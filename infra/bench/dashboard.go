@@ -92,12 +92,26 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 		return nil, fmt.Errorf("dashboard-cached: %w", err)
 	}
 	defer stopBaseline()
+	props := make([]string, len(who))
+	for i, w := range who {
+		op, err := operatorOf(srv.Demo, w.tenantID, w.operatorID)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard-cached: %w", err)
+		}
+		props[i] = defaultProperty(op)
+	}
+	peerURL, stopPeer, err := servePeer(ctx, rdb, env.AppURL, srv.IAM, who, props)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard-cached: %w", err)
+	}
+	defer stopPeer()
 
 	rep.Settings = map[string]any{
 		"endpoint": "GET /v1/dashboard (each identity's default property)", "postgres": server,
 		"warmupSeconds": o.Warmup.Seconds(), "durationSeconds": o.Duration.Seconds(),
 		"concurrency": levels, "identities": len(who), "tenants": countTenants(who), "payloadBytes": payloadBytes,
 		"baseline": "net/http handler in the bench process: one GET of the identity's payload (the dashboard answer's bytes, SET beforehand) from Redis over a go-redis client of the dev server's pool size (32), written as application/json",
+		"peer":     "what a team would write instead, the obvious way (infra/bench/peer.go): one net/http server; per request golang-jwt verifies the token (no cache), a Redis GET reads the session and a second the cached payload, and the activity row is INSERTed in its own transaction (BEGIN, set_config, INSERT, COMMIT) before the answer; pgx pool of 32",
 		"client":   "the same client for both: keep-alive loopback HTTP/1.1, the same headers; worker w sends as identity w, w+c, w+2c, … in turn",
 		"cache":    "before each dashboard run the identities' properties are invalidated and each dashboard composed once, so every snapshot is younger than its 30 s TTL for the whole run; the fakes' request counts over the run show whether any request missed",
 		"halfLoad": fmt.Sprintf("open loop at half the baseline's c=%d throughput, latency from each request's due time", levels[len(levels)-1]),
@@ -182,6 +196,21 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 		b.Statuses = st.snapshot()
 		rep.Runs = append(rep.Runs, b)
 		byKey["baseline/"+strconv.Itoa(c)] = b
+
+		var pst statusCounts
+		fn = getOp(client, func(i int) string { return peerURL + "/?i=" + strconv.Itoa(i) }, who, c, &pst)
+		if err := warmup(ctx, c, o.Warmup, fn); err != nil {
+			return nil, fmt.Errorf("dashboard-cached peer c=%d: %w", c, err)
+		}
+		pst.reset()
+		res, err = closedLoop(ctx, c, o.Duration, fn)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard-cached peer c=%d: %w", c, err)
+		}
+		p := runOf("peer: the obvious net/http + go-redis + pgx implementation", "request", res)
+		p.Statuses = pst.snapshot()
+		rep.Runs = append(rep.Runs, p)
+		byKey["peer/"+strconv.Itoa(c)] = p
 	}
 	lo, hi := levels[0], levels[len(levels)-1]
 	get := func(k string, c int) Run { return byKey[k+"/"+strconv.Itoa(c)] }
@@ -225,6 +254,12 @@ func DashboardCached(ctx context.Context, env Env, o Options) (*Report, error) {
 		{Name: "dashboard p99 at half the baseline's throughput", Value: round3(halfRun.Latency.P99), Unit: "ms",
 			How:    fmt.Sprintf("open loop offering %.0f req/s for %s, latency from each request's due time; %v not sent (server too far behind)", half, o.Duration, halfRun.Extra["notSent"]),
 			Target: "< 5 ms", Met: met(halfRun.Latency.P99 < 5 && halfRun.Failed == 0 && halfRun.Extra["notSent"] == 0)},
+		{Name: fmt.Sprintf("throughput dashboard / peer, c=%d", hi), Value: round3(ratio(get("dashboard", hi).PerSecond, get("peer", hi).PerSecond)), Unit: "×",
+			How: "req/s of the cached dashboard through the gate divided by req/s of the obvious implementation (settings.peer), same client and concurrency"},
+		{Name: fmt.Sprintf("peer / baseline, c=%d", hi), Value: round3(ratio(get("peer", hi).PerSecond, get("baseline", hi).PerSecond)), Unit: "×",
+			How: "where the obvious implementation stands against the bare floor"},
+		{Name: fmt.Sprintf("p50 dashboard minus peer, c=%d", lo), Value: round3(get("dashboard", lo).Latency.P50 - get("peer", lo).Latency.P50), Unit: "ms",
+			How: "negative: the gate answers a lone request sooner than the obvious implementation"},
 		{Name: fmt.Sprintf("throughput without the activity row / baseline, c=%d", hi), Value: round3(ratio(get("noop", hi).PerSecond, get("baseline", hi).PerSecond)), Unit: "×",
 			How: "the same with a recorder that writes nothing: the gate and the cache read alone"},
 		{Name: fmt.Sprintf("throughput with activity row / without, c=%d", hi), Value: round3(ratio(get("dashboard", hi).PerSecond, get("noop", hi).PerSecond)), Unit: "×",

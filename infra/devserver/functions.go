@@ -32,6 +32,7 @@ import (
 	mfaverify "github.com/melmastoon/bff-backoffice/functions/mfa-verify"
 	outboxrelay "github.com/melmastoon/bff-backoffice/functions/outbox-relay"
 	preferences "github.com/melmastoon/bff-backoffice/functions/preferences"
+	reservationaction "github.com/melmastoon/bff-backoffice/functions/reservation-action"
 	reservationchanged "github.com/melmastoon/bff-backoffice/functions/reservation-changed"
 	retention "github.com/melmastoon/bff-backoffice/functions/retention"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
@@ -43,6 +44,7 @@ import (
 	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
 	synchandshake "github.com/melmastoon/bff-backoffice/functions/sync-handshake"
 	"github.com/melmastoon/bff-backoffice/functions/today"
+	verifyledger "github.com/melmastoon/bff-backoffice/functions/verify-ledger"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 )
 
@@ -91,6 +93,8 @@ var Functions = []boot.Function{
 	lockaction.Function,
 	lockreconcile.Function,
 	folioaction.Function,
+	reservationaction.Function,
+	verifyledger.Function,
 	shortcuts.Function,
 }
 

@@ -175,7 +175,28 @@ func TestExportActivityRunsOnPOST(t *testing.T) {
 	var tbl struct {
 		Rows []map[string]any `json:"rows"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&tbl); err != nil || len(tbl.Rows) != 1 || tbl.Rows[0]["tenantId"] != tenant {
+	if err := json.NewDecoder(res.Body).Decode(&tbl); err != nil || len(tbl.Rows) != 1 || tbl.Rows[0]["tenantId"] != tenant ||
+		tbl.Rows[0]["chainSeq"] != float64(1) {
 		t.Fatalf("table rows %v, %v", tbl.Rows, err)
+	}
+
+	// The export sealed the row; POST /_jobs/verify-ledger verifies its
+	// chain.
+	if !slices.Contains(sf.Jobs, "verify-ledger") {
+		t.Fatalf("stack file jobs %v lack verify-ledger", sf.Jobs)
+	}
+	vres, err := http.Post(srv.BaseURL+devserver.JobPath("verify-ledger"), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vres.Body.Close()
+	var rep struct {
+		OK     bool           `json:"ok"`
+		Rows   int            `json:"rows"`
+		Breaks []any          `json:"breaks"`
+		Heads  map[string]any `json:"heads"`
+	}
+	if err := json.NewDecoder(vres.Body).Decode(&rep); err != nil || vres.StatusCode != http.StatusOK || !rep.OK || rep.Rows != 1 || rep.Heads[tenant] == nil {
+		t.Fatalf("verify-ledger = %d %+v %v", vres.StatusCode, rep, err)
 	}
 }

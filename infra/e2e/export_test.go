@@ -19,6 +19,7 @@ import (
 	fakebq "github.com/melmastoon/bff-backoffice/infra/fakes/bigquery"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
@@ -158,11 +159,35 @@ func (x *exportEnv) exactlyOnce(t *testing.T) {
 	t.Helper()
 	want := x.ledger(t)
 	got := map[string]map[string]any{}
+	// The rows carry their tenants' hash chains, whole and equal to what
+	// Postgres holds.
+	var exported []ledgerchain.Exported
+	for _, raw := range x.bq.Rows("melmastoon_audit", "operator_activity") {
+		var e ledgerchain.Exported
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		exported = append(exported, e)
+	}
+	xrep := ledgerchain.VerifyExported(exported)
+	prep, err := ledgerchain.VerifyPostgres(context.Background(), x.jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !xrep.OK() || !prep.OK() || xrep.Rows != int64(len(want)) {
+		t.Fatalf("chains: export %d rows, breaks %v; postgres breaks %v; want %d rows, none", xrep.Rows, xrep.Breaks, prep.Breaks, len(want))
+	}
+	if diff := cmp.Diff(prep.Heads, xrep.Heads); diff != "" {
+		t.Fatalf("chain heads (-postgres +export):\n%s", diff)
+	}
 	for _, raw := range x.bq.Rows("melmastoon_audit", "operator_activity") {
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
 			t.Fatal(err)
 		}
+		delete(m, "chainSeq")
+		delete(m, "prevHash")
+		delete(m, "chainHash")
 		// RFC 3339 as Go writes it drops trailing zeros; compare instants.
 		at, err := time.Parse(time.RFC3339Nano, m["occurredAt"].(string))
 		if err != nil {
@@ -203,7 +228,9 @@ func TestExportExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer late.Rollback(ctx) //nolint:errcheck // committed below
-	if _, err := late.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", x.tenants[0]); err != nil {
+	// Held open on purpose across several runs (each seals before it
+	// exports): longer than the pool's idle-in-transaction bound.
+	if _, err := late.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true), set_config('idle_in_transaction_session_timeout', '120000', true)", x.tenants[0]); err != nil {
 		t.Fatal(err)
 	}
 	if err := activity.InsertTx(ctx, late, exportEntry(x.tenants[0], time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC), 1)); err != nil {
@@ -342,4 +369,76 @@ func TestExportOutlastsTheStatementTimeout(t *testing.T) {
 		t.Fatalf("slow upload: %+v, %v", sum, err)
 	}
 	x.exactlyOnce(t)
+}
+
+// Each exported batch puts its sample of operator.activity.v1 events in the
+// outbox with its mark: the rows the id hash picks, each event named after
+// its row, once, whatever reruns follow.
+func TestExportSamplesActivityEvents(t *testing.T) {
+	t.Parallel()
+	x := newExportEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x.insert(t, 3000)
+	x.waitExportable(t, 3000)
+	o := export.Options{EventSample: 0.05}
+	if _, err := x.run(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.run(ctx, o); err != nil { // nothing new: no new events
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, x.info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	want := map[string]string{}
+	rows, err := conn.Query(ctx, `SELECT 'evt_' || substr(id, 5), tenant_id FROM bff.operator_activity
+ WHERE (hashtextextended(id, 0) & 65535) < $1`, int64(3276))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, tn string
+		if err := rows.Scan(&id, &tn); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = tn
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if len(want) < 75 || len(want) > 250 {
+		t.Fatalf("%d of 3000 rows sampled at 5%%", len(want))
+	}
+	got := map[string]string{}
+	rows, err = conn.Query(ctx, `SELECT id, tenant_id, envelope FROM bff.outbox WHERE subject = 'melmastoon.bff.backoffice.operator.activity.v1'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, tn string
+		var env []byte
+		if err := rows.Scan(&id, &tn, &env); err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			ID, TenantID string
+			Data         export.ActivityEvent
+		}
+		if err := json.Unmarshal(env, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.ID != id || ev.TenantID != tn || "evt_"+ev.Data.ActivityID[4:] != id || ev.Data.Action != "dashboard.viewed" {
+			t.Fatalf("event %s of %s: %s", id, tn, env)
+		}
+		got[id] = tn
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("sampled events (-rows picked +outbox):\n%s", diff)
+	}
 }

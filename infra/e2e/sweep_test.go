@@ -84,7 +84,10 @@ type sweepTarget struct {
 	// own device, when its roles may ask for one; mfaCode verifies it.
 	chl, mfaCode string
 	rsv          string // an in-house reservation of the property
-	fol, folCur  string // an in-house guest's folio and its currency
+	// rsvOut is an in-house reservation the sweep operator checks out:
+	// its own, so each allowed role's check-out finds a guest in house.
+	rsvOut      string
+	fol, folCur string // an in-house guest's folio and its currency
 }
 
 // sweepRoute is one row of the table.
@@ -245,6 +248,30 @@ var sweepRoutes = map[string]sweepRoute{
 			return "POST", "/v1/reservations/" + tg.rsv + "/keys/issue", fmt.Sprintf(`{"validUntil":%q}`, until), c != caseOtherTenant
 		},
 		allowed: []string{fd, na, mg, ad}, success: 201, resourceScoped: true,
+	},
+	// Checks in a guest already in house: the desk-actions row; the roles
+	// that may check in reach reservation-service, which refuses (mapped
+	// to 400), so the cell holds whatever ran before.
+	"POST /v1/reservations/{rsvId}/check-in": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/reservations/" + tg.rsv + "/check-in", `{}`, c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 400, successCode: "MELMASTOON.BFF.BACKOFFICE.VALIDATION_FAILED", resourceScoped: true,
+	},
+	// Checks the operator's own in-house guest out: the desk-actions row.
+	"POST /v1/reservations/{rsvId}/check-out": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/reservations/" + tg.rsvOut + "/check-out", `{}`, c != caseOtherTenant
+		},
+		allowed: []string{fd, na, mg, ad}, success: 200, resourceScoped: true,
+	},
+	// A force-checkout: the override row; the roles that may force one
+	// are then asked for their step-up (none presented).
+	"POST /v1/reservations/{rsvId}/force-checkout": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "POST", "/v1/reservations/" + tg.rsv + "/force-checkout", `{"reason":"sweep"}`, c != caseOtherTenant
+		},
+		allowed: []string{na, mg, ad}, success: 403, successCode: "MELMASTOON.BFF.BACKOFFICE.MFA_REQUIRED", resourceScoped: true,
 	},
 	// A small adjustment (under every threshold): the desk-actions row.
 	"POST /v1/folios/{folId}/adjustments": {
@@ -513,6 +540,13 @@ func (e *env) sweepOperators() []sweepOperator {
 		t.Fatalf("no open %s of %v in %s: %s", kind, prefer, prop, truncate(res.body))
 		return "", ""
 	}
+	// Guests to check out: the first for the shared targets (refused
+	// before anything is sent), one more per sweep operator.
+	checkOuts := map[string][]string{}
+	for _, p := range tn.Properties {
+		checkOuts[p.ID] = e.inHouseStays(tn.ID, p.ID, 8)
+	}
+	used := map[string]int{}
 	// Entries guarded by a right some roles lack, so the role column means
 	// something.
 	target := func(prop string) sweepTarget {
@@ -521,6 +555,7 @@ func (e *env) sweepOperators() []sweepOperator {
 		tg.ali, tg.aliCat = find(mgrToken, "alert", prop, "lock_failed", "no_show", "payment_failed", "oversold")
 		tg.rsv = e.inHouse(tn.ID, prop)
 		tg.fol, tg.folCur = e.inHouseFolio(tn.ID, prop)
+		tg.rsvOut = checkOuts[prop][0]
 		return tg
 	}
 	otherProp := other.Properties[0].ID
@@ -540,8 +575,8 @@ func (e *env) sweepOperators() []sweepOperator {
 		so := sweepOperator{tn: tn, op: o, targets: map[sweepCase]sweepTarget{
 			caseOwn:          targets[own],
 			caseOtherTenant:  {prop: otherProp},
-			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid", fol: "fol_not-a-ulid"},
-			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp), fol: otherFol, folCur: otherCur},
+			caseMalformed:    {prop: "prp_not-a-ulid", aim: "aim_not-a-ulid", ali: "ali_not-a-ulid", rsv: "rsv_not-a-ulid", rsvOut: "rsv_not-a-ulid", fol: "fol_not-a-ulid"},
+			caseOtherTenantR: {aim: otherRate, ali: otherLock, rsv: e.inHouse(other.ID, otherProp), rsvOut: e.inHouse(other.ID, otherProp), fol: otherFol, folCur: otherCur},
 		}}
 		for _, p := range tn.Properties {
 			if !slices.Contains(o.PropertyScope, p.ID) {
@@ -552,6 +587,8 @@ func (e *env) sweepOperators() []sweepOperator {
 		// The operator's own open challenge, asked for with the token the
 		// sweep will use (same device), where its roles allow one.
 		ownT := so.targets[caseOwn]
+		used[own]++
+		ownT.rsvOut = checkOuts[own][used[own]]
 		ownT.mfaCode = e.srv.IAM.MFADevCode()
 		if slices.ContainsFunc(o.Roles, func(r string) bool { return slices.Contains([]string{fd, na, mg, ad}, r) }) {
 			res := e.do("POST", "/v1/mfa/challenges", e.mint(tn, o, 0, nil), `{"scope":"lock_revoke","factor":"totp"}`, "Idempotency-Key", ids.New("sweep"))

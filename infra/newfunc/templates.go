@@ -15,6 +15,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -34,16 +35,17 @@ func init() { Function.Register() }
 func New(g *gate.Gate) http.Handler {
 	return g.Mux(map[string]gate.Handler{
 {{- range .Routes}}
-		"{{.}}": handle,
+		"{{.}}": gate.Answer(http.StatusOK, handle),
 {{- end}}
 	})
 }
 
-// handle decodes the request, authorizes it, calls the library and
-// encodes the answer.
-func handle(ctx context.Context, c *gate.Call) (gate.Result, error) {
-	// TODO(newfunc): the function's logic; set c.Note for its activity row.
-	return gate.Result{}, apperr.New(apperr.NotFound, "not implemented yet")
+// handle calls the library with the caller's actor; what it returns is the
+// answer and the request's activity row. A route with a JSON body uses
+// gate.WithBody, which decodes it first.
+func handle(ctx context.Context, c *gate.Call) (struct{}, activity.Note, error) {
+	// TODO(newfunc): the function's logic, in a shared package taking c.Actor.
+	return struct{}{}, activity.Note{}, apperr.New(apperr.NotFound, "not implemented yet")
 }
 `)),
 	manifest.KindEvent: template.Must(template.New("event").Parse(`// Package {{.Package}} is the ` + "`{{.Name}}`" + ` function: it consumes {{.Trigger}}.

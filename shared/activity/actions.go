@@ -82,6 +82,12 @@ const (
 	// ActionFolioRefund is POST /v1/folios/{folId}/refunds.
 	ActionFolioRefund = "folio.refund"
 
+	// The stay mutations (POST /v1/reservations/{rsvId}/{check-in|
+	// check-out|force-checkout}), proxied to reservation-service.
+	ActionReservationCheckIn       = "reservation.check_in"
+	ActionReservationCheckOut      = "reservation.check_out"
+	ActionReservationForceCheckout = "reservation.force_checkout"
+
 	// The workbench views, one action each: WorkbenchOpened(kind).
 	ActionWorkbenchTodayOpened             = "workbench.today.opened"
 	ActionWorkbenchArrivalsOpened          = "workbench.arrivals.opened"
@@ -137,6 +143,9 @@ var actions = []Action{
 	{ActionDoorKeyExtend, CategoryLockAction},
 	{ActionFolioAdjust, CategoryMutationProxy},
 	{ActionFolioRefund, CategoryMutationProxy},
+	{ActionReservationCheckIn, CategoryMutationProxy},
+	{ActionReservationCheckOut, CategoryMutationProxy},
+	{ActionReservationForceCheckout, CategoryMutationProxy},
 	{ActionWorkbenchTodayOpened, CategoryView},
 	{ActionWorkbenchArrivalsOpened, CategoryView},
 	{ActionWorkbenchDeparturesOpened, CategoryView},

@@ -109,8 +109,10 @@ func (p publisher) Publish(_ context.Context, evs ...events.Envelope) error {
 }
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	g      *gate.Gate
+	v      *auth.Verifier   // untraced, for the benchmark
+	ledger *activity.Ledger // untraced
 	db     *pg.DB
 	tr     *trace
 	key    *ecdsa.PrivateKey
@@ -119,7 +121,7 @@ type fixture struct {
 	dir    directory
 }
 
-func newFixture(t *testing.T, pubErr error) *fixture {
+func newFixture(t testing.TB, pubErr error) *fixture {
 	t.Helper()
 	db, _ := testenv.Postgres(t)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -138,7 +140,7 @@ func newFixture(t *testing.T, pubErr error) *fixture {
 	tr := &trace{}
 	ledger := activity.NewLedger(db, activity.Options{})
 	t.Cleanup(ledger.Close)
-	f := &fixture{t: t, db: db, tr: tr, key: key, tenant: ids.New(ids.Tenant), prop: ids.New(ids.Property)}
+	f := &fixture{t: t, db: db, tr: tr, key: key, tenant: ids.New(ids.Tenant), prop: ids.New(ids.Property), v: v, ledger: ledger}
 	f.dir = directory{tr: tr, prop: f.prop, scope: map[string]bool{}}
 	f.g = &gate.Gate{
 		Verifier:       tracedVerifier{v, tr},

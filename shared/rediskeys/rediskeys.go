@@ -197,15 +197,17 @@ func (k Keys) Join(parts ...string) string {
 	for _, p := range parts {
 		n += len(p) + 1
 	}
-	b := make([]byte, 0, n)
-	b = append(b, k.prefix...)
+	// One allocation: every request builds several keys.
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(k.prefix)
 	for i, p := range parts {
 		if i > 0 {
-			b = append(b, ':')
+			b.WriteByte(':')
 		}
-		b = append(b, p...)
+		b.WriteString(p)
 	}
-	return string(b)
+	return b.String()
 }
 
 // Session is sess:<id>. Session("") is the prefix of every session key,

@@ -64,24 +64,8 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	ctx := context.Background()
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	devA, devB := ids.New(ids.Device), ids.New(ids.Device)
-	exec := func(tenant, stmt string, args ...any) (int64, error) {
-		var n int64
-		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
-	asJobs := func(stmt string, args ...any) (int64, error) {
-		var n int64
-		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
+	exec := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
+	asJobs := func(stmt string, args ...any) (int64, error) { return execAsJobs(ctx, jobs, stmt, args...) }
 	if _, err := exec(a, insertDevice, deviceArgs(a, devA)...); err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +105,9 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	}
 }
 
-// bff_jobs inserts into the outbox device.heartbeat.lost.v1 events of the
-// tenant its transaction names, and nothing else.
+// bff_jobs inserts into the outbox device.heartbeat.lost.v1 events
+// (heartbeat-sweeper) and operator.activity.v1 events (export-activity's
+// sample) of the tenant its transaction names, and nothing else.
 func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
 	t.Parallel()
 	_, info := testenv.Postgres(t)
@@ -145,6 +130,11 @@ func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
 	if err := insert(tenant, tenant, lost); err != nil {
 		t.Fatalf("jobs inserting heartbeat.lost: %v", err)
 	}
+	const sampled = "melmastoon.bff.backoffice.operator.activity.v1"
+	if err := insert(tenant, tenant, sampled); err != nil {
+		t.Fatalf("jobs inserting operator.activity: %v", err)
+	}
+	wantSQLState(t, "jobs inserting operator.activity for another tenant", insert(tenant, ids.New(ids.Tenant), sampled), "42501")
 	wantSQLState(t, "jobs inserting another subject", insert(tenant, tenant, "melmastoon.bff.backoffice.alert.acknowledged.v1"), "42501")
 	wantSQLState(t, "jobs inserting for another tenant", insert(tenant, ids.New(ids.Tenant), lost), "42501")
 	wantSQLState(t, "jobs inserting without a tenant", insert("", tenant, lost), "42501")

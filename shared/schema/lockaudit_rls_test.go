@@ -71,24 +71,8 @@ func TestLockAuditPolicies(t *testing.T) {
 	jobs := testenv.JobsDB(t, info)
 	ctx := context.Background()
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
-	inTenant := func(tenant, stmt string, args ...any) (int64, error) {
-		var n int64
-		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
-	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) {
-		var n int64
-		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
+	inTenant := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
+	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) { return execAsJobs(ctx, db, stmt, args...) }
 	for _, tn := range []string{a, b} {
 		if _, err := inTenant(tn, insertLockAudit, lockAuditArgs(tn, time.Now())...); err != nil {
 			t.Fatalf("intent of %s: %v", tn, err)

@@ -338,15 +338,7 @@ func TestJobsRoleAccess(t *testing.T) {
 		}
 	}
 
-	exec := func(db *pg.DB, stmt string) (int64, error) {
-		var n int64
-		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, stmt)
-			n = tag.RowsAffected()
-			return err
-		})
-		return n, err
-	}
+	exec := func(db *pg.DB, stmt string) (int64, error) { return execAsJobs(ctx, db, stmt) }
 
 	t.Run("export reads every tenant", func(t *testing.T) {
 		var n int

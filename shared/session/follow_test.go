@@ -101,17 +101,14 @@ func TestAccessRefreshFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	f.dir.fail(apperr.Unavailable(errors.New("tenant-service down"), "tenant-service"))
 	f.clock.add(session.AccessMaxAge - 30*time.Second)
 	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
 		t.Fatalf("due refresh failing before the bound: %v, %v; want the stored access", got, err)
 	}
 	f.clock.add(30 * time.Second)
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
+	_, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{})
 	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 	f.dir.fail(nil)
 	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
@@ -125,10 +122,7 @@ func TestRevokeOperatorWideFindsOldSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	opKey := f.rdb.KeyNames().OperatorSessions(f.p.TenantID, f.p.OperatorID)
 	// 30 h of activity, a request every 5 h. The set's Redis TTL runs on
 	// real time, so each step also leaves it one second, as if the 25 h
@@ -156,10 +150,7 @@ func TestRevokePrunesVanishedSessions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	opKey := f.rdb.KeyNames().OperatorSessions(f.p.TenantID, f.p.OperatorID)
 	f.rdb.SAdd(ctx, opKey, "bos_01ARZ3NDEKTSV4RRFFQ69G5FAV")
 	f.clock.add(time.Second)
@@ -178,10 +169,7 @@ func TestFutureRevocationIsClamped(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now().Add(24 * time.Hour)})
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || !ended[0].EndedAt.Equal(f.clock.now()) {
 		t.Fatalf("future revocation = %v, %v; want the session revoked as of now", ended, err)
@@ -201,16 +189,13 @@ func TestCloseCutsBeforeEnding(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	// The session's JSON unreadable: ending it fails.
 	f.rdb.Set(ctx, f.rdb.KeyNames().Session(s.ID), "{not json", time.Hour)
 	if _, err := f.m.Close(ctx, s, f.p.IssuedAt); err == nil {
 		t.Fatal("Close over an unreadable session succeeded")
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
+	_, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
 	apperrtest.WantCode(t, err, apperr.Unauthenticated)
 
 	g := newFixture(t)
@@ -328,10 +313,7 @@ func TestSweepRetriesAFailedEmit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	f.clock.add(session.TTL + time.Minute)
 	if _, err := f.m.Sweep(ctx, 10, func(context.Context, *session.Session) error { return errors.New("pubsub down") }); err == nil {
 		t.Fatal("a failed emit did not fail the sweep")
@@ -356,10 +338,7 @@ func TestEndedSessionsAreNotSwept(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	if _, err := f.m.Close(ctx, s, f.p.IssuedAt); err != nil {
 		t.Fatal(err)
 	}

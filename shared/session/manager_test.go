@@ -73,6 +73,16 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// open opens the fixture operator's session, as the first request does.
+func (f *fixture) open(t *testing.T) *session.Session {
+	t.Helper()
+	s, _, err := f.m.Resolve(context.Background(), f.p, "", session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func principal(iat time.Time) auth.Principal {
 	return auth.Principal{
 		TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device),
@@ -166,10 +176,7 @@ func TestResolveRefusals(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	otherDevice := f.p
 	otherDevice.DeviceID = ids.New(ids.Device)
 	f.dir.acc[otherDevice.TenantID+"/"+otherDevice.OperatorID] = f.dir.acc[f.p.TenantID+"/"+f.p.OperatorID]
@@ -199,10 +206,7 @@ func TestRevokeOperatorWide(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	f.clock.add(time.Minute)
 	rev := session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}
 	ended, err := f.m.Revoke(ctx, rev)
@@ -281,10 +285,7 @@ func TestCloseSignsOut(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	closed, err := f.m.Close(ctx, s, f.p.IssuedAt)
 	if err != nil || closed.State != session.StateClosed || closed.EndReason != session.ReasonSignedOut {
 		t.Fatalf("Close = %+v, %v", closed, err)
@@ -301,12 +302,9 @@ func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	out := "prp_01ARZ3NDEKTSV4RRFFQ69G5FAV"
-	_, err = f.m.Update(ctx, s, session.Patch{PrimaryPropertyID: &out})
+	_, err := f.m.Update(ctx, s, session.Patch{PrimaryPropertyID: &out})
 	apperrtest.WantCode(t, err, apperr.PropertyOutOfScope)
 
 	// Updates run in a loop on several goroutines; the revocation lands

@@ -8,6 +8,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/folioaction"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
+	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -29,15 +30,8 @@ func (b *Builder) LockActions() *lockaction.Service {
 		b.Fail(fmt.Errorf("lock client: %w", err))
 		return nil
 	}
-	// A mutation waits longer for its reservation than a dashboard widget
-	// does: the lookup gates an action the operator is standing at the
-	// desk for, not a tile that may be served stale.
-	rsv, err := dial(b.Ctx, b.L, func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
-		cfg.Timeout = max(cfg.Timeout, mutationLookupTimeout)
-		return reservation.NewClient(cfg, opts...)
-	})
-	if err != nil {
-		b.Fail(fmt.Errorf("reservation client: %w", err))
+	rsv := b.mutationReservations()
+	if rsv == nil {
 		return nil
 	}
 	alerts := b.Inboxes(UpNotification).Alerts
@@ -67,4 +61,32 @@ func (b *Builder) FolioActions() *folioaction.Service {
 		return nil
 	}
 	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})
+}
+
+// mutationReservations is the reservation-service client of a mutation:
+// nil (and the builder failed) when it cannot be built.
+func (b *Builder) mutationReservations() *reservation.Client {
+	// A mutation waits longer for its reservation than a dashboard widget
+	// does: the lookup gates an action the operator is standing at the
+	// desk for, not a tile that may be served stale.
+	rsv, err := dial(b.Ctx, b.L, func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
+		cfg.Timeout = max(cfg.Timeout, mutationLookupTimeout)
+		return reservation.NewClient(cfg, opts...)
+	})
+	if err != nil {
+		b.Fail(fmt.Errorf("reservation client: %w", err))
+		return nil
+	}
+	return rsv
+}
+
+// ReservationActions is the stay mutations: reservation-service
+// (RESERVATION_SERVICE_URL) for the reservation's property and the
+// mutation itself, step-up MFA for force-checkouts.
+func (b *Builder) ReservationActions() *reservationaction.Service {
+	rsv := b.mutationReservations()
+	if rsv == nil {
+		return nil
+	}
+	return reservationaction.New(reservationaction.Deps{Reservations: rsv, MFA: b.MFA()})
 }

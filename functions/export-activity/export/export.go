@@ -24,6 +24,12 @@
 //     atomic), so the batch's attempt is raised and the next try uses a
 //     new id; an unknown job was never accepted and is loaded again.
 //
+// Before planning, the run seals what has committed (ledgerchain.Seal): a
+// batch never reaches past the seal, so every exported row carries its
+// link of the tenant's hash chain (chainSeq, prevHash, chainHash), and
+// BigQuery holds a copy of the chain the verify-ledger job can check
+// Postgres against.
+//
 // Memory is bounded by the stream, not the batch: rows go from the
 // Postgres cursor through a pipe into the upload (googleapi.ChunkSize(0):
 // one streamed request, no chunk buffer).
@@ -38,6 +44,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -46,6 +53,11 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
+	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -68,6 +80,10 @@ type Options struct {
 	// before the batch is marked exported; an error ends the run there.
 	// Tests use it to die at the worst moment.
 	BeforeMark func(seq int64) error
+	// EventSample is the share of rows, 0..1, published as
+	// operator.activity.v1 telemetry (through the outbox, with the batch's
+	// mark). Default 0.01; negative: none.
+	EventSample float64
 }
 
 func (o Options) withDefaults() Options {
@@ -95,6 +111,9 @@ func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.EventSample == 0 {
+		o.EventSample = 0.01
+	}
 	return o
 }
 
@@ -103,6 +122,8 @@ type Summary struct {
 	// Skipped is true when another run held the export: this one did
 	// nothing (its rows are the other run's).
 	Skipped bool `json:"skipped"`
+	// Sealed counts the rows this run chained before exporting.
+	Sealed int64 `json:"sealed"`
 	// Batches and Rows count what this run marked exported; Resumed the
 	// batches among them an earlier run had planned (and maybe loaded).
 	Batches int   `json:"batches"`
@@ -150,6 +171,13 @@ func Run(ctx context.Context, db *pg.DB, bq *bigquery.Client, o Options) (_ Summ
 			conn.Conn().Close(uctx) //nolint:errcheck // closing is the fallback
 		}
 	}()
+
+	// Seal at most what this run may export; the rest waits for the next.
+	sealed, err := ledgerchain.Seal(ctx, db, ledgerchain.SealOptions{MaxRows: int64(o.BatchRows) * int64(o.MaxBatches)})
+	sum.Sealed = sealed.Rows
+	if err != nil {
+		return sum, err
+	}
 
 	e := &exporter{db: db, bq: bq, o: o}
 	for range o.MaxBatches {
@@ -235,7 +263,8 @@ func (e *exporter) open(ctx context.Context) (*batch, error) {
 }
 
 // plan stores the next batch: up to BatchRows rows after the last batch,
-// below the horizon no in-flight transaction can reach behind.
+// below the horizon no in-flight transaction can reach behind, and sealed
+// (the seal is below an earlier horizon, so it is the tighter bound).
 func (e *exporter) plan(ctx context.Context) (*batch, error) {
 	var out *batch
 	err := e.db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
@@ -256,6 +285,7 @@ func (e *exporter) plan(ctx context.Context) (*batch, error) {
 		// Only the keys, streamed: the last one read is the batch's end.
 		rows, err := tx.Query(ctx, `SELECT recorded_xid::text, id FROM bff.operator_activity
  WHERE (recorded_xid, id) > ($1::xid8, $2) AND recorded_xid < $3::xid8
+   AND (recorded_xid, id) <= (SELECT sealed_xid, sealed_id FROM bff.activity_chain_seal)
  ORDER BY recorded_xid, id LIMIT $4`, b.fromXID, b.fromID, horizon, e.o.BatchRows)
 		if err != nil {
 			return err
@@ -397,21 +427,108 @@ func (e *exporter) settle(ctx context.Context, id string) (jobState, error) {
 	return jobDone, nil
 }
 
+// mark marks b exported and, in the same transaction, puts its sample of
+// operator.activity.v1 events in the outbox: the batch's events are added
+// exactly when its rows are known to be in BigQuery, once.
 func (e *exporter) mark(ctx context.Context, b *batch) error {
 	if e.o.BeforeMark != nil {
 		if err := e.o.BeforeMark(b.seq); err != nil {
 			return err
 		}
 	}
-	tag, err := e.db.Pool().Exec(ctx, `UPDATE bff.activity_export_batch SET exported_at = now() WHERE seq = $1 AND exported_at IS NULL`, b.seq)
+	var sampled int
+	err := e.db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE bff.activity_export_batch SET exported_at = now() WHERE seq = $1 AND exported_at IS NULL`, b.seq)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("batch %d was marked by another run", b.seq)
+		}
+		sampled, err = e.sample(ctx, tx, b)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("batch %d was marked by another run", b.seq)
-	}
-	e.o.Log.InfoContext(ctx, "activity export: batch exported", "seq", b.seq, "rows", b.rows, "job", e.jobID(b))
+	e.o.Log.InfoContext(ctx, "activity export: batch exported", "seq", b.seq, "rows", b.rows, "job", e.jobID(b), "sampledEvents", sampled)
 	return nil
+}
+
+// ActivityEvent is the data of an operator.activity.v1 event: the row's
+// facts without its free text (no error message, no request id), as
+// telemetry.
+type ActivityEvent struct {
+	ActivityID string        `json:"activityId"`
+	OperatorID string        `json:"operatorId"`
+	DeviceID   string        `json:"deviceId"`
+	SessionID  string        `json:"sessionId,omitempty"`
+	OccurredAt jsontime.Time `json:"occurredAt"`
+	Category   string        `json:"category"`
+	Action     string        `json:"action"`
+	Outcome    string        `json:"outcome"`
+	LatencyMs  int           `json:"latencyMs"`
+	ErrorCode  string        `json:"errorCode,omitempty"`
+}
+
+// sample adds b's sampled rows to the outbox as operator.activity.v1
+// events. Which rows is decided by the row id alone (a hash below the
+// rate), so the sample is the same whoever computes it, and each event's
+// id is its row's ULID (evt_<ULID of act_…>): a consumer deduplicating by
+// event id sees a row's event once however it reaches it.
+func (e *exporter) sample(ctx context.Context, tx pgx.Tx, b *batch) (int, error) {
+	if e.o.EventSample <= 0 {
+		return 0, nil
+	}
+	threshold := int64(e.o.EventSample * 65536)
+	rows, err := tx.Query(ctx, `SELECT id, tenant_id, coalesce(property_id, ''), operator_id, device_id, coalesce(session_id, ''),
+       occurred_at, category, action, outcome, latency_ms, coalesce(error_code, '')
+  FROM bff.operator_activity
+ WHERE (recorded_xid, id) > ($1::xid8, $2) AND (recorded_xid, id) <= ($3::xid8, $4)
+   AND (hashtextextended(id, 0) & 65535) < $5
+ ORDER BY tenant_id, recorded_xid, id`, b.fromXID, b.fromID, b.toXID, b.toID, threshold)
+	if err != nil {
+		return 0, err
+	}
+	byTenant := map[string][]events.Envelope{}
+	var tenants []string
+	for rows.Next() {
+		var d ActivityEvent
+		var tenant, prop string
+		var at time.Time
+		if err := rows.Scan(&d.ActivityID, &tenant, &prop, &d.OperatorID, &d.DeviceID, &d.SessionID,
+			&at, &d.Category, &d.Action, &d.Outcome, &d.LatencyMs, &d.ErrorCode); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		d.OccurredAt = jsontime.Of(at)
+		ev, err := events.New(events.OperatorActivity, tenant, prop, d)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ev.ID = string(ids.Event) + "_" + strings.TrimPrefix(d.ActivityID, string(ids.Activity)+"_")
+		ev.OccurredAt = jsontime.Of(at)
+		if _, ok := byTenant[tenant]; !ok {
+			tenants = append(tenants, tenant)
+		}
+		byTenant[tenant] = append(byTenant[tenant], ev)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tenants {
+		// outbox.Add inserts for the transaction's tenant only.
+		if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('app.tenant_id', $1, true)`, t); err != nil {
+			return 0, err
+		}
+		if err := outbox.Add(ctx, tx, byTenant[t]...); err != nil {
+			return 0, err
+		}
+		n += len(byTenant[t])
+	}
+	return n, nil
 }
 
 // writeRows streams b's rows to w as newline-delimited JSON in BigQuery's
@@ -429,11 +546,15 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 	if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(e.o.JobTimeout.Milliseconds(), 10)); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
-       category, action, resource_kind, resource_id, outcome, latency_ms, error_code, error_message, context_hash, request_id
-  FROM bff.operator_activity
- WHERE (recorded_xid, id) > ($1::xid8, $2) AND (recorded_xid, id) <= ($3::xid8, $4)
- ORDER BY recorded_xid, id`, b.fromXID, b.fromID, b.toXID, b.toID)
+	// The inner join drops a row without a link, which the count below
+	// then refuses: nothing leaves unchained.
+	rows, err := tx.Query(ctx, `SELECT a.id, a.tenant_id, a.property_id, a.operator_id, a.device_id, a.session_id, a.occurred_at,
+       a.category, a.action, a.resource_kind, a.resource_id, a.outcome, a.latency_ms, a.error_code, a.error_message,
+       a.context_hash, a.request_id, c.seq, encode(c.prev_hash, 'hex'), encode(c.chain_hash, 'hex')
+  FROM bff.operator_activity a
+  JOIN bff.activity_chain c ON c.activity_id = a.id
+ WHERE (a.recorded_xid, a.id) > ($1::xid8, $2) AND (a.recorded_xid, a.id) <= ($3::xid8, $4)
+ ORDER BY a.recorded_xid, a.id`, b.fromXID, b.fromID, b.toXID, b.toID)
 	if err != nil {
 		return err
 	}
@@ -444,8 +565,11 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 		var r Row
 		var at time.Time
 		var rk, rid, ec, em *string
+		var seq int64
+		var prev, chain string
 		if err := rows.Scan(&r.ID, &r.TenantID, &r.PropertyID, &r.OperatorID, &r.DeviceID, &r.SessionID, &at,
-			&r.Category, &r.Action, &rk, &rid, &r.Outcome, &r.LatencyMs, &ec, &em, &r.ContextHash, &r.RequestID); err != nil {
+			&r.Category, &r.Action, &rk, &rid, &r.Outcome, &r.LatencyMs, &ec, &em, &r.ContextHash, &r.RequestID,
+			&seq, &prev, &chain); err != nil {
 			return err
 		}
 		r.OccurredAt = at.UTC().Format(time.RFC3339Nano)
@@ -455,6 +579,7 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 		if ec != nil {
 			r.Error = &Error{Code: *ec, Message: em}
 		}
+		r.ChainSeq, r.PrevHash, r.ChainHash = &seq, &prev, &chain
 		if err := enc.Encode(&r); err != nil {
 			return err
 		}

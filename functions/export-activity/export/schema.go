@@ -4,39 +4,20 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+
+	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 )
 
 // Row is one exported row: the domain model's OperatorActivityRow in its
-// own (camelCase) names, plus the request id.
-type Row struct {
-	ID          string  `json:"id"`
-	TenantID    string  `json:"tenantId"`
-	PropertyID  *string `json:"propertyId"`
-	OperatorID  string  `json:"operatorId"`
-	DeviceID    string  `json:"deviceId"`
-	SessionID   *string `json:"sessionId"`
-	OccurredAt  string  `json:"occurredAt"` // RFC 3339, microseconds
-	Category    string  `json:"category"`
-	Action      string  `json:"action"`
-	ResourceRef *Ref    `json:"resourceRef"`
-	Outcome     string  `json:"outcome"`
-	LatencyMs   int     `json:"latencyMs"`
-	Error       *Error  `json:"error"`
-	ContextHash *string `json:"contextHash"`
-	RequestID   string  `json:"requestId"`
-}
+// own (camelCase) names, the request id and the row's link of its
+// tenant's hash chain (ledgerchain, which verifies exported rows).
+type Row = ledgerchain.Exported
 
 // Ref is a row's resource.
-type Ref struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
-}
+type Ref = ledgerchain.ExportedRef
 
 // Error is a failed or partial row's error.
-type Error struct {
-	Code    string  `json:"code"`
-	Message *string `json:"message"`
-}
+type Error = ledgerchain.ExportedErr
 
 // Schema is the table's schema; terraform/operator_activity.schema.json declares the same
 // (TestTerraformSchemaMatches keeps them equal).
@@ -62,6 +43,11 @@ var Schema = bigquery.Schema{
 	}},
 	{Name: "contextHash", Type: bigquery.StringFieldType},
 	{Name: "requestId", Type: bigquery.StringFieldType, Required: true},
+	// The link (NULLABLE: rows exported before the chain have none, and
+	// BigQuery adds only NULLABLE columns to a table in place).
+	{Name: "chainSeq", Type: bigquery.IntegerFieldType},
+	{Name: "prevHash", Type: bigquery.StringFieldType},
+	{Name: "chainHash", Type: bigquery.StringFieldType},
 }
 
 // Retention of the audit lake: seven years of daily partitions.

@@ -19,6 +19,9 @@ package reservation
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 
@@ -246,4 +249,90 @@ func (c *Client) Reservation(ctx context.Context, tenantID, rsvID string) (Booki
 		b.RoomNumber = ""
 	}
 	return b, nil
+}
+
+// Stay mutations reservation-service performs, as its paths name them.
+const (
+	ActionCheckIn       = "check-in"
+	ActionCheckOut      = "check-out"
+	ActionForceCheckout = "force-checkout"
+)
+
+// ValidAction reports whether a is a stay mutation.
+func ValidAction(a string) bool {
+	return a == ActionCheckIn || a == ActionCheckOut || a == ActionForceCheckout
+}
+
+// ActRequest is one stay mutation.
+type ActRequest struct {
+	TenantID, PropertyID, ReservationID string
+	Action                              string
+	RequestID                           string // reservation-service's idempotency key
+	Reason                              string // force-checkout only
+}
+
+// Acted is reservation-service's answer to a stay mutation: the stay's new
+// status.
+type Acted struct {
+	ReservationID string `json:"reservationId"`
+	PropertyID    string `json:"propertyId"`
+	Status        Status `json:"status"`
+}
+
+// Refusal is reservation-service turning a mutation down: its status and
+// code only, never its text.
+type Refusal struct {
+	Status int
+	Code   string
+}
+
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("reservation-service refused: %d %s", r.Status, r.Code)
+}
+
+// Act performs r once per r.RequestID: reservation-service answers a
+// repeated request id with its first answer. Errors: *Refusal for a 4xx
+// refusal (404 when the reservation is not the property's, 409 when its
+// state forbids the action); UPSTREAM_UNAVAILABLE as for every method — the
+// caller cannot tell whether the mutation happened, and a retry with the
+// same RequestID is safe.
+func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
+	const op = "reservation.Act"
+	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
+		return Acted{}, err
+	}
+	if ids.Check(ids.Reservation, r.ReservationID) != nil || !ValidAction(r.Action) || r.RequestID == "" || len(r.RequestID) > 128 {
+		return Acted{}, fmt.Errorf("%s: bad request %q/%q/%q", op, r.ReservationID, r.Action, r.RequestID)
+	}
+	body := map[string]any{}
+	if r.Action == ActionForceCheckout {
+		body["reason"] = r.Reason
+	}
+	var out Acted
+	err := c.http.SendJSONWith(ctx, op, http.MethodPost, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, r.Action),
+		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
+	var rej *httpc.RejectedError
+	var cf *httpc.ConflictError
+	switch {
+	case errors.As(err, &rej):
+		return Acted{}, &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
+	case errors.As(err, &cf):
+		return Acted{}, &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
+	case errors.Is(err, httpc.ErrNotFound):
+		return Acted{}, &Refusal{Status: http.StatusNotFound}
+	case err != nil:
+		return Acted{}, err
+	case out.ReservationID != r.ReservationID || out.PropertyID != r.PropertyID:
+		return Acted{}, c.http.Unavailable(op, "answer for another reservation")
+	case !out.Status.Valid():
+		return Acted{}, c.http.Unavailable(op, "unknown status")
+	}
+	return out, nil
+}
+
+func trunc(s string) string {
+	if len(s) > 128 {
+		return s[:128]
+	}
+	return s
 }

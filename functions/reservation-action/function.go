@@ -1,0 +1,47 @@
+// Package reservationaction is the `reservation-action` function: POST
+// /v1/reservations/{rsvId}/check-in, /check-out and /force-checkout — stay
+// mutations proxied to reservation-service after the reservation's
+// property, the role and (force-checkout) step-up MFA are checked
+// (shared/reservationaction).
+package reservationaction
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency"
+	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
+	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
+
+// Function is the `reservation-action` function as deployed.
+var Function = boot.Function{Name: "reservation-action", EntryPoint: "ReservationAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
+	return New(b.Gate, idemhttp.Store(b), b.ReservationActions())
+})}
+
+func init() { Function.Register() }
+
+// New returns the function's handler: its routes behind the gate.
+func New(g *gate.Gate, store *idempotency.Store, s *reservationaction.Service) http.Handler {
+	return g.Mux(map[string]gate.Handler{
+		"POST /v1/reservations/{rsvId}/check-in":       idemhttp.Wrap(store, post(s, reservationaction.ActionCheckIn)),
+		"POST /v1/reservations/{rsvId}/check-out":      idemhttp.Wrap(store, post(s, reservationaction.ActionCheckOut)),
+		"POST /v1/reservations/{rsvId}/force-checkout": idemhttp.Wrap(store, post(s, reservationaction.ActionForceCheckout)),
+	})
+}
+
+func post(s *reservationaction.Service, action string) gate.Handler {
+	return gate.WithBody(http.StatusOK, activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)},
+		func(ctx context.Context, c *gate.Call, body reservationaction.Body) (reservationaction.Result, activity.Note, error) {
+			return s.Act(ctx, c.Actor, reservationaction.Request{
+				ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body,
+				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
+				Attestation:    c.Request.Header.Get(mfa.HeaderName),
+			})
+		})
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 )
@@ -26,32 +25,17 @@ var Function = boot.Function{Name: "shortcuts", EntryPoint: "Shortcuts", StartHT
 
 func init() { Function.Register() }
 
-// New returns the function's handler: its routes behind the gate.
+// New returns the function's handler: its routes behind the gate. Both
+// answer with the document's version as ETag (gate.Answer).
 func New(g *gate.Gate, svc *shortcuts.Service) http.Handler {
-	answer := func(m shortcuts.Map) gate.Result {
-		return gate.Result{Status: http.StatusOK, Body: m, Header: http.Header{"Etag": {m.ETag()}}}
-	}
 	return g.Mux(map[string]gate.Handler{
-		"GET /v1/shortcuts": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			m, note, err := svc.Get(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"))
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return answer(m), nil
-		},
-		"PUT /v1/shortcuts": func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-			var u shortcuts.Update
-			if err := httpx.DecodeJSON(nil, c.Request, &u); err != nil {
-				c.Note = activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionShortcutsChanged}
-				return gate.Result{}, err
-			}
-			m, note, err := svc.Put(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"), c.Request.Header.Get("If-Match"), u)
-			c.Note = note
-			if err != nil {
-				return gate.Result{}, err
-			}
-			return answer(m), nil
-		},
+		"GET /v1/shortcuts": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (shortcuts.Map, activity.Note, error) {
+			return svc.Get(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"))
+		}),
+		"PUT /v1/shortcuts": gate.WithBody(http.StatusOK,
+			activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionShortcutsChanged},
+			func(ctx context.Context, c *gate.Call, u shortcuts.Update) (shortcuts.Map, activity.Note, error) {
+				return svc.Put(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"), c.Request.Header.Get("If-Match"), u)
+			}),
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Defaults is the static KeyboardShortcutMap: every command the desktop
+// defaults is the static KeyboardShortcutMap: every command the desktop
 // offers and its combination when the operator overrides nothing. An
 // override may only name a command listed here.
 var defaults = map[string]string{

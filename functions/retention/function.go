@@ -6,6 +6,11 @@
 // watermark), so a mistake here can only delete less, never an unexported
 // row. Deletes go in small batches, each its own short transaction, so no
 // lock is held long on the hot ledger.
+//
+// It also clears the offline hints (OfflineActionQueueHint) of live
+// devices reported more than 7 days ago; the database again decides
+// (migration 0011: bff_jobs may only empty a hint past 7 days), so a
+// heartbeat that brings a fresh hint while a batch runs keeps it.
 package retention
 
 import (
@@ -42,6 +47,8 @@ type Summary struct {
 	Batches int   `json:"batches"`
 	// More is true when the run stopped at MaxBatches with rows left.
 	More bool `json:"more"`
+	// HintsCleared counts the offline hints past 7 days emptied.
+	HintsCleared int64 `json:"hintsCleared"`
 }
 
 // deleteBatch deletes up to $1 of the oldest exported rows in the
@@ -63,9 +70,53 @@ DELETE FROM bff.operator_activity a
  WHERE a.id = head.id AND head.occurred_at < now() - interval '90 days'
 RETURNING (SELECT count(*) FROM head)`
 
-// Run deletes what may go, batch by batch.
+// clearHints empties up to $1 hints past 7 days, oldest first. Rows a
+// concurrent heartbeat holds are skipped (the next run takes them, or the
+// heartbeat has replaced the hint); the UPDATE re-checks the age on the
+// row it locked, and the policy checks it again.
+const clearHints = `WITH old AS (
+    SELECT tenant_id, device_id FROM bff.device_sync
+     WHERE pending_reported_at IS NOT NULL AND deleted_at IS NULL
+       AND pending_reported_at < now() - interval '7 days'
+     ORDER BY pending_reported_at LIMIT $1
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE bff.device_sync d SET hint_id = NULL, pending = NULL, pending_reported_at = NULL
+  FROM old
+ WHERE d.tenant_id = old.tenant_id AND d.device_id = old.device_id
+   AND d.deleted_at IS NULL AND d.pending_reported_at < now() - interval '7 days'`
+
+// Run deletes what may go, batch by batch: the ledger's rows, then the
+// expired offline hints.
 func Run(ctx context.Context, db *pg.DB, o Options) (_ Summary, err error) {
 	defer derrors.Wrap(&err, "retention.Run")
+	sum, err := deleteActivity(ctx, db, &o)
+	if err != nil {
+		return sum, err
+	}
+	for range o.MaxBatches {
+		var n int64
+		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, clearHints, o.BatchRows)
+			n = tag.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return sum, err
+		}
+		sum.HintsCleared += n
+		if n < int64(o.BatchRows) {
+			break
+		}
+	}
+	if sum.HintsCleared > 0 {
+		o.Log.InfoContext(ctx, "retention: offline hints cleared", "hints", sum.HintsCleared)
+	}
+	return sum, nil
+}
+
+// deleteActivity deletes the ledger rows that may go.
+func deleteActivity(ctx context.Context, db *pg.DB, o *Options) (Summary, error) {
 	if o.BatchRows <= 0 {
 		o.BatchRows = 5000
 	}

@@ -108,7 +108,7 @@ func DashboardHerd(ctx context.Context, env Env, o Options) (*Report, error) {
 	lat := all.Latency()
 	rep.Figures = []Figure{
 		{Name: "upstream calls per widget endpoint, max over rounds", Value: float64(maxPerCall), Unit: "calls",
-			How:    fmt.Sprintf("the fleet's /__stats per endpoint after each round (%d widgets, so %d endpoints expected)", len(h.widgets), len(h.widgets)),
+			How:    fmt.Sprintf("the fleet's /__stats per endpoint after each round (%d upstream widgets — syncStatus reads the BFF's own device records —, so %d endpoints expected)", len(h.widgets), len(h.widgets)),
 			Target: "exactly 1 per widget", Met: met(allOneEach)},
 		{Name: "distinct snapshot ids per round, max", Value: float64(maxSnaps), Unit: "ids",
 			How: "distinct `id` of the 1,000 answers of a round", Target: "1", Met: met(maxSnaps == 1)},
@@ -208,7 +208,7 @@ func startHerd(ctx context.Context, env Env) (_ *herd, err error) {
 		return nil, err
 	}
 	h.tenantID, h.propertyID, h.role = tn.ID, defaultProperty(op), views.RoleKey(op.Roles)
-	h.widgets = views.DashboardWidgets(op.Roles)
+	h.widgets = views.UpstreamWidgets(op.Roles)
 	for i := range herdDevices {
 		w := identity{tenantID: tn.ID, operatorID: op.ID, deviceID: ids.New(ids.Device), platform: "linux"}
 		if i < len(op.Devices) {

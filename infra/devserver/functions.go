@@ -38,6 +38,7 @@ import (
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	sessionrevoked "github.com/melmastoon/bff-backoffice/functions/session-revoked"
 	sessionsweeper "github.com/melmastoon/bff-backoffice/functions/session-sweeper"
+	shortcuts "github.com/melmastoon/bff-backoffice/functions/shortcuts"
 	suggestioncreated "github.com/melmastoon/bff-backoffice/functions/suggestion-created"
 	suggestioninvalidated "github.com/melmastoon/bff-backoffice/functions/suggestion-invalidated"
 	synccursor "github.com/melmastoon/bff-backoffice/functions/sync-cursor"
@@ -94,6 +95,7 @@ var Functions = []boot.Function{
 	folioaction.Function,
 	reservationaction.Function,
 	verifyledger.Function,
+	shortcuts.Function,
 }
 
 // Lookup returns the registered function called name.

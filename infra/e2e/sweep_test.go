@@ -205,6 +205,23 @@ var sweepRoutes = map[string]sweepRoute{
 		header:  []string{"If-Match", `"1"`},
 		allowed: everyone, success: 200,
 	},
+	// The caller's own shortcuts, of a property (its overrides over the
+	// global ones): the property must be in scope. Each sweep operator
+	// writes its property's overrides once, at tenant-service's first
+	// version.
+	"GET /v1/shortcuts": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "GET", query("/v1/shortcuts", tg.prop), "", c != caseOtherTenantR
+		},
+		allowed: everyone, success: 200,
+	},
+	"PUT /v1/shortcuts": {
+		request: func(tg sweepTarget, c sweepCase) (string, string, string, bool) {
+			return "PUT", query("/v1/shortcuts", tg.prop), `{"overrides":{"folio.open":"Alt+B","session.sign_out":""}}`, c != caseOtherTenantR
+		},
+		header:  []string{"If-Match", `"1"`},
+		allowed: everyone, success: 200,
+	},
 	// The caller's own devices only: no property or resource to aim at.
 	"GET /v1/devices/hints": {
 		request: func(_ sweepTarget, c sweepCase) (string, string, string, bool) {

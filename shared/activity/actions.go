@@ -58,6 +58,10 @@ const (
 	ActionPreferencesViewed = "preferences.viewed"
 	// ActionPreferencesChanged is PUT /v1/preferences.
 	ActionPreferencesChanged = "preferences.changed"
+	// ActionShortcutsViewed is GET /v1/shortcuts.
+	ActionShortcutsViewed = "shortcuts.viewed"
+	// ActionShortcutsChanged is PUT /v1/shortcuts.
+	ActionShortcutsChanged = "shortcuts.changed"
 	// ActionMFAChallengeCreate is POST /v1/mfa/challenges: a step-up
 	// challenge asked of iam-service.
 	ActionMFAChallengeCreate = "mfa_challenge.create"
@@ -129,6 +133,8 @@ var actions = []Action{
 	{ActionSyncHandshake, CategorySyncHandshake},
 	{ActionPreferencesViewed, CategoryView},
 	{ActionPreferencesChanged, CategoryPreferencesChanged},
+	{ActionShortcutsViewed, CategoryView},
+	{ActionShortcutsChanged, CategoryPreferencesChanged},
 	{ActionMFAChallengeCreate, CategoryAuth},
 	{ActionMFAChallengeVerify, CategoryAuth},
 	{ActionDoorKeyIssue, CategoryLockAction},

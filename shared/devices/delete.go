@@ -11,7 +11,9 @@ import (
 )
 
 // Delete leaves the device's tombstone (a device never seen gets a row
-// that is only a tombstone) and drops its hot copy, and returns every
+// that is only a tombstone), clears its offline hint (no one sees a deleted
+// device's hint, and the tombstone allows no later update, so the 7-day
+// retention could not clear it) and drops its hot copy, and returns every
 // operator seen on it, whose sessions there the caller revokes. Deleting
 // twice changes nothing and returns the same operators, so a redelivered
 // event whose revocation failed the first time revokes again.
@@ -24,7 +26,8 @@ func (s *Service) Delete(ctx context.Context, tenantID, deviceID string, at time
 		if _, err := tx.Exec(ctx, `
 INSERT INTO bff.device_sync AS d (id, tenant_id, device_id, deleted_at, updated_at)
 VALUES ($1, $2, $3, $4, $4)
-ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, lost_at = NULL, updated_at = EXCLUDED.updated_at
+ON CONFLICT (tenant_id, device_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, lost_at = NULL, updated_at = EXCLUDED.updated_at,
+       hint_id = NULL, pending = NULL, pending_reported_at = NULL
  WHERE d.deleted_at IS NULL`, ids.New(ids.DeviceSync), tenantID, deviceID, at.UTC()); err != nil {
 			return err
 		}

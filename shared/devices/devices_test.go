@@ -381,12 +381,24 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 	b.DeviceID = a.DeviceID // a shared terminal
 	for _, x := range []actor.Actor{a, b, a} {
 		f.clock.add(time.Second)
-		if _, _, _, err := f.svc.Heartbeat(ctx, x, devices.Heartbeat{}); err != nil {
+		if _, _, _, err := f.svc.Heartbeat(ctx, x, devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio", Count: 1, OldestAgeSeconds: 5}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 2 {
 		ops, err := f.svc.Delete(ctx, a.TenantID, a.DeviceID, f.clock.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The tombstone keeps no offline hint: no later update could
+		// clear it when its 7 days pass.
+		var hint bool
+		if err := f.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT hint_id IS NOT NULL OR pending IS NOT NULL OR pending_reported_at IS NOT NULL
+  FROM bff.device_sync WHERE device_id = $1`, a.DeviceID).Scan(&hint)
+		}); err != nil || hint {
+			t.Fatalf("the tombstone keeps a hint (%v)", err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

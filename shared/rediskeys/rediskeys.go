@@ -88,6 +88,10 @@
 //	                               only by a higher version, so a slower read-through never
 //	                               overwrites a newer write-through. TTL PreferencesTTL (30
 //	                               days), renewed by every write.
+//	shortcuts:<t>:<op>[:<p>]       HASH   {v: version, d: overrides document JSON}: the
+//	                               operator's global shortcut overrides (or property
+//	                               <p>'s), mirrored from tenant-service by
+//	                               shared/shortcuts exactly as prefs:; TTL PreferencesTTL.
 //
 // Event consumers (shared/events/consume):
 //
@@ -301,6 +305,15 @@ func (k Keys) DeviceStatus(tenantID, deviceID string) string {
 // Preferences is prefs:<t>:<op>, an operator's mirrored preferences.
 func (k Keys) Preferences(tenantID, operatorID string) string {
 	return k.Join("prefs", tenantID, operatorID)
+}
+
+// Shortcuts is shortcuts:<t>:<op>, an operator's mirrored global shortcut
+// overrides, or shortcuts:<t>:<op>:<p> those of property p.
+func (k Keys) Shortcuts(tenantID, operatorID, propertyID string) string {
+	if propertyID == "" {
+		return k.Join("shortcuts", tenantID, operatorID)
+	}
+	return k.Join("shortcuts", tenantID, operatorID, propertyID)
 }
 
 // EventMarker is evt:<consumer>:<eventId>.

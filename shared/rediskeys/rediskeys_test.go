@@ -36,6 +36,8 @@ func TestPatterns(t *testing.T) {
 		{k.EventMarker("session-revoked", "evt-9"), "bffbo:evt:session-revoked:evt-9"},
 		{k.DeviceStatus("ten_1", "dev_2"), "bffbo:devsync:ten_1:dev_2"},
 		{k.Preferences("ten_1", "op_2"), "bffbo:prefs:ten_1:op_2"},
+		{k.Shortcuts("ten_1", "op_2", ""), "bffbo:shortcuts:ten_1:op_2"},
+		{k.Shortcuts("ten_1", "op_2", "prp_3"), "bffbo:shortcuts:ten_1:op_2:prp_3"},
 		{k.InboxItems("aiinbox", "ten_1", "prp_1"), "bffbo:aiinbox:ten_1:prp_1"},
 		{k.InboxEnds("alertinbox", "ten_1", "prp_1"), "bffbo:alertinbox-end:ten_1:prp_1"},
 		{k.InboxLoaded("aiinbox", "ten_1", "prp_1"), "bffbo:aiinbox-loaded:ten_1:prp_1"},

@@ -46,7 +46,9 @@ ORDER BY 1`)
 		"lost_at", "network_profile", "operator_id", "operator_ids", "pending", "pending_reported_at", "property_id", "sent_at", "session_id", "updated_at"} {
 		want = append(want, "bff_app UPDATE("+c+")")
 	}
-	want = append(want, "bff_jobs SELECT", "bff_jobs UPDATE(lost_at)")
+	// bff_jobs: the sweeper's lost_at (0008) and emptying expired hints
+	// (0011; its policy and trigger allow nothing else).
+	want = append(want, "bff_jobs SELECT", "bff_jobs UPDATE(hint_id)", "bff_jobs UPDATE(lost_at)", "bff_jobs UPDATE(pending)", "bff_jobs UPDATE(pending_reported_at)")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("privileges on bff.device_sync (-want +got):\n%s", diff)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
+	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
@@ -72,4 +73,21 @@ func (b *Builder) Preferences() *preferences.Service {
 		return &preferences.Service{}
 	}
 	return &preferences.Service{Redis: b.Res.Redis, Owner: c}
+}
+
+// Shortcuts is the keyboard-shortcut overrides' mirror over the gate's
+// Redis, with tenant-service (their owner) dialled from the gate's
+// configuration.
+func (b *Builder) Shortcuts() *shortcuts.Service {
+	var cfg tenant.Config
+	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
+		b.Fail(err)
+		return &shortcuts.Service{}
+	}
+	c, err := tenant.NewClient(cfg)
+	if err != nil {
+		b.Fail(fmt.Errorf("tenant client: %w", err))
+		return &shortcuts.Service{}
+	}
+	return &shortcuts.Service{Redis: b.Res.Redis, Owner: c}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -12,6 +13,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/compose"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
@@ -20,7 +22,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
@@ -32,7 +33,9 @@ const (
 	UpRevenue      = "revenue"
 	UpAI           = "ai-orchestrator"
 	UpNotification = "notification"
-	UpSync         = "sync"
+	// UpSync is the syncStatus widget's source: the BFF's own device
+	// records (bff.device_sync, heartbeats), not sync-service.
+	UpSync = "sync"
 )
 
 // AllUpstreams is what the dashboard needs.
@@ -84,6 +87,9 @@ func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Res
 			return nil, err
 		}
 	}
+	if slices.Contains(needs, UpSync) {
+		src.Devices = devices.New(devices.Deps{DB: res.DB, Redis: res.Redis})
+	}
 	return &views.Service{
 		Composer:   compose.New(res.Redis, compose.Options{}),
 		Sources:    src,
@@ -111,7 +117,7 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 	case UpNotification:
 		src.Notification, err = dial(ctx, l, notification.NewClient)
 	case UpSync:
-		src.Sync, err = dial(ctx, l, syncsvc.NewClient)
+		// Built from the function's own stores by Views.
 	default:
 		return fmt.Errorf("unknown upstream %q", name)
 	}

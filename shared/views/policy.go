@@ -53,6 +53,13 @@ var widgetRights = map[string][]access.Right{
 	WRevenue:    {access.RevenueData},
 }
 
+// UpstreamWidgets is DashboardWidgets without those the BFF composes from
+// its own stores (syncStatus): the widgets a composition fans out to
+// upstream services for, one call each.
+func UpstreamWidgets(roles []string) []string {
+	return slices.DeleteFunc(DashboardWidgets(roles), func(w string) bool { return w == WSyncStatus })
+}
+
 // DashboardWidgets is the union of the widget sets of roles, in a stable
 // order, less any widget whose data the roles may not see.
 func DashboardWidgets(roles []string) []string {

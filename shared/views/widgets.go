@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
@@ -11,8 +12,13 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
+
+// Devices is the BFF's own device records as the syncStatus widget reads
+// them (*devices.Service).
+type Devices interface {
+	SyncSummary(ctx context.Context, tenantID, propertyID string) (devices.SyncSummary, error)
+}
 
 // Sources are the upstream clients widgets read from. A function builds
 // only the clients its widgets need; a nil client makes its widgets
@@ -24,7 +30,10 @@ type Sources struct {
 	Revenue      *revenue.Client
 	AI           *aiorchestrator.Client
 	Notification *notification.Client
-	Sync         *syncsvc.Client
+	// Devices feeds syncStatus: the heartbeats the BFF records are what
+	// the domain model's DeviceSyncStatus is, so the widget summarises
+	// them rather than asking sync-service.
+	Devices Devices
 }
 
 // Scope is what one composition is about.
@@ -108,10 +117,12 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) },
 			func(b maintenance.Board) any { return b.Summary })
 	case WSyncStatus:
-		return from(s.Sync, func(ctx context.Context, c *syncsvc.Client) (syncsvc.DevicesStatus, error) {
-			return c.DevicesStatus(ctx, t, p)
-		},
-			func(st syncsvc.DevicesStatus) any { return st.Summary })
+		return func(ctx context.Context) (any, error) {
+			if s.Devices == nil {
+				return nil, errNoClient
+			}
+			return s.Devices.SyncSummary(ctx, t, p)
+		}
 	}
 	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown widget %q", name) }
 }

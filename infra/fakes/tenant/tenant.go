@@ -7,6 +7,7 @@
 //	GET /v1/tenants/{tenantId}/config
 //	    → {"tenantId","rateLimits":{"devicePerSecond","deviceBurst","tenantPerSecond"},"mfaThresholdMinor"}
 //	GET, PUT /v1/tenants/{tenantId}/operators/{operatorId}/preferences (preferences.go)
+//	GET, PUT /v1/tenants/{tenantId}/operators/{operatorId}[/properties/{propertyId}]/shortcuts (shortcuts.go)
 //
 // Unknown tenants and operators are 404 problem+json, malformed ids 400,
 // like the real service. Data comes from the demo dataset; tests may
@@ -57,16 +58,19 @@ type Service struct {
 	overrides map[[2]string]AccessDoc
 	configs   map[string]any
 	prefs     map[[2]string]PreferencesDoc
+	shortcuts map[shortcutsKey]ShortcutsDoc
 }
 
 // New serves ds.
 func New(ds *demo.Dataset, opts ...fakes.Option) *Service {
-	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}, configs: map[string]any{}, prefs: map[[2]string]PreferencesDoc{}}
+	s := &Service{ds: ds, overrides: map[[2]string]AccessDoc{}, configs: map[string]any{}, prefs: map[[2]string]PreferencesDoc{}, shortcuts: map[shortcutsKey]ShortcutsDoc{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/access", s.serveAccess)
 	mux.HandleFunc("/v1/tenants/{tenantId}/properties", s.serveProperties)
 	mux.HandleFunc("/v1/tenants/{tenantId}/config", s.serveConfig)
 	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/preferences", s.servePreferences)
+	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/shortcuts", s.serveShortcuts)
+	mux.HandleFunc("/v1/tenants/{tenantId}/operators/{operatorId}/properties/{propertyId}/shortcuts", s.serveShortcuts)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.TENANT.NOT_FOUND", "no route for "+r.Method+" "+r.URL.Path)
 	})

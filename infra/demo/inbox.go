@@ -83,6 +83,24 @@ func (sn *Snapshot) Suggestions(all bool) SuggestionsDoc {
 			urgentRooms = append(urgentRooms, r.RoomNumber)
 		}
 	}
+	body := "These rooms are dirty and have guests arriving today; moving them to the top of the attendants' lists gets them ready before the afternoon wave."
+	// Late in the local day no dirty room awaits an arrival; the demo
+	// still offers a reorder (its tests and the role sweep need one at
+	// every hour): the dirty rooms, else the first rooms of the board.
+	if len(urgentRooms) == 0 {
+		for _, r := range board.Rooms {
+			if r.Status == RoomDirty {
+				urgentRooms = append(urgentRooms, r.RoomNumber)
+			}
+		}
+		body = "These rooms are dirty; cleaning them first frees them for tonight's late sales."
+	}
+	if len(urgentRooms) == 0 {
+		for _, r := range board.Rooms {
+			urgentRooms = append(urgentRooms, r.RoomNumber)
+		}
+		body = "An inspection round of these rooms first keeps them ready for tomorrow's arrivals."
+	}
 	if len(urgentRooms) > 3 {
 		urgentRooms = urgentRooms[:3]
 	}
@@ -90,7 +108,7 @@ func (sn *Snapshot) Suggestions(all bool) SuggestionsDoc {
 		drafts = append(drafts, suggestionDraft{
 			category: SuggestHousekeeping, severity: SeverityAttention,
 			title:      "Clean rooms " + strings.Join(urgentRooms, ", ") + " first",
-			body:       "These rooms are dirty and have guests arriving today; moving them to the top of the attendants' lists gets them ready before the afternoon wave.",
+			body:       body,
 			proposal:   map[string]any{"action": "reorder", "rooms": urgentRooms},
 			provenance: true, createdAgo: 18, expiresIn: 45, open: true,
 		})

@@ -16,8 +16,6 @@ package folioaction
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"regexp"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 )
@@ -91,8 +90,7 @@ var (
 // UpstreamRequestID is folio-service's idempotency key for a device's
 // request with idempotency key key.
 func UpstreamRequestID(tenantID, deviceID, key string) string {
-	sum := sha256.Sum256([]byte("folio\x00" + tenantID + "\x00" + deviceID + "\x00" + key))
-	return "bff-" + hex.EncodeToString(sum[:16])
+	return upstream.RequestID("folio", tenantID, deviceID, key)
 }
 
 func validate(r Request) error {

@@ -22,8 +22,6 @@ package lockaction
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +41,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
@@ -117,8 +116,7 @@ func ValidAction(a string) bool { return slices.Contains(lock.Actions, a) }
 // a device with idempotency key key: the same request always gets the same
 // one, and no two devices or tenants share one.
 func UpstreamRequestID(tenantID, deviceID, key string) string {
-	sum := sha256.Sum256([]byte(tenantID + "\x00" + deviceID + "\x00" + key))
-	return "bff-" + hex.EncodeToString(sum[:16])
+	return upstream.RequestID("", tenantID, deviceID, key)
 }
 
 const maxValidity = 366 * 24 * time.Hour

@@ -16,8 +16,6 @@ package reservationaction
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -30,6 +28,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 )
@@ -83,8 +82,7 @@ type Result struct {
 // is: two devices (or tenants) that happen to pick the same key must not
 // share an answer upstream.
 func UpstreamRequestID(tenantID, deviceID, key string) string {
-	sum := sha256.Sum256([]byte("reservation\x00" + tenantID + "\x00" + deviceID + "\x00" + key))
-	return "bff-" + hex.EncodeToString(sum[:16])
+	return upstream.RequestID("reservation", tenantID, deviceID, key)
 }
 
 // Action is the activity action of a stay mutation ("" for an unknown one).

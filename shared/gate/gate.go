@@ -137,7 +137,7 @@ func (g *Gate) Handle(h Handler) http.Handler {
 		c.Actor = withSession(c.Actor, s)
 		w.Header().Set("X-Session-Id", s.ID)
 		ctx = session.WithSession(ctx, s)
-		ctx = logging.WithLogger(ctx, logging.From(ctx).With("tenantId", p.TenantID, "operatorId", p.OperatorID, "sessionId", s.ID))
+		ctx = logging.WithAttrs(ctx, slog.String("tenantId", p.TenantID), slog.String("operatorId", p.OperatorID), slog.String("sessionId", s.ID))
 
 		res, herr := h(ctx, c)
 

@@ -46,7 +46,7 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 		if t, ok := parseTrace(r.Header); ok {
 			ctx = logging.WithTrace(ctx, t)
 		}
-		ctx = logging.WithLogger(ctx, log.With("requestId", rid))
+		ctx = logging.WithLogger(ctx, log, slog.String("requestId", rid))
 		r = r.WithContext(ctx)
 		defer func() {
 			if v := recover(); v != nil {

@@ -19,7 +19,7 @@ import (
 func TestLogger(t testing.TB) *slog.Logger {
 	w := &tbWriter{t: t}
 	t.Cleanup(w.close)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(logging.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 // Context returns ctx carrying TestLogger(t), for code that logs through

@@ -631,3 +631,62 @@ func TestRecordIsIdempotentByID(t *testing.T) {
 		t.Errorf("rows = %d, want 4 (1 replayed + 3 fresh)", got)
 	}
 }
+
+// A batch of successful or partial views commits without waiting for its
+// disk flush; a refused view, any other category, or any other row in the
+// same batch makes it wait; DurableViews makes every batch wait. Each
+// Record here is alone in its batch, and its rows are readable as soon as
+// it returns (the server has them).
+func TestRelaxedBatchesAreViewsOnly(t *testing.T) {
+	t.Parallel()
+	db, _ := testenv.Postgres(t)
+	tenant := ids.New(ids.Tenant)
+	with := func(mod func(*activity.Entry)) activity.Entry {
+		e := entry(tenant)
+		mod(&e)
+		return e
+	}
+	view := with(func(*activity.Entry) {})
+	partial := with(func(e *activity.Entry) { e.Outcome = activity.OutcomePartial })
+	refused := with(func(e *activity.Entry) {
+		e.Outcome = activity.OutcomeFailure
+		e.Error = &activity.ErrorInfo{Code: string(apperr.PropertyOutOfScope)}
+	})
+	auth := with(func(e *activity.Entry) { e.Category, e.Action = activity.CategoryAuth, "session.opened" })
+	lockView := with(func(*activity.Entry) {})
+	lock := with(func(e *activity.Entry) { e.Category, e.Action = activity.CategoryLockAction, "lock.revoke" })
+	durableView := with(func(*activity.Entry) {})
+
+	l := activity.NewLedger(db, activity.Options{})
+	strict := activity.NewLedger(db, activity.Options{DurableViews: true})
+	defer l.Close()
+	defer strict.Close()
+	rows := 0
+	for _, c := range []struct {
+		name        string
+		ledger      *activity.Ledger
+		entries     []activity.Entry
+		wantRelaxed uint64
+	}{
+		{"a view", l, []activity.Entry{view}, 1},
+		{"a partial view", l, []activity.Entry{partial}, 2},
+		{"a refused view", l, []activity.Entry{refused}, 2},
+		{"an auth row", l, []activity.Entry{auth}, 2},
+		{"a view with a lock action", l, []activity.Entry{lockView, lock}, 2},
+		{"a view, DurableViews", strict, []activity.Entry{durableView}, 0},
+	} {
+		if err := c.ledger.Record(context.Background(), c.entries...); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := c.ledger.Stats().RelaxedBatches; got != c.wantRelaxed {
+			t.Errorf("after %s: RelaxedBatches = %d, want %d", c.name, got, c.wantRelaxed)
+		}
+		rows += len(c.entries)
+		if got := len(readAll(t, db, tenant)); got != rows {
+			t.Errorf("after %s: %d rows readable, want %d", c.name, got, rows)
+		}
+	}
+	if s := l.Stats(); s.Batches != 5 {
+		t.Errorf("Batches = %d, want 5 (one per Record)", s.Batches)
+	}
+}

@@ -53,6 +53,14 @@ func (c Category) Valid() bool {
 	return false
 }
 
+// Relaxed reports whether e's row may be committed without waiting for the
+// disk flush (see Ledger): a successful or partial view. A view refused is
+// an access attempt an auditor wants kept as firmly as any action, and
+// every other category changes something.
+func (e *Entry) Relaxed() bool {
+	return e.Category == CategoryView && e.Outcome != OutcomeFailure
+}
+
 // Outcome is how the action ended.
 type Outcome string
 

@@ -28,6 +28,9 @@ type Options struct {
 	// more trade batch size for parallelism across connections (2 and 4
 	// measured within ±20% of 1 on the dev VM, no consistent winner).
 	Flushers int
+	// DurableViews makes every batch wait for its disk flush. By default a
+	// batch made only of view rows (Entry.Relaxed) does not: see Ledger.
+	DurableViews bool
 }
 
 func (o Options) withDefaults() Options {
@@ -49,13 +52,26 @@ type Stats struct {
 	Batches       uint64 // committed transactions
 	Rows          uint64 // rows in committed transactions (ids already present included)
 	FailedBatches uint64 // transactions that did not commit
+	// RelaxedBatches counts the committed transactions that did not wait
+	// for their disk flush (view rows only).
+	RelaxedBatches uint64
 }
 
 // ErrClosed is returned by Record after Close.
 var ErrClosed = errors.New("activity: ledger closed")
 
 // Ledger writes activity rows with group commit: concurrent Record calls
-// share transactions. There is no background goroutine and no timer: the
+// share transactions.
+//
+// Durability by category: a batch holding only view rows (Entry.Relaxed)
+// commits without waiting for the WAL flush; any other row in the batch
+// makes the whole batch wait for it. Record returns only once the server has
+// committed the batch either way, so a function killed right after its
+// answer loses nothing; what a database server crash can lose is a view
+// row committed within the WAL writer's flush interval before it (at most
+// 3 × wal_writer_delay, 600 ms by default). A view is the one action whose
+// row is evidence of reading, not of a change, and it is most of the
+// traffic: its flush is most of its row's cost. There is no background goroutine and no timer: the
 // first caller to find no batch in flight writes at once (no linger when
 // idle), and callers arriving meanwhile queue up and are written together by
 // the next leader, one of themselves. Cloud Run throttles the CPU of an
@@ -71,7 +87,7 @@ type Ledger struct {
 	leaders int
 	closed  bool
 
-	batches, rows, failed atomic.Uint64
+	batches, rows, failed, relaxed atomic.Uint64
 }
 
 type request struct {
@@ -94,7 +110,7 @@ func NewLedger(db *pg.DB, opts Options) *Ledger {
 
 // Stats returns the counters so far.
 func (l *Ledger) Stats() Stats {
-	return Stats{Batches: l.batches.Load(), Rows: l.rows.Load(), FailedBatches: l.failed.Load()}
+	return Stats{Batches: l.batches.Load(), Rows: l.rows.Load(), FailedBatches: l.failed.Load(), RelaxedBatches: l.relaxed.Load()}
 }
 
 // Record writes entries and returns once they are committed, possibly in a
@@ -209,12 +225,19 @@ func (l *Ledger) write(ctx context.Context, batch []*request, rows int) error {
 	for _, t := range tenants {
 		queueInsert(&tb, t, byTenant[t])
 	}
+	relaxed := !l.opts.DurableViews && allRelaxed(batch)
+	if relaxed {
+		tb.Relax()
+	}
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = l.db.SendTenantBatch(wctx, &tb)
 		if err == nil {
 			l.batches.Add(1)
 			l.rows.Add(uint64(rows))
+			if relaxed {
+				l.relaxed.Add(1)
+			}
 			return nil
 		}
 		if !apperr.Is(err, apperr.UpstreamUnavailable) || wctx.Err() != nil {
@@ -233,6 +256,17 @@ func (l *Ledger) write(ctx context.Context, batch []*request, rows int) error {
 	}
 	l.failed.Add(1)
 	return fmt.Errorf("write %d rows: %w", rows, err)
+}
+
+func allRelaxed(batch []*request) bool {
+	for _, r := range batch {
+		for i := range r.entries {
+			if !r.entries[i].Relaxed() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // groupByTenant keeps the tenants in first-seen order so a batch's

@@ -179,7 +179,22 @@ type TenantBatch struct {
 	stmts []queued
 	last  string
 	err   error
+	// relaxed: commit without waiting for the WAL flush (Relax).
+	relaxed bool
 }
+
+// Relax makes the batch's commit return once the server has it, without
+// waiting for its WAL to reach the disk (synchronous_commit = off for this
+// transaction only). A crash of the database server can then lose the
+// transaction if it came within the WAL writer's flush interval (at most
+// 3 × wal_writer_delay); a crash of the caller cannot, and the database
+// stays consistent either way. Only for writes whose loss in that window
+// is acceptable.
+func (tb *TenantBatch) Relax() { tb.relaxed = true }
+
+// relaxSQL is transaction-local like setTenantSQL: the pooled connection's
+// next transaction commits durably again.
+const relaxSQL = "SELECT pg_catalog.set_config('synchronous_commit', 'off', true)"
 
 type queued struct {
 	sql  string
@@ -226,7 +241,10 @@ func (db *DB) SendTenantBatch(ctx context.Context, tb *TenantBatch) (err error) 
 		// A fresh pgx.Batch per attempt: pgx records in a sent batch the
 		// prepared statements of the connection it went out on, which a
 		// retry on another connection must not reuse.
-		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(tb.stmts))}
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(tb.stmts)+1)}
+		if tb.relaxed {
+			b.Queue(relaxSQL)
+		}
 		for _, q := range tb.stmts {
 			b.Queue(q.sql, q.args...)
 		}

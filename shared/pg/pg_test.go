@@ -234,6 +234,68 @@ func TestSendTenantBatch(t *testing.T) {
 	})
 }
 
+// A relaxed batch commits with synchronous_commit off for its own
+// transaction only: the setting is on for the database here (as on Cloud
+// SQL), the relaxed batch's statements see off, and the next transaction on
+// the same pooled connection sees on again, as does an ordinary batch.
+func TestSendTenantBatchRelaxed(t *testing.T) {
+	t.Parallel()
+	_, info := testenv.Postgres(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{info.Database}.Sanitize()+" SET synchronous_commit = on")
+	admin.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testenv.OpenPG(t, info.AppURL, 1) // one connection: the setting cannot hide on another
+	tenant := ids.New(ids.Tenant)
+	send := func(action string, relax bool) {
+		t.Helper()
+		var tb pg.TenantBatch
+		tb.Queue(tenant, insertSetting, ids.New(ids.Activity), ids.New(ids.Operator), ids.New(ids.Device), action)
+		if relax {
+			tb.Relax()
+		}
+		if err := db.SendTenantBatch(ctx, &tb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("a-durable", false)
+	send("b-relaxed", true)
+	send("c-durable", false)
+	var got []string
+	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT action || '=' || request_id FROM bff.operator_activity ORDER BY action")
+		if err != nil {
+			return err
+		}
+		got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a-durable=on", "b-relaxed=off", "c-durable=on"}, got); diff != "" {
+		t.Errorf("synchronous_commit per batch (-want +got):\n%s", diff)
+	}
+	var after string
+	if err := db.Pool().QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != "on" {
+		t.Errorf("the pooled connection kept synchronous_commit = %q after a relaxed batch", after)
+	}
+}
+
+// insertSetting records the transaction's synchronous_commit in request_id.
+const insertSetting = `INSERT INTO bff.operator_activity
+	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
+	VALUES ($1, current_setting('app.tenant_id'), $2, $3, now(), 'view', $4, 'success', 3, current_setting('synchronous_commit'))`
+
 const insertRow = `INSERT INTO bff.operator_activity
 	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
 	VALUES ($1, $2, $3, $4, now(), 'view', 'dashboard.viewed', 'success', 3, 'req-1')`

@@ -54,12 +54,19 @@ func TestScenarios(t *testing.T) {
 			}
 		},
 		"ledger-throughput": func(t *testing.T, rep *Report) {
-			if len(rep.Runs) != 2 {
-				t.Fatalf("%d runs, want 2", len(rep.Runs))
+			if len(rep.Runs) != 3 {
+				t.Fatalf("%d runs, want 3", len(rep.Runs))
 			}
-			l, cp := rep.Runs[0], rep.Runs[1]
-			if l.Extra["committedRows"] != float64(l.OK) || l.Extra["batches"] == 0 {
-				t.Errorf("ledger run: %d rows recorded but stats %v", l.OK, l.Extra)
+			l, flushed, cp := rep.Runs[0], rep.Runs[1], rep.Runs[2]
+			for _, r := range []Run{l, flushed} {
+				if r.Extra["committedRows"] != float64(r.OK) || r.Extra["batches"] == 0 {
+					t.Errorf("%s: %d rows recorded but stats %v", r.Name, r.OK, r.Extra)
+				}
+			}
+			// Views are relaxed, decisions never.
+			if l.Extra["relaxedBatches"] != l.Extra["batches"] || flushed.Extra["relaxedBatches"] != 0 {
+				t.Errorf("relaxed batches: views %v of %v, decisions %v (want all, none)",
+					l.Extra["relaxedBatches"], l.Extra["batches"], flushed.Extra["relaxedBatches"])
 			}
 			if cp.OK != l.OK {
 				t.Errorf("COPY wrote %d rows, want the ledger's %d", cp.OK, l.OK)

@@ -21,5 +21,5 @@ func init() { Function.Register() }
 
 // New returns the function's handler.
 func New(g *gate.Gate, svc *views.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{"GET /v1/dashboard": viewhttp.Dashboard(svc)})
+	return g.Routes(map[string]gate.Route{"GET /v1/dashboard": {Handler: viewhttp.Dashboard(svc), Ahead: viewhttp.Ahead(svc, "dashboard")}})
 }

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -133,7 +134,14 @@ type Composer struct {
 	// from, so a cache hit whose bytes are unchanged skips the decode.
 	mu     sync.Mutex
 	recent map[string]recentSnap
+
+	// lookups counts the lookups Get sent itself (not carried ahead).
+	lookups atomic.Uint64
 }
+
+// Lookups is how many cache lookups Get has sent in a round trip of its
+// own, rather than using one that went ahead (Ahead).
+func (c *Composer) Lookups() uint64 { return c.lookups.Load() }
 
 type recentSnap struct {
 	raw  string
@@ -183,13 +191,61 @@ type result struct {
 	cached bool
 }
 
+// Ahead is the cache lookup of a composition sent ahead of Get, in another
+// layer's pipeline (a redisx.Rider: the session's resolve carries it), so a
+// cache hit costs the request no round trip of its own. Get uses its answer
+// only when it asks for the very same key — the guess it was made from
+// (the instance's last session of the device) is checked by that.
+type Ahead struct {
+	base string
+	keys []string
+	cmd  *redis.Cmd
+}
+
+// Ahead prepares the lookup of req (only its Kind, TenantID, PropertyID
+// and Role matter) to be queued in a pipeline; carry it to Get with
+// WithAhead.
+func (c *Composer) Ahead(req Request) *Ahead {
+	keys := c.rdb.KeyNames()
+	return &Ahead{
+		base: keys.SnapshotBase(req.Kind, req.TenantID, req.PropertyID, req.Role),
+		keys: []string{keys.CacheVersion(req.TenantID), keys.PropertyGeneration(req.TenantID, req.PropertyID)},
+	}
+}
+
+// Queue implements redisx.Rider.
+func (a *Ahead) Queue(ctx context.Context, pipe redis.Pipeliner) {
+	a.cmd = lookup.EvalSha(ctx, pipe, a.keys, a.base)
+}
+
+type aheadKey struct{}
+
+// WithAhead returns ctx carrying a, for the Get it was made for.
+func WithAhead(ctx context.Context, a *Ahead) context.Context {
+	return context.WithValue(ctx, aheadKey{}, a)
+}
+
+// ahead is the lookup's result when it went ahead for base and got one.
+func ahead(ctx context.Context, base string) ([]any, bool) {
+	a, ok := ctx.Value(aheadKey{}).(*Ahead)
+	if !ok || a.cmd == nil || a.base != base {
+		return nil, false
+	}
+	res, err := a.cmd.Slice()
+	return res, err == nil && len(res) == 3
+}
+
 // Get returns the snapshot of req, from the cache or freshly composed.
 // cached reports a cache hit (also when another instance composed it).
 func (c *Composer) Get(ctx context.Context, req Request) (_ *Snapshot, _ bool, err error) {
 	defer derrors.Wrap(&err, "compose.Composer.Get")
 	keys := c.rdb.KeyNames()
 	base := keys.SnapshotBase(req.Kind, req.TenantID, req.PropertyID, req.Role)
-	res, err := lookup.Run(ctx, c.rdb, []string{keys.CacheVersion(req.TenantID), keys.PropertyGeneration(req.TenantID, req.PropertyID)}, base).Slice()
+	res, ok := ahead(ctx, base)
+	if !ok {
+		c.lookups.Add(1)
+		res, err = lookup.Run(ctx, c.rdb, []string{keys.CacheVersion(req.TenantID), keys.PropertyGeneration(req.TenantID, req.PropertyID)}, base).Slice()
+	}
 	if err != nil {
 		logging.From(ctx).WarnContext(ctx, "compose: cache unavailable, composing directly", "err", err)
 		snap := c.compose(ctx, req, 0)

@@ -26,6 +26,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 )
 
@@ -108,9 +109,27 @@ type Result struct {
 // return a result.
 type Handler func(ctx context.Context, c *Call) (Result, error)
 
+// Prefetcher reads ahead what a route's handler will want from Redis, in
+// the session's resolve round trip (redisx.Rider): guess is the actor as
+// this instance last saw the device's session. It returns ctx carrying
+// what the handler will look for and the rider to send (nil: none). The
+// handler must use the answer only when the resolved request wants the
+// very same thing: a guess is never trusted, only checked.
+type Prefetcher func(ctx context.Context, guess actor.Actor, r *http.Request) (context.Context, redisx.Rider)
+
+// Route is a handler and, optionally, its Prefetcher.
+type Route struct {
+	Handler Handler
+	Ahead   Prefetcher
+}
+
 // Handle wraps h in the pipeline. The returned handler expects httpx.Wrap
 // outside it (request id, logger, recovery).
-func (g *Gate) Handle(h Handler) http.Handler {
+func (g *Gate) Handle(h Handler) http.Handler { return g.HandleRoute(Route{Handler: h}) }
+
+// HandleRoute is Handle with the route's Prefetcher, if any.
+func (g *Gate) HandleRoute(rt Route) http.Handler {
+	h := rt.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
@@ -128,7 +147,13 @@ func (g *Gate) Handle(h Handler) http.Handler {
 			TenantID: p.TenantID, OperatorID: p.OperatorID, DeviceID: p.DeviceID,
 			RequestID: httpx.RequestID(ctx), Start: start, TokenExpiresAt: p.ExpiresAt,
 		}}
-		s, opened, err := g.Sessions.Resolve(ctx, p, r.Header.Get("X-Session-Id"), client)
+		var rider redisx.Rider
+		if rt.Ahead != nil {
+			if known := g.Sessions.Known(p); known != nil {
+				ctx, rider = rt.Ahead(ctx, withSession(c.Actor, known), r)
+			}
+		}
+		s, opened, err := g.Sessions.Resolve(ctx, p, r.Header.Get("X-Session-Id"), client, rider)
 		if err != nil {
 			g.refuse(w, r, c, err)
 			return
@@ -273,11 +298,20 @@ func (c *Call) RequireRole(roles ...string) error { return c.Actor.RequireRole(r
 // → handler) behind the gate, /health, 405 with Allow on its paths, and
 // problem+json 404 for everything else.
 func (g *Gate) Mux(routes map[string]Handler) http.Handler {
+	rs := make(map[string]Route, len(routes))
+	for route, h := range routes {
+		rs[route] = Route{Handler: h}
+	}
+	return g.Routes(rs)
+}
+
+// Routes is Mux for routes that may read ahead (Route.Ahead).
+func (g *Gate) Routes(routes map[string]Route) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", httpx.Health)
 	methods := map[string][]string{}
-	for route, h := range routes {
-		mux.Handle(route, g.Handle(h))
+	for route, rt := range routes {
+		mux.Handle(route, g.HandleRoute(rt))
 		method, path, _ := strings.Cut(route, " ")
 		methods[path] = append(methods[path], method)
 	}

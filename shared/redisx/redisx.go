@@ -142,3 +142,11 @@ func Open(ctx context.Context, cfg Config) (_ *Client, err error) {
 	}
 	return &Client{Client: rc, Prefix: cfg.KeyPrefix}, nil
 }
+
+// Rider is a read that goes out in another caller's pipeline, so that two
+// layers' reads of one request share a round trip: the session's resolve
+// carries the read a route's handler will want (see gate.Prefetcher). The
+// rider keeps its command and reads the answer after the pipeline ran.
+type Rider interface {
+	Queue(ctx context.Context, pipe redis.Pipeliner)
+}

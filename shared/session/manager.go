@@ -65,6 +65,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	recent map[string]recentSession
+	// byDevice is the session last resolved per device, for Known.
+	byDevice map[device]string
 }
 
 // Options tune a Manager.

@@ -17,6 +17,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
 // AccessMaxAge bounds how long roles and scope read from tenant-service are
@@ -41,7 +42,10 @@ const accessRefreshAfter = 4 * time.Minute
 // NO_PROPERTY_SCOPE when tenant-service grants no property, VALIDATION_FAILED
 // for a malformed headerID, UPSTREAM_UNAVAILABLE when Redis or tenant-service
 // is down.
-func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string, c Client) (_ *Session, _ bool, err error) {
+//
+// riders go out in the same round trip as the resolve script (they read
+// what the handler will want; a nil rider is skipped).
+func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string, c Client, riders ...redisx.Rider) (_ *Session, _ bool, err error) {
 	defer derrors.Wrap(&err, "session.Manager.Resolve")
 	if headerID != "" {
 		if err := ids.Check(ids.Session, headerID); err != nil {
@@ -55,15 +59,17 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 	// alive), the named session when it is another one, and a token from
 	// the device's and the tenant's rate-limit buckets.
 	def := DefaultLimits
-	res, err := resolveScript.Run(ctx, m.rdb,
-		[]string{
-			m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p),
-			m.keyExpiry(), m.keyOperator(p.TenantID, p.OperatorID),
-			m.keyRateDevice(p), m.keyRateTenant(p.TenantID), m.keyRateLimits(p.TenantID),
-		},
-		int64(TTL/time.Second), m.keySession(""), headerID, now.UnixMilli(), now.Add(TTL).UnixMilli(),
-		int64(keep/time.Second), int64(cutoffTTL/time.Second),
-		def.DevicePerSecond, def.DeviceBurst, def.TenantPerSecond).Slice()
+	keys := []string{
+		m.keyCutoff(p.TenantID, p.OperatorID, ""), m.keyCutoff(p.TenantID, p.OperatorID, p.DeviceID), m.keyIndex(p),
+		m.keyExpiry(), m.keyOperator(p.TenantID, p.OperatorID),
+		m.keyRateDevice(p), m.keyRateTenant(p.TenantID), m.keyRateLimits(p.TenantID),
+	}
+	args := []any{
+		int64(TTL / time.Second), m.keySession(""), headerID, now.UnixMilli(), now.Add(TTL).UnixMilli(),
+		int64(keep / time.Second), int64(cutoffTTL / time.Second),
+		def.DevicePerSecond, def.DeviceBurst, def.TenantPerSecond,
+	}
+	res, err := m.runResolve(ctx, keys, args, riders)
 	if err != nil || len(res) != 9 {
 		return nil, false, apperr.Unavailable(fmt.Errorf("resolve script: %w (%d results)", err, len(res)), "session store")
 	}
@@ -114,12 +120,37 @@ func (m *Manager) Resolve(ctx context.Context, p auth.Principal, headerID string
 				return nil, false, apperr.New(apperr.NoPropertyScope, "the operator has no property in scope")
 			}
 			s.TTLExpiresAt = jsontime.Of(now.Add(TTL))
+			m.know(p, s.ID)
 			return s, false, nil
 		}
 	}
 	// No index, or it points at an ended, idle-expired or vanished session:
 	// open anew (an expired one is the sweeper's to close, never revived).
-	return m.open(ctx, p, c, now, lr)
+	s, opened, err := m.open(ctx, p, c, now, lr)
+	if err == nil {
+		m.know(p, s.ID)
+	}
+	return s, opened, err
+}
+
+// runResolve runs the resolve script, in one pipeline with the riders when
+// there are any. A script the server does not know yet (NOSCRIPT: a new or
+// restarted Redis) is sent again in full on its own; the riders then read
+// an error and their owners fall back to reading themselves.
+func (m *Manager) runResolve(ctx context.Context, keys []string, args []any, riders []redisx.Rider) ([]any, error) {
+	riders = slices.DeleteFunc(riders, func(r redisx.Rider) bool { return r == nil })
+	if len(riders) > 0 {
+		pipe := m.rdb.Pipeline()
+		cmd := resolveScript.EvalSha(ctx, pipe, keys, args...)
+		for _, r := range riders {
+			r.Queue(ctx, pipe)
+		}
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		if err := cmd.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return cmd.Slice()
+		}
+	}
+	return resolveScript.Run(ctx, m.rdb, keys, args...).Slice()
 }
 
 // rateLimited is the refusal of a request over its device's (by 1) or

@@ -101,6 +101,7 @@ func View(kind, path string, upstreams ...string) func(context.Context, boot.Loo
 		if views.ViewRoles(kind) == nil {
 			b.Fail(fmt.Errorf("setup.View: no view %q", kind))
 		}
-		return b.Gate.Mux(map[string]gate.Handler{"GET " + path: viewhttp.View(b.Views(upstreams...), kind)})
+		svc := b.Views(upstreams...)
+		return b.Gate.Routes(map[string]gate.Route{"GET " + path: {Handler: viewhttp.View(svc, kind), Ahead: viewhttp.Ahead(svc, kind)}})
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
 
 // Each widget has 300 ms, the whole dashboard 800 ms: one slow upstream must
@@ -143,6 +144,21 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 		}
 	})
 	return b, note, err
+}
+
+// Ahead returns ctx carrying the cache lookup of the dashboard (kind
+// "dashboard") or view kind that guess would be served — guess is the actor
+// as this instance last saw the device's session — and that lookup, to be
+// sent with the session's resolve (compose.Ahead). Dashboard and View use
+// it only if the request, once resolved and checked, wants the same key.
+// Nothing goes ahead for a guess whose scope lacks the property.
+func (s *Service) Ahead(ctx context.Context, guess actor.Actor, kind, propertyID string) (context.Context, redisx.Rider) {
+	prop, err := guess.Property("propertyId", propertyID)
+	if err != nil || len(guess.Roles) == 0 {
+		return ctx, nil
+	}
+	a := s.Composer.Ahead(compose.Request{Kind: kind, TenantID: guess.TenantID, PropertyID: prop, Role: RoleKey(guess.Roles)})
+	return compose.WithAhead(ctx, a), a
 }
 
 // View composes workbench view kind of propertyID (empty: a's default

@@ -131,13 +131,20 @@ func TestScenarios(t *testing.T) {
 			if len(rep.Runs) == 0 {
 				t.Fatal("no round")
 			}
+			// Exactly one call per endpoint is the figure's target, met
+			// when the lease holder composes within the waiters' budget;
+			// on an overloaded machine a waiter past it composes itself,
+			// by design (compose.Composer.fill). What this structural check
+			// holds is that single flight ran at all: at most one
+			// composition per process. TestDashboardHerdAcrossProcesses
+			// (e2e) is the single-flight test.
 			for _, r := range rep.Runs {
-				if r.OK != herdRequests || r.Extra["distinctSnapshots"] != 1 || r.Extra["widgetEndpoints"] != 10 { // every dashboard widget but syncStatus, built from the BFF's own device records
+				if r.OK != herdRequests || r.Extra["distinctSnapshots"] < 1 || r.Extra["distinctSnapshots"] > herdProcesses || r.Extra["widgetEndpoints"] != 10 { // every dashboard widget but syncStatus, built from the BFF's own device records
 					t.Errorf("%s: %d answers, %v", r.Name, r.OK, r.Extra)
 				}
 				for k, n := range r.Extra {
-					if strings.HasPrefix(k, "calls ") && n != 1 {
-						t.Errorf("%s: %s = %v, want 1", r.Name, k, n)
+					if strings.HasPrefix(k, "calls ") && (n < 1 || n > herdProcesses) {
+						t.Errorf("%s: %s = %v, want 1 to %d", r.Name, k, n, herdProcesses)
 					}
 				}
 			}

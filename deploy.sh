@@ -212,7 +212,7 @@ env_file() {
 		conf BFF_TENANT_SERVICE_URL
 		yaml_kv TENANT_SERVICE_URL "$REPLY" >&3
 	fi
-	if has_need "$needs" bigquery; then
+	if has_need "$needs" bigquery || has_need "$needs" bigquery-read; then
 		# terraform/bigquery.tf
 		yaml_kv BIGQUERY_DATASET melmastoon_audit >&3
 		yaml_kv BIGQUERY_TABLE operator_activity >&3

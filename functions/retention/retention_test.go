@@ -41,7 +41,7 @@ func exportUpTo(t *testing.T, jobs *pg.DB, seq int64, n int) {
 		}
 	}
 	var to, toID string
-	if err := jobs.Pool().QueryRow(ctx, "SELECT recorded_xid::text, id FROM bff.operator_activity ORDER BY recorded_xid, id OFFSET $1 LIMIT 1", n-1).Scan(&to, &toID); err != nil {
+	if err := jobs.Pool().QueryRow(ctx, "SELECT a.recorded_xid::text, a.id FROM bff.operator_activity a ORDER BY a.recorded_xid, a.id OFFSET $1 LIMIT 1", n-1).Scan(&to, &toID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := jobs.Pool().Exec(ctx, `INSERT INTO bff.activity_export_batch (seq, from_xid, from_id, to_xid, to_id, row_count, exported_at)

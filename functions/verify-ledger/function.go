@@ -1,50 +1,155 @@
 // Package verifyledger is the `verify-ledger` scheduled function: Cloud
 // Scheduler POSTs to it (37 4 * * *, UTC; OIDC, invoker account only) and,
-// as the jobs role, it recomputes every tenant's hash chain over the
-// operator activity ledger in Postgres (shared/ledgerchain): each row
-// against its link, each link against the one before, rows slipped in
+// as the jobs role, it recomputes every tenant's hash chain twice
+// (shared/ledgerchain): over the operator activity ledger in Postgres (each
+// row against its link, each link against the one before, rows slipped in
 // behind the seal, links whose rows are gone without retention having
-// taken them. A break is logged at ERROR (one entry per broken tenant,
-// with the tenant, the link and what broke: the alert to page on) and
-// returned in the 200 answer; it is not a failed run, since a retry would
-// find the same break.
+// taken them), and over the rows export-activity loaded into BigQuery
+// (melmastoon_audit.operator_activity), read back with one query sorted by
+// tenant and link, page by page, so the job holds one page and one
+// tenant's position, never the table. A break is logged at ERROR (one
+// entry per broken tenant and source, with the tenant, the link and what
+// broke: the alert to page on) and returned in the 200 answer; it is not a
+// failed run, since a retry would find the same break.
 package verifyledger
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
+// Config is where the exported rows are (deploy.sh sets it from
+// terraform/bigquery.tf, as for export-activity).
+type Config struct {
+	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	Dataset  string `env:"BIGQUERY_DATASET, default=melmastoon_audit"`
+	Table    string `env:"BIGQUERY_TABLE, default=operator_activity"`
+	Location string `env:"BIGQUERY_LOCATION, default=US"`
+	// Endpoint is the dev stack's BigQuery fake (…/bigquery/v2/); empty in
+	// production (the real API, with the runtime account's credentials).
+	Endpoint string `env:"BIGQUERY_ENDPOINT"`
+	// PageRows is the rows per page of the query's answer: what the job
+	// holds at once.
+	PageRows int `env:"VERIFY_PAGE_ROWS, default=5000"`
+}
+
+// Validate refuses an endpoint off this machine: the endpoint is spoken to
+// without credentials, which only a local fake may be.
+func (c *Config) Validate() error {
+	if c.PageRows < 1 || c.PageRows > 100_000 {
+		return fmt.Errorf("VERIFY_PAGE_ROWS must be within 1..100000")
+	}
+	if c.Endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return fmt.Errorf("BIGQUERY_ENDPOINT: %w", err)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("BIGQUERY_ENDPOINT %q: only a loopback fake may be set (it is called without credentials)", c.Endpoint)
+	}
+	return nil
+}
+
 // Function is the `verify-ledger` function as deployed.
 var Function = boot.Function{Name: "verify-ledger", EntryPoint: "VerifyLedger", StartHTTP: setup.Job("verify-ledger",
-	func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, log) }, nil
+	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
+		var cfg Config
+		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+			return nil, err
+		}
+		var opts []option.ClientOption
+		if cfg.Endpoint != "" {
+			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
+		}
+		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("bigquery client: %w", err)
+		}
+		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, bq, cfg, log) }, nil
 	})}
 
 func init() { Function.Register() }
 
-// Summary is what one run found, as the run's 200 answer.
+// Summary is what one run found, as the run's 200 answer: the Postgres
+// report's fields at the top (as before the export was read), the
+// export's under "export". OK when both verified.
 type Summary struct {
 	OK bool `json:"ok"`
 	*ledgerchain.Report
+	Export *ledgerchain.Report `json:"export"`
 }
 
-// Run verifies the ledger's chains over db (the jobs role's pool).
-func Run(ctx context.Context, db *pg.DB, log *slog.Logger) (Summary, error) {
+// Run verifies the ledger's chains over db (the jobs role's pool) and over
+// the rows exported to cfg's table.
+func Run(ctx context.Context, db *pg.DB, bq *bigquery.Client, cfg Config, log *slog.Logger) (_ Summary, err error) {
+	defer derrors.Wrap(&err, "verifyledger.Run")
 	rep, err := ledgerchain.VerifyPostgres(ctx, db)
 	if err != nil {
 		return Summary{}, err
 	}
-	for _, b := range rep.Breaks {
-		log.ErrorContext(ctx, "activity ledger: hash chain broken", "tenantId", b.TenantID, "seq", b.Seq,
-			"activityId", b.ActivityID, "kind", string(b.Kind), "detail", b.Detail)
+	xrep, err := VerifyExported(ctx, bq, cfg)
+	if err != nil {
+		return Summary{}, err
 	}
-	log.InfoContext(ctx, "activity ledger: chains verified", "tenants", rep.Tenants, "rows", rep.Rows,
-		"pruned", rep.Pruned, "breaks", len(rep.Breaks))
-	return Summary{OK: rep.OK(), Report: rep}, nil
+	for _, r := range []*ledgerchain.Report{rep, xrep} {
+		for _, b := range r.Breaks {
+			log.ErrorContext(ctx, "activity ledger: hash chain broken", "source", r.Source, "tenantId", b.TenantID, "seq", b.Seq,
+				"activityId", b.ActivityID, "kind", string(b.Kind), "detail", b.Detail)
+		}
+		log.InfoContext(ctx, "activity ledger: chains verified", "source", r.Source, "tenants", r.Tenants, "rows", r.Rows,
+			"pruned", r.Pruned, "breaks", len(r.Breaks))
+	}
+	return Summary{OK: rep.OK() && xrep.OK(), Report: rep, Export: xrep}, nil
+}
+
+// chainSQL reads the exported chain in the order ExportedWalk needs;
+// BigQuery sorts, the job only walks.
+const chainSQL = "SELECT * FROM `%s.%s.%s` WHERE chainSeq IS NOT NULL ORDER BY tenantId, chainSeq"
+
+// VerifyExported recomputes each tenant's chain over the rows in cfg's
+// BigQuery table, streamed page by page.
+func VerifyExported(ctx context.Context, bq *bigquery.Client, cfg Config) (_ *ledgerchain.Report, err error) {
+	defer derrors.Wrap(&err, "verifyledger.VerifyExported")
+	q := bq.Query(fmt.Sprintf(chainSQL, cfg.Project, cfg.Dataset, cfg.Table))
+	q.Location = cfg.Location
+	it, err := q.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	it.PageInfo().MaxSize = cfg.PageRows
+	walk := ledgerchain.NewExportedWalk()
+	for {
+		var row map[string]bigquery.Value
+		err := it.Next(&row)
+		if err == iterator.Done {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		e, err := exported(row)
+		if err != nil {
+			return nil, err
+		}
+		if err := walk.Add(&e); err != nil {
+			return nil, err
+		}
+	}
+	return walk.Report(), nil
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// ExportRows is the export scenario's ledger size; zero means
 	// 1,000,000.
 	ExportRows int
+	// ExportBatchRows is the export's rows per load job; zero means
+	// 50,000 (export-activity's default).
+	ExportBatchRows int
 }
 
 func (o Options) withDefaults(duration time.Duration) Options {

@@ -23,6 +23,10 @@ var coldStartSample = []string{"session", "alert-raised", "outbox-relay"}
 // two load jobs' worth of seal batches, not a million.
 const exportTestRows = 12_000
 
+// exportTestBatchRows makes the test's export a run of many batches, as a
+// million rows are at the default batch size.
+const exportTestBatchRows = 1000
+
 // TestScenarios runs every scenario briefly against the test stack so the
 // harness does not rot. It checks structure only — a report is written and
 // reads back, every run did work and nothing failed — never a timing.
@@ -126,6 +130,9 @@ func TestScenarios(t *testing.T) {
 			if ex.OK != exportTestRows || cp.OK != exportTestRows || ex.Extra["sealed"] != exportTestRows || ex.Extra["peakRssMiB"] <= 0 {
 				t.Errorf("export %d rows (%v), COPY %d; want %d each", ex.OK, ex.Extra, cp.OK, exportTestRows)
 			}
+			if ex.Extra["exportedRows"] != exportTestRows || ex.Extra["batches"] != exportTestRows/exportTestBatchRows {
+				t.Errorf("the run's summary: %v rows in %v batches; want %d in %d", ex.Extra["exportedRows"], ex.Extra["batches"], exportTestRows, exportTestRows/exportTestBatchRows)
+			}
 		},
 		"dashboard-herd": func(t *testing.T, rep *Report) {
 			if len(rep.Runs) == 0 {
@@ -165,7 +172,7 @@ func TestScenarios(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Functions: coldStartSample, ExportRows: exportTestRows})
+			rep, err := s.Run(ctx, env, Options{Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Functions: coldStartSample, ExportRows: exportTestRows, ExportBatchRows: exportTestBatchRows})
 			if err != nil {
 				t.Fatal(err)
 			}

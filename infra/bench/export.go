@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,8 +74,12 @@ func Export(ctx context.Context, env Env, o Options) (*Report, error) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 
+	batchRows := o.ExportBatchRows
+	if batchRows <= 0 {
+		batchRows = 50_000
+	}
 	cmd := exec.CommandContext(ctx, self)
-	cmd.Env = append(os.Environ(), exportRunEnv+"="+env.JobsURL+" "+srv.URL+"/bigquery/v2/")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s/bigquery/v2/ %d", exportRunEnv, env.JobsURL, srv.URL, batchRows))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -103,7 +108,7 @@ func Export(ctx context.Context, env Env, o Options) (*Report, error) {
 			landed, distinctRows(fake), sum.Rows, n, strings.TrimSpace(string(out))))
 	}
 	rep.Runs = append(rep.Runs, run, base)
-	rep.Settings = map[string]any{"rows": n, "tenants": 10, "batchRows": 50_000, "sealBatchRows": 5000, "postgres": server,
+	rep.Settings = map[string]any{"rows": n, "tenants": 10, "batchRows": batchRows, "sealBatchRows": 5000, "postgres": server,
 		"loadRowsPerSecond": load.PerSecond}
 	rep.Figures = []Figure{
 		{Name: "export peak RSS", Value: round3(rssMiB), Unit: "MiB", Target: "< 128 MiB", Met: met(rssMiB < 128),
@@ -116,7 +121,7 @@ func Export(ctx context.Context, env Env, o Options) (*Report, error) {
 			How: "export rows/s divided by COPY rows/s"},
 	}
 	rep.Notes = []string{
-		"The export process seals every row first (ledgerchain.Seal: 5,000 rows a transaction, a link row each) and then streams each 50,000-row batch from a Postgres cursor into a load job as newline-delimited JSON; the BigQuery fake runs in the bench process, so its memory is not in the export's RSS.",
+		"The export process seals every row first (ledgerchain.Seal: 5,000 rows a transaction, a link row each) and then streams each batch (50,000 rows unless set otherwise) from a Postgres cursor into a load job as newline-delimited JSON; the BigQuery fake runs in the bench process, so its memory is not in the export's RSS.",
 		"COPY TO STDOUT is the floor of reading the rows out of Postgres: no hashing, no JSON, no HTTP, no chain writes.",
 	}
 	return rep, nil
@@ -206,12 +211,17 @@ func init() {
 }
 
 // exportRun is the child's whole life: spec is "<jobs URL> <BigQuery
-// endpoint>"; the run's summary goes to stdout as JSON.
+// endpoint> <batch rows>"; the run's summary goes to stdout as JSON.
 func exportRun(spec string) error {
-	jobsURL, endpoint, ok := strings.Cut(spec, " ")
-	if !ok {
-		return fmt.Errorf("%s must be \"<jobs URL> <endpoint>\"", exportRunEnv)
+	f := strings.Fields(spec)
+	var batchRows int
+	if len(f) == 3 {
+		batchRows, _ = strconv.Atoi(f[2])
 	}
+	if batchRows <= 0 {
+		return fmt.Errorf("%s must be \"<jobs URL> <endpoint> <batch rows>\"", exportRunEnv)
+	}
+	jobsURL, endpoint := f[0], f[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	db, err := pg.Open(ctx, pg.Config{URL: jobsURL, MaxConns: 4})
@@ -224,7 +234,7 @@ func exportRun(spec string) error {
 		return err
 	}
 	defer bq.Close()
-	sum, err := export.Run(ctx, db, bq, export.Options{BatchRows: 50_000, MaxBatches: 1000, JobPrefix: "bench"})
+	sum, err := export.Run(ctx, db, bq, export.Options{BatchRows: batchRows, MaxBatches: 1000, JobPrefix: "bench"})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -448,4 +449,64 @@ func TestExportSamplesActivityEvents(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("sampled events (-rows picked +outbox):\n%s", diff)
 	}
+}
+
+// Batches are planned in (recorded_xid, id) order as numbers, not as the
+// text the plan reads them back as: with xids on both sides of a decimal
+// digit boundary ("999" sorts after "1000" as text) every batch still ends
+// where its rows do, and the run's summary counts every row it exported.
+// The xids are written explicitly (as the owner, which the default allows)
+// so the boundary does not depend on the cluster's xid counter.
+func TestExportPlansAcrossAnXIDDigitBoundary(t *testing.T) {
+	t.Parallel()
+	x := newExportEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, x.info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	var rows [][]any
+	for xid := 990; xid < 1010; xid++ {
+		for j := range 10 {
+			i := (xid-990)*10 + j
+			e := exportEntry(x.tenants[i%len(x.tenants)], base.Add(time.Duration(i)*time.Second), i)
+			rows = append(rows, []any{ids.New(ids.Activity), e.TenantID, e.OperatorID, e.DeviceID, e.OccurredAt,
+				string(e.Category), e.Action, string(e.Outcome), int32(e.LatencyMs), e.RequestID, strconv.Itoa(xid)})
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"bff", "operator_activity"},
+		[]string{"id", "tenant_id", "operator_id", "device_id", "occurred_at", "category", "action", "outcome", "latency_ms", "request_id", "recorded_xid"},
+		pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := x.run(ctx, export.Options{BatchRows: 30, MaxBatches: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Rows != 200 || sum.Batches != 7 || sum.More {
+		t.Errorf("summary %+v; want 200 rows in 7 batches", sum)
+	}
+	// Every batch holds the rows it planned.
+	brows, err := conn.Query(ctx, `SELECT b.seq, b.row_count, (SELECT count(*) FROM bff.operator_activity a
+ WHERE (a.recorded_xid, a.id) > (b.from_xid, b.from_id) AND (a.recorded_xid, a.id) <= (b.to_xid, b.to_id))
+  FROM bff.activity_export_batch b ORDER BY b.seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for brows.Next() {
+		var seq, planned, held int64
+		if err := brows.Scan(&seq, &planned, &held); err != nil {
+			t.Fatal(err)
+		}
+		if planned != held {
+			t.Errorf("batch %d planned %d rows, its range holds %d", seq, planned, held)
+		}
+	}
+	if err := brows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	x.exactlyOnce(t)
 }

@@ -44,6 +44,8 @@ const (
 	NeedPubSub       Need = "pubsub"
 	NeedFirestore    Need = "firestore"
 	NeedBigQuery     Need = "bigquery"
+	// NeedBigQueryRead reads the audit dataset (query jobs), never writes.
+	NeedBigQueryRead Need = "bigquery-read"
 	NeedIAM          Need = "iam"
 	NeedTenant       Need = "tenant"
 	NeedUpstreams    Need = "upstreams"
@@ -52,7 +54,7 @@ const (
 // AllNeeds lists every valid Need.
 var AllNeeds = []Need{
 	NeedPostgres, NeedJobsPostgres, NeedRedis, NeedPubSub, NeedFirestore,
-	NeedBigQuery, NeedIAM, NeedTenant, NeedUpstreams,
+	NeedBigQuery, NeedBigQueryRead, NeedIAM, NeedTenant, NeedUpstreams,
 }
 
 // Manifest is the parsed functions/manifest.json.

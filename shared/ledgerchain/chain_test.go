@@ -455,3 +455,52 @@ func TestVerifyExported(t *testing.T) {
 		wantBreak(t, ledgerchain.VerifyExported(rows), tn, ledgerchain.Reordered, 12, rows[j].ID)
 	})
 }
+
+// A seal transaction hashes its rows in Go between statements, idle in the
+// database meanwhile; on a busy instance that outlasts the pool's
+// idle-in-transaction timeout (the statement timeout, seconds). The seal's
+// transactions carry their own bound: each sits idle 1.5 s here on a pool
+// that ends idle transactions after 1 s, and the seal still completes.
+func TestSealOutlastsThePoolsIdleTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	e.insert(t, 60, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	jobs, err := pg.Open(ctx, pg.Config{URL: e.info.JobsURL, MaxConns: 2, StatementTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close()
+	var idled int
+	slow := func(ctx context.Context) error {
+		idled++
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(1500 * time.Millisecond):
+			return nil
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var sealed int64
+	for sealed < 120 {
+		sum, err := ledgerchain.Seal(ctx, jobs, ledgerchain.SealOptions{BatchRows: 50, AfterHash: slow})
+		if err != nil {
+			t.Fatalf("seal after %d idle gaps: %v", idled, err)
+		}
+		sealed += sum.Rows
+		if sum.Rows == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of 120 rows sealed after 60 s: a transaction stays open on the cluster", sealed)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if idled < 3 {
+		t.Fatalf("%d idle gaps, want one per 50-row batch", idled)
+	}
+	if rep := e.verify(t); !rep.OK() || rep.Rows != 120 {
+		t.Fatalf("after the slow seal: %d rows, breaks %v", rep.Rows, rep.Breaks)
+	}
+}

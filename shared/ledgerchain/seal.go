@@ -18,6 +18,11 @@ type SealOptions struct {
 	BatchRows int
 	// MaxRows bounds one call (default 0: until the horizon).
 	MaxRows int64
+	// AfterHash, when set, runs in each seal transaction after the rows
+	// are read and hashed and before the links are written: the
+	// transaction is idle in the database meanwhile, as on a busy
+	// instance. Tests use it; an error ends the call.
+	AfterHash func(ctx context.Context) error
 }
 
 // SealSummary is what a Seal call did.
@@ -70,7 +75,7 @@ func Seal(ctx context.Context, db *pg.DB, o SealOptions) (_ SealSummary, err err
 		var n int
 		err := db.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			var err error
-			n, sum.Position, err = sealBatch(ctx, tx, limit)
+			n, sum.Position, err = sealBatch(ctx, tx, limit, o.AfterHash)
 			return err
 		})
 		if err != nil {
@@ -93,7 +98,7 @@ func Seal(ctx context.Context, db *pg.DB, o SealOptions) (_ SealSummary, err err
 // queries, and a seal cut off there would only be retried from scratch.
 const sealTimeout = "120000" // ms
 
-func sealBatch(ctx context.Context, tx pgx.Tx, limit int) (int, string, error) {
+func sealBatch(ctx context.Context, tx pgx.Tx, limit int, afterHash func(context.Context) error) (int, string, error) {
 	var posXID, posID, horizon string
 	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $1, true)`, sealTimeout); err != nil {
 		return 0, "", err
@@ -154,6 +159,11 @@ func sealBatch(ctx context.Context, tx pgx.Tx, limit int) (int, string, error) {
 		}
 		tenant, id, xid, seq, occurred = append(tenant, l.tenant), append(id, l.id), append(xid, l.xid), append(seq, l.seq), append(occurred, l.occurred)
 		rowH, prevH, chainH = append(rowH, l.row[:]), append(prevH, l.prev[:]), append(chainH, l.chainHash[:])
+	}
+	if afterHash != nil {
+		if err := afterHash(ctx); err != nil {
+			return 0, "", err
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO bff.activity_chain
   (tenant_id, seq, activity_id, recorded_xid, occurred_at, row_hash, prev_hash, chain_hash)

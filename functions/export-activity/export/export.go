@@ -283,10 +283,13 @@ func (e *exporter) plan(ctx context.Context) (*batch, error) {
 			return err
 		}
 		// Only the keys, streamed: the last one read is the batch's end.
-		rows, err := tx.Query(ctx, `SELECT recorded_xid::text, id FROM bff.operator_activity
- WHERE (recorded_xid, id) > ($1::xid8, $2) AND recorded_xid < $3::xid8
-   AND (recorded_xid, id) <= (SELECT sealed_xid, sealed_id FROM bff.activity_chain_seal)
- ORDER BY recorded_xid, id LIMIT $4`, b.fromXID, b.fromID, horizon, e.o.BatchRows)
+		// The ORDER BY names the table's columns (a.): a bare recorded_xid
+		// would be the output column, the xid as text, and "1000" sorts
+		// before "999" — a batch whose end skips rows its range holds.
+		rows, err := tx.Query(ctx, `SELECT a.recorded_xid::text, a.id FROM bff.operator_activity a
+ WHERE (a.recorded_xid, a.id) > ($1::xid8, $2) AND a.recorded_xid < $3::xid8
+   AND (a.recorded_xid, a.id) <= (SELECT sealed_xid, sealed_id FROM bff.activity_chain_seal)
+ ORDER BY a.recorded_xid, a.id LIMIT $4`, b.fromXID, b.fromID, horizon, e.o.BatchRows)
 		if err != nil {
 			return err
 		}
@@ -341,7 +344,7 @@ func (e *exporter) export(ctx context.Context, b *batch) error {
 		// Whatever the call said, the job is what counts: it may have
 		// been accepted before an error (a dropped connection), or be
 		// an earlier run's (409 duplicate).
-		st, err := e.settle(ctx, id)
+		st, err := e.settle(ctx, id, b.rows)
 		switch {
 		case err == nil:
 			return e.mark(ctx, b)
@@ -403,10 +406,16 @@ const (
 	jobOther
 )
 
-// settle waits for job id and says how it ended: nil (DONE, no error),
-// errJobFailed (DONE with an error), or another error; jobUnknown when
-// BigQuery has no such job.
-func (e *exporter) settle(ctx context.Context, id string) (jobState, error) {
+// errJobRows is a load job that loaded another number of rows than its
+// batch planned. Its rows are in BigQuery and the batch is not marked: the
+// export stops there, loudly, instead of moving the watermark past rows it
+// cannot account for (an operator reconciles the table with the batch).
+var errJobRows = errors.New("the load job's row count differs from its batch's")
+
+// settle waits for job id and says how it ended: nil (DONE, no error, and
+// want rows loaded), errJobFailed (DONE with an error), or another error;
+// jobUnknown when BigQuery has no such job.
+func (e *exporter) settle(ctx context.Context, id string, want int) (jobState, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.o.JobTimeout)
 	defer cancel()
 	job, err := e.bq.JobFromIDLocation(ctx, id, e.o.Location)
@@ -423,6 +432,19 @@ func (e *exporter) settle(ctx context.Context, id string) (jobState, error) {
 	}
 	if st.Err() != nil {
 		return jobOther, fmt.Errorf("%w: %v", errJobFailed, st.Err())
+	}
+	// The load call's own error is not enough: an upload whose stream
+	// failed after its last row may still have made a job of what it sent.
+	var ls *bigquery.LoadStatistics
+	if st.Statistics != nil {
+		ls, _ = st.Statistics.Details.(*bigquery.LoadStatistics)
+	}
+	if ls == nil || ls.OutputRows != int64(want) {
+		got := int64(-1)
+		if ls != nil {
+			got = ls.OutputRows
+		}
+		return jobOther, fmt.Errorf("job %s: %w: %d loaded, %d planned", id, errJobRows, got, want)
 	}
 	return jobDone, nil
 }
@@ -580,6 +602,11 @@ func (e *exporter) writeRows(ctx context.Context, b *batch, w io.Writer) (err er
 			r.Error = &Error{Code: *ec, Message: em}
 		}
 		r.ChainSeq, r.PrevHash, r.ChainHash = &seq, &prev, &chain
+		if n == b.rows {
+			// Before the row goes out: a load of more rows than planned
+			// must not be a complete upload.
+			return fmt.Errorf("batch %d holds more rows than the %d planned", b.seq, b.rows)
+		}
 		if err := enc.Encode(&r); err != nil {
 			return err
 		}

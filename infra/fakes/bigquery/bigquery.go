@@ -7,7 +7,23 @@
 //	GET  /bigquery/v2/projects/{p}/jobs/{jobId}                       jobs.get
 //	GET  /bigquery/v2/projects/{p}/datasets/{d}/tables/{t}            tables.get
 //	POST /bigquery/v2/projects/{p}/datasets/{d}/tables                tables.insert
+//	POST /bigquery/v2/projects/{p}/queries                            jobs.query (one query shape, below)
+//	GET  /bigquery/v2/projects/{p}/queries/{jobId}                    jobs.getQueryResults (pages)
 //	GET  /__tables/{dataset}/{table}/rows → {"rows": [{…}, …]}        every row held (control)
+//	PATCH  /__tables/{dataset}/{table}/rows/{id}  {"field": value, …}  edit a row in place (control, tests)
+//	DELETE /__tables/{dataset}/{table}/rows/{id}                      delete a row (control, tests)
+//
+// Queries: the fake runs one shape, the verify-ledger job's read of the
+// exported chain, and refuses any other with 400 invalidQuery:
+//
+//	SELECT * FROM `project.dataset.table` WHERE chainSeq IS NOT NULL ORDER BY tenantId, chainSeq
+//
+// The result is fixed when the query runs (as BigQuery's is) and served in
+// pages: rows as {"f": [{"v": …}]} in the table schema's order, integers
+// as strings, timestamps as microseconds (formatOptions.useInt64Timestamp,
+// which the client sends) or float seconds, records nested; the first
+// page in the jobs.query answer, the rest by pageToken. maxResults bounds
+// a page (default 1,000), so a client holds a page, not the table.
 //
 // It keeps what makes an exporter exactly-once or not: a job id is unique
 // in the project (a second insert of the same id is 409 duplicate and
@@ -74,6 +90,9 @@ type table struct {
 
 type job struct {
 	resource map[string]any
+	// A query's result, fixed when it ran.
+	result []json.RawMessage
+	sch    schema
 }
 
 // Service is the fake's state. Safe for concurrent use.
@@ -95,11 +114,15 @@ func New(opts ...fakes.Option) *Service {
 	mux.HandleFunc("GET /bigquery/v2/projects/{project}/jobs/{job}", s.getJob)
 	mux.HandleFunc("GET /bigquery/v2/projects/{project}/datasets/{dataset}/tables/{table}", s.getTable)
 	mux.HandleFunc("POST /bigquery/v2/projects/{project}/datasets/{dataset}/tables", s.insertTable)
+	mux.HandleFunc("POST /bigquery/v2/projects/{project}/queries", s.query)
+	mux.HandleFunc("GET /bigquery/v2/projects/{project}/queries/{job}", s.queryResults)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotImplemented, "notImplemented", "the BigQuery fake does not serve "+r.Method+" "+r.URL.Path)
 	})
 	ctl := http.NewServeMux()
 	ctl.HandleFunc("GET /__tables/{dataset}/{table}/rows", s.tableRows)
+	ctl.HandleFunc("PATCH /__tables/{dataset}/{table}/rows/{id}", s.editRow)
+	ctl.HandleFunc("DELETE /__tables/{dataset}/{table}/rows/{id}", s.deleteRow)
 	s.Fake = fakes.New("bigquery", mux, append(opts, fakes.WithControl("/__tables/", ctl))...)
 	return s
 }

@@ -12,6 +12,8 @@
 #   pubsub         pubsub.publisher on the topics in var.publishes
 #   firestore      datastore.user
 #   bigquery       bigquery.dataEditor on the activity dataset, bigquery.jobUser
+#   bigquery-read  bigquery.dataViewer on the activity dataset, bigquery.jobUser
+#                  (a query is a job in the project; the data grant is read-only)
 #   iam, tenant, upstreams
 #                  nothing in GCP: plain HTTPS to other services
 #
@@ -42,7 +44,7 @@ locals {
     local.uses_postgres ? ["roles/cloudsql.client"] : [],
     contains(local.needs, "firestore") ? ["roles/datastore.user"] : [],
     # Load jobs are project resources; data access is the dataset grant.
-    contains(local.needs, "bigquery") ? ["roles/bigquery.jobUser"] : [],
+    contains(local.needs, "bigquery") || contains(local.needs, "bigquery-read") ? ["roles/bigquery.jobUser"] : [],
   ))
 
   publishes = toset(var.publishes)
@@ -104,6 +106,14 @@ resource "google_bigquery_dataset_iam_member" "runtime" {
   project    = var.platform.project
   dataset_id = var.platform.bigquery_dataset
   role       = "roles/bigquery.dataEditor"
+  member     = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "runtime_read" {
+  count      = contains(local.needs, "bigquery-read") ? 1 : 0
+  project    = var.platform.project
+  dataset_id = var.platform.bigquery_dataset
+  role       = "roles/bigquery.dataViewer"
   member     = "serviceAccount:${google_service_account.runtime.email}"
 }
 

@@ -11,8 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/option"
@@ -26,33 +24,16 @@ import (
 // Config is the job's BigQuery configuration (deploy.sh sets it from
 // terraform/bigquery.tf).
 type Config struct {
-	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
-	Dataset  string `env:"BIGQUERY_DATASET, default=melmastoon_audit"`
-	Table    string `env:"BIGQUERY_TABLE, default=operator_activity"`
-	Location string `env:"BIGQUERY_LOCATION, default=US"`
-	// Endpoint is the dev stack's BigQuery fake (…/bigquery/v2/); empty in
-	// production (the real API, with the runtime account's credentials).
-	Endpoint  string `env:"BIGQUERY_ENDPOINT"`
-	BatchRows int    `env:"EXPORT_BATCH_ROWS, default=50000"`
+	setup.BigQuery
+	BatchRows int `env:"EXPORT_BATCH_ROWS, default=50000"`
 }
 
-// Validate refuses an endpoint off this machine: the endpoint is spoken to
-// without credentials, which only a local fake may be.
+// Validate checks the job's own settings and where BigQuery is.
 func (c *Config) Validate() error {
 	if c.BatchRows < 1 || c.BatchRows > 1_000_000 {
 		return fmt.Errorf("EXPORT_BATCH_ROWS must be within 1..1000000")
 	}
-	if c.Endpoint == "" {
-		return nil
-	}
-	u, err := url.Parse(c.Endpoint)
-	if err != nil {
-		return fmt.Errorf("BIGQUERY_ENDPOINT: %w", err)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("BIGQUERY_ENDPOINT %q: only a loopback fake may be set (it is called without credentials)", c.Endpoint)
-	}
-	return nil
+	return c.BigQuery.Validate()
 }
 
 // Function is the `export-activity` function as deployed.

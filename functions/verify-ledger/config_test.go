@@ -1,6 +1,10 @@
 package verifyledger
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/melmastoon/bff-backoffice/shared/setup"
+)
 
 // The BigQuery endpoint is called without credentials: only a loopback
 // fake may be set.
@@ -15,7 +19,7 @@ func TestConfigRefusesARemoteEndpoint(t *testing.T) {
 		{"https://bigquery.example.com/bigquery/v2/", false},
 		{"http://10.0.0.3/bigquery/v2/", false},
 	} {
-		c := Config{Endpoint: tc.endpoint, PageRows: 5000}
+		c := Config{BigQuery: setup.BigQuery{Endpoint: tc.endpoint}, PageRows: 5000}
 		if err := c.Validate(); (err == nil) != tc.ok {
 			t.Errorf("endpoint %q: %v, want ok=%v", tc.endpoint, err, tc.ok)
 		}

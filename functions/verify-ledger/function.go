@@ -17,8 +17,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
@@ -35,35 +33,18 @@ import (
 // Config is where the exported rows are (deploy.sh sets it from
 // terraform/bigquery.tf, as for export-activity).
 type Config struct {
-	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
-	Dataset  string `env:"BIGQUERY_DATASET, default=melmastoon_audit"`
-	Table    string `env:"BIGQUERY_TABLE, default=operator_activity"`
-	Location string `env:"BIGQUERY_LOCATION, default=US"`
-	// Endpoint is the dev stack's BigQuery fake (…/bigquery/v2/); empty in
-	// production (the real API, with the runtime account's credentials).
-	Endpoint string `env:"BIGQUERY_ENDPOINT"`
+	setup.BigQuery
 	// PageRows is the rows per page of the query's answer: what the job
 	// holds at once.
 	PageRows int `env:"VERIFY_PAGE_ROWS, default=5000"`
 }
 
-// Validate refuses an endpoint off this machine: the endpoint is spoken to
-// without credentials, which only a local fake may be.
+// Validate checks the job's own settings and where BigQuery is.
 func (c *Config) Validate() error {
 	if c.PageRows < 1 || c.PageRows > 100_000 {
 		return fmt.Errorf("VERIFY_PAGE_ROWS must be within 1..100000")
 	}
-	if c.Endpoint == "" {
-		return nil
-	}
-	u, err := url.Parse(c.Endpoint)
-	if err != nil {
-		return fmt.Errorf("BIGQUERY_ENDPOINT: %w", err)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("BIGQUERY_ENDPOINT %q: only a loopback fake may be set (it is called without credentials)", c.Endpoint)
-	}
-	return nil
+	return c.BigQuery.Validate()
 }
 
 // Function is the `verify-ledger` function as deployed.

@@ -17,6 +17,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/export-activity/export"
 	verifyledger "github.com/melmastoon/bff-backoffice/functions/verify-ledger"
 	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
+	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // verifyEnv is an exported ledger with the fake served over HTTP, so
@@ -41,7 +42,7 @@ func newVerifyEnv(t *testing.T, rows int) *verifyEnv {
 	}
 	// Small pages: the read goes through several getQueryResults calls.
 	return &verifyEnv{exportEnv: x, url: srv.URL,
-		cfg: verifyledger.Config{Project: "audit-proj", Dataset: "melmastoon_audit", Table: "operator_activity", Location: "US", PageRows: 70}}
+		cfg: verifyledger.Config{BigQuery: setup.BigQuery{Project: "audit-proj", Dataset: "melmastoon_audit", Table: "operator_activity", Location: "US"}, PageRows: 70}}
 }
 
 func (v *verifyEnv) run(t *testing.T) (verifyledger.Summary, string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/iam"
@@ -214,7 +215,7 @@ func TestRefusedBeforeAnyMutation(t *testing.T) {
 	if n := r.up.mutations.Load(); n != 0 {
 		t.Fatalf("%d mutation calls reached reservation-service", n)
 	}
-	_, _, err := r.svc.Act(ctx, mgr, reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("x")}, IdempotencyKey: "k"})
+	_, _, err := r.svc.Act(ctx, mgr, reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("x")}, Headers: proxied.Headers{IdempotencyKey: "k"}})
 	if !apperr.Is(err, apperr.MFARequired) || !strings.Contains(apperr.From(err).Detail, "force_checkout") {
 		t.Fatalf("MFA_REQUIRED does not name the scope: %v", err)
 	}
@@ -232,7 +233,7 @@ func TestForceCheckoutStepUp(t *testing.T) {
 	mgr := r.operator("night_auditor")
 	wrong := r.attest(t, mgr, mfa.ScopeLockRevoke)
 	req := reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("left without settling")},
-		IdempotencyKey: ids.New("idk"), Attestation: wrong}
+		Headers: proxied.Headers{IdempotencyKey: ids.New("idk"), Attestation: wrong}}
 	_, _, err := r.svc.Act(ctx, mgr, req)
 	wantCode(t, err, apperr.MFAAttestationInvalid)
 	if r.up.mutations.Load() != 0 {
@@ -270,7 +271,7 @@ func TestDeskActions(t *testing.T) {
 	for _, role := range []string{"front_desk", "night_auditor", "manager", "admin"} {
 		a := r.operator(role)
 		for _, action := range []string{"check-in", "check-out"} {
-			res, note, err := r.svc.Act(context.Background(), a, reservationaction.Request{ReservationID: r.rsv, Action: action, IdempotencyKey: ids.New("idk")})
+			res, note, err := r.svc.Act(context.Background(), a, reservationaction.Request{ReservationID: r.rsv, Action: action, Headers: proxied.Headers{IdempotencyKey: ids.New("idk")}})
 			if err != nil || res.ReservationID != r.rsv || note.Action != reservationaction.Action(action) {
 				t.Fatalf("%s %s: %+v %+v %v", role, action, res, note, err)
 			}
@@ -301,7 +302,7 @@ func TestRefusalsMapWithoutUpstreamText(t *testing.T) {
 	mgr := r.operator("manager")
 	for status, want := range map[int]apperr.Code{409: apperr.ValidationFailed, 422: apperr.ValidationFailed, 404: apperr.NotFound, 400: apperr.ValidationFailed} {
 		r.up.refuse.Store(int64(status))
-		_, note, err := r.svc.Act(context.Background(), mgr, reservationaction.Request{ReservationID: r.rsv, Action: "check-out", IdempotencyKey: ids.New("idk")})
+		_, note, err := r.svc.Act(context.Background(), mgr, reservationaction.Request{ReservationID: r.rsv, Action: "check-out", Headers: proxied.Headers{IdempotencyKey: ids.New("idk")}})
 		e := apperr.From(err)
 		if e.Code != want {
 			t.Fatalf("upstream %d: %v, want %s", status, err, want)

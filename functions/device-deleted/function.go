@@ -11,20 +11,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
-	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/revoked"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -32,25 +29,18 @@ import (
 // Function is the `device-deleted` function as deployed; the consumer name keys
 // its processed-event markers, so it never changes.
 var Function = boot.Function{Name: "device-deleted", EntryPoint: "DeviceDeleted",
-	StartEvent: func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.EventFunc, error) {
-		d, err := setup.ConsumerWith(ctx, l, log)
-		if err != nil {
-			return boot.EventFunc{}, err
-		}
+	StartEvent: setup.SessionConsumer("device-deleted", func(ctx context.Context, l boot.Lookuper, d *setup.Consumer) (consume.Func, func(), error) {
 		var cfg pg.Config
 		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-			d.Close()
-			return boot.EventFunc{}, err
+			return nil, nil, err
 		}
 		db, err := pg.Open(ctx, cfg)
 		if err != nil {
-			d.Close()
-			return boot.EventFunc{}, err
+			return nil, nil, err
 		}
 		svc := devices.New(devices.Deps{DB: db, Redis: d.Redis})
-		return boot.EventFunc{Name: "device-deleted", Redis: d.Redis, Handle: New(d.Redis, svc, d.Sessions, d.Publisher),
-			Close: func() { db.Close(); d.Close() }}, nil
-	}}
+		return New(d.Redis, svc, d.Sessions, d.Publisher), db.Close, nil
+	})}
 
 func init() { Function.Register() }
 
@@ -81,20 +71,8 @@ func New(rdb *redisx.Client, svc *devices.Service, sessions *session.Manager, pu
 			if err != nil {
 				return fmt.Errorf("device-deleted: %w", err)
 			}
-			for _, s := range ended {
-				payload := map[string]string{"sessionId": s.ID, "reason": "device_deleted"}
-				if _, err := devicestream.Append(ctx, rdb, s.TenantID, s.DeviceID, devicestream.TypeForceLogout, payload); err != nil {
-					return apperr.Unavailable(err, "device stream")
-				}
-				out, err := gate.ClosedEvent(s)
-				if err == nil {
-					err = pub.Publish(ctx, out)
-				}
-				if err != nil {
-					// Telemetry only: a lost closed event must not make
-					// Pub/Sub redeliver a deletion already applied.
-					slog.WarnContext(ctx, "publish session.closed", "sessionId", s.ID, "err", err)
-				}
+			if err := revoked.Announce(ctx, rdb, pub, ended, "device_deleted"); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -15,7 +15,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
-	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
+	"github.com/melmastoon/bff-backoffice/shared/proxied/proxiedhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
@@ -35,12 +36,8 @@ func New(g *gate.Gate, store *idempotency.Store, s *folioaction.Service) http.Ha
 }
 
 func post(s *folioaction.Service, kind string) gate.Handler {
-	return gate.WithBody(http.StatusCreated, activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)},
-		func(ctx context.Context, c *gate.Call, body folioaction.Body) (folioaction.Result, activity.Note, error) {
-			return s.Post(ctx, c.Actor, folioaction.Request{
-				FolioID: c.Request.PathValue("folId"), Kind: kind, Body: body,
-				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-				Attestation:    c.Request.Header.Get(mfa.HeaderName),
-			})
+	return proxiedhttp.WithBody(http.StatusCreated, activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)},
+		func(ctx context.Context, c *gate.Call, h proxied.Headers, body folioaction.Body) (folioaction.Result, activity.Note, error) {
+			return s.Post(ctx, c.Actor, folioaction.Request{FolioID: c.Request.PathValue("folId"), Kind: kind, Body: body, Headers: h})
 		})
 }

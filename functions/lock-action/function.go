@@ -16,7 +16,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
-	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
+	"github.com/melmastoon/bff-backoffice/shared/proxied/proxiedhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
@@ -43,14 +44,8 @@ func act(s *lockaction.Service) gate.Handler {
 		if lockaction.ValidAction(action) {
 			bad = activity.Note{Category: activity.CategoryLockAction, Action: activity.DoorKey(action)}
 		}
-		return gate.WithBody(http.StatusCreated, bad, func(ctx context.Context, c *gate.Call, body lockaction.Body) (lockaction.Result, activity.Note, error) {
-			return s.Act(ctx, c.Actor, lockaction.Request{
-				ReservationID:  c.Request.PathValue("rsvId"),
-				Action:         action,
-				Body:           body,
-				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-				Attestation:    c.Request.Header.Get(mfa.HeaderName),
-			})
+		return proxiedhttp.WithBody(http.StatusCreated, bad, func(ctx context.Context, c *gate.Call, h proxied.Headers, body lockaction.Body) (lockaction.Result, activity.Note, error) {
+			return s.Act(ctx, c.Actor, lockaction.Request{ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body, Headers: h})
 		})(ctx, c)
 	}
 }

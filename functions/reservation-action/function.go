@@ -14,7 +14,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
-	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
+	"github.com/melmastoon/bff-backoffice/shared/proxied/proxiedhttp"
 	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -36,12 +37,8 @@ func New(g *gate.Gate, store *idempotency.Store, s *reservationaction.Service) h
 }
 
 func post(s *reservationaction.Service, action string) gate.Handler {
-	return gate.WithBody(http.StatusOK, activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)},
-		func(ctx context.Context, c *gate.Call, body reservationaction.Body) (reservationaction.Result, activity.Note, error) {
-			return s.Act(ctx, c.Actor, reservationaction.Request{
-				ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body,
-				IdempotencyKey: c.Request.Header.Get(idempotency.KeyHeader),
-				Attestation:    c.Request.Header.Get(mfa.HeaderName),
-			})
+	return proxiedhttp.WithBody(http.StatusOK, activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)},
+		func(ctx context.Context, c *gate.Call, h proxied.Headers, body reservationaction.Body) (reservationaction.Result, activity.Note, error) {
+			return s.Act(ctx, c.Actor, reservationaction.Request{ReservationID: c.Request.PathValue("rsvId"), Action: action, Body: body, Headers: h})
 		})
 }

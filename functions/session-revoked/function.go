@@ -8,16 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
+	"github.com/melmastoon/bff-backoffice/shared/revoked"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -25,13 +22,9 @@ import (
 // Function is the `session-revoked` function as deployed; the consumer
 // name keys its processed-event markers, so it never changes.
 var Function = boot.Function{Name: "session-revoked", EntryPoint: "SessionRevoked",
-	StartEvent: func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.EventFunc, error) {
-		d, err := setup.ConsumerWith(ctx, l, log)
-		if err != nil {
-			return boot.EventFunc{}, err
-		}
-		return boot.EventFunc{Name: "session-revoked", Redis: d.Redis, Handle: New(d.Redis, d.Sessions, d.Publisher), Close: d.Close}, nil
-	}}
+	StartEvent: setup.SessionConsumer("session-revoked", func(_ context.Context, _ boot.Lookuper, d *setup.Consumer) (consume.Func, func(), error) {
+		return New(d.Redis, d.Sessions, d.Publisher), nil, nil
+	})}
 
 func init() { Function.Register() }
 
@@ -73,22 +66,7 @@ func New(rdb *redisx.Client, sessions *session.Manager, pub events.Publisher) co
 		if err != nil {
 			return fmt.Errorf("session-revoked: %w", err)
 		}
-		for _, s := range ended {
-			payload := map[string]string{"sessionId": s.ID, "reason": nonEmpty(d.Reason, "revoked")}
-			if _, err := devicestream.Append(ctx, rdb, s.TenantID, s.DeviceID, devicestream.TypeForceLogout, payload); err != nil {
-				return apperr.Unavailable(err, "device stream")
-			}
-			out, err := gate.ClosedEvent(s)
-			if err == nil {
-				err = pub.Publish(ctx, out)
-			}
-			if err != nil {
-				// Telemetry only: a lost closed event must not make Pub/Sub
-				// redeliver a revocation that is already applied.
-				slog.WarnContext(ctx, "publish session.closed", "sessionId", s.ID, "err", err)
-			}
-		}
-		return nil
+		return revoked.Announce(ctx, rdb, pub, ended, nonEmpty(d.Reason, "revoked"))
 	}
 }
 

@@ -68,6 +68,26 @@ func onDevice(a actor.Actor) actor.Actor {
 	return a
 }
 
+// beat sends hb as a's heartbeat, failing the test if it is refused.
+func (f *fixture) beat(t *testing.T, a actor.Actor, hb devices.Heartbeat) devices.Status {
+	t.Helper()
+	st, _, _, err := f.svc.Heartbeat(context.Background(), a, hb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// list is a's page of devices for q, failing the test if it is refused.
+func (f *fixture) list(t *testing.T, a actor.Actor, q devices.Query) listcursor.Page[devices.Status] {
+	t.Helper()
+	page, _, err := f.svc.List(context.Background(), a, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func at(t time.Time) *jsontime.Time { j := jsontime.Of(t); return &j }
@@ -95,18 +115,12 @@ func TestHeartbeatPatchSemantics(t *testing.T) {
 	f.clock.add(time.Second)
 	// Only the network changes; everything else is kept, the pending
 	// summary included.
-	st2, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{NetworkProfile: ptr("flaky")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st2 := f.beat(t, a, devices.Heartbeat{NetworkProfile: ptr("flaky")})
 	if st2.ID != st.ID || *st2.NetworkProfile != "flaky" || *st2.AppVersion != "1.4.2" || len(st2.PendingHints) != 1 || !st2.LastHeartbeatAt.After(st.LastHeartbeatAt.Time) {
 		t.Fatalf("patch heartbeat = %+v", st2)
 	}
 	// An empty pending list clears the summary.
-	st3, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{Pending: &[]devices.Pending{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st3 := f.beat(t, a, devices.Heartbeat{Pending: &[]devices.Pending{}})
 	if len(st3.PendingHints) != 0 {
 		t.Errorf("pending after clearing = %+v", st3.PendingHints)
 	}
@@ -155,10 +169,7 @@ func TestHeartbeatsOutOfOrderKeepTheNewest(t *testing.T) {
 			Pending: &[]devices.Pending{{Aggregate: "reservation", Count: i}}}
 	}
 	for i := n - 1; i >= 0; i-- {
-		st, _, _, err := f.svc.Heartbeat(ctx, a, hb(i))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := f.beat(t, a, hb(i))
 		if *st.AppVersion != "1.0.19" {
 			t.Fatalf("after heartbeat %d the device reports %s, want the newest 1.0.19", i, *st.AppVersion)
 		}
@@ -183,10 +194,7 @@ func TestHeartbeatsOutOfOrderKeepTheNewest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page, _, err := f.svc.List(ctx, a, devices.Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := f.list(t, a, devices.Query{})
 	if len(page.Items) != 2 {
 		t.Fatalf("devices = %d, want 2", len(page.Items))
 	}
@@ -204,9 +212,7 @@ func TestHeartbeatAfterTombstoneIsRefused(t *testing.T) {
 	ctx := context.Background()
 	prop := ids.New(ids.Property)
 	a := operator(ids.New(ids.Tenant), prop)
-	if _, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{AppVersion: ptr("1.0.0")}); err != nil {
-		t.Fatal(err)
-	}
+	f.beat(t, a, devices.Heartbeat{AppVersion: ptr("1.0.0")})
 	if err := f.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE bff.device_sync SET deleted_at = now() WHERE device_id = $1`, a.DeviceID)
 		return err
@@ -239,9 +245,7 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 	want := map[string]string{}
 	for i := range n {
 		a := operator(tenant, p1)
-		if _, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{}); err != nil {
-			t.Fatal(err)
-		}
+		f.beat(t, a, devices.Heartbeat{})
 		// Age the row: status derives from last_heartbeat_at.
 		if err := f.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE bff.device_sync SET last_heartbeat_at = last_heartbeat_at - $2::interval WHERE device_id = $1`, a.DeviceID, ages[i].String())
@@ -254,19 +258,14 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 		want[a.DeviceID] = devices.StatusStaleSession
 	}
 	// Another property's device is not listed.
-	if _, _, _, err := f.svc.Heartbeat(ctx, operator(tenant, p2), devices.Heartbeat{PropertyID: &p2}); err != nil {
-		t.Fatal(err)
-	}
+	f.beat(t, operator(tenant, p2), devices.Heartbeat{PropertyID: &p2})
 	var got []devices.Status
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > n {
 			t.Fatal("too many pages")
 		}
-		page, _, err := f.svc.List(ctx, reader, devices.Query{PropertyID: p1, Limit: "3", Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
+		page := f.list(t, reader, devices.Query{PropertyID: p1, Limit: "3", Cursor: cursor})
 		got = append(got, page.Items...)
 		if page.NextCursor == "" {
 			break
@@ -285,10 +284,7 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 		}
 	}
 	// A cursor is bound to its property.
-	page, _, err := f.svc.List(ctx, reader, devices.Query{PropertyID: p1, Limit: "3"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := f.list(t, reader, devices.Query{PropertyID: p1, Limit: "3"})
 	if _, _, err := f.svc.List(ctx, reader, devices.Query{PropertyID: p2, Cursor: page.NextCursor}); !apperr.Is(err, apperr.ValidationFailed) {
 		t.Errorf("cursor of p1 used on p2: %v", err)
 	}
@@ -330,12 +326,8 @@ func TestHintsOnlyForTheSameOperatorsOtherDevices(t *testing.T) {
 	other := operator(tenant, prop)
 	other.Roles = []string{"manager", "admin"}
 	pending := &[]devices.Pending{{Aggregate: "reservation", Count: 2, OldestAgeSeconds: 90}}
-	if _, _, _, err := f.svc.Heartbeat(ctx, laptop, devices.Heartbeat{Pending: pending}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := f.svc.Heartbeat(ctx, other, devices.Heartbeat{Pending: pending}); err != nil {
-		t.Fatal(err)
-	}
+	f.beat(t, laptop, devices.Heartbeat{Pending: pending})
+	f.beat(t, other, devices.Heartbeat{Pending: pending})
 	h, _, err := f.svc.Hints(ctx, desk)
 	if err != nil {
 		t.Fatal(err)
@@ -381,9 +373,7 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 	b.DeviceID = a.DeviceID // a shared terminal
 	for _, x := range []actor.Actor{a, b, a} {
 		f.clock.add(time.Second)
-		if _, _, _, err := f.svc.Heartbeat(ctx, x, devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio", Count: 1, OldestAgeSeconds: 5}}}); err != nil {
-			t.Fatal(err)
-		}
+		f.beat(t, x, devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio", Count: 1, OldestAgeSeconds: 5}}})
 	}
 	for range 2 {
 		ops, err := f.svc.Delete(ctx, a.TenantID, a.DeviceID, f.clock.now())

@@ -26,10 +26,10 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 )
 
 // Kinds of posting, as the path names them.
@@ -67,10 +67,9 @@ type Body struct {
 
 // Request is one mutation as the function hands it over.
 type Request struct {
-	FolioID, Kind  string
-	Body           Body
-	IdempotencyKey string
-	Attestation    string
+	FolioID, Kind string
+	Body          Body
+	proxied.Headers
 }
 
 // Result is a posted mutation.
@@ -139,21 +138,14 @@ func (s *Service) Post(ctx context.Context, a actor.Actor, r Request) (_ Result,
 		return Result{}, note, err
 	}
 	f, err := s.d.Folio.Folio(ctx, a.TenantID, r.FolioID)
-	if errors.Is(err, httpc.ErrNotFound) {
-		return Result{}, note, apperr.New(apperr.NotFound, "no such folio")
-	}
 	if err != nil {
-		return Result{}, note, err
-	}
-	note.PropertyID = f.PropertyID
-	if err := a.CheckProperty("propertyId", f.PropertyID); err != nil {
-		return Result{}, note, err
+		return Result{}, note, proxied.Found(err, "folio")
 	}
 	right, scope := access.DeskActions, mfa.ScopeLargeFolioAdjust
 	if r.Kind == KindRefunds {
 		right, scope = access.Override, mfa.ScopeRefund
 	}
-	if err := access.Require(a.Roles, right); err != nil {
+	if err := proxied.Authorize(a, &note, f.PropertyID, right); err != nil {
 		return Result{}, note, err
 	}
 	amount := *r.Body.AmountMinor

@@ -41,8 +41,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
@@ -102,11 +102,7 @@ type Request struct {
 	ReservationID string
 	Action        string
 	Body          Body
-	// IdempotencyKey is the request's Idempotency-Key: the seed of the
-	// upstream request id and the spender of the attestation.
-	IdempotencyKey string
-	// Attestation is the X-MFA-Attestation header.
-	Attestation string
+	proxied.Headers
 }
 
 // ValidAction reports whether a is a door-key action.
@@ -170,20 +166,11 @@ func (s *Service) Act(ctx context.Context, a actor.Actor, r Request) (_ Result, 
 	if err := s.validate(r); err != nil {
 		return Result{}, note, err
 	}
-	// The resource's property first, then the role — the order of every
-	// resource-scoped action: out of scope says nothing about roles.
 	bk, err := s.d.Reservations.Reservation(ctx, a.TenantID, r.ReservationID)
-	if errors.Is(err, httpc.ErrNotFound) {
-		return Result{}, note, apperr.New(apperr.NotFound, "no such reservation")
-	}
 	if err != nil {
-		return Result{}, note, err
+		return Result{}, note, proxied.Found(err, "reservation")
 	}
-	note.PropertyID = bk.PropertyID
-	if err := a.CheckProperty("propertyId", bk.PropertyID); err != nil {
-		return Result{}, note, err
-	}
-	if err := access.Require(a.Roles, access.DeskActions); err != nil {
+	if err := proxied.Authorize(a, &note, bk.PropertyID, access.DeskActions); err != nil {
 		return Result{}, note, err
 	}
 	room := r.Body.RoomNumber

@@ -1,12 +1,7 @@
-// Package preferences is the operator's OperatorPreferences (domain model
-// §9, without shortcuts): tenant-service owns them and their version; the
-// BFF keeps a mirror in Redis, filled by reads (read-through) and by its
-// own writes (write-through), for fast GET /v1/preferences.
-//
-// The mirror only ever moves to a higher version (compare-and-set in one
-// Lua script), so a read-through that fetched version 4 and lands after a
-// write-through stored version 5 changes nothing. Writes go to
-// tenant-service with the version the client's If-Match names; the
+// Package preferences is the operator's OperatorPreferences (without
+// shortcuts): tenant-service owns them and their version; the BFF keeps a
+// mirror in Redis (shared/mirror) for fast GET /v1/preferences. Writes go
+// to tenant-service with the version the client's If-Match names; the
 // service decides: a stale version is 412 VERSION_CONFLICT with the
 // current version, never a lost update.
 package preferences
@@ -17,17 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/mirror"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
@@ -53,7 +44,7 @@ type Preferences struct {
 }
 
 // ETag is the entity tag of p: its version, quoted.
-func (p Preferences) ETag() string { return `"` + strconv.FormatInt(p.Version, 10) + `"` }
+func (p Preferences) ETag() string { return mirror.ETag(p.Version) }
 
 // Layout and the other sections of PUT /v1/preferences.
 type (
@@ -177,12 +168,9 @@ func (s *Service) Get(ctx context.Context, a actor.Actor) (_ Preferences, _ acti
 func (s *Service) Put(ctx context.Context, a actor.Actor, ifMatch string, u Update) (_ Preferences, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "preferences.Put")
 	note := activity.Note{Category: activity.CategoryPreferencesChanged, Action: activity.ActionPreferencesChanged, Resource: &activity.Ref{Kind: "preferences", ID: a.OperatorID}}
-	if strings.TrimSpace(ifMatch) == "" {
-		return Preferences{}, note, apperr.New(apperr.PreconditionRequired, `PUT /v1/preferences needs If-Match: "<version>" (the ETag of GET /v1/preferences)`)
-	}
-	expected, ok := parseETag(ifMatch)
-	if !ok {
-		return Preferences{}, note, apperr.Validation(apperr.FieldError{Field: "If-Match", Message: `must be one version in quotes, such as "7"`})
+	expected, err := mirror.IfMatch(ifMatch, `PUT /v1/preferences needs If-Match: "<version>" (the ETag of GET /v1/preferences)`)
+	if err != nil {
+		return Preferences{}, note, err
 	}
 	if err := u.validate(); err != nil {
 		return Preferences{}, note, err
@@ -207,61 +195,18 @@ func (s *Service) Put(ctx context.Context, a actor.Actor, ifMatch string, u Upda
 	return s.store(ctx, a, got), note, nil
 }
 
-func parseETag(v string) (int64, bool) {
-	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "W/"))
-	if len(v) < 3 || len(v) > 22 || v[0] != '"' || v[len(v)-1] != '"' {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v[1:len(v)-1], 10, 64)
-	return n, err == nil && n >= 1
-}
-
-// storeScript replaces the mirror unless it holds a version at least as
-// high, and returns the mirror's JSON after.
-var storeScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'v')
-if not cur or tonumber(cur) < tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return redis.call('HGET', KEYS[1], 'd')`)
-
 // store mirrors tp unless a newer version is mirrored, and returns the
-// mirror's newest: what a reader may see. A Redis failure is logged and tp
-// itself returned (tenant-service's answer is the truth).
+// mirror's newest.
 func (s *Service) store(ctx context.Context, a actor.Actor, tp tenant.Preferences) Preferences {
 	p := Preferences{
 		TenantID: a.TenantID, OperatorID: a.OperatorID, Version: tp.Version, UpdatedAt: jsontime.Of(tp.UpdatedAt),
 		Layout: tp.Layout, Notifications: tp.Notifications, I18n: tp.I18n, Appearance: tp.Appearance,
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return p
-	}
-	v, err := storeScript.Run(ctx, s.Redis, []string{s.Redis.KeyNames().Preferences(a.TenantID, a.OperatorID)},
-		p.Version, b, rediskeys.PreferencesTTL.Milliseconds()).Text()
-	if err != nil {
-		logging.From(ctx).WarnContext(ctx, "mirror preferences", "err", err)
-		return p
-	}
-	var newest Preferences
-	if json.Unmarshal([]byte(v), &newest) != nil {
-		return p
-	}
-	return newest
+	return mirror.Store(ctx, s.Redis, s.Redis.KeyNames().Preferences(a.TenantID, a.OperatorID), "preferences", p.Version, p, rediskeys.PreferencesTTL, nil)
 }
 
 func (s *Service) mirrored(ctx context.Context, a actor.Actor) (Preferences, bool) {
-	v, err := s.Redis.HGet(ctx, s.Redis.KeyNames().Preferences(a.TenantID, a.OperatorID), "d").Result()
-	if err != nil {
-		if !errors.Is(err, redis.Nil) {
-			logging.From(ctx).WarnContext(ctx, "read preferences mirror", "err", err)
-		}
-		return Preferences{}, false
-	}
-	var p Preferences
-	if json.Unmarshal([]byte(v), &p) != nil || p.TenantID != a.TenantID || p.OperatorID != a.OperatorID {
-		return Preferences{}, false
-	}
-	return p, true
+	return mirror.Load(ctx, s.Redis, s.Redis.KeyNames().Preferences(a.TenantID, a.OperatorID), "preferences", func(p Preferences) bool {
+		return p.TenantID == a.TenantID && p.OperatorID == a.OperatorID
+	})
 }

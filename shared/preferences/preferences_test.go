@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/mirror/mirrortest"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
@@ -80,31 +80,10 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, conflicts := 0, 0
-	for i := range 20 {
-		wg.Go(func() {
-			_, _, err := s.Put(ctx, a, p.ETag(), update([]string{"light", "dark"}[i%2]))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case apperr.Is(err, apperr.VersionConflict):
-				conflicts++
-				if e := apperr.From(err); e == nil || !contains(e.Detail, "current version is 2") {
-					t.Errorf("conflict detail = %v", err)
-				}
-			default:
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 || conflicts != 19 {
-		t.Fatalf("wins %d, conflicts %d; want 1 and 19", wins, conflicts)
-	}
+	mirrortest.OneWins(t, 20, 2, func(i int) error {
+		_, _, err := s.Put(ctx, a, p.ETag(), update([]string{"light", "dark"}[i%2]))
+		return err
+	})
 	got, _, err := s.Get(ctx, a)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +95,6 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 		t.Fatalf("mirror %d %s, tenant-service %d %s", got.Version, got.Appearance, want.Version, want.Appearance)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // A read-through that fetched an old version and lands after a
 // write-through never overwrites the newer mirror.

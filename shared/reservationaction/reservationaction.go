@@ -28,8 +28,8 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 )
 
@@ -65,8 +65,7 @@ type Body struct {
 type Request struct {
 	ReservationID, Action string
 	Body                  Body
-	IdempotencyKey        string
-	Attestation           string
+	proxied.Headers
 }
 
 // Result is the stay after the mutation.
@@ -128,25 +127,15 @@ func (s *Service) Act(ctx context.Context, a actor.Actor, r Request) (_ Result, 
 	if err := validate(r); err != nil {
 		return Result{}, note, err
 	}
-	// The resource's property first, then the role: out of scope says
-	// nothing about roles, and nothing reaches reservation-service's
-	// mutations for a property the session may not touch.
 	bk, err := s.d.Reservations.Reservation(ctx, a.TenantID, r.ReservationID)
-	if errors.Is(err, httpc.ErrNotFound) {
-		return Result{}, note, apperr.New(apperr.NotFound, "no such reservation")
-	}
 	if err != nil {
-		return Result{}, note, err
-	}
-	note.PropertyID = bk.PropertyID
-	if err := a.CheckProperty("propertyId", bk.PropertyID); err != nil {
-		return Result{}, note, err
+		return Result{}, note, proxied.Found(err, "reservation")
 	}
 	right := access.DeskActions
 	if r.Action == ActionForceCheckout {
 		right = access.Override
 	}
-	if err := access.Require(a.Roles, right); err != nil {
+	if err := proxied.Authorize(a, &note, bk.PropertyID, right); err != nil {
 		return Result{}, note, err
 	}
 	var reason string

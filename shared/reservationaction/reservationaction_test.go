@@ -14,40 +14,19 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
+	"github.com/melmastoon/bff-backoffice/shared/mfa/mfatest"
+	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/iam"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 )
 
 // The upstreams are stubs of their contracts (the full fakes live in
 // infra/fakes, which this module cannot import; infra/e2e runs this
 // service against them); MFA attestations live in the real Redis.
-
-const goodCode = "123456"
-
-// stubIAM answers iam-service's MFA contract: any challenge, one good code.
-func stubIAM(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	var body map[string]string
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	if strings.HasSuffix(r.URL.Path, "/verify") {
-		if body["code"] != goodCode {
-			w.WriteHeader(http.StatusUnprocessableEntity)
-			_, _ = w.Write([]byte(`{"code":"MELMASTOON.IAM.MFA_CODE_INVALID"}`))
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"attestationToken": "iamatt_x", "factor": "totp", "verifiedAt": time.Now().UTC().Format(time.RFC3339Nano)})
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"challengeId": "chl_" + ids.New(ids.Event)[4:], "scope": body["scope"], "factor": body["factor"],
-		"expiresAt": time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339Nano),
-	})
-}
 
 // stubReservations is reservation-service: a lookup of the bookings it
 // holds, and mutations answered once per Idempotency-Key. refuse, when
@@ -129,16 +108,11 @@ func newRig(t *testing.T) *rig {
 	}}
 	up := httptest.NewServer(r.up)
 	t.Cleanup(up.Close)
-	iamSrv := httptest.NewServer(http.HandlerFunc(stubIAM))
-	t.Cleanup(iamSrv.Close)
 	rc, err := reservation.NewClient(reservation.Config{URL: up.URL, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic, err := iam.NewClient(iam.Config{URL: iamSrv.URL, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ic := mfatest.Start(t)
 	r.mfa = mfa.New(mfa.Deps{Redis: testenv.Redis(t), IAM: ic})
 	r.svc = reservationaction.New(reservationaction.Deps{Reservations: rc, MFA: r.mfa})
 	return r
@@ -151,23 +125,8 @@ func (r *rig) operator(roles ...string) actor.Actor {
 
 func (r *rig) attest(t *testing.T, a actor.Actor, scope mfa.Scope) string {
 	t.Helper()
-	ctx := context.Background()
-	c, _, err := r.mfa.Challenge(ctx, a, mfa.ChallengeRequest{Scope: scope, Factor: "totp"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	att, _, err := r.mfa.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: goodCode})
-	if err != nil {
-		t.Fatal(err)
-	}
+	att := mfatest.Attest(t, r.mfa, a, scope)
 	return att.ID
-}
-
-func wantCode(t *testing.T, err error, code apperr.Code) {
-	t.Helper()
-	if !apperr.Is(err, code) {
-		t.Fatalf("err = %v, want %s", err, code)
-	}
 }
 
 func reason(s string) *string { return &s }
@@ -214,7 +173,7 @@ func TestRefusedBeforeAnyMutation(t *testing.T) {
 	if n := r.up.mutations.Load(); n != 0 {
 		t.Fatalf("%d mutation calls reached reservation-service", n)
 	}
-	_, _, err := r.svc.Act(ctx, mgr, reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("x")}, IdempotencyKey: "k"})
+	_, _, err := r.svc.Act(ctx, mgr, reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("x")}, Headers: proxied.Headers{IdempotencyKey: "k"}})
 	if !apperr.Is(err, apperr.MFARequired) || !strings.Contains(apperr.From(err).Detail, "force_checkout") {
 		t.Fatalf("MFA_REQUIRED does not name the scope: %v", err)
 	}
@@ -232,9 +191,9 @@ func TestForceCheckoutStepUp(t *testing.T) {
 	mgr := r.operator("night_auditor")
 	wrong := r.attest(t, mgr, mfa.ScopeLockRevoke)
 	req := reservationaction.Request{ReservationID: r.rsv, Action: "force-checkout", Body: reservationaction.Body{Reason: reason("left without settling")},
-		IdempotencyKey: ids.New("idk"), Attestation: wrong}
+		Headers: proxied.Headers{IdempotencyKey: ids.New("idk"), Attestation: wrong}}
 	_, _, err := r.svc.Act(ctx, mgr, req)
-	wantCode(t, err, apperr.MFAAttestationInvalid)
+	apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
 	if r.up.mutations.Load() != 0 {
 		t.Fatal("a refused attestation reached reservation-service")
 	}
@@ -260,7 +219,7 @@ func TestForceCheckoutStepUp(t *testing.T) {
 	other := req
 	other.IdempotencyKey = ids.New("idk")
 	_, _, err = r.svc.Act(ctx, mgr, other)
-	wantCode(t, err, apperr.MFAAttestationInvalid)
+	apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
 }
 
 // Check-in and check-out need no step-up; the desk roles may take them.
@@ -270,7 +229,7 @@ func TestDeskActions(t *testing.T) {
 	for _, role := range []string{"front_desk", "night_auditor", "manager", "admin"} {
 		a := r.operator(role)
 		for _, action := range []string{"check-in", "check-out"} {
-			res, note, err := r.svc.Act(context.Background(), a, reservationaction.Request{ReservationID: r.rsv, Action: action, IdempotencyKey: ids.New("idk")})
+			res, note, err := r.svc.Act(context.Background(), a, reservationaction.Request{ReservationID: r.rsv, Action: action, Headers: proxied.Headers{IdempotencyKey: ids.New("idk")}})
 			if err != nil || res.ReservationID != r.rsv || note.Action != reservationaction.Action(action) {
 				t.Fatalf("%s %s: %+v %+v %v", role, action, res, note, err)
 			}
@@ -301,7 +260,7 @@ func TestRefusalsMapWithoutUpstreamText(t *testing.T) {
 	mgr := r.operator("manager")
 	for status, want := range map[int]apperr.Code{409: apperr.ValidationFailed, 422: apperr.ValidationFailed, 404: apperr.NotFound, 400: apperr.ValidationFailed} {
 		r.up.refuse.Store(int64(status))
-		_, note, err := r.svc.Act(context.Background(), mgr, reservationaction.Request{ReservationID: r.rsv, Action: "check-out", IdempotencyKey: ids.New("idk")})
+		_, note, err := r.svc.Act(context.Background(), mgr, reservationaction.Request{ReservationID: r.rsv, Action: "check-out", Headers: proxied.Headers{IdempotencyKey: ids.New("idk")}})
 		e := apperr.From(err)
 		if e.Code != want {
 			t.Fatalf("upstream %d: %v, want %s", status, err, want)

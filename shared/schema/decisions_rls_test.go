@@ -85,10 +85,7 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) { return execAsJobs(ctx, db, stmt, args...) }
 	count := func(tenant, table string) int {
 		t.Helper()
-		var n int
-		err := app.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
-		})
+		n, err := countIn(ctx, app, tenant, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,10 +127,7 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	wantSQLState(t, "app delete of an ack", err, "42501")
 
 	// Jobs: every tenant's decisions; marks only the unforwarded one (b's).
-	var all int
-	if err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.ai_decision").Scan(&all)
-	}); err != nil || all != 2 {
+	if all, err := countAsJobs(ctx, jobs, "bff.ai_decision"); err != nil || all != 2 {
 		t.Fatalf("jobs sees %d decisions (%v), want 2", all, err)
 	}
 	if n, err := asJobs(jobs, "UPDATE bff.ai_decision SET forwarded_at = $1", time.Now()); err != nil || n != 1 {

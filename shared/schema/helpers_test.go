@@ -28,3 +28,23 @@ func rowsTouched(ctx context.Context, inTx func(pg.TxFunc) error, stmt string, a
 	})
 	return n, err
 }
+
+// countIn is how many rows of table tenant sees (row-level security on).
+func countIn(ctx context.Context, db *pg.DB, tenant, table string) (int, error) {
+	return rowsSeen(func(fn pg.TxFunc) error { return db.InTenantTx(ctx, tenant, fn) }, table)
+}
+
+// countAsJobs is countIn as the jobs role, across tenants.
+func countAsJobs(ctx context.Context, db *pg.DB, table string) (int, error) {
+	return rowsSeen(func(fn pg.TxFunc) error { return db.InJobsTx(ctx, fn) }, table)
+}
+
+func rowsSeen(inTx func(pg.TxFunc) error, table string) (int, error) {
+	var n int
+	err := inTx(func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		n, err = count(ctx, tx, table)
+		return err
+	})
+	return n, err
+}

@@ -109,10 +109,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, 'revoke', $8, 'req-1', $9, 'success', now())
 	wantSQLState(t, "app delete", err, "42501")
 
 	// Jobs: sees every tenant, settles only what is unsettled (b's row).
-	var all int
-	if err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.lock_action_audit").Scan(&all)
-	}); err != nil || all != 3 {
+	if all, err := countAsJobs(ctx, jobs, "bff.lock_action_audit"); err != nil || all != 3 {
 		t.Fatalf("jobs sees %d rows (%v), want 3", all, err)
 	}
 	if n, err := asJobs(jobs, settleLockAudit, "reconcile"); err != nil || n != 1 {

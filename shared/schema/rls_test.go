@@ -341,10 +341,7 @@ func TestJobsRoleAccess(t *testing.T) {
 	exec := func(db *pg.DB, stmt string) (int64, error) { return execAsJobs(ctx, db, stmt) }
 
 	t.Run("export reads every tenant", func(t *testing.T) {
-		var n int
-		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
-		})
+		n, err := countAsJobs(ctx, jobs, "bff.operator_activity")
 		if err != nil || n != 4 {
 			t.Errorf("jobs count = %d, %v; want 4", n, err)
 		}

@@ -16,9 +16,11 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
+	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -258,6 +260,29 @@ func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (
 	// Revocation never opens sessions, so it needs no tenant-service.
 	sm := session.NewManager(rdb, nil, session.Options{PIIKey: []byte(cfg.PIIHashKey)})
 	return &Consumer{Redis: rdb, Sessions: sm, Publisher: pub, pub: pub}, nil
+}
+
+// SessionConsumer starts an event function over a Consumer: build makes
+// its handler from the Consumer's clients, and from l what else it needs;
+// what that opens, the close it returns (nil when nothing) releases. name
+// is the consumer name, which keys the processed-event markers.
+func SessionConsumer(name string, build func(ctx context.Context, l boot.Lookuper, d *Consumer) (consume.Func, func(), error)) func(context.Context, boot.Lookuper, *slog.Logger) (boot.EventFunc, error) {
+	return func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.EventFunc, error) {
+		d, err := ConsumerWith(ctx, l, log)
+		if err != nil {
+			return boot.EventFunc{}, err
+		}
+		h, closeOwn, err := build(ctx, l, d)
+		if err != nil {
+			d.Close()
+			return boot.EventFunc{}, err
+		}
+		closeAll := d.Close
+		if closeOwn != nil {
+			closeAll = func() { closeOwn(); d.Close() }
+		}
+		return boot.EventFunc{Name: name, Redis: d.Redis, Handle: h, Close: closeAll}, nil
+	}
 }
 
 // RedisFromEnv opens the Redis client of a consumer that needs nothing else.

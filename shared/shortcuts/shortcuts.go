@@ -2,12 +2,10 @@
 // of defaults (this package) with the operator's overrides laid over it —
 // the global ones, then those of one property. tenant-service owns the
 // overrides and their versions (one document for the global overrides,
-// one per property); the BFF mirrors each document in Redis, filled by
-// reads (read-through) and its own writes (write-through), exactly as
-// shared/preferences mirrors OperatorPreferences: the mirror only moves
-// to a higher version, so a slower read-through never overwrites a newer
-// write-through, and a write names the version it replaces (tenant-service
-// decides: a stale one is 412 VERSION_CONFLICT, never a lost update).
+// one per property); the BFF mirrors each document in Redis
+// (shared/mirror), and a write names the version it replaces
+// (tenant-service decides: a stale one is 412 VERSION_CONFLICT, never a
+// lost update).
 //
 // A write whose overrides, laid over what lies below them (the defaults,
 // and for a property's overrides the current global ones), would bind one
@@ -16,21 +14,17 @@ package shortcuts
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/mirror"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
@@ -59,7 +53,7 @@ type Map struct {
 }
 
 // ETag is the entity tag of m: its document's version, quoted.
-func (m Map) ETag() string { return `"` + strconv.FormatInt(m.Version, 10) + `"` }
+func (m Map) ETag() string { return mirror.ETag(m.Version) }
 
 // Update is the body of PUT /v1/shortcuts: the document's overrides,
 // whole ({} removes them all). A combination of "" leaves the command
@@ -129,12 +123,9 @@ func (s *Service) Put(ctx context.Context, a actor.Actor, propertyID, ifMatch st
 		note.PropertyID = ""
 		return Map{}, note, err
 	}
-	if strings.TrimSpace(ifMatch) == "" {
-		return Map{}, note, apperr.New(apperr.PreconditionRequired, `PUT /v1/shortcuts needs If-Match: "<version>" (the ETag of GET /v1/shortcuts with the same propertyId)`)
-	}
-	expected, ok := parseETag(ifMatch)
-	if !ok {
-		return Map{}, note, apperr.Validation(apperr.FieldError{Field: "If-Match", Message: `must be one version in quotes, such as "7"`})
+	expected, err := mirror.IfMatch(ifMatch, `PUT /v1/shortcuts needs If-Match: "<version>" (the ETag of GET /v1/shortcuts with the same propertyId)`)
+	if err != nil {
+		return Map{}, note, err
 	}
 	overrides, err := normalize(u)
 	if err != nil {
@@ -254,15 +245,6 @@ func clashes(overrides map[string]string, below ...map[string]string) error {
 	return nil
 }
 
-func parseETag(v string) (int64, bool) {
-	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "W/"))
-	if len(v) < 3 || len(v) > 22 || v[0] != '"' || v[len(v)-1] != '"' {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v[1:len(v)-1], 10, 64)
-	return n, err == nil && n >= 1
-}
-
 // doc returns a's overrides document for propertyID ("" global): the
 // mirror, else tenant-service's (then mirrored).
 func (s *Service) doc(ctx context.Context, a actor.Actor, propertyID string) (doc, error) {
@@ -276,52 +258,19 @@ func (s *Service) doc(ctx context.Context, a actor.Actor, propertyID string) (do
 	return s.store(ctx, a, t), nil
 }
 
-// storeScript replaces the mirror unless it holds a version at least as
-// high, and returns the mirror's JSON after.
-var storeScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'v')
-if not cur or tonumber(cur) < tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return redis.call('HGET', KEYS[1], 'd')`)
-
 // store mirrors t unless a newer version is mirrored, and returns the
-// mirror's newest. A Redis failure is logged and t itself returned
-// (tenant-service's answer is the truth).
+// mirror's newest.
 func (s *Service) store(ctx context.Context, a actor.Actor, t tenant.ShortcutOverrides) doc {
 	d := doc{ID: t.ID, PropertyID: t.PropertyID, Version: t.Version, UpdatedAt: jsontime.Of(t.UpdatedAt), Overrides: t.Overrides}
 	if d.Overrides == nil {
 		d.Overrides = map[string]string{}
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return d
-	}
-	v, err := storeScript.Run(ctx, s.Redis, []string{s.Redis.KeyNames().Shortcuts(a.TenantID, a.OperatorID, t.PropertyID)},
-		d.Version, b, rediskeys.PreferencesTTL.Milliseconds()).Text()
-	if err != nil {
-		logging.From(ctx).WarnContext(ctx, "mirror shortcuts", "err", err)
-		return d
-	}
-	var newest doc
-	if json.Unmarshal([]byte(v), &newest) != nil || newest.PropertyID != t.PropertyID || newest.Overrides == nil {
-		return d
-	}
-	return newest
+	return mirror.Store(ctx, s.Redis, s.Redis.KeyNames().Shortcuts(a.TenantID, a.OperatorID, t.PropertyID), "shortcuts", d.Version, d, rediskeys.PreferencesTTL,
+		func(newest doc) bool { return newest.PropertyID == t.PropertyID && newest.Overrides != nil })
 }
 
 func (s *Service) mirrored(ctx context.Context, a actor.Actor, propertyID string) (doc, bool) {
-	v, err := s.Redis.HGet(ctx, s.Redis.KeyNames().Shortcuts(a.TenantID, a.OperatorID, propertyID), "d").Result()
-	if err != nil {
-		if !errors.Is(err, redis.Nil) {
-			logging.From(ctx).WarnContext(ctx, "read shortcuts mirror", "err", err)
-		}
-		return doc{}, false
-	}
-	var d doc
-	if json.Unmarshal([]byte(v), &d) != nil || d.PropertyID != propertyID || d.Version < 1 || d.Overrides == nil {
-		return doc{}, false
-	}
-	return d, true
+	return mirror.Load(ctx, s.Redis, s.Redis.KeyNames().Shortcuts(a.TenantID, a.OperatorID, propertyID), "shortcuts", func(d doc) bool {
+		return d.PropertyID == propertyID && d.Version >= 1 && d.Overrides != nil
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/mirror/mirrortest"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
@@ -282,31 +283,10 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, conflicts := 0, 0
-	for i := range 20 {
-		wg.Go(func() {
-			_, _, err := s.Put(ctx, a, "", m.ETag(), shortcuts.Update{Overrides: map[string]string{"search.open": []string{"Alt+1", "Alt+2"}[i%2]}})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case apperr.Is(err, apperr.VersionConflict):
-				conflicts++
-				if e := apperr.From(err); e == nil || !strings.Contains(e.Detail, "current version is 2") {
-					t.Errorf("conflict detail = %v", err)
-				}
-			default:
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 || conflicts != 19 {
-		t.Fatalf("wins %d, conflicts %d; want 1 and 19", wins, conflicts)
-	}
+	mirrortest.OneWins(t, 20, 2, func(i int) error {
+		_, _, err := s.Put(ctx, a, "", m.ETag(), shortcuts.Update{Overrides: map[string]string{"search.open": []string{"Alt+1", "Alt+2"}[i%2]}})
+		return err
+	})
 	got, _, err := s.Get(ctx, a, "")
 	if err != nil {
 		t.Fatal(err)

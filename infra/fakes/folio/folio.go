@@ -43,25 +43,19 @@ type postingBody struct {
 	PaymentID   string `json:"paymentId,omitempty"`
 }
 
-type stored struct {
-	fingerprint string
-	status      int
-	answer      []byte
-}
-
 // Service is the fake. Safe for concurrent use.
 type Service struct {
 	ops  *demo.Ops
 	fake *fakes.Fake
 
 	mu       sync.Mutex
-	requests map[string]*stored // by tenant + "/" + Idempotency-Key
-	posted   map[string]int     // performed postings by kind
+	requests map[string]*fakes.Stored // by tenant + "/" + Idempotency-Key
+	posted   map[string]int           // performed postings by kind
 }
 
 // New serves the folios of ops's stays.
 func New(ops *demo.Ops, opts ...fakes.Option) *Service {
-	s := &Service{ops: ops, requests: map[string]*stored{}, posted: map[string]int{}}
+	s := &Service{ops: ops, requests: map[string]*fakes.Stored{}, posted: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/tenants/{tenantId}/folios/{folId}", s.serveFolio)
 	mux.HandleFunc("POST /v1/tenants/{tenantId}/properties/{propertyId}/folios/{folId}/{kind}", s.servePosting)
@@ -121,12 +115,6 @@ func (s *Service) serveFolio(w http.ResponseWriter, r *http.Request) {
 	fakes.WriteJSON(w, http.StatusOK, f)
 }
 
-func problem(status int, code, detail string) (int, []byte) {
-	b, _ := json.Marshal(map[string]any{"type": "https://errors.melmastoon.dev/" + code, "title": http.StatusText(status),
-		"status": status, "code": code, "detail": detail})
-	return status, b
-}
-
 func (s *Service) servePosting(w http.ResponseWriter, r *http.Request) {
 	tid, pid, fol, kind := r.PathValue("tenantId"), r.PathValue("propertyId"), r.PathValue("folId"), r.PathValue("kind")
 	if ids.Check(ids.Tenant, tid) != nil || ids.Check(ids.Property, pid) != nil || ids.Check(ids.Folio, fol) != nil ||
@@ -149,39 +137,33 @@ func (s *Service) servePosting(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, seen := s.requests[tid+"/"+key]
+	st, reused, full := fakes.Recall(s.requests, tid+"/"+key, string(fp), maxRequests)
 	switch {
-	case seen && st.fingerprint != string(fp):
+	case reused:
 		fakes.WriteProblem(w, http.StatusUnprocessableEntity, "MELMASTOON.FOLIO.IDEMPOTENCY_KEY_REUSED", "key reused for another posting")
 		return
-	case !seen && len(s.requests) >= maxRequests:
+	case full:
 		fakes.WriteProblem(w, http.StatusServiceUnavailable, "MELMASTOON.FOLIO.CAPACITY", "too many postings")
 		return
-	case !seen:
-		st = &stored{fingerprint: string(fp)}
+	case st == nil:
+		st = &fakes.Stored{Fingerprint: string(fp)}
 		switch {
 		case !found || f.PropertyID != pid:
-			st.status, st.answer = problem(http.StatusNotFound, "MELMASTOON.FOLIO.NOT_FOUND", "no such folio at the property")
+			st.Status, st.Answer = fakes.Problem(http.StatusNotFound, "MELMASTOON.FOLIO.NOT_FOUND", "no such folio at the property")
 		case body.AmountMinor == nil || body.Reason == "" || len(body.Reason) > 500 ||
 			(kind == "refunds" && (*body.AmountMinor <= 0 || body.PaymentID == "")) || (kind == "adjustments" && *body.AmountMinor == 0):
-			st.status, st.answer = problem(http.StatusUnprocessableEntity, "MELMASTOON.FOLIO.VALIDATION_FAILED", "amount, reason or payment is not valid")
+			st.Status, st.Answer = fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.FOLIO.VALIDATION_FAILED", "amount, reason or payment is not valid")
 		case body.Currency != f.Currency:
-			st.status, st.answer = problem(http.StatusUnprocessableEntity, "MELMASTOON.FOLIO.CURRENCY_MISMATCH", "the folio is kept in "+f.Currency)
+			st.Status, st.Answer = fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.FOLIO.CURRENCY_MISMATCH", "the folio is kept in "+f.Currency)
 		default:
 			s.posted[kind]++
-			st.status = http.StatusCreated
-			st.answer, _ = json.Marshal(map[string]any{
+			st.Status = http.StatusCreated
+			st.Answer, _ = json.Marshal(map[string]any{
 				"postingId": "pst_" + ids.New(ids.Event)[4:], "folioId": fol, "kind": kind,
 				"amountMinor": *body.AmountMinor, "currency": body.Currency,
 			})
 		}
 		s.requests[tid+"/"+key] = st
 	}
-	ctype := "application/json"
-	if st.status >= 400 {
-		ctype = "application/problem+json"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(st.status)
-	_, _ = w.Write(st.answer)
+	st.Write(w)
 }

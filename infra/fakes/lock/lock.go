@@ -76,20 +76,14 @@ type Faults struct {
 	HoldAnswers  bool `json:"holdAnswers"`
 }
 
-type stored struct {
-	fingerprint string
-	status      int
-	answer      json.RawMessage
-}
-
 // Service is the fake. Safe for concurrent use.
 type Service struct {
 	fake *fakes.Fake
 
 	mu       sync.Mutex
-	keys     map[string]*Key    // by keyId
-	requests map[string]*stored // by tenant + "/" + requestId
-	vendors  map[string]string  // by propertyId, overriding the default
+	keys     map[string]*Key          // by keyId
+	requests map[string]*fakes.Stored // by tenant + "/" + requestId
+	vendors  map[string]string        // by propertyId, overriding the default
 	faults   Faults
 	actions  map[string]int // performed actions by name, for tests
 	released chan struct{}
@@ -98,7 +92,7 @@ type Service struct {
 // New builds the fake.
 func New(opts ...fakes.Option) *Service {
 	s := &Service{
-		keys: map[string]*Key{}, requests: map[string]*stored{}, vendors: map[string]string{},
+		keys: map[string]*Key{}, requests: map[string]*fakes.Stored{}, vendors: map[string]string{},
 		actions: map[string]int{}, released: make(chan struct{}),
 	}
 	mux := http.NewServeMux()
@@ -189,14 +183,6 @@ type actionBody struct {
 	ValidUntil jsontime.Time `json:"validUntil,omitzero"`
 }
 
-func problem(code, detail string, status int) (int, json.RawMessage) {
-	b, _ := json.Marshal(map[string]any{
-		"type": "https://errors.melmastoon.dev/" + code, "title": http.StatusText(status),
-		"status": status, "code": code, "detail": detail,
-	})
-	return status, b
-}
-
 func (s *Service) serveAction(w http.ResponseWriter, r *http.Request) {
 	tid, pid, rsv, action := r.PathValue("tenantId"), r.PathValue("propertyId"), r.PathValue("rsvId"), r.PathValue("action")
 	if ids.Check(ids.Tenant, tid) != nil || ids.Check(ids.Property, pid) != nil || ids.Check(ids.Reservation, rsv) != nil {
@@ -217,15 +203,16 @@ func (s *Service) serveAction(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	key := tid + "/" + reqID
-	st, seen := s.requests[key]
+	st, reused, _ := fakes.Recall(s.requests, key, string(fp), 0)
+	seen := st != nil
 	switch {
-	case seen && st.fingerprint != string(fp):
+	case reused:
 		s.mu.Unlock()
 		fakes.WriteProblem(w, http.StatusUnprocessableEntity, "MELMASTOON.LOCK.IDEMPOTENCY_KEY_REUSED", "request id reused for another action")
 		return
 	case !seen:
 		status, answer := s.performLocked(tid, pid, rsv, action, reqID, body)
-		st = &stored{fingerprint: string(fp), status: status, answer: answer}
+		st = &fakes.Stored{Fingerprint: string(fp), Status: status, Answer: answer}
 		s.requests[key] = st
 	}
 	hold, released := s.faults.HoldAnswers && !seen, s.released
@@ -238,12 +225,7 @@ func (s *Service) serveAction(w http.ResponseWriter, r *http.Request) {
 		case <-released:
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if st.status >= 400 {
-		w.Header().Set("Content-Type", "application/problem+json")
-	}
-	w.WriteHeader(st.status)
-	_, _ = w.Write(st.answer)
+	st.Write(w)
 }
 
 // performLocked does one action; s.mu is held.
@@ -259,19 +241,19 @@ func (s *Service) performLocked(tid, pid, rsv, action, reqID string, body action
 	needUntil := action == "issue" || action == "extend"
 	switch {
 	case action != "issue" && action != "revoke" && action != "rebind" && action != "extend":
-		return problem("MELMASTOON.LOCK.NOT_FOUND", "unknown action", http.StatusNotFound)
+		return fakes.Problem(http.StatusNotFound, "MELMASTOON.LOCK.NOT_FOUND", "unknown action")
 	case needRoom && (body.RoomNumber == "" || len(body.RoomNumber) > maxRoom):
-		return problem("MELMASTOON.LOCK.VALIDATION_FAILED", "roomNumber is required", http.StatusUnprocessableEntity)
+		return fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.LOCK.VALIDATION_FAILED", "roomNumber is required")
 	case !needRoom && body.RoomNumber != "":
-		return problem("MELMASTOON.LOCK.VALIDATION_FAILED", "roomNumber is not allowed", http.StatusUnprocessableEntity)
+		return fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.LOCK.VALIDATION_FAILED", "roomNumber is not allowed")
 	case needUntil && !body.ValidUntil.After(now):
-		return problem("MELMASTOON.LOCK.VALIDATION_FAILED", "validUntil must be in the future", http.StatusUnprocessableEntity)
+		return fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.LOCK.VALIDATION_FAILED", "validUntil must be in the future")
 	case !needUntil && !body.ValidUntil.IsZero():
-		return problem("MELMASTOON.LOCK.VALIDATION_FAILED", "validUntil is not allowed", http.StatusUnprocessableEntity)
+		return fakes.Problem(http.StatusUnprocessableEntity, "MELMASTOON.LOCK.VALIDATION_FAILED", "validUntil is not allowed")
 	case action != "issue" && len(active) == 0:
-		return problem("MELMASTOON.LOCK.NO_ACTIVE_KEY", "the reservation has no active key", http.StatusConflict)
+		return fakes.Problem(http.StatusConflict, "MELMASTOON.LOCK.NO_ACTIVE_KEY", "the reservation has no active key")
 	case action == "issue" && len(s.keys) >= maxKeys:
-		return problem("MELMASTOON.LOCK.CAPACITY", "too many keys", http.StatusServiceUnavailable)
+		return fakes.Problem(http.StatusServiceUnavailable, "MELMASTOON.LOCK.CAPACITY", "too many keys")
 	}
 	vendor := s.vendorLocked(pid)
 	keyIDs := []string{}
@@ -324,7 +306,7 @@ func (s *Service) serveRequest(w http.ResponseWriter, r *http.Request) {
 		fakes.WriteProblem(w, http.StatusNotFound, "MELMASTOON.LOCK.NOT_FOUND", "no such request")
 		return
 	}
-	fakes.WriteJSON(w, http.StatusOK, map[string]any{"requestId": reqID, "status": st.status, "answer": st.answer})
+	fakes.WriteJSON(w, http.StatusOK, map[string]any{"requestId": reqID, "status": st.Status, "answer": st.Answer})
 }
 
 func (s *Service) serveFaults(w http.ResponseWriter, r *http.Request) {

@@ -54,20 +54,14 @@ type Service struct {
 	*scoped.Service
 
 	mu        sync.Mutex
-	requests  map[string]*stored // by tenant + "/" + Idempotency-Key
-	status    map[string]string  // by tenant + "/" + rsvId: set by a mutation
-	performed map[string]int     // performed mutations by action
-}
-
-type stored struct {
-	fingerprint string
-	status      int
-	answer      []byte
+	requests  map[string]*fakes.Stored // by tenant + "/" + Idempotency-Key
+	status    map[string]string        // by tenant + "/" + rsvId: set by a mutation
+	performed map[string]int           // performed mutations by action
 }
 
 // New serves ops.
 func New(ops *demo.Ops, opts ...fakes.Option) *Service {
-	s := &Service{requests: map[string]*stored{}, status: map[string]string{}, performed: map[string]int{}}
+	s := &Service{requests: map[string]*fakes.Stored{}, status: map[string]string{}, performed: map[string]int{}}
 	s.Service = scoped.New(Name, "RESERVATION", ops, []scoped.Route{
 		{Path: "/today", Handle: s.today},
 		{Path: "/arrivals", Handle: s.arrivals},
@@ -163,12 +157,6 @@ type actBody struct {
 	Reason *string `json:"reason"`
 }
 
-func problem(status int, code, detail string) (int, []byte) {
-	b, _ := json.Marshal(map[string]any{"type": "https://errors.melmastoon.dev/" + code, "title": http.StatusText(status),
-		"status": status, "code": code, "detail": detail})
-	return status, b
-}
-
 // act is POST P/reservations/{rsvId}/{action}.
 func (s *Service) act(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot) {
 	tid, pid, rsv, action := r.PathValue("tenantId"), r.PathValue("propertyId"), r.PathValue("rsvId"), r.PathValue("action")
@@ -195,16 +183,16 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, seen := s.requests[tid+"/"+key]
+	st, reused, full := fakes.Recall(s.requests, tid+"/"+key, string(fp), maxRequests)
 	switch {
-	case seen && st.fingerprint != string(fp):
+	case reused:
 		s.Problem(w, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", "key reused for another action")
 		return
-	case !seen && len(s.requests) >= maxRequests:
+	case full:
 		s.Problem(w, http.StatusServiceUnavailable, "CAPACITY", "too many requests")
 		return
-	case !seen:
-		st = &stored{fingerprint: string(fp)}
+	case st == nil:
+		st = &fakes.Stored{Fingerprint: string(fp)}
 		// Find took the lock for the status it read; read it again under
 		// this one so two different request ids for one stay serialise.
 		if v, ok := s.status[tid+"/"+rsv]; ok {
@@ -213,15 +201,15 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot)
 		const area = "MELMASTOON.RESERVATION."
 		switch {
 		case !found || b.PropertyID != pid:
-			st.status, st.answer = problem(http.StatusNotFound, area+"RESERVATION_NOT_FOUND", "no such reservation at the property")
+			st.Status, st.Answer = fakes.Problem(http.StatusNotFound, area+"RESERVATION_NOT_FOUND", "no such reservation at the property")
 		case action == "force-checkout" && (body.Reason == nil || *body.Reason == "" || len(*body.Reason) > maxReason):
-			st.status, st.answer = problem(http.StatusUnprocessableEntity, area+"VALIDATION_FAILED", "a forced check-out needs a reason")
+			st.Status, st.Answer = fakes.Problem(http.StatusUnprocessableEntity, area+"VALIDATION_FAILED", "a forced check-out needs a reason")
 		case action != "force-checkout" && body.Reason != nil:
-			st.status, st.answer = problem(http.StatusUnprocessableEntity, area+"VALIDATION_FAILED", "reason is only for a forced check-out")
+			st.Status, st.Answer = fakes.Problem(http.StatusUnprocessableEntity, area+"VALIDATION_FAILED", "reason is only for a forced check-out")
 		case action == "check-in" && b.Status != demo.StayExpected:
-			st.status, st.answer = problem(http.StatusConflict, area+"INVALID_STATE", "the stay is "+b.Status+", not expected")
+			st.Status, st.Answer = fakes.Problem(http.StatusConflict, area+"INVALID_STATE", "the stay is "+b.Status+", not expected")
 		case action != "check-in" && b.Status != demo.StayCheckedIn:
-			st.status, st.answer = problem(http.StatusConflict, area+"INVALID_STATE", "the stay is "+b.Status+", not in house")
+			st.Status, st.Answer = fakes.Problem(http.StatusConflict, area+"INVALID_STATE", "the stay is "+b.Status+", not in house")
 		default:
 			next := demo.StayCheckedOut
 			if action == "check-in" {
@@ -229,16 +217,10 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, sn *demo.Snapshot)
 			}
 			s.status[tid+"/"+rsv] = next
 			s.performed[action]++
-			st.status = http.StatusOK
-			st.answer, _ = json.Marshal(map[string]any{"reservationId": rsv, "propertyId": pid, "status": next})
+			st.Status = http.StatusOK
+			st.Answer, _ = json.Marshal(map[string]any{"reservationId": rsv, "propertyId": pid, "status": next})
 		}
 		s.requests[tid+"/"+key] = st
 	}
-	ctype := "application/json"
-	if st.status >= 400 {
-		ctype = "application/problem+json"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(st.status)
-	_, _ = w.Write(st.answer)
+	st.Write(w)
 }

@@ -130,8 +130,9 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 	}
 	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
 	note.Partial = partial(snap)
-	s.telemetry(ctx, a, events.DashboardViewed, prop, map[string]any{
-		"snapshotId": snap.ID, "operatorRole": access.Primary(a.Roles), "partial": snap.Partial, "widgets": len(snap.Widgets),
+	s.telemetry(ctx, a, events.DashboardViewed, prop, func(op, sess string) any {
+		return dashboardViewed{OperatorID: op, OperatorRole: access.Primary(a.Roles), Partial: snap.Partial,
+			SessionID: sess, SnapshotID: snap.ID, Widgets: len(snap.Widgets)}
 	})
 	// Everything in the answer comes from the snapshot and its cache key
 	// (the role set is part of it, and operatorRole is a function of the
@@ -195,7 +196,9 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 	}
 	note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
 	note.Partial = partial(snap)
-	s.telemetry(ctx, a, events.WorkbenchOpened, prop, map[string]any{"viewId": snap.ID, "view": kind, "partial": snap.Partial})
+	s.telemetry(ctx, a, events.WorkbenchOpened, prop, func(op, sess string) any {
+		return workbenchOpened{OperatorID: op, Partial: snap.Partial, SessionID: sess, View: kind, ViewID: snap.ID}
+	})
 	b, err := rendered(snap, func() any {
 		items := snap.Widgets["items"]
 		if len(items) == 0 || string(items) == "null" {
@@ -247,17 +250,37 @@ func rendered(snap *compose.Snapshot, body func() any) ([]byte, error) {
 // an array, empty and flagged by partial/staleness.
 func emptyItems(string) string { return "[]" }
 
+// The view events' data, as structs rather than maps: one is encoded per
+// view served, and a struct encodes several times faster than a map (no
+// key sorting, no per-entry reflection). Fields are in alphabetical order,
+// as the maps' keys were encoded.
+type dashboardViewed struct {
+	OperatorID   string `json:"operatorId"`
+	OperatorRole string `json:"operatorRole"`
+	Partial      bool   `json:"partial"`
+	SessionID    string `json:"sessionId"`
+	SnapshotID   string `json:"snapshotId"`
+	Widgets      int    `json:"widgets"`
+}
+
+type workbenchOpened struct {
+	OperatorID string `json:"operatorId"`
+	Partial    bool   `json:"partial"`
+	SessionID  string `json:"sessionId"`
+	View       string `json:"view"`
+	ViewID     string `json:"viewId"`
+}
+
 // telemetry publishes a view event, never failing the request for it: the
 // activity row is the record, the event only telemetry. An events.Enqueuer
 // takes it without waiting (flushed at the latest when the instance
 // drains); any other publisher is waited for at most PublishTimeout.
-func (s *Service) telemetry(ctx context.Context, a actor.Actor, subject, prop string, data map[string]any) {
+func (s *Service) telemetry(ctx context.Context, a actor.Actor, subject, prop string, data func(operatorID, sessionID string) any) {
 	if s.Publisher == nil || s.SampleRate <= 0 || (s.SampleRate < 1 && rand.Float64() >= s.SampleRate) {
 		return
 	}
-	data["operatorId"], data["sessionId"] = a.OperatorID, a.SessionID
 	log := logging.From(ctx)
-	ev, err := events.New(subject, a.TenantID, prop, data)
+	ev, err := events.New(subject, a.TenantID, prop, data(a.OperatorID, a.SessionID))
 	if err != nil {
 		log.ErrorContext(ctx, "build event", "err", err)
 		return

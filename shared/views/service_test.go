@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -456,5 +457,45 @@ func TestTelemetryIsEnqueuedWhenThePublisherCan(t *testing.T) {
 	defer q.mu.Unlock()
 	if len(q.sent) != 0 || len(q.queued) != 1 || q.queued[0].Subject != events.DashboardViewed {
 		t.Fatalf("published %d, enqueued %+v; want one %s enqueued and nothing awaited", len(q.sent), q.queued, events.DashboardViewed)
+	}
+}
+
+// The view events' data is the contract's: exactly these keys, in this
+// encoding, for a dashboard and for a workbench view.
+func TestViewEventData(t *testing.T) {
+	t.Parallel()
+	s := newService(t, nil)
+	q := &enqueuer{}
+	s.SampleRate, s.Publisher = 1, q
+	a := operator(tenant.RoleFrontDesk)
+	b, _, err := s.Dashboard(context.Background(), a, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d views.Dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	vb, _, err := s.View(context.Background(), a, "arrivals", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v views.View
+	if err := json.Unmarshal(vb, &v); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.queued) != 2 {
+		t.Fatalf("%d events, want 2", len(q.queued))
+	}
+	want := []string{
+		fmt.Sprintf(`{"operatorId":%q,"operatorRole":"front_desk","partial":true,"sessionId":%q,"snapshotId":%q,"widgets":%d}`, a.OperatorID, a.SessionID, d.ID, len(d.Widgets)),
+		fmt.Sprintf(`{"operatorId":%q,"partial":true,"sessionId":%q,"view":"arrivals","viewId":%q}`, a.OperatorID, a.SessionID, v.ID),
+	}
+	for i, ev := range q.queued {
+		if string(ev.Data) != want[i] {
+			t.Errorf("%s data:\n got %s\nwant %s", ev.Subject, ev.Data, want[i])
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 
 	"cloud.google.com/go/bigquery"
-	"google.golang.org/api/option"
 
 	"github.com/melmastoon/bff-backoffice/functions/export-activity/export"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
@@ -43,11 +42,7 @@ var Function = boot.Function{Name: "export-activity", EntryPoint: "ExportActivit
 		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 			return nil, err
 		}
-		var opts []option.ClientOption
-		if cfg.Endpoint != "" {
-			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
-		}
-		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, opts...)
+		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, cfg.ClientOptions()...)
 		if err != nil {
 			return nil, fmt.Errorf("bigquery client: %w", err)
 		}

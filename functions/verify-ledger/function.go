@@ -20,7 +20,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/config"
@@ -54,11 +53,7 @@ var Function = boot.Function{Name: "verify-ledger", EntryPoint: "VerifyLedger", 
 		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
 			return nil, err
 		}
-		var opts []option.ClientOption
-		if cfg.Endpoint != "" {
-			opts = append(opts, option.WithEndpoint(cfg.Endpoint), option.WithoutAuthentication())
-		}
-		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, opts...)
+		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, cfg.ClientOptions()...)
 		if err != nil {
 			return nil, fmt.Errorf("bigquery client: %w", err)
 		}

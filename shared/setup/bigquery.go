@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+
+	"google.golang.org/api/option"
 )
 
 // BigQuery is where the exported activity ledger lives, as the jobs that
@@ -34,4 +36,13 @@ func (b *BigQuery) Validate() error {
 		return fmt.Errorf("BIGQUERY_ENDPOINT %q: only a loopback fake may be set (it is called without credentials)", b.Endpoint)
 	}
 	return nil
+}
+
+// ClientOptions are the BigQuery client's options: the fake's endpoint,
+// without credentials, when one is set; none in production.
+func (b *BigQuery) ClientOptions() []option.ClientOption {
+	if b.Endpoint == "" {
+		return nil
+	}
+	return []option.ClientOption{option.WithEndpoint(b.Endpoint), option.WithoutAuthentication()}
 }

@@ -137,11 +137,8 @@ func TestRetentionOverlappingRunsPruneOnce(t *testing.T) {
 	app, info := testenv.Postgres(t)
 	jobs := testenv.JobsDB(t, info)
 	ctx := context.Background()
-	var tenants []string
 	for range 3 {
-		tn := ids.New(ids.Tenant)
-		tenants = append(tenants, tn)
-		insert(t, app, tn, 25, 100*day)
+		insert(t, app, ids.New(ids.Tenant), 25, 100*day)
 	}
 	seal(t, jobs)
 	exportUpTo(t, jobs, 1, 75)
@@ -179,7 +176,11 @@ func TestRetentionOverlappingRunsPruneOnce(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		defer close(bDone)
-		<-holding
+		select {
+		case <-holding:
+		case <-time.After(10 * time.Second):
+			t.Error("run A never held a tenant's head")
+		}
 		b, bErr = retention.Run(ctx, jobs, retention.Options{BatchRows: 10})
 	}()
 	wg.Wait()

@@ -7,6 +7,13 @@
 // row. Deletes go in small batches, each its own short transaction, so no
 // lock is held long on the hot ledger.
 //
+// Then it prunes the hash chain's links whose rows it has deleted
+// (ledgerchain.Prune): each tenant's anchor moves past them and they go,
+// in one short transaction per tenant and batch, so bff.activity_chain
+// keeps the 90-day window too. Migration 0012 lets bff_jobs delete a link
+// only behind an anchor that passed nothing but retention's deletions, so
+// verification from the anchor still finds every other break.
+//
 // It also clears the offline hints (OfflineActionQueueHint) of live
 // devices reported more than 7 days ago; the database again decides
 // (migration 0011: bff_jobs may only empty a hint past 7 days), so a
@@ -22,6 +29,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -39,6 +47,9 @@ type Options struct {
 	BatchRows  int // rows per delete (default 5,000)
 	MaxBatches int // per run (default 2,000); the next run goes on
 	Log        *slog.Logger
+	// AfterPruneLock is ledgerchain.PruneOptions.AfterLock: tests use it
+	// to overlap two runs' pruning.
+	AfterPruneLock func(ctx context.Context, tenant string) error
 }
 
 // Summary is what one run did, as the run's 200 answer.
@@ -47,6 +58,11 @@ type Summary struct {
 	Batches int   `json:"batches"`
 	// More is true when the run stopped at MaxBatches with rows left.
 	More bool `json:"more"`
+	// LinksPruned counts the hash chain's links pruned with their rows;
+	// PruneHeld the tenants whose chain was not pruned because a link
+	// does not chain (verify-ledger reports it).
+	LinksPruned int64    `json:"linksPruned"`
+	PruneHeld   []string `json:"pruneHeld,omitempty"`
 	// HintsCleared counts the offline hints past 7 days emptied.
 	HintsCleared int64 `json:"hintsCleared"`
 }
@@ -86,13 +102,25 @@ UPDATE bff.device_sync d SET hint_id = NULL, pending = NULL, pending_reported_at
  WHERE d.tenant_id = old.tenant_id AND d.device_id = old.device_id
    AND d.deleted_at IS NULL AND d.pending_reported_at < now() - interval '7 days'`
 
-// Run deletes what may go, batch by batch: the ledger's rows, then the
-// expired offline hints.
+// Run deletes what may go, batch by batch: the ledger's rows, their
+// chain links, then the expired offline hints.
 func Run(ctx context.Context, db *pg.DB, o Options) (_ Summary, err error) {
 	defer derrors.Wrap(&err, "retention.Run")
 	sum, err := deleteActivity(ctx, db, &o)
 	if err != nil {
 		return sum, err
+	}
+	// Also after a run that deleted nothing: a previous run may have
+	// stopped between its deletes and its pruning.
+	ps, err := ledgerchain.Prune(ctx, db, ledgerchain.PruneOptions{BatchLinks: o.BatchRows, MaxBatches: o.MaxBatches,
+		Log: o.Log, AfterLock: o.AfterPruneLock})
+	sum.LinksPruned, sum.PruneHeld = ps.Links, ps.Held
+	sum.More = sum.More || ps.More
+	if err != nil {
+		return sum, err
+	}
+	if ps.Links > 0 {
+		o.Log.InfoContext(ctx, "retention: chain links pruned", "links", ps.Links, "batches", ps.Batches)
 	}
 	for range o.MaxBatches {
 		var n int64

@@ -89,7 +89,7 @@ func Run(ctx context.Context, db *pg.DB, bq *bigquery.Client, cfg Config, log *s
 				"activityId", b.ActivityID, "kind", string(b.Kind), "detail", b.Detail)
 		}
 		log.InfoContext(ctx, "activity ledger: chains verified", "source", r.Source, "tenants", r.Tenants, "rows", r.Rows,
-			"pruned", r.Pruned, "breaks", len(r.Breaks))
+			"pruned", r.Pruned, "anchored", r.Anchored, "breaks", len(r.Breaks))
 	}
 	return Summary{OK: rep.OK() && xrep.OK(), Report: rep, Export: xrep}, nil
 }

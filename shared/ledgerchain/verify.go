@@ -53,9 +53,12 @@ type Report struct {
 	Source  string `json:"source"` // "postgres" or "export"
 	Tenants int    `json:"tenants"`
 	// Rows counts the rows whose link verified; Pruned the links whose
-	// row retention took (past 90 days and exported).
-	Rows   int64 `json:"rows"`
-	Pruned int64 `json:"pruned"`
+	// row retention took (past 90 days and exported) and that are still
+	// kept; Anchored the links retention has pruned since, behind the
+	// tenants' anchors (Postgres only).
+	Rows     int64 `json:"rows"`
+	Pruned   int64 `json:"pruned"`
+	Anchored int64 `json:"anchored"`
 	// Breaks holds each broken tenant's first break, by tenant id.
 	Breaks []Break `json:"breaks"`
 	// Heads are each tenant's last verified link, "seq:chainHash" in hex:
@@ -74,16 +77,18 @@ type walker struct {
 	prev   Hash
 	broken bool
 	heads  map[string]head // anchors (postgres) or nil (export: the first row anchors)
+	walked map[string]bool
 }
 
 func newWalker(source string, anchors map[string]head) *walker {
-	return &walker{rep: &Report{Source: source, Breaks: []Break{}, Heads: map[string]string{}}, heads: anchors}
+	return &walker{rep: &Report{Source: source, Breaks: []Break{}, Heads: map[string]string{}}, heads: anchors, walked: map[string]bool{}}
 }
 
 // start begins tenant t's chain at its anchor, or, without one, at the
 // first link seen (seq, prev).
 func (w *walker) start(t string, seq int64, prev Hash) {
 	w.tenant, w.broken = t, false
+	w.walked[t] = true
 	w.rep.Tenants++
 	if a, ok := w.heads[t]; ok {
 		w.next, w.prev = a.seq+1, a.hash
@@ -133,13 +138,15 @@ func VerifyPostgres(ctx context.Context, db *pg.DB) (_ *Report, err error) {
 			return err
 		}
 		var err error
-		w.heads, err = anchors(ctx, tx)
+		var headSeqs map[string]int64
+		w.heads, headSeqs, err = anchors(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if err := verifyLinks(ctx, tx, w); err != nil {
 			return err
 		}
+		verifyLinkless(w, headSeqs)
 		return verifyUnlinked(ctx, tx, w)
 	})
 	if err != nil {
@@ -150,38 +157,59 @@ func VerifyPostgres(ctx context.Context, db *pg.DB) (_ *Report, err error) {
 }
 
 // anchors are where each tenant's chain starts in Postgres: after its
-// pruned links (0 and Genesis until any is pruned). The heads' own seq is
-// checked at the end of each chain.
-func anchors(ctx context.Context, tx pgx.Tx) (map[string]head, error) {
-	rows, err := tx.Query(ctx, `SELECT tenant_id, anchor_seq, anchor_hash FROM bff.activity_chain_head`)
+// pruned links (0 and Genesis until any is pruned); and each head's seq,
+// where the chain must end.
+func anchors(ctx context.Context, tx pgx.Tx) (map[string]head, map[string]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT tenant_id, anchor_seq, anchor_hash, seq FROM bff.activity_chain_head`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	out := map[string]head{}
+	out, seqs := map[string]head{}, map[string]int64{}
 	for rows.Next() {
 		var t string
-		var s int64
+		var s, hs int64
 		var b []byte
-		if err := rows.Scan(&t, &s, &b); err != nil {
-			return nil, err
+		if err := rows.Scan(&t, &s, &b, &hs); err != nil {
+			return nil, nil, err
 		}
 		h, ok := hashOf(b)
 		if !ok {
-			return nil, fmt.Errorf("tenant %s: the anchor hash is not 32 bytes", t)
+			return nil, nil, fmt.Errorf("tenant %s: the anchor hash is not 32 bytes", t)
 		}
-		out[t] = head{seq: s, hash: h}
+		out[t], seqs[t] = head{seq: s, hash: h}, hs
 	}
-	return out, rows.Err()
+	return out, seqs, rows.Err()
 }
 
-const linksSQL = `WITH wm AS (
-    SELECT to_xid, to_id FROM bff.activity_export_batch
-     WHERE exported_at IS NOT NULL ORDER BY seq DESC LIMIT 1
-)
+// verifyLinkless checks the tenants that have a head but no link left:
+// fine when retention pruned the whole chain (the anchor is the head),
+// and a missing link otherwise. It also totals the pruned links.
+func verifyLinkless(w *walker, headSeqs map[string]int64) {
+	tenants := make([]string, 0, len(headSeqs))
+	for t := range headSeqs {
+		tenants = append(tenants, t)
+	}
+	slices.Sort(tenants)
+	for _, t := range tenants {
+		a := w.heads[t]
+		w.rep.Anchored += a.seq
+		if w.walked[t] {
+			continue
+		}
+		w.rep.Tenants++
+		if hs := headSeqs[t]; a.seq != hs {
+			w.rep.Breaks = append(w.rep.Breaks, Break{TenantID: t, Seq: a.seq + 1, Kind: Link,
+				Detail: fmt.Sprintf("links %d to %d are missing (the head says %d, the anchor %d)", a.seq+1, hs, hs, a.seq)})
+			continue
+		}
+		w.rep.Heads[t] = fmt.Sprintf("%d:%s", a.seq, hex.EncodeToString(a.hash[:]))
+	}
+}
+
+const linksSQL = `WITH ` + watermarkCTE + `
 SELECT c.tenant_id, c.seq, c.activity_id, c.recorded_xid::text, c.row_hash, c.prev_hash, c.chain_hash,
-       c.occurred_at < now() - interval '90 days'
-         AND coalesce((c.recorded_xid, c.activity_id) <= (SELECT to_xid, to_id FROM wm), false),
+       ` + retainablePred + `,
        h.seq,
        a.id IS NOT NULL, a.recorded_xid::text, ` + rowColumns + `
   FROM bff.activity_chain c

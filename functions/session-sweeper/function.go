@@ -18,7 +18,6 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -66,7 +65,7 @@ func Run(sessions *session.Manager, pub events.Publisher) setup.Run {
 // publishes it again (its first publish was not acknowledged) sends the very
 // same event, which consumers drop by id.
 func ClosedEvent(s *session.Session) (events.Envelope, error) {
-	ev, err := gate.ClosedEvent(s)
+	ev, err := session.ClosedEvent(s)
 	if err != nil {
 		return events.Envelope{}, err
 	}

@@ -149,7 +149,7 @@ func (h *handler) delete(ctx context.Context, c *gate.Call) (gate.Result, error)
 	if err := c.RecordOutcome(ctx, nil); err != nil {
 		return gate.Result{}, err
 	}
-	ev, err := gate.ClosedEvent(s)
+	ev, err := session.ClosedEvent(s)
 	c.Publish(ctx, ev, err)
 	return gate.Result{Status: http.StatusNoContent}, nil
 }

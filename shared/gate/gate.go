@@ -24,7 +24,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
-	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
@@ -185,7 +184,7 @@ func (g *Gate) HandleRoute(rt Route) http.Handler {
 			}
 		}
 		if opened {
-			ev, err := OpenedEvent(s)
+			ev, err := session.OpenedEvent(s)
 			g.publish(ctx, ev, err)
 		}
 		if herr != nil {
@@ -352,42 +351,6 @@ func (g *Gate) publish(ctx context.Context, ev events.Envelope, err error) {
 // Publish sends a telemetry event, waiting for it (the CPU may be gone
 // after the response) but never failing the request for it.
 func (c *Call) Publish(ctx context.Context, ev events.Envelope, err error) { c.g.publish(ctx, ev, err) }
-
-// OpenedEvent is session.opened.v1 for s.
-func OpenedEvent(s *session.Session) (events.Envelope, error) {
-	return events.New(events.SessionOpened, s.TenantID, s.DefaultProperty(), sessionEventData(s, ""))
-}
-
-// ClosedEvent is session.closed.v1 for s.
-func ClosedEvent(s *session.Session) (events.Envelope, error) {
-	return events.New(events.SessionClosed, s.TenantID, s.DefaultProperty(), sessionEventData(s, s.EndReason))
-}
-
-type sessionEvent struct {
-	SessionID     string         `json:"sessionId"`
-	OperatorID    string         `json:"operatorId"`
-	DeviceID      string         `json:"deviceId"`
-	PropertyScope []string       `json:"propertyScope"`
-	Roles         []string       `json:"roles"`
-	AppVersion    string         `json:"appVersion,omitempty"`
-	AppPlatform   string         `json:"appPlatform,omitempty"`
-	OpenedAt      jsontime.Time  `json:"openedAt"`
-	EndedAt       *jsontime.Time `json:"endedAt,omitempty"`
-	Reason        string         `json:"reason,omitempty"`
-}
-
-func sessionEventData(s *session.Session, reason string) sessionEvent {
-	d := sessionEvent{
-		SessionID: s.ID, OperatorID: s.OperatorID, DeviceID: s.DeviceID,
-		PropertyScope: s.PropertyScope, Roles: s.Roles,
-		AppVersion: s.AppVersion, AppPlatform: s.AppPlatform, OpenedAt: s.OpenedAt, Reason: reason,
-	}
-	if !s.EndedAt.IsZero() {
-		e := s.EndedAt
-		d.EndedAt = &e
-	}
-	return d
-}
 
 // clientOf reads the desktop's self-description headers; present but
 // malformed values are a 400, absent ones are fine.

@@ -10,7 +10,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/devicestream"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
 )
@@ -27,7 +26,7 @@ func Announce(ctx context.Context, rdb *redisx.Client, pub events.Publisher, end
 		if _, err := devicestream.Append(ctx, rdb, s.TenantID, s.DeviceID, devicestream.TypeForceLogout, payload); err != nil {
 			return apperr.Unavailable(err, "device stream")
 		}
-		out, err := gate.ClosedEvent(s)
+		out, err := session.ClosedEvent(s)
 		if err == nil {
 			err = pub.Publish(ctx, out)
 		}

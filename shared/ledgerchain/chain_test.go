@@ -104,10 +104,24 @@ func (e *env) verify(t *testing.T) *ledgerchain.Report {
 	return rep
 }
 
-// tamper runs stmt as the table's owner with the append-only trigger and
-// forced row-level security switched off: what someone holding the owner's
-// password could do.
+// tamper runs stmt on the activity rows as their owner with the append-only
+// trigger and forced row-level security switched off: what someone holding
+// the owner's password could do.
 func (e *env) tamper(t *testing.T, stmt string, args ...any) {
+	t.Helper()
+	e.asOwnerUnguarded(t, []guard{
+		{"TRIGGER operator_activity_append_only", "bff.operator_activity"},
+		{"ROW LEVEL SECURITY", "bff.operator_activity"},
+	}, stmt, args...)
+}
+
+// guard is a protection of table that asOwnerUnguarded lifts: a trigger
+// ("TRIGGER name", "TRIGGER USER") or "ROW LEVEL SECURITY".
+type guard struct{ what, table string }
+
+// asOwnerUnguarded runs stmt, which must change something, as the tables'
+// owner with guards lifted, and puts them back.
+func (e *env) asOwnerUnguarded(t *testing.T, guards []guard, stmt string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, e.info.OwnerURL)
@@ -115,29 +129,24 @@ func (e *env) tamper(t *testing.T, stmt string, args ...any) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	for _, s := range []string{
-		"ALTER TABLE bff.operator_activity DISABLE TRIGGER operator_activity_append_only",
-		"ALTER TABLE bff.operator_activity NO FORCE ROW LEVEL SECURITY",
-	} {
-		if _, err := c.Exec(ctx, s); err != nil {
-			t.Fatal(err)
+	set := func(on bool) {
+		t.Helper()
+		for _, g := range guards {
+			verb := map[bool]string{true: "ENABLE ", false: "DISABLE "}[on]
+			if g.what == "ROW LEVEL SECURITY" {
+				verb = map[bool]string{true: "FORCE ", false: "NO FORCE "}[on]
+			}
+			if _, err := c.Exec(ctx, "ALTER TABLE "+g.table+" "+verb+g.what); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	set(false)
 	tag, err := c.Exec(ctx, stmt, args...)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || tag.RowsAffected() == 0 {
+		t.Fatalf("%s: %v rows, %v", stmt, tag.RowsAffected(), err)
 	}
-	if tag.RowsAffected() == 0 {
-		t.Fatalf("%s changed nothing", stmt)
-	}
-	for _, s := range []string{
-		"ALTER TABLE bff.operator_activity ENABLE TRIGGER operator_activity_append_only",
-		"ALTER TABLE bff.operator_activity FORCE ROW LEVEL SECURITY",
-	} {
-		if _, err := c.Exec(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set(true)
 }
 
 // link returns the activity id and recorded_xid at tenant's link seq.

@@ -26,15 +26,7 @@ func TestAheadServesOnlyTheRequestItWasGuessedFor(t *testing.T) {
 
 	dashboard := func(ctx context.Context, a actor.Actor, prop string) views.Dashboard {
 		t.Helper()
-		b, _, err := s.Dashboard(ctx, a, prop)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d views.Dashboard
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return dashboardOf(t, ctx, s, a, prop)
 	}
 	// sent runs the rider in a pipeline of its own, as the resolve would.
 	ahead := func(guess actor.Actor, prop string) context.Context {
@@ -123,4 +115,18 @@ func TestAheadThatFailedIsReadAgain(t *testing.T) {
 	if n := s.Composer.Lookups() - lookups; n != 1 {
 		t.Errorf("Get sent %d lookups of its own, want 1", n)
 	}
+}
+
+// dashboardOf is a's dashboard of prop from s, decoded; any error fails t.
+func dashboardOf(t *testing.T, ctx context.Context, s *views.Service, a actor.Actor, prop string) views.Dashboard {
+	t.Helper()
+	b, _, err := s.Dashboard(ctx, a, prop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d views.Dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("body %s: %v", b, err)
+	}
+	return d
 }

@@ -468,14 +468,7 @@ func TestViewEventData(t *testing.T) {
 	q := &enqueuer{}
 	s.SampleRate, s.Publisher = 1, q
 	a := operator(tenant.RoleFrontDesk)
-	b, _, err := s.Dashboard(context.Background(), a, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d views.Dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := dashboardOf(t, context.Background(), s, a, "")
 	vb, _, err := s.View(context.Background(), a, "arrivals", "")
 	if err != nil {
 		t.Fatal(err)

@@ -85,14 +85,7 @@ func TestDashboardSyncStatusFromDevices(t *testing.T) {
 		Sources:  &views.Sources{Devices: dev},
 		Calendar: &views.Calendar{Now: func() time.Time { return day }},
 	}
-	b, _, err := s.Dashboard(ctx, a, prop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d views.Dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := dashboardOf(t, ctx, s, a, prop)
 	var got devices.SyncSummary
 	if err := json.Unmarshal(d.Widgets[views.WSyncStatus], &got); err != nil {
 		t.Fatalf("syncStatus %s: %v", d.Widgets[views.WSyncStatus], err)
@@ -103,13 +96,7 @@ func TestDashboardSyncStatusFromDevices(t *testing.T) {
 	}
 
 	// The other property's dashboard counts its own device only.
-	b, _, err = s.Dashboard(ctx, a, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
+	d = dashboardOf(t, ctx, s, a, other)
 	if err := json.Unmarshal(d.Widgets[views.WSyncStatus], &got); err != nil || got != (devices.SyncSummary{Online: 0, Lagging: 1, PendingActions: 7}) {
 		t.Fatalf("other property's syncStatus = %+v, %v", got, err)
 	}
@@ -120,14 +107,7 @@ func TestDashboardSyncStatusWithoutDevices(t *testing.T) {
 	t.Parallel()
 	s := newService(t, nil)
 	a := operator(tenant.RoleMaintenanceLead)
-	b, _, err := s.Dashboard(context.Background(), a, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d views.Dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := dashboardOf(t, context.Background(), s, a, "")
 	if d.Staleness[views.WSyncStatus] != compose.Unavailable || !d.Partial {
 		t.Fatalf("staleness %v", d.Staleness)
 	}

@@ -1,15 +1,12 @@
 package schema_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -34,28 +31,7 @@ func ackArgs(tenant string) []any {
 // nothing, and the acks are insert-only.
 func TestDecisionTablesGrants(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	admin := connect(t, info.AdminURL)
-	ctx := context.Background()
-	privs := func(role, table string) []string {
-		t.Helper()
-		rows, err := admin.Query(ctx, `
-SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
- WHERE has_table_privilege($1, $2, p)
-UNION ALL
-SELECT 'UPDATE(' || a.attname || ')' FROM pg_attribute a
- WHERE a.attrelid = $2::regclass AND a.attnum > 0 AND NOT a.attisdropped
-   AND has_column_privilege($1, $2, a.attname, 'UPDATE') AND NOT has_table_privilege($1, $2, 'UPDATE')
-ORDER BY 1`, role, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	admin := freshAdmin(t)
 	for _, tc := range []struct {
 		role, table string
 		want        []string
@@ -65,7 +41,7 @@ ORDER BY 1`, role, table)
 		{"bff_app", "bff.alert_ack", []string{"INSERT", "SELECT"}},
 		{"bff_jobs", "bff.alert_ack", []string{}},
 	} {
-		if diff := cmp.Diff(tc.want, privs(tc.role, tc.table)); diff != "" {
+		if diff := cmp.Diff(tc.want, privileges(t, admin, tc.role, tc.table)); diff != "" {
 			t.Errorf("%s on %s (-want +got):\n%s", tc.role, tc.table, diff)
 		}
 	}
@@ -77,15 +53,11 @@ ORDER BY 1`, role, table)
 // marks only unforwarded ones.
 func TestDecisionTablesPolicies(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
-	inTenant := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
-	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) { return execAsJobs(ctx, db, stmt, args...) }
 	count := func(tenant, table string) int {
 		t.Helper()
-		n, err := countIn(ctx, app, tenant, table)
+		n, err := countIn(r.ctx, r.app, tenant, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,17 +65,17 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	}
 
 	for _, tn := range []string{a, b} {
-		if _, err := inTenant(tn, insertDecision, decisionArgs(tn)...); err != nil {
+		if _, err := r.inTenant(tn, insertDecision, decisionArgs(tn)...); err != nil {
 			t.Fatalf("decision of %s: %v", tn, err)
 		}
-		if _, err := inTenant(tn, insertAck, ackArgs(tn)...); err != nil {
+		if _, err := r.inTenant(tn, insertAck, ackArgs(tn)...); err != nil {
 			t.Fatalf("ack of %s: %v", tn, err)
 		}
 	}
 	// Another tenant's rows: not insertable, not visible.
-	_, err := inTenant(a, insertDecision, decisionArgs(b)...)
+	_, err := r.inTenant(a, insertDecision, decisionArgs(b)...)
 	wantSQLState(t, "decision for another tenant", err, "42501")
-	_, err = inTenant(a, insertAck, ackArgs(b)...)
+	_, err = r.inTenant(a, insertAck, ackArgs(b)...)
 	wantSQLState(t, "ack for another tenant", err, "42501")
 	for _, table := range []string{"bff.ai_decision", "bff.alert_ack"} {
 		if n := count(a, table); n != 1 {
@@ -112,29 +84,29 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	}
 
 	// A decision changes only by getting its forwarded_at, once.
-	_, err = inTenant(a, "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	_, err = r.inTenant(a, "UPDATE bff.ai_decision SET outcome = 'rejected'")
 	wantSQLState(t, "app update of outcome", err, "42501")
-	_, err = inTenant(a, "DELETE FROM bff.ai_decision")
+	_, err = r.inTenant(a, "DELETE FROM bff.ai_decision")
 	wantSQLState(t, "app delete", err, "42501")
-	if n, err := inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now()"); err != nil || n != 1 {
+	if n, err := r.inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now()"); err != nil || n != 1 {
 		t.Fatalf("app marks its decision forwarded = %d rows, %v; want 1", n, err)
 	}
-	_, err = inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now() + interval '1 minute'")
+	_, err = r.inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now() + interval '1 minute'")
 	wantSQLState(t, "forwarded_at set twice", err, "42501")
-	_, err = inTenant(a, "UPDATE bff.alert_ack SET acknowledged_at = now()")
+	_, err = r.inTenant(a, "UPDATE bff.alert_ack SET acknowledged_at = now()")
 	wantSQLState(t, "app update of an ack", err, "42501")
-	_, err = inTenant(a, "DELETE FROM bff.alert_ack")
+	_, err = r.inTenant(a, "DELETE FROM bff.alert_ack")
 	wantSQLState(t, "app delete of an ack", err, "42501")
 
 	// Jobs: every tenant's decisions; marks only the unforwarded one (b's).
-	if all, err := countAsJobs(ctx, jobs, "bff.ai_decision"); err != nil || all != 2 {
+	if all, err := countAsJobs(r.ctx, r.jobs, "bff.ai_decision"); err != nil || all != 2 {
 		t.Fatalf("jobs sees %d decisions (%v), want 2", all, err)
 	}
-	if n, err := asJobs(jobs, "UPDATE bff.ai_decision SET forwarded_at = $1", time.Now()); err != nil || n != 1 {
+	if n, err := r.asJobs("UPDATE bff.ai_decision SET forwarded_at = $1", time.Now()); err != nil || n != 1 {
 		t.Fatalf("jobs marks forwarded = %d rows, %v; want 1 (the one not yet forwarded)", n, err)
 	}
-	_, err = asJobs(jobs, "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	_, err = r.asJobs("UPDATE bff.ai_decision SET outcome = 'rejected'")
 	wantSQLState(t, "jobs update of outcome", err, "42501")
-	_, err = asJobs(jobs, "SELECT count(*) FROM bff.alert_ack")
+	_, err = r.asJobs("SELECT count(*) FROM bff.alert_ack")
 	wantSQLState(t, "jobs read of the acks", err, "42501")
 }

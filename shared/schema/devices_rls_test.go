@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 const insertDevice = `INSERT INTO bff.device_sync (id, tenant_id, device_id, property_id, operator_id, session_id, sent_at, last_heartbeat_at, updated_at)
@@ -23,34 +22,21 @@ func deviceArgs(tenant, device string) []any {
 // lost_at, nothing else.
 func TestDeviceSyncGrants(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	admin := connect(t, info.AdminURL)
-	ctx := context.Background()
-	rows, err := admin.Query(ctx, `
-SELECT r || ' ' || p FROM unnest(ARRAY['bff_app','bff_jobs']) r, unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
- WHERE has_table_privilege(r, 'bff.device_sync', p)
-UNION ALL
-SELECT r || ' UPDATE(' || a.attname || ')' FROM unnest(ARRAY['bff_app','bff_jobs']) r, pg_attribute a
- WHERE a.attrelid = 'bff.device_sync'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-   AND has_column_privilege(r, 'bff.device_sync', a.attname, 'UPDATE')
-ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"bff_app INSERT", "bff_app SELECT"}
+	admin := freshAdmin(t)
+	app := []string{"INSERT", "SELECT"}
 	for _, c := range []string{"app_platform", "app_version", "deleted_at", "hint_id", "installer_channel", "last_heartbeat_at",
 		"lost_at", "network_profile", "operator_id", "operator_ids", "pending", "pending_reported_at", "property_id", "sent_at", "session_id", "updated_at"} {
-		want = append(want, "bff_app UPDATE("+c+")")
+		app = append(app, "UPDATE("+c+")")
 	}
-	// bff_jobs: the sweeper's lost_at (0008) and emptying expired hints
-	// (0011; its policy and trigger allow nothing else).
-	want = append(want, "bff_jobs SELECT", "bff_jobs UPDATE(hint_id)", "bff_jobs UPDATE(lost_at)", "bff_jobs UPDATE(pending)", "bff_jobs UPDATE(pending_reported_at)")
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("privileges on bff.device_sync (-want +got):\n%s", diff)
+	for role, want := range map[string][]string{
+		"bff_app": app,
+		// The sweeper's lost_at (0008) and emptying expired hints (0011;
+		// its policy and trigger allow nothing else).
+		"bff_jobs": {"SELECT", "UPDATE(hint_id)", "UPDATE(lost_at)", "UPDATE(pending)", "UPDATE(pending_reported_at)"},
+	} {
+		if diff := cmp.Diff(want, privileges(t, admin, role, "bff.device_sync")); diff != "" {
+			t.Errorf("%s on bff.device_sync (-want +got):\n%s", role, diff)
+		}
 	}
 }
 
@@ -59,48 +45,44 @@ ORDER BY 1`)
 // and never touches a deleted one; a tombstone is permanent.
 func TestDeviceSyncPolicies(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	devA, devB := ids.New(ids.Device), ids.New(ids.Device)
-	exec := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
-	asJobs := func(stmt string, args ...any) (int64, error) { return execAsJobs(ctx, jobs, stmt, args...) }
-	if _, err := exec(a, insertDevice, deviceArgs(a, devA)...); err != nil {
+	if _, err := r.inTenant(a, insertDevice, deviceArgs(a, devA)...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec(b, insertDevice, deviceArgs(b, devB)...); err != nil {
+	if _, err := r.inTenant(b, insertDevice, deviceArgs(b, devB)...); err != nil {
 		t.Fatal(err)
 	}
-	_, err := exec(a, insertDevice, deviceArgs(b, ids.New(ids.Device))...)
+	_, err := r.inTenant(a, insertDevice, deviceArgs(b, ids.New(ids.Device))...)
 	wantSQLState(t, "device for another tenant", err, "42501")
-	if n, err := exec(a, `UPDATE bff.device_sync SET network_profile = 'good'`); err != nil || n != 1 {
+	if n, err := r.inTenant(a, `UPDATE bff.device_sync SET network_profile = 'good'`); err != nil || n != 1 {
 		t.Errorf("tenant a updates %d rows, %v; want its 1", n, err)
 	}
-	_, err = exec(a, `DELETE FROM bff.device_sync`)
+	_, err = r.inTenant(a, `DELETE FROM bff.device_sync`)
 	wantSQLState(t, "app delete", err, "42501")
-	_, err = exec(a, `UPDATE bff.device_sync SET id = $1`, ids.New(ids.DeviceSync))
+	_, err = r.inTenant(a, `UPDATE bff.device_sync SET id = $1`, ids.New(ids.DeviceSync))
 	wantSQLState(t, "app update of id", err, "42501")
 
 	// Jobs: lost_at once, on live devices only; no other column.
-	_, err = asJobs(`UPDATE bff.device_sync SET network_profile = 'good'`)
+	_, err = r.asJobs(`UPDATE bff.device_sync SET network_profile = 'good'`)
 	wantSQLState(t, "jobs update of another column", err, "42501")
-	if n, err := asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE lost_at IS NULL`); err != nil || n != 2 {
+	if n, err := r.asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE lost_at IS NULL`); err != nil || n != 2 {
 		t.Errorf("jobs marks %d lost, %v; want 2 (both tenants)", n, err)
 	}
-	if n, err := asJobs(`UPDATE bff.device_sync SET lost_at = now()`); err != nil || n != 0 {
+	if n, err := r.asJobs(`UPDATE bff.device_sync SET lost_at = now()`); err != nil || n != 0 {
 		t.Errorf("jobs marks lost again: %d rows, %v; want 0", n, err)
 	}
 
 	// The tombstone stays, and nothing changes a deleted device.
-	if n, err := exec(a, `UPDATE bff.device_sync SET deleted_at = now(), lost_at = NULL WHERE device_id = $1`, devA); err != nil || n != 1 {
+	if n, err := r.inTenant(a, `UPDATE bff.device_sync SET deleted_at = now(), lost_at = NULL WHERE device_id = $1`, devA); err != nil || n != 1 {
 		t.Fatalf("tombstone: %d rows, %v", n, err)
 	}
-	_, err = exec(a, `UPDATE bff.device_sync SET deleted_at = NULL WHERE device_id = $1`, devA)
+	_, err = r.inTenant(a, `UPDATE bff.device_sync SET deleted_at = NULL WHERE device_id = $1`, devA)
 	wantSQLState(t, "clearing the tombstone", err, "42501")
-	_, err = exec(a, `UPDATE bff.device_sync SET network_profile = 'flaky' WHERE device_id = $1`, devA)
+	_, err = r.inTenant(a, `UPDATE bff.device_sync SET network_profile = 'flaky' WHERE device_id = $1`, devA)
 	wantSQLState(t, "updating a deleted device", err, "42501")
-	if n, err := asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE device_id = $1`, devA); err != nil || n != 0 {
+	if n, err := r.asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE device_id = $1`, devA); err != nil || n != 0 {
 		t.Errorf("jobs marks a deleted device lost: %d rows, %v", n, err)
 	}
 }
@@ -110,12 +92,10 @@ func TestDeviceSyncPolicies(t *testing.T) {
 // sample) of the tenant its transaction names, and nothing else.
 func TestJobsOutboxInsertOnlyHeartbeatLost(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	tenant := ids.New(ids.Tenant)
 	insert := func(setTenant, rowTenant, subject string) error {
-		return jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return r.jobs.InJobsTx(r.ctx, func(ctx context.Context, tx pgx.Tx) error {
 			if setTenant != "" {
 				if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, setTenant); err != nil {
 					return err

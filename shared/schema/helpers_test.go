@@ -2,10 +2,12 @@ package schema_test
 
 import (
 	"context"
+	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/pg"
+	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // execIn runs stmt in one transaction as tenant (row-level security on)
@@ -47,4 +49,67 @@ func rowsSeen(inTx func(pg.TxFunc) error, table string) (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// roles is a fresh database as the two roles of the policy tests meet it:
+// the app, confined to the tenant its transaction names, and the jobs role,
+// across tenants.
+type roles struct {
+	ctx  context.Context
+	app  *pg.DB
+	jobs *pg.DB
+	info testenv.PGInfo
+}
+
+func newRoles(t *testing.T) *roles {
+	t.Helper()
+	app, info := testenv.Postgres(t)
+	return &roles{ctx: context.Background(), app: app, jobs: testenv.JobsDB(t, info), info: info}
+}
+
+// inTenant is execIn on the app's pool.
+func (r *roles) inTenant(tenant, stmt string, args ...any) (int64, error) {
+	return execIn(r.ctx, r.app, tenant, stmt, args...)
+}
+
+// asJobs is execAsJobs on the jobs role's pool.
+func (r *roles) asJobs(stmt string, args ...any) (int64, error) {
+	return execAsJobs(r.ctx, r.jobs, stmt, args...)
+}
+
+// column is the one text column of query's rows, failing the test when the
+// query does.
+func column(t *testing.T, c *pgx.Conn, query string, args ...any) []string {
+	t.Helper()
+	rows, err := c.Query(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// privileges is what role may do to table, column by column where it may
+// update only some columns: "INSERT", "SELECT", "UPDATE(forwarded_at)".
+func privileges(t *testing.T, admin *pgx.Conn, role, table string) []string {
+	t.Helper()
+	return column(t, admin, `
+SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+ WHERE has_table_privilege($1, $2, p)
+UNION ALL
+SELECT 'UPDATE(' || a.attname || ')' FROM pg_attribute a
+ WHERE a.attrelid = $2::regclass AND a.attnum > 0 AND NOT a.attisdropped
+   AND has_column_privilege($1, $2, a.attname, 'UPDATE') AND NOT has_table_privilege($1, $2, 'UPDATE')
+ORDER BY 1`, role, table)
+}
+
+// freshAdmin is a superuser's connection to a fresh database: what the
+// catalog says, unfiltered by row security.
+func freshAdmin(t *testing.T) *pgx.Conn {
+	t.Helper()
+	_, info := testenv.Postgres(t)
+	return connect(t, info.AdminURL)
 }

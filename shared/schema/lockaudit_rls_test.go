@@ -1,15 +1,12 @@
 package schema_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -29,36 +26,14 @@ const settleLockAudit = `UPDATE bff.lock_action_audit SET outcome = 'success', v
 // settle, the app inserts, nobody deletes or truncates.
 func TestLockAuditGrants(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	admin := connect(t, info.AdminURL)
-	ctx := context.Background()
-	privs := func(role string) []string {
-		t.Helper()
-		rows, err := admin.Query(ctx, `
-SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
- WHERE has_table_privilege($1, 'bff.lock_action_audit', p)
-UNION ALL
-SELECT 'UPDATE(' || a.attname || ')' FROM pg_attribute a
- WHERE a.attrelid = 'bff.lock_action_audit'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-   AND has_column_privilege($1, 'bff.lock_action_audit', a.attname, 'UPDATE')
-   AND NOT has_table_privilege($1, 'bff.lock_action_audit', 'UPDATE')
-ORDER BY 1`, role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	admin := freshAdmin(t)
 	settle := []string{"UPDATE(error_code)", "UPDATE(error_message)", "UPDATE(key_ids)", "UPDATE(outcome)",
 		"UPDATE(settled_at)", "UPDATE(settled_by)", "UPDATE(upstream_latency_ms)", "UPDATE(vendor)", "UPDATE(verified)"}
 	for role, want := range map[string][]string{
 		"bff_app":  append([]string{"INSERT", "SELECT"}, settle...),
 		"bff_jobs": append([]string{"SELECT"}, settle...),
 	} {
-		if diff := cmp.Diff(want, privs(role)); diff != "" {
+		if diff := cmp.Diff(want, privileges(t, admin, role, "bff.lock_action_audit")); diff != "" {
 			t.Errorf("%s on bff.lock_action_audit (-want +got):\n%s", role, diff)
 		}
 	}
@@ -67,81 +42,77 @@ ORDER BY 1`, role)
 // The policies and guards of migration 0009 as the roles meet them.
 func TestLockAuditPolicies(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
-	inTenant := func(tenant, stmt string, args ...any) (int64, error) { return execIn(ctx, app, tenant, stmt, args...) }
-	asJobs := func(db *pg.DB, stmt string, args ...any) (int64, error) { return execAsJobs(ctx, db, stmt, args...) }
 	for _, tn := range []string{a, b} {
-		if _, err := inTenant(tn, insertLockAudit, lockAuditArgs(tn, time.Now())...); err != nil {
+		if _, err := r.inTenant(tn, insertLockAudit, lockAuditArgs(tn, time.Now())...); err != nil {
 			t.Fatalf("intent of %s: %v", tn, err)
 		}
 	}
 	// Another tenant's row: not insertable; an already-settled one neither.
-	_, err := inTenant(a, insertLockAudit, lockAuditArgs(b, time.Now())...)
+	_, err := r.inTenant(a, insertLockAudit, lockAuditArgs(b, time.Now())...)
 	wantSQLState(t, "intent for another tenant", err, "42501")
 	args := lockAuditArgs(a, time.Now())
-	_, err = inTenant(a, `INSERT INTO bff.lock_action_audit (id, tenant_id, property_id, operator_id, device_id, session_id,
+	_, err = r.inTenant(a, `INSERT INTO bff.lock_action_audit (id, tenant_id, property_id, operator_id, device_id, session_id,
   reservation_id, action, occurred_at, request_id, upstream_request_id, outcome, settled_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'revoke', $8, 'req-1', $9, 'success', now())`, args...)
 	wantSQLState(t, "a row born settled", err, "42501")
 	// One intent per upstream request id.
 	dup := lockAuditArgs(a, time.Now())
 	dup[8] = "same-upstream-id"
-	if _, err := inTenant(a, insertLockAudit, dup...); err != nil {
+	if _, err := r.inTenant(a, insertLockAudit, dup...); err != nil {
 		t.Fatal(err)
 	}
 	dup[0] = ids.New(ids.LockAudit)
-	_, err = inTenant(a, insertLockAudit, dup...)
+	_, err = r.inTenant(a, insertLockAudit, dup...)
 	wantSQLState(t, "second intent for one upstream request", err, "23505")
 
 	// The app settles its own unsettled rows, once; intent columns never change.
-	if n, err := inTenant(a, settleLockAudit, "request"); err != nil || n != 2 {
+	if n, err := r.inTenant(a, settleLockAudit, "request"); err != nil || n != 2 {
 		t.Fatalf("settle = %d rows, %v; want 2", n, err)
 	}
-	if n, err := inTenant(a, settleLockAudit, "request"); err != nil || n != 0 {
+	if n, err := r.inTenant(a, settleLockAudit, "request"); err != nil || n != 0 {
 		t.Fatalf("second settle = %d rows, %v; want 0 (nothing unsettled is visible to update)", n, err)
 	}
-	_, err = inTenant(a, "UPDATE bff.lock_action_audit SET action = 'issue'")
+	_, err = r.inTenant(a, "UPDATE bff.lock_action_audit SET action = 'issue'")
 	wantSQLState(t, "app update of the action", err, "42501")
-	_, err = inTenant(a, "DELETE FROM bff.lock_action_audit")
+	_, err = r.inTenant(a, "DELETE FROM bff.lock_action_audit")
 	wantSQLState(t, "app delete", err, "42501")
 
 	// Jobs: sees every tenant, settles only what is unsettled (b's row).
-	if all, err := countAsJobs(ctx, jobs, "bff.lock_action_audit"); err != nil || all != 3 {
+	if all, err := countAsJobs(r.ctx, r.jobs, "bff.lock_action_audit"); err != nil || all != 3 {
 		t.Fatalf("jobs sees %d rows (%v), want 3", all, err)
 	}
-	if n, err := asJobs(jobs, settleLockAudit, "reconcile"); err != nil || n != 1 {
+	if n, err := r.asJobs(settleLockAudit, "reconcile"); err != nil || n != 1 {
 		t.Fatalf("jobs settle = %d rows, %v; want 1", n, err)
 	}
-	_, err = asJobs(jobs, "DELETE FROM bff.lock_action_audit")
+	_, err = r.asJobs("DELETE FROM bff.lock_action_audit")
 	wantSQLState(t, "jobs delete", err, "42501")
 
 	// Owner and superuser: a settled row is immutable, a young one
 	// undeletable. The owner meets forced RLS first and sees no row; the
 	// superuser bypasses RLS and meets the guard.
-	for _, url := range []string{info.OwnerURL, info.AdminURL} {
+	for _, url := range []string{r.info.OwnerURL, r.info.AdminURL} {
 		c := connect(t, url)
 		for _, stmt := range []string{
 			"UPDATE bff.lock_action_audit SET outcome = 'failure'",
 			"DELETE FROM bff.lock_action_audit",
 			"TRUNCATE bff.lock_action_audit",
 		} {
-			tag, err := c.Exec(ctx, stmt)
-			if url == info.OwnerURL && err == nil && tag.RowsAffected() == 0 {
+			tag, err := c.Exec(r.ctx, stmt)
+			if url == r.info.OwnerURL && err == nil && tag.RowsAffected() == 0 {
 				continue
 			}
 			wantSQLState(t, stmt, err, "42501")
 		}
 	}
 	// Past 7 years a row may go (the retention job's future work).
-	admin := connect(t, info.AdminURL)
+	admin := connect(t, r.info.AdminURL)
 	old := lockAuditArgs(a, time.Now().AddDate(-7, 0, -1))
-	if _, err := inTenant(a, insertLockAudit, old...); err != nil {
+	if _, err := r.inTenant(a, insertLockAudit, old...); err != nil {
 		t.Fatal(err)
 	}
-	if tag, err := admin.Exec(ctx, "DELETE FROM bff.lock_action_audit WHERE id = $1", old[0]); err != nil || tag.RowsAffected() != 1 {
+	if tag, err := admin.Exec(r.ctx, "DELETE FROM bff.lock_action_audit WHERE id = $1", old[0]); err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("delete of a row past retention = %v, %v", tag, err)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/pg"
-	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // The outbox's rules (0003_outbox.sql), checked with plain SQL like the
@@ -30,25 +28,18 @@ func outboxIDs(ctx context.Context, tx pgx.Tx) ([]string, error) {
 
 func TestOutboxTenantIsolation(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	tenantA, tenantB := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	idA, idB := ids.New(ids.Event), ids.New(ids.Event)
-	for _, r := range []struct{ tenant, id string }{{tenantA, idA}, {tenantB, idB}} {
-		if err := app.InTenantTx(ctx, r.tenant, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertOutbox, r.id, r.tenant)
-			return err
-		}); err != nil {
-			t.Fatalf("insert own row of %s: %v", r.tenant, err)
+	for _, row := range []struct{ tenant, id string }{{tenantA, idA}, {tenantB, idB}} {
+		if _, err := r.inTenant(row.tenant, insertOutbox, row.id, row.tenant); err != nil {
+			t.Fatalf("insert own row of %s: %v", row.tenant, err)
 		}
 	}
-	inTenant := func(tenant string, fn pg.TxFunc) error { return app.InTenantTx(ctx, tenant, fn) }
-	inJobs := func(fn pg.TxFunc) error { return jobs.InJobsTx(ctx, fn) }
 
 	t.Run("app reads only its own rows", func(t *testing.T) {
 		var got []string
-		err := inTenant(tenantA, func(ctx context.Context, tx pgx.Tx) error {
+		err := r.app.InTenantTx(r.ctx, tenantA, func(ctx context.Context, tx pgx.Tx) error {
 			var err error
 			got, err = outboxIDs(ctx, tx)
 			return err
@@ -56,24 +47,16 @@ func TestOutboxTenantIsolation(t *testing.T) {
 		if err != nil || !cmp.Equal(got, []string{idA}) {
 			t.Errorf("tenant A sees %v, %v; want [%s]", got, err, idA)
 		}
-		n, err := count(ctx, app.Pool(), "bff.outbox")
+		n, err := count(r.ctx, r.app.Pool(), "bff.outbox")
 		if err != nil || n != 0 {
 			t.Errorf("without a tenant the app sees %d rows, %v; want 0", n, err)
 		}
 	})
 
 	t.Run("app cannot insert, delete or change another tenant's rows", func(t *testing.T) {
-		err := inTenant(tenantA, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertOutbox, ids.New(ids.Event), tenantB)
-			return err
-		})
+		_, err := r.inTenant(tenantA, insertOutbox, ids.New(ids.Event), tenantB)
 		wantSQLState(t, "insert B's row as A", err, "42501")
-		var deleted int64
-		err = inTenant(tenantA, func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, "DELETE FROM bff.outbox WHERE id = $1", idB)
-			deleted = tag.RowsAffected()
-			return err
-		})
+		deleted, err := r.inTenant(tenantA, "DELETE FROM bff.outbox WHERE id = $1", idB)
 		if err != nil || deleted != 0 {
 			t.Errorf("A deleting B's row: %d rows, %v; want 0", deleted, err)
 		}
@@ -82,17 +65,14 @@ func TestOutboxTenantIsolation(t *testing.T) {
 			"UPDATE bff.outbox SET envelope = '\\x00'",
 			"TRUNCATE bff.outbox",
 		} {
-			err := inTenant(tenantA, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, stmt)
-				return err
-			})
+			_, err := r.inTenant(tenantA, stmt)
 			wantSQLState(t, "app "+stmt, err, "42501")
 		}
 	})
 
 	t.Run("jobs reads every tenant, changes only retry columns, cannot insert", func(t *testing.T) {
 		var got []string
-		err := inJobs(func(ctx context.Context, tx pgx.Tx) error {
+		err := r.jobs.InJobsTx(r.ctx, func(ctx context.Context, tx pgx.Tx) error {
 			var err error
 			got, err = outboxIDs(ctx, tx)
 			return err
@@ -104,11 +84,7 @@ func TestOutboxTenantIsolation(t *testing.T) {
 		if err != nil || !cmp.Equal(got, want) {
 			t.Errorf("jobs sees %v, %v; want %v", got, err, want)
 		}
-		err = inJobs(func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, "UPDATE bff.outbox SET attempts = attempts + 1, last_error = 'x', next_attempt_at = now()")
-			return err
-		})
-		if err != nil {
+		if _, err := r.asJobs("UPDATE bff.outbox SET attempts = attempts + 1, last_error = 'x', next_attempt_at = now()"); err != nil {
 			t.Errorf("jobs updating the retry columns: %v", err)
 		}
 		for _, stmt := range []string{
@@ -116,22 +92,16 @@ func TestOutboxTenantIsolation(t *testing.T) {
 			"UPDATE bff.outbox SET envelope = '\\x00'",
 			"TRUNCATE bff.outbox",
 		} {
-			err := inJobs(func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, stmt)
-				return err
-			})
+			_, err := r.asJobs(stmt)
 			wantSQLState(t, "jobs "+stmt, err, "42501")
 		}
-		err = inJobs(func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertOutbox, ids.New(ids.Event), tenantA)
-			return err
-		})
+		_, err = r.asJobs(insertOutbox, ids.New(ids.Event), tenantA)
 		wantSQLState(t, "jobs insert", err, "42501")
 	})
 
 	t.Run("jobs drains every tenant", func(t *testing.T) {
 		var taken []string
-		err := inJobs(func(ctx context.Context, tx pgx.Tx) error {
+		err := r.jobs.InJobsTx(r.ctx, func(ctx context.Context, tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, "SELECT id FROM bff.outbox ORDER BY created_at FOR UPDATE SKIP LOCKED")
 			if err != nil {
 				return err
@@ -146,7 +116,7 @@ func TestOutboxTenantIsolation(t *testing.T) {
 			t.Fatalf("jobs took %v, %v; want both tenants' rows", taken, err)
 		}
 		// The superuser bypasses RLS: it sees what is really left.
-		n, err := count(ctx, connect(t, info.AdminURL), "bff.outbox")
+		n, err := count(r.ctx, connect(t, r.info.AdminURL), "bff.outbox")
 		if err != nil || n != 0 {
 			t.Errorf("rows left = %d, %v", n, err)
 		}

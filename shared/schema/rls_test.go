@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -112,10 +111,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	t.Run("cannot insert another tenant's row", func(t *testing.T) {
 		t.Parallel()
-		err := app.InTenantTx(ctx, tenantA, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertRow, insertArgs(tenantB, time.Now())...)
-			return err
-		})
+		_, err := execIn(ctx, app, tenantA, insertRow, insertArgs(tenantB, time.Now())...)
 		wantSQLState(t, "insert B's row as A", err, "42501")
 	})
 
@@ -150,10 +146,7 @@ func TestTenantIsolation(t *testing.T) {
 			"DELETE FROM bff.operator_activity",
 			"TRUNCATE bff.operator_activity",
 		} {
-			err := app.InTenantTx(ctx, tenantA, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, stmt)
-				return err
-			})
+			_, err := execIn(ctx, app, tenantA, stmt)
 			wantSQLState(t, stmt, err, "42501")
 		}
 	})
@@ -210,12 +203,10 @@ func TestPooledConnectionCarriesNoTenant(t *testing.T) {
 
 func TestAppRoleHasNoPrivilegeBeyondGrants(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	admin := connect(t, info.AdminURL)
-	ctx := context.Background()
+	admin := freshAdmin(t)
 
 	var super, bypass, createRole, createDB bool
-	if err := admin.QueryRow(ctx,
+	if err := admin.QueryRow(context.Background(),
 		"SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'bff_app'",
 	).Scan(&super, &bypass, &createRole, &createDB); err != nil {
 		t.Fatal(err)
@@ -226,49 +217,22 @@ func TestAppRoleHasNoPrivilegeBeyondGrants(t *testing.T) {
 
 	// Ownership is where RLS stops applying (without FORCE) and where
 	// privileges cannot be revoked: bff_app must own nothing at all.
-	var owned []string
-	rows, err := admin.Query(ctx, `
+	owned := column(t, admin, `
 SELECT 'class ' || oid::regclass::text FROM pg_class WHERE relowner = 'bff_app'::regrole
 UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspowner = 'bff_app'::regrole
 UNION ALL SELECT 'function ' || oid::regprocedure::text FROM pg_proc WHERE proowner = 'bff_app'::regrole
 UNION ALL SELECT 'type ' || oid::regtype::text FROM pg_type WHERE typowner = 'bff_app'::regrole
 UNION ALL SELECT 'database ' || datname FROM pg_database WHERE datdba = 'bff_app'::regrole`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owned, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(owned) != 0 {
 		t.Errorf("bff_app owns %v", owned)
 	}
 
-	var memberOf []string
-	rows, err = admin.Query(ctx, `SELECT roleid::regrole::text FROM pg_auth_members WHERE member = 'bff_app'::regrole`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	memberOf, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
+	memberOf := column(t, admin, `SELECT roleid::regrole::text FROM pg_auth_members WHERE member = 'bff_app'::regrole`)
 	if len(memberOf) != 0 {
 		t.Errorf("bff_app is a member of %v (it would inherit their privileges)", memberOf)
 	}
 
-	var privs []string
-	rows, err = admin.Query(ctx, `
-SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
- WHERE has_table_privilege('bff_app', 'bff.operator_activity', p) ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	privs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"INSERT", "SELECT"}, privs); diff != "" {
+	if diff := cmp.Diff([]string{"INSERT", "SELECT"}, privileges(t, admin, "bff_app", "bff.operator_activity")); diff != "" {
 		t.Errorf("bff_app privileges on operator_activity (-want +got):\n%s", diff)
 	}
 }
@@ -278,8 +242,7 @@ SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFER
 // forced, or its owner (and a missing policy) would expose every tenant.
 func TestEveryTenantTableHasForcedRLS(t *testing.T) {
 	t.Parallel()
-	_, info := testenv.Postgres(t)
-	admin := connect(t, info.AdminURL)
+	admin := freshAdmin(t)
 
 	type table struct {
 		Name          string
@@ -317,15 +280,13 @@ SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity
 
 func TestJobsRoleAccess(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
-	ctx := context.Background()
+	r := newRoles(t)
 	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant)}
 	old := time.Now().Add(-91 * 24 * time.Hour)
 
 	// Each tenant: one fresh row, one past the 90-day window.
 	for _, tn := range tenants {
-		err := app.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
+		err := r.app.InTenantTx(r.ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
 			for _, at := range []time.Time{time.Now(), old} {
 				if _, err := tx.Exec(ctx, insertRow, insertArgs(tn, at)...); err != nil {
 					return err
@@ -338,49 +299,39 @@ func TestJobsRoleAccess(t *testing.T) {
 		}
 	}
 
-	exec := func(db *pg.DB, stmt string) (int64, error) { return execAsJobs(ctx, db, stmt) }
-
 	t.Run("export reads every tenant", func(t *testing.T) {
-		n, err := countAsJobs(ctx, jobs, "bff.operator_activity")
+		n, err := countAsJobs(r.ctx, r.jobs, "bff.operator_activity")
 		if err != nil || n != 4 {
 			t.Errorf("jobs count = %d, %v; want 4", n, err)
 		}
 	})
 
 	t.Run("cannot insert, update or truncate", func(t *testing.T) {
-		err := jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertRow, insertArgs(tenants[0], time.Now())...)
-			return err
-		})
+		_, err := r.asJobs(insertRow, insertArgs(tenants[0], time.Now())...)
 		wantSQLState(t, "jobs insert", err, "42501")
 		for _, stmt := range []string{"UPDATE bff.operator_activity SET action = 'x'", "TRUNCATE bff.operator_activity"} {
-			_, err := exec(jobs, stmt)
+			_, err := r.asJobs(stmt)
 			wantSQLState(t, "jobs "+stmt, err, "42501")
 		}
 	})
 
 	t.Run("retention deletes only exported rows past 90 days", func(t *testing.T) {
 		// Nothing exported yet (migration 0007): nothing may go.
-		n, err := exec(jobs, "DELETE FROM bff.operator_activity")
+		n, err := r.asJobs("DELETE FROM bff.operator_activity")
 		if err != nil || n != 0 {
 			t.Errorf("jobs delete before any export = %d rows, %v; want 0", n, err)
 		}
 		// export-activity's bookkeeping: every row is in BigQuery.
-		if _, err := exec(jobs, `INSERT INTO bff.activity_export_batch (seq, from_xid, from_id, to_xid, to_id, row_count, exported_at)
+		if _, err := r.asJobs(`INSERT INTO bff.activity_export_batch (seq, from_xid, from_id, to_xid, to_id, row_count, exported_at)
 SELECT 1, '0'::xid8, '', recorded_xid, id, 4, now() FROM bff.operator_activity ORDER BY recorded_xid DESC, id DESC LIMIT 1`); err != nil {
 			t.Fatal(err)
 		}
-		n, err = exec(jobs, "DELETE FROM bff.operator_activity")
+		n, err = r.asJobs("DELETE FROM bff.operator_activity")
 		if err != nil || n != 2 {
 			t.Errorf("jobs delete = %d rows, %v; want 2 (the old ones)", n, err)
 		}
 		for _, tn := range tenants {
-			var left int
-			err := app.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
-				var err error
-				left, err = count(ctx, tx, "bff.operator_activity")
-				return err
-			})
+			left, err := countIn(r.ctx, r.app, tn, "bff.operator_activity")
 			if err != nil || left != 1 {
 				t.Errorf("tenant %s has %d rows after retention, %v; want 1", tn, left, err)
 			}
@@ -388,14 +339,14 @@ SELECT 1, '0'::xid8, '', recorded_xid, id, 4, now() FROM bff.operator_activity O
 	})
 
 	t.Run("append-only even for owner and superuser", func(t *testing.T) {
-		for _, url := range []string{info.OwnerURL, info.AdminURL} {
+		for _, url := range []string{r.info.OwnerURL, r.info.AdminURL} {
 			c := connect(t, url)
 			for _, stmt := range []string{
 				"UPDATE bff.operator_activity SET action = 'x'",
 				"DELETE FROM bff.operator_activity",
 				"TRUNCATE bff.operator_activity",
 			} {
-				_, err := c.Exec(ctx, stmt)
+				_, err := c.Exec(r.ctx, stmt)
 				wantSQLState(t, url+": "+stmt, err, "42501")
 			}
 		}

@@ -29,7 +29,7 @@ func connect(t *testing.T, url string) *pgx.Conn {
 // included, so that a second run can be shown to change nothing.
 func catalog(t *testing.T, c *pgx.Conn) []string {
 	t.Helper()
-	rows, err := c.Query(context.Background(), `
+	return column(t, c, `
 SELECT format('%s %s owner=%s acl=%s rls=%s/%s', c.relkind, c.relname,
               pg_get_userbyid(c.relowner), c.relacl, c.relrowsecurity, c.relforcerowsecurity)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -49,14 +49,6 @@ SELECT format('schema %s owner=%s acl=%s', nspname, pg_get_userbyid(nspowner), n
 UNION ALL
 SELECT format('version %s', version) FROM bff.schema_version
 ORDER BY 1`)
-	if err != nil {
-		t.Fatalf("catalog: %v", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatalf("catalog: %v", err)
-	}
-	return out
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
@@ -62,6 +63,10 @@ func operator(tenant string, props ...string) actor.Actor {
 	}
 }
 
+// anOperator is an operator of a tenant of its own, with one property of
+// its own in scope.
+func anOperator() actor.Actor { return operator(ids.New(ids.Tenant), ids.New(ids.Property)) }
+
 // onDevice is a's operator on another device.
 func onDevice(a actor.Actor) actor.Actor {
 	a.DeviceID, a.SessionID = ids.New(ids.Device), ids.New(ids.Session)
@@ -88,6 +93,17 @@ func (f *fixture) list(t *testing.T, a actor.Actor, q devices.Query) listcursor.
 	return page
 }
 
+// exec runs stmt as tenant straight on the table, as no API call would.
+func (f *fixture) exec(t *testing.T, tenant, stmt string, args ...any) {
+	t.Helper()
+	if err := f.db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, stmt, args...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func at(t time.Time) *jsontime.Time { j := jsontime.Of(t); return &j }
@@ -96,8 +112,8 @@ func TestHeartbeatPatchSemantics(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
+	a := anOperator()
+	prop := a.PropertyScope[0]
 
 	st, _, note, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{
 		AppVersion: ptr("1.4.2"), AppPlatform: ptr("win32"), InstallerChannel: ptr("stable"), NetworkProfile: ptr("good"),
@@ -129,9 +145,7 @@ func TestHeartbeatPatchSemantics(t *testing.T) {
 func TestHeartbeatValidationAndScope(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
+	a := anOperator()
 	for name, tc := range map[string]struct {
 		hb   devices.Heartbeat
 		code apperr.Code
@@ -144,13 +158,13 @@ func TestHeartbeatValidationAndScope(t *testing.T) {
 		"duplicate aggregate": {devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio"}, {Aggregate: "folio"}}}, apperr.ValidationFailed},
 		"too many":            {devices.Heartbeat{Pending: ptr(make([]devices.Pending, devices.MaxPending+1))}, apperr.ValidationFailed},
 	} {
-		if _, _, _, err := f.svc.Heartbeat(ctx, a, tc.hb); !apperr.Is(err, tc.code) {
-			t.Errorf("%s: err = %v, want %s", name, err, tc.code)
-		}
+		t.Run(name, func(t *testing.T) {
+			_, _, _, err := f.svc.Heartbeat(context.Background(), a, tc.hb)
+			apperrtest.WantCode(t, err, tc.code)
+		})
 	}
-	page, _, err := f.svc.List(ctx, a, devices.Query{})
-	if err != nil || len(page.Items) != 0 {
-		t.Fatalf("refused heartbeats stored something: %+v, %v", page.Items, err)
+	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
+		t.Fatalf("refused heartbeats stored something: %+v", page.Items)
 	}
 }
 
@@ -160,8 +174,7 @@ func TestHeartbeatsOutOfOrderKeepTheNewest(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
+	a := anOperator()
 	base := f.clock.now().Add(-time.Minute)
 	const n = 20
 	hb := func(i int) devices.Heartbeat {
@@ -210,26 +223,17 @@ func TestHeartbeatAfterTombstoneIsRefused(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
+	a := anOperator()
 	f.beat(t, a, devices.Heartbeat{AppVersion: ptr("1.0.0")})
-	if err := f.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE bff.device_sync SET deleted_at = now() WHERE device_id = $1`, a.DeviceID)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.exec(t, a.TenantID, `UPDATE bff.device_sync SET deleted_at = now() WHERE device_id = $1`, a.DeviceID)
 	if err := f.svc.DropHot(ctx, a.TenantID, a.DeviceID); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.add(time.Second)
 	_, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{AppVersion: ptr("2.0.0")})
-	if !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("heartbeat after deletion: %v, want NOT_FOUND", err)
-	}
-	page, _, err := f.svc.List(ctx, a, devices.Query{})
-	if err != nil || len(page.Items) != 0 {
-		t.Fatalf("deleted device listed: %+v, %v", page.Items, err)
+	apperrtest.WantCode(t, err, apperr.NotFound)
+	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
+		t.Fatalf("deleted device listed: %+v", page.Items)
 	}
 }
 
@@ -247,12 +251,7 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 		a := operator(tenant, p1)
 		f.beat(t, a, devices.Heartbeat{})
 		// Age the row: status derives from last_heartbeat_at.
-		if err := f.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE bff.device_sync SET last_heartbeat_at = last_heartbeat_at - $2::interval WHERE device_id = $1`, a.DeviceID, ages[i].String())
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		f.exec(t, tenant, `UPDATE bff.device_sync SET last_heartbeat_at = last_heartbeat_at - $2::interval WHERE device_id = $1`, a.DeviceID, ages[i].String())
 		// Sessions are not stored in this test's Redis: every device
 		// reads as stale_session, except when an open session is there.
 		want[a.DeviceID] = devices.StatusStaleSession
@@ -285,14 +284,20 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 	}
 	// A cursor is bound to its property.
 	page := f.list(t, reader, devices.Query{PropertyID: p1, Limit: "3"})
-	if _, _, err := f.svc.List(ctx, reader, devices.Query{PropertyID: p2, Cursor: page.NextCursor}); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Errorf("cursor of p1 used on p2: %v", err)
-	}
-	if _, _, err := f.svc.List(ctx, reader, devices.Query{Limit: "201"}); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Errorf("limit 201: %v", err)
-	}
-	if _, _, err := f.svc.List(ctx, operator(tenant, p2), devices.Query{PropertyID: p1}); !apperr.Is(err, apperr.PropertyOutOfScope) {
-		t.Errorf("out of scope: %v", err)
+	for _, tc := range []struct {
+		name string
+		who  actor.Actor
+		q    devices.Query
+		code apperr.Code
+	}{
+		{"cursor of p1 used on p2", reader, devices.Query{PropertyID: p2, Cursor: page.NextCursor}, apperr.ValidationFailed},
+		{"limit 201", reader, devices.Query{Limit: "201"}, apperr.ValidationFailed},
+		{"out of scope", operator(tenant, p2), devices.Query{PropertyID: p1}, apperr.PropertyOutOfScope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := f.svc.List(ctx, tc.who, tc.q)
+			apperrtest.WantCode(t, err, tc.code)
+		})
 	}
 }
 
@@ -367,9 +372,8 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
-	b := operator(a.TenantID, prop)
+	a := anOperator()
+	b := operator(a.TenantID, a.PropertyScope...)
 	b.DeviceID = a.DeviceID // a shared terminal
 	for _, x := range []actor.Actor{a, b, a} {
 		f.clock.add(time.Second)
@@ -397,14 +401,13 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 		}
 	}
 	f.clock.add(time.Second)
-	if _, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{}); !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("heartbeat after Delete: %v", err)
-	}
+	_, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{})
+	apperrtest.WantCode(t, err, apperr.NotFound)
 	never := onDevice(a)
 	if ops, err := f.svc.Delete(ctx, a.TenantID, never.DeviceID, f.clock.now()); err != nil || len(ops) != 0 {
 		t.Fatalf("deleting an unseen device: %v, %v", ops, err)
 	}
-	if _, _, _, err := f.svc.Heartbeat(ctx, never, devices.Heartbeat{}); !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("first heartbeat of a device deleted before it reported: %v", err)
-	}
+	// A device deleted before it ever reported is refused from its first heartbeat.
+	_, _, _, err = f.svc.Heartbeat(ctx, never, devices.Heartbeat{})
+	apperrtest.WantCode(t, err, apperr.NotFound)
 }

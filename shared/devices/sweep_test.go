@@ -138,11 +138,8 @@ func TestSweepAgainAfterHeartbeat(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	prop := ids.New(ids.Property)
-	a := operator(ids.New(ids.Tenant), prop)
-	if _, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{}); err != nil {
-		t.Fatal(err)
-	}
+	a := anOperator()
+	f.beat(t, a, devices.Heartbeat{})
 	jobs := f.jobs(t)
 	pub := &recorder{}
 	sw := &devices.Sweeper{DB: jobs, Relay: outbox.NewRelay(jobs, pub, nil, outbox.Options{}), Now: func() time.Time { return f.clock.now() }}
@@ -153,9 +150,8 @@ func TestSweepAgainAfterHeartbeat(t *testing.T) {
 	if r, err := sw.Run(ctx); err != nil || r.Lost != 0 {
 		t.Fatalf("same silence again: %+v, %v", r, err)
 	}
-	st, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{})
-	if err != nil || st.Status != devices.StatusOnline {
-		t.Fatalf("back: %+v, %v", st, err)
+	if st := f.beat(t, a, devices.Heartbeat{}); st.Status != devices.StatusOnline {
+		t.Fatalf("back: %+v", st)
 	}
 	f.clock.add(devices.OfflineAfter + time.Second)
 	if r, err := sw.Run(ctx); err != nil || r.Lost != 1 {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
@@ -49,7 +49,7 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	a := operator(ids.New(ids.Tenant), ids.New(ids.Property))
+	a := anOperator()
 	const n = 30
 	up := &scripted{versions: make(chan int64, n)}
 	for _, v := range rand.Perm(n) {
@@ -98,20 +98,26 @@ func TestHandshakeOutcomes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	a := operator(ids.New(ids.Tenant), ids.New(ids.Property))
+	a := anOperator()
 	v := int64(3)
 	req := devices.HandshakeRequest{PullCursor: "p", PushAck: "a", CursorVersion: &v}
 
 	down := &scripted{err: apperr.Unavailable(context.DeadlineExceeded, "sync-service")}
-	if _, _, _, err := f.svc.Handshake(ctx, a, req, down); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("timeout: %v", err)
-	}
-	if _, _, _, err := f.svc.Handshake(ctx, a, devices.HandshakeRequest{}, down); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("no cursorVersion: %v", err)
-	}
 	stale := &scripted{err: &httpc.ConflictError{Service: "sync-service", Op: "x", Code: "STALE_CURSOR"}}
-	if _, _, _, err := f.svc.Handshake(ctx, a, req, stale); !apperr.Is(err, apperr.VersionConflict) {
-		t.Fatalf("stale: %v", err)
+	for _, tc := range []struct {
+		name string
+		req  devices.HandshakeRequest
+		up   *scripted
+		code apperr.Code
+	}{
+		{"timeout", req, down, apperr.UpstreamUnavailable},
+		{"no cursorVersion", devices.HandshakeRequest{}, down, apperr.ValidationFailed},
+		{"stale", req, stale, apperr.VersionConflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, err := f.svc.Handshake(ctx, a, tc.req, tc.up)
+			apperrtest.WantCode(t, err, tc.code)
+		})
 	}
 	ok := &scripted{versions: make(chan int64, 1)}
 	ok.versions <- 4

@@ -198,6 +198,17 @@ func TestSealedChainsVerifyClean(t *testing.T) {
 	}
 }
 
+// tamperRow is the tampering of TestVerifyFindsTampering that runs stmt as
+// the owner on the row of link seq ($1 its id), which verification must
+// then report as kind at that link.
+func tamperRow(seq int64, stmt string, kind ledgerchain.Kind) func(*testing.T, *env, string) (ledgerchain.Kind, int64, string) {
+	return func(t *testing.T, e *env, tn string) (ledgerchain.Kind, int64, string) {
+		id, _ := e.link(t, tn, seq)
+		e.tamper(t, stmt, id)
+		return kind, seq, id
+	}
+}
+
 // Each kind of tampering as the owner is reported, at the tenant and link
 // where it happened; the other tenants still verify.
 func TestVerifyFindsTampering(t *testing.T) {
@@ -206,21 +217,9 @@ func TestVerifyFindsTampering(t *testing.T) {
 		name string
 		do   func(t *testing.T, e *env, tenant string) (ledgerchain.Kind, int64, string)
 	}{
-		{"altered row", func(t *testing.T, e *env, tn string) (ledgerchain.Kind, int64, string) {
-			id, _ := e.link(t, tn, 17)
-			e.tamper(t, "UPDATE bff.operator_activity SET latency_ms = latency_ms + 1 WHERE id = $1", id)
-			return ledgerchain.Altered, 17, id
-		}},
-		{"altered time", func(t *testing.T, e *env, tn string) (ledgerchain.Kind, int64, string) {
-			id, _ := e.link(t, tn, 33)
-			e.tamper(t, "UPDATE bff.operator_activity SET occurred_at = occurred_at - interval '1 ms' WHERE id = $1", id)
-			return ledgerchain.Altered, 33, id
-		}},
-		{"deleted row", func(t *testing.T, e *env, tn string) (ledgerchain.Kind, int64, string) {
-			id, _ := e.link(t, tn, 20)
-			e.tamper(t, "DELETE FROM bff.operator_activity WHERE id = $1", id)
-			return ledgerchain.Deleted, 20, id
-		}},
+		{"altered row", tamperRow(17, "UPDATE bff.operator_activity SET latency_ms = latency_ms + 1 WHERE id = $1", ledgerchain.Altered)},
+		{"altered time", tamperRow(33, "UPDATE bff.operator_activity SET occurred_at = occurred_at - interval '1 ms' WHERE id = $1", ledgerchain.Altered)},
+		{"deleted row", tamperRow(20, "DELETE FROM bff.operator_activity WHERE id = $1", ledgerchain.Deleted)},
 		{"reordered pair", func(t *testing.T, e *env, tn string) (ledgerchain.Kind, int64, string) {
 			// Links 50 and 51: the last row of one transaction and the
 			// first of the next.

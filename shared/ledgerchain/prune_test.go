@@ -27,6 +27,19 @@ SELECT coalesce((SELECT max(seq) FROM bff.activity_export_batch), 0) + 1, '0'::x
 	}
 }
 
+// sealedAndExported is an env of n tenants, each with old rows (past the
+// 90 days) and young ones, all sealed and exported: what pruning starts
+// from.
+func sealedAndExported(t *testing.T, n, old, young int) *env {
+	t.Helper()
+	e := newEnv(t, n)
+	e.insert(t, old, 100*day)
+	e.insert(t, young, time.Hour)
+	e.seal(t)
+	e.exportAll(t)
+	return e
+}
+
 // retain deletes what retention may (the database's policy picks the rows).
 func (e *env) retain(t *testing.T, want int64) {
 	t.Helper()
@@ -68,12 +81,8 @@ func (e *env) chainHash(t *testing.T, tenant string, seq int64) []byte {
 // verifies from there, tampering included.
 func TestPruneKeepsTheChainVerifiable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 2)
+	e := sealedAndExported(t, 2, 30, 10)
 	ctx := context.Background()
-	e.insert(t, 30, 100*day)
-	e.insert(t, 10, time.Hour)
-	e.seal(t)
-	e.exportAll(t)
 	want := map[string][]byte{}
 	for _, tn := range e.tenants {
 		want[tn] = e.chainHash(t, tn, 30)
@@ -115,12 +124,8 @@ func TestPruneKeepsTheChainVerifiable(t *testing.T) {
 // pruning leaves in place.
 func TestPruneLeavesBreaksInPlace(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 3)
+	e := sealedAndExported(t, 3, 30, 10)
 	ctx := context.Background()
-	e.insert(t, 30, 100*day)
-	e.insert(t, 10, time.Hour)
-	e.seal(t)
-	e.exportAll(t)
 	// Tenant 1: its first young row deleted by the owner.
 	young, _ := e.link(t, e.tenants[1], 31)
 	e.tamper(t, "DELETE FROM bff.operator_activity WHERE id = $1", young)
@@ -179,13 +184,9 @@ func wantRefused(t *testing.T, what string, err error, msg string) {
 // in the jobs role is refused, whatever its statements ask.
 func TestPruneGuardedByTheDatabase(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 1)
+	e := sealedAndExported(t, 1, 20, 5)
 	ctx := context.Background()
 	tn := e.tenants[0]
-	e.insert(t, 20, 100*day)
-	e.insert(t, 5, time.Hour)
-	e.seal(t)
-	e.exportAll(t)
 	e.retain(t, 20)
 	jobs := func(stmts ...string) error {
 		return e.jobs.InJobsTx(ctx, func(ctx context.Context, tx pgx.Tx) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -141,11 +142,18 @@ const insertHere = `INSERT INTO bff.operator_activity
 	(id, tenant_id, operator_id, device_id, occurred_at, category, action, outcome, latency_ms, request_id)
 	VALUES ($1, current_setting('app.tenant_id'), $2, $3, now(), 'view', $4, 'success', 3, 'req-1')`
 
+// actionsOf is the actions of tenant's rows, in order.
 func actionsOf(t *testing.T, db *pg.DB, tenant string) []string {
+	t.Helper()
+	return column(t, db, tenant, "SELECT action FROM bff.operator_activity ORDER BY action")
+}
+
+// column is the one text column of query's rows as tenant sees them.
+func column(t *testing.T, db *pg.DB, tenant, query string) []string {
 	t.Helper()
 	var out []string
 	err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT action FROM bff.operator_activity ORDER BY action")
+		rows, err := tx.Query(ctx, query)
 		if err != nil {
 			return err
 		}
@@ -156,6 +164,36 @@ func actionsOf(t *testing.T, db *pg.DB, tenant string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// rowsOf is how many activity rows tenant has.
+func rowsOf(t *testing.T, db *pg.DB, tenant string) int {
+	t.Helper()
+	var n int
+	if err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// execOnly is a transaction that runs stmt and nothing else.
+func execOnly(stmt string, args ...any) pg.TxFunc {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, stmt, args...)
+		return err
+	}
+}
+
+// sqlState is the SQLSTATE of the Postgres error in err's chain, "" when
+// there is none.
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
 }
 
 func TestSendTenantBatch(t *testing.T) {
@@ -204,9 +242,7 @@ func TestSendTenantBatch(t *testing.T) {
 		queue(&tb, d, "d1")
 		// Runs as e but names d: refused by row-level security.
 		tb.Queue(e, insertRow, ids.New(ids.Activity), d, ids.New(ids.Operator), ids.New(ids.Device))
-		err := db.SendTenantBatch(ctx, &tb)
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != "42501" {
+		if err := db.SendTenantBatch(ctx, &tb); sqlState(err) != "42501" {
 			t.Fatalf("SendTenantBatch = %v, want an RLS violation", err)
 		}
 		if got := actionsOf(t, db, d); len(got) != 0 {
@@ -267,18 +303,7 @@ func TestSendTenantBatchRelaxed(t *testing.T) {
 	send("a-durable", false)
 	send("b-relaxed", true)
 	send("c-durable", false)
-	var got []string
-	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT action || '=' || request_id FROM bff.operator_activity ORDER BY action")
-		if err != nil {
-			return err
-		}
-		got, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := column(t, db, tenant, "SELECT action || '=' || request_id FROM bff.operator_activity ORDER BY action")
 	if diff := cmp.Diff([]string{"a-durable=on", "b-relaxed=off", "c-durable=on"}, got); diff != "" {
 		t.Errorf("synchronous_commit per batch (-want +got):\n%s", diff)
 	}
@@ -313,29 +338,21 @@ func TestInTenantTxRollsBackAndKeepsAppErrors(t *testing.T) {
 		}
 		return notFound
 	})
-	if !errors.Is(err, notFound) || !apperr.Is(err, apperr.NotFound) {
+	if !errors.Is(err, notFound) {
 		t.Errorf("InTenantTx = %v, want the fn's NOT_FOUND", err)
 	}
-	var n int
-	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
-	})
-	if err != nil || n != 0 {
-		t.Errorf("rows after rollback = %d, %v; want 0", n, err)
+	apperrtest.WantCode(t, err, apperr.NotFound)
+	if n := rowsOf(t, db, tenant); n != 0 {
+		t.Errorf("rows after rollback = %d; want 0", n)
 	}
 }
 
 func TestSQLErrorsAreInternalWithoutSQL(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	err := db.InTenantTx(context.Background(), ids.New(ids.Tenant), func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT secret_column FROM no_such_table")
-		return err
-	})
+	err := db.InTenantTx(context.Background(), ids.New(ids.Tenant), execOnly("SELECT secret_column FROM no_such_table"))
+	apperrtest.WantCode(t, err, apperr.Internal)
 	ae := apperr.From(err)
-	if ae.Code != apperr.Internal {
-		t.Errorf("code = %s, want INTERNAL", ae.Code)
-	}
 	if strings.Contains(ae.Detail, "no_such_table") || strings.Contains(ae.Title(), "no_such_table") {
 		t.Errorf("client-facing detail leaks SQL: %q", ae.Detail)
 	}
@@ -383,22 +400,15 @@ func TestInTenantTxRetriesSerializationFailures(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("InTenantTx = %v, wantErr %v", err, tc.wantErr)
 			}
-			var pe *pgconn.PgError
-			if tc.wantErr && (!errors.As(err, &pe) || pe.Code != tc.code) {
+			if tc.wantErr && sqlState(err) != tc.code {
 				t.Errorf("error = %v, want SQLSTATE %s in its chain", err, tc.code)
 			}
 			// Exactly one attempt's row committed, or none.
-			var n int
-			if err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-				return tx.QueryRow(ctx, "SELECT count(*) FROM bff.operator_activity").Scan(&n)
-			}); err != nil {
-				t.Fatal(err)
-			}
 			want := 1
 			if tc.wantErr {
 				want = 0
 			}
-			if n != want {
+			if n := rowsOf(t, db, tenant); n != want {
 				t.Errorf("rows = %d, want %d", n, want)
 			}
 		})
@@ -413,10 +423,7 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 
-	noop := func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT 1")
-		return err
-	}
+	noop := execOnly("SELECT 1")
 	if err := db.InTenantTx(ctx, tenant, noop); err != nil {
 		t.Fatalf("before the cut: %v", err)
 	}
@@ -445,10 +452,9 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		err := tc.run()
-		if !apperr.Is(err, apperr.UpstreamUnavailable) {
-			t.Errorf("%s after the cut = %v, want UPSTREAM_UNAVAILABLE", tc.name, err)
-		}
+		t.Run(tc.name+" after the cut", func(t *testing.T) {
+			apperrtest.WantCode(t, tc.run(), apperr.UpstreamUnavailable)
+		})
 	}
 }
 
@@ -481,13 +487,8 @@ func TestInTenantTxContextDeadline(t *testing.T) {
 	db, _ := testenv.Postgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err := db.InTenantTx(ctx, ids.New(ids.Tenant), func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT pg_sleep(5)")
-		return err
-	})
-	if !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Errorf("InTenantTx past its deadline = %v, want UPSTREAM_UNAVAILABLE", err)
-	}
+	err := db.InTenantTx(ctx, ids.New(ids.Tenant), execOnly("SELECT pg_sleep(5)"))
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }
 
 // A statement that runs past the pool's statement timeout is cancelled by
@@ -511,10 +512,7 @@ func TestStatementTimeout(t *testing.T) {
 		t.Fatalf("statement_timeout = %q (%v), want 200ms", setting, err)
 	}
 	start := time.Now()
-	err = db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT pg_sleep(30)")
-		return err
-	})
+	err = db.InTenantTx(ctx, tenant, execOnly("SELECT pg_sleep(30)"))
 	if err == nil || time.Since(start) > 20*time.Second {
 		t.Fatalf("pg_sleep(30) = %v after %v; want it cancelled by the server", err, time.Since(start))
 	}
@@ -522,10 +520,7 @@ func TestStatementTimeout(t *testing.T) {
 		t.Errorf("the error shows SQL: %v", err)
 	}
 	// The one connection is free again.
-	if err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT 1")
-		return err
-	}); err != nil {
+	if err := db.InTenantTx(ctx, tenant, execOnly("SELECT 1")); err != nil {
 		t.Fatalf("after the timeout: %v", err)
 	}
 	if err := (pg.Config{URL: info.AppURL, MaxConns: 1, StatementTimeout: time.Millisecond}).Validate(); err == nil {

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
@@ -32,19 +30,14 @@ func ackArgs(tenant string) []any {
 func TestDecisionTablesGrants(t *testing.T) {
 	t.Parallel()
 	admin := freshAdmin(t)
-	for _, tc := range []struct {
-		role, table string
-		want        []string
-	}{
-		{"bff_app", "bff.ai_decision", []string{"INSERT", "SELECT", "UPDATE(forwarded_at)"}},
-		{"bff_jobs", "bff.ai_decision", []string{"SELECT", "UPDATE(forwarded_at)"}},
-		{"bff_app", "bff.alert_ack", []string{"INSERT", "SELECT"}},
-		{"bff_jobs", "bff.alert_ack", []string{}},
-	} {
-		if diff := cmp.Diff(tc.want, privileges(t, admin, tc.role, tc.table)); diff != "" {
-			t.Errorf("%s on %s (-want +got):\n%s", tc.role, tc.table, diff)
-		}
-	}
+	wantPrivileges(t, admin, "bff.ai_decision", map[string][]string{
+		"bff_app":  {"INSERT", "SELECT", "UPDATE(forwarded_at)"},
+		"bff_jobs": {"SELECT", "UPDATE(forwarded_at)"},
+	})
+	wantPrivileges(t, admin, "bff.alert_ack", map[string][]string{
+		"bff_app":  {"INSERT", "SELECT"},
+		"bff_jobs": {},
+	})
 }
 
 // The policies of migration 0004 as the roles meet them: the app reads and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -28,16 +27,12 @@ func TestDeviceSyncGrants(t *testing.T) {
 		"lost_at", "network_profile", "operator_id", "operator_ids", "pending", "pending_reported_at", "property_id", "sent_at", "session_id", "updated_at"} {
 		app = append(app, "UPDATE("+c+")")
 	}
-	for role, want := range map[string][]string{
+	wantPrivileges(t, admin, "bff.device_sync", map[string][]string{
 		"bff_app": app,
 		// The sweeper's lost_at (0008) and emptying expired hints (0011;
 		// its policy and trigger allow nothing else).
 		"bff_jobs": {"SELECT", "UPDATE(hint_id)", "UPDATE(lost_at)", "UPDATE(pending)", "UPDATE(pending_reported_at)"},
-	} {
-		if diff := cmp.Diff(want, privileges(t, admin, role, "bff.device_sync")); diff != "" {
-			t.Errorf("%s on bff.device_sync (-want +got):\n%s", role, diff)
-		}
-	}
+	})
 }
 
 // The policies of migration 0008 as the roles meet them: tenants see and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -90,6 +91,17 @@ func column(t *testing.T, c *pgx.Conn, query string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// wantPrivileges fails the test unless each role of want has exactly its
+// privileges on table, as privileges lists them.
+func wantPrivileges(t *testing.T, admin *pgx.Conn, table string, want map[string][]string) {
+	t.Helper()
+	for role, w := range want {
+		if diff := cmp.Diff(w, privileges(t, admin, role, table)); diff != "" {
+			t.Errorf("%s on %s (-want +got):\n%s", role, table, diff)
+		}
+	}
 }
 
 // privileges is what role may do to table, column by column where it may

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
@@ -29,14 +27,10 @@ func TestLockAuditGrants(t *testing.T) {
 	admin := freshAdmin(t)
 	settle := []string{"UPDATE(error_code)", "UPDATE(error_message)", "UPDATE(key_ids)", "UPDATE(outcome)",
 		"UPDATE(settled_at)", "UPDATE(settled_by)", "UPDATE(upstream_latency_ms)", "UPDATE(vendor)", "UPDATE(verified)"}
-	for role, want := range map[string][]string{
+	wantPrivileges(t, admin, "bff.lock_action_audit", map[string][]string{
 		"bff_app":  append([]string{"INSERT", "SELECT"}, settle...),
 		"bff_jobs": append([]string{"SELECT"}, settle...),
-	} {
-		if diff := cmp.Diff(want, privileges(t, admin, role, "bff.lock_action_audit")); diff != "" {
-			t.Errorf("%s on bff.lock_action_audit (-want +got):\n%s", role, diff)
-		}
-	}
+	})
 }
 
 // The policies and guards of migration 0009 as the roles meet them.

@@ -93,10 +93,11 @@ func (f *fixture) list(t *testing.T, a actor.Actor, q devices.Query) listcursor.
 	return page
 }
 
-// exec runs stmt as tenant straight on the table, as no API call would.
-func (f *fixture) exec(t *testing.T, tenant, stmt string, args ...any) {
+// execAs runs stmt on db as tenant, straight on the table, as no API call
+// would.
+func execAs(t *testing.T, db *pg.DB, tenant, stmt string, args ...any) {
 	t.Helper()
-	if err := f.db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
+	if err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, stmt, args...)
 		return err
 	}); err != nil {
@@ -225,7 +226,7 @@ func TestHeartbeatAfterTombstoneIsRefused(t *testing.T) {
 	ctx := context.Background()
 	a := anOperator()
 	f.beat(t, a, devices.Heartbeat{AppVersion: ptr("1.0.0")})
-	f.exec(t, a.TenantID, `UPDATE bff.device_sync SET deleted_at = now() WHERE device_id = $1`, a.DeviceID)
+	execAs(t, f.db, a.TenantID, `UPDATE bff.device_sync SET deleted_at = now() WHERE device_id = $1`, a.DeviceID)
 	if err := f.svc.DropHot(ctx, a.TenantID, a.DeviceID); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestListDerivesStatusAndPages(t *testing.T) {
 		a := operator(tenant, p1)
 		f.beat(t, a, devices.Heartbeat{})
 		// Age the row: status derives from last_heartbeat_at.
-		f.exec(t, tenant, `UPDATE bff.device_sync SET last_heartbeat_at = last_heartbeat_at - $2::interval WHERE device_id = $1`, a.DeviceID, ages[i].String())
+		execAs(t, f.db, tenant, `UPDATE bff.device_sync SET last_heartbeat_at = last_heartbeat_at - $2::interval WHERE device_id = $1`, a.DeviceID, ages[i].String())
 		// Sessions are not stored in this test's Redis: every device
 		// reads as stale_session, except when an open session is there.
 		want[a.DeviceID] = devices.StatusStaleSession

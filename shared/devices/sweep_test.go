@@ -40,15 +40,9 @@ func silentDevices(t *testing.T, db *pg.DB, tenant string, n int, ago time.Durat
 		dsy, dev, prop = append(dsy, ids.New(ids.DeviceSync)), append(dev, ids.New(ids.Device)), append(prop, p)
 		op, sess = append(op, ids.New(ids.Operator)), append(sess, ids.New(ids.Session))
 	}
-	err := db.InTenantTx(context.Background(), tenant, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO bff.device_sync (id, tenant_id, device_id, property_id, operator_id, session_id, sent_at, last_heartbeat_at, updated_at)
+	execAs(t, db, tenant, `INSERT INTO bff.device_sync (id, tenant_id, device_id, property_id, operator_id, session_id, sent_at, last_heartbeat_at, updated_at)
 SELECT a, $1, b, c, d, e, now() - $7::interval, now() - $7::interval, now()
   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(a, b, c, d, e)`, tenant, dsy, dev, prop, op, sess, ago.String())
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return dev
 }
 

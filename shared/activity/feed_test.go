@@ -87,11 +87,19 @@ func (w feedWorld) row(a actor.Actor, prop string, at time.Time, cat activity.Ca
 		Outcome: activity.OutcomeSuccess, RequestID: "req-1"}
 }
 
+// feedOf writes es, rows of w's tenant, into a fresh database and returns
+// a feed that reads it.
+func (w feedWorld) feedOf(t *testing.T, es []activity.Entry) *activity.Feed {
+	t.Helper()
+	db, _ := testenv.Postgres(t)
+	insertAll(t, db, w.tenant, es)
+	return feed(t, db)
+}
+
 // 10,000 rows, many sharing a millisecond (ties broken by id), come back
 // newest first, each exactly once, across pages of the largest size.
 func TestFeedPagesEveryRowOnce(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var es []activity.Entry
@@ -106,8 +114,7 @@ func TestFeedPagesEveryRowOnce(t *testing.T) {
 		}
 		es = append(es, w.row(who, prop, base.Add(time.Duration(i/4)*time.Millisecond), activity.CategoryView))
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	got := readFeed(t, f, w.mgr, activity.FeedQuery{Limit: "200"}, 60)
 	if len(got) != len(es) {
 		t.Fatalf("paged %d rows, want %d", len(got), len(es))
@@ -145,7 +152,6 @@ func TestFeedPagesEveryRowOnce(t *testing.T) {
 
 func TestFeedFiltersAndShape(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	lock := w.row(w.fd, w.propA, t0.Add(2*time.Second), activity.CategoryLockAction)
@@ -159,8 +165,7 @@ func TestFeedFiltersAndShape(t *testing.T) {
 		w.row(w.other, w.propB, t0.Add(3*time.Second), activity.CategoryView), // out of everyone's scope here
 		w.row(w.mgr, w.propA, t0.Add(4*time.Second), activity.CategoryView),
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	actions := func(rows []activity.Row) string {
 		var s []string
 		for _, r := range rows {
@@ -212,15 +217,13 @@ func code(err error) apperr.Code {
 // role), and cursors that do not belong.
 func TestFeedRefusals(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	var es []activity.Entry
 	for i := range 5 {
 		es = append(es, w.row(w.fd, w.propA, t0.Add(time.Duration(i)*time.Second), activity.CategoryView))
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

@@ -84,15 +84,13 @@ func TestAccessFollowsTenantService(t *testing.T) {
 	// Every property taken away: refused as at open, on the same session.
 	f.dir.set(key, session.Access{Roles: []string{"manager"}})
 	f.clock.add(session.AccessMaxAge)
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.NoPropertyScope)
+	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 	// Removed from the tenant altogether: the same.
 	f.dir.mu.Lock()
 	delete(f.dir.acc, key)
 	f.dir.mu.Unlock()
 	f.clock.add(session.AccessMaxAge)
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.NoPropertyScope)
+	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 }
 
 // A tenant-service failure is tolerated while the stored access is younger
@@ -108,8 +106,7 @@ func TestAccessRefreshFailure(t *testing.T) {
 		t.Fatalf("due refresh failing before the bound: %v, %v; want the stored access", got, err)
 	}
 	f.clock.add(30 * time.Second)
-	_, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
+	f.wantRefused(t, f.p, s.ID, apperr.UpstreamUnavailable)
 	f.dir.fail(nil)
 	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
 		t.Fatalf("after recovery: %v, %v", got, err)
@@ -138,7 +135,7 @@ func TestRevokeOperatorWideFindsOldSessions(t *testing.T) {
 	if f.clock.now().Sub(s.OpenedAt.Time) < 30*time.Hour {
 		t.Fatal("the session is not 30 h old")
 	}
-	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()})
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now()))
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
 		t.Fatalf("Revoke of a 30 h old session = %v, %v; want it revoked", ended, err)
 	}
@@ -154,7 +151,7 @@ func TestRevokePrunesVanishedSessions(t *testing.T) {
 	opKey := f.rdb.KeyNames().OperatorSessions(f.p.TenantID, f.p.OperatorID)
 	f.rdb.SAdd(ctx, opKey, "bos_01ARZ3NDEKTSV4RRFFQ69G5FAV")
 	f.clock.add(time.Second)
-	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}); err != nil {
+	if _, err := f.m.Revoke(ctx, f.revocation(f.clock.now())); err != nil {
 		t.Fatal(err)
 	}
 	members := f.rdb.SMembers(ctx, opKey).Val()
@@ -170,12 +167,11 @@ func TestFutureRevocationIsClamped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	s := f.open(t)
-	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now().Add(24 * time.Hour)})
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now().Add(24*time.Hour)))
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || !ended[0].EndedAt.Equal(f.clock.now()) {
 		t.Fatalf("future revocation = %v, %v; want the session revoked as of now", ended, err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.SessionRevoked)
+	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 	f.clock.add(time.Second)
 	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
 		t.Fatalf("sign-in a second after a future-dated revocation: opened %v, %v; want a new session", opened, err)
@@ -195,8 +191,7 @@ func TestCloseCutsBeforeEnding(t *testing.T) {
 	if _, err := f.m.Close(ctx, s, f.p.IssuedAt); err == nil {
 		t.Fatal("Close over an unreadable session succeeded")
 	}
-	_, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.Unauthenticated)
+	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
 
 	g := newFixture(t)
 	ahead := reissued(g.p, g.clock.now().Add(30*time.Second))

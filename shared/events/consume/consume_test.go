@@ -81,6 +81,14 @@ func cloudEvent(t testing.TB, body []byte) event.Event {
 	return ce
 }
 
+// delivery is a new envelope and the CloudEvent Eventarc delivers for it,
+// published with its attributes.
+func delivery(t testing.TB) (events.Envelope, event.Event) {
+	t.Helper()
+	e := envelope(t)
+	return e, cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+}
+
 // recorder counts calls to a Func and keeps the envelopes it saw.
 type recorder struct {
 	mu    sync.Mutex
@@ -132,8 +140,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("forcelogout", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
 	if err := h(logCtx(t), ce); err != nil {
 		t.Fatalf("first delivery: %v", err)
@@ -164,8 +171,7 @@ func TestHandlerConcurrentDuplicatesAfterProcessing(t *testing.T) {
 	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("mirror", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, ce := delivery(t)
 	if err := h(logCtx(t), ce); err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +219,7 @@ func TestHandlerOverlappingDeliveriesBothRun(t *testing.T) {
 		}
 		return nil
 	})
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
 	firstDone := make(chan error, 1)
 	go func() { firstDone <- h(logCtx(t), ce) }()
@@ -252,8 +257,7 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 		return nil
 	}}
 	h := Handler("mirror", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
 	err := h(logCtx(t), ce)
 	if !errors.Is(err, boom) {
@@ -280,8 +284,7 @@ func TestConsumersDeduplicateIndependently(t *testing.T) {
 	t.Parallel()
 	rdb := testenv.Redis(t)
 	a, b := &recorder{}, &recorder{}
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, ce := delivery(t)
 	for range 2 {
 		if err := Handler("a", rdb, a.fn)(logCtx(t), ce); err != nil {
 			t.Fatal(err)
@@ -374,8 +377,7 @@ func poisonCases(t *testing.T) []poisonCase {
 
 func TestHandlerAcknowledgesPoison(t *testing.T) {
 	t.Parallel()
-	e := envelope(t)
-	wrongType := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, wrongType := delivery(t)
 	wrongType.SetType("google.cloud.storage.object.v1.finalized")
 
 	run := func(t *testing.T, ce event.Event) {
@@ -413,8 +415,8 @@ func TestHandlerRedisUnavailable(t *testing.T) {
 	rdb := &redisx.Client{Client: redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond}), Prefix: "x:"}
 	t.Cleanup(func() { _ = rdb.Close() })
 	rec := &recorder{}
-	e := envelope(t)
-	err := Handler("mirror", rdb, rec.fn)(logCtx(t), cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e))))
+	_, ce := delivery(t)
+	err := Handler("mirror", rdb, rec.fn)(logCtx(t), ce)
 	if err == nil {
 		t.Fatal("delivery with Redis down = nil, want an error so Pub/Sub retries")
 	}
@@ -427,8 +429,7 @@ func TestHandlerMisconfigured(t *testing.T) {
 	t.Parallel()
 	rdb := &redisx.Client{Prefix: "x:"}
 	rec := &recorder{}
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, ce := delivery(t)
 	for name, h := range map[string]func(context.Context, event.Event) error{
 		"empty name":   Handler("", rdb, rec.fn),
 		"colon name":   Handler("a:b", rdb, rec.fn),
@@ -515,8 +516,7 @@ func TestHandlerPoisonFromFn(t *testing.T) {
 	rec := &recorder{err: func(int) error { return fmt.Errorf("%w: operatorId missing", ErrPoison) }}
 	var logs syncBuffer
 	ctx := logging.WithLogger(context.Background(), logging.New(&logs, slog.LevelDebug, ""))
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 	if err := Handler("mirror", rdb, rec.fn)(ctx, ce); err != nil {
 		t.Fatalf("ErrPoison from fn returned %v, want nil (acknowledged)", err)
 	}

@@ -29,10 +29,7 @@ func TestAccessFollowsTenantService(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	key := f.p.TenantID + "/" + f.p.OperatorID
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	if !s.InScope(f.props[0]) || f.dir.count() != 1 {
 		t.Fatalf("opened with scope %v after %d calls", s.PropertyScope, f.dir.count())
 	}
@@ -98,19 +95,14 @@ func TestAccessFollowsTenantService(t *testing.T) {
 func TestAccessRefreshFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
 	s := f.open(t)
 	f.dir.fail(apperr.Unavailable(errors.New("tenant-service down"), "tenant-service"))
 	f.clock.add(session.AccessMaxAge - 30*time.Second)
-	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-		t.Fatalf("due refresh failing before the bound: %v, %v; want the stored access", got, err)
-	}
+	f.wantResumed(t, "due refresh failing before the bound", f.p, s.ID, s.ID)
 	f.clock.add(30 * time.Second)
 	f.wantRefused(t, f.p, s.ID, apperr.UpstreamUnavailable)
 	f.dir.fail(nil)
-	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-		t.Fatalf("after recovery: %v, %v", got, err)
-	}
+	f.wantResumed(t, "after recovery", f.p, s.ID, s.ID)
 }
 
 // An operator-wide revocation finds a session however long it has slid:
@@ -127,9 +119,7 @@ func TestRevokeOperatorWideFindsOldSessions(t *testing.T) {
 	for range 6 {
 		f.rdb.Expire(ctx, opKey, time.Second)
 		f.clock.add(5 * time.Hour)
-		if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-			t.Fatalf("resolve: %v, %v", got, err)
-		}
+		f.wantResumed(t, "resolve", f.p, s.ID, s.ID)
 	}
 	time.Sleep(1100 * time.Millisecond)
 	if f.clock.now().Sub(s.OpenedAt.Time) < 30*time.Hour {
@@ -173,9 +163,7 @@ func TestFutureRevocationIsClamped(t *testing.T) {
 	}
 	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 	f.clock.add(time.Second)
-	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
-		t.Fatalf("sign-in a second after a future-dated revocation: opened %v, %v; want a new session", opened, err)
-	}
+	f.wantOpened(t, "sign-in a second after a future-dated revocation", reissued(f.p, f.clock.now()), "")
 }
 
 // Sign-out writes its cutoff before it ends the session, so a failure
@@ -214,10 +202,7 @@ func TestSweepExpiresIdleSessionsOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	idle, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := f.open(t)
 	busy := f.p
 	busy.DeviceID = ids.New(ids.Device)
 	if _, _, err := f.m.Resolve(ctx, busy, "", session.Client{}); err != nil {
@@ -262,9 +247,8 @@ func TestSweepExpiresIdleSessionsOnce(t *testing.T) {
 	}
 
 	// The idle device comes back: a new session, the old one stays expired.
-	again, opened, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil || !opened || again.ID == idle.ID {
-		t.Fatalf("request after expiry = %v opened %v, %v; want a new session", again, opened, err)
+	if again := f.wantOpened(t, "request after expiry", f.p, ""); again.ID == idle.ID {
+		t.Fatalf("request after expiry opened the expired session %s again", idle.ID)
 	}
 	old, err := f.m.Get(ctx, idle.ID)
 	if err != nil || old.State != session.StateExpired {
@@ -278,14 +262,11 @@ func TestLateRequestBeforeSweepNeverRevives(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	idle, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := f.open(t)
 	f.clock.add(session.TTL + time.Second)
-	fresh, opened, err := f.m.Resolve(ctx, f.p, idle.ID, session.Client{})
-	if err != nil || !opened || fresh.ID == idle.ID {
-		t.Fatalf("late request = %v opened %v, %v; want a new session", fresh, opened, err)
+	fresh := f.wantOpened(t, "late request", f.p, idle.ID)
+	if fresh.ID == idle.ID {
+		t.Fatalf("late request opened the expired session %s again", idle.ID)
 	}
 	var got []string
 	if _, err := f.m.Sweep(ctx, 10, func(_ context.Context, s *session.Session) error {
@@ -297,9 +278,7 @@ func TestLateRequestBeforeSweepNeverRevives(t *testing.T) {
 	if !slices.Equal(got, []string{idle.ID}) {
 		t.Fatalf("swept %v, want only the old session", got)
 	}
-	if s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{}); err != nil || s.ID != fresh.ID {
-		t.Fatalf("after the sweep: %v, %v; want the new session untouched", s, err)
-	}
+	f.wantResumed(t, "after the sweep", f.p, "", fresh.ID)
 }
 
 // A run whose emit fails leaves the session claimed; after the lease a run

@@ -80,6 +80,26 @@ func (f *fixture) wantRefused(t *testing.T, p auth.Principal, header string, cod
 	apperrtest.WantCode(t, err, code)
 }
 
+// wantOpened resolves p's request with the session header and wants a new
+// session opened; what names the request in a failure.
+func (f *fixture) wantOpened(t *testing.T, what string, p auth.Principal, header string) *session.Session {
+	t.Helper()
+	s, opened, err := f.m.Resolve(context.Background(), p, header, session.Client{})
+	if err != nil || !opened {
+		t.Fatalf("%s = %v opened %v, %v; want a new session", what, s, opened, err)
+	}
+	return s
+}
+
+// wantResumed resolves p's request with the session header and wants
+// session id; what names the request in a failure.
+func (f *fixture) wantResumed(t *testing.T, what string, p auth.Principal, header, id string) {
+	t.Helper()
+	if got, _, err := f.m.Resolve(context.Background(), p, header, session.Client{}); err != nil || got.ID != id {
+		t.Fatalf("%s = %v, %v; want session %s", what, got, err, id)
+	}
+}
+
 // revocation revokes every session of the fixture operator issued up to at.
 func (f *fixture) revocation(at time.Time) session.Revocation {
 	return session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: at}
@@ -239,9 +259,9 @@ func TestRevokeOperatorWide(t *testing.T) {
 	// Signing in again (a token issued after the revocation) opens a new session.
 	f.clock.add(time.Minute)
 	fresh := reissued(f.p, f.clock.now())
-	s2, opened, err := f.m.Resolve(ctx, fresh, "", session.Client{})
-	if err != nil || !opened || s2.ID == s.ID {
-		t.Fatalf("Resolve after re-login = %v opened %v err %v; want a new session", s2, opened, err)
+	s2 := f.wantOpened(t, "Resolve after re-login", fresh, "")
+	if s2.ID == s.ID {
+		t.Fatalf("Resolve after re-login resumed the revoked session %s", s.ID)
 	}
 	// Replaying the old revocation now leaves the new session alone.
 	replay, err := f.m.Revoke(ctx, rev)
@@ -264,10 +284,7 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 	ctx := context.Background()
 	other := f.p
 	other.DeviceID = ids.New(ids.Device)
-	a, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.open(t)
 	b, _, err := f.m.Resolve(ctx, other, "", session.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -278,9 +295,7 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 		t.Fatalf("Revoke(session) = %v, %v", ended, err)
 	}
 	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
-	if got, _, err := f.m.Resolve(ctx, other, "", session.Client{}); err != nil || got.ID != b.ID {
-		t.Fatalf("other device = %v, %v; want its session untouched", got, err)
-	}
+	f.wantResumed(t, "other device", other, "", b.ID)
 	// An event naming the session under another operator revokes nothing.
 	stray, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: ids.New(ids.Operator), SessionID: b.ID, At: f.clock.now()})
 	if err != nil || len(stray) != 0 {
@@ -299,9 +314,7 @@ func TestCloseSignsOut(t *testing.T) {
 	}
 	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
 	f.clock.add(2 * time.Second)
-	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
-		t.Fatalf("sign-in after sign-out: opened %v err %v", opened, err)
-	}
+	f.wantOpened(t, "sign-in after sign-out", reissued(f.p, f.clock.now()), "")
 }
 
 func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {

@@ -206,13 +206,6 @@ func TestFeedFiltersAndShape(t *testing.T) {
 	}
 }
 
-func code(err error) apperr.Code {
-	if err == nil {
-		return ""
-	}
-	return apperr.From(err).Code
-}
-
 // The role rule, checks in order (property, then well-formedness, then
 // role), and cursors that do not belong.
 func TestFeedRefusals(t *testing.T) {
@@ -247,7 +240,7 @@ func TestFeedRefusals(t *testing.T) {
 		{"garbage cursor", w.mgr, activity.FeedQuery{Cursor: "abc"}, apperr.ValidationFailed},
 	} {
 		_, _, err := f.List(ctx, tc.a, tc.q)
-		if got := code(err); got != tc.want {
+		if got := apperr.CodeOf(err); got != tc.want {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -261,7 +254,7 @@ func TestFeedRefusals(t *testing.T) {
 	for i := range raw {
 		tampered := []byte(p.NextCursor)
 		tampered[i] ^= 1
-		if _, _, err := f.List(ctx, w.mgr, activity.FeedQuery{Limit: "2", Cursor: string(tampered)}); code(err) != apperr.ValidationFailed {
+		if _, _, err := f.List(ctx, w.mgr, activity.FeedQuery{Limit: "2", Cursor: string(tampered)}); apperr.CodeOf(err) != apperr.ValidationFailed {
 			t.Fatalf("cursor altered at %d: %v, want 400", i, err)
 		}
 	}
@@ -284,7 +277,7 @@ func TestFeedRefusals(t *testing.T) {
 		{"another scope", rescoped, activity.FeedQuery{Limit: "2"}},
 	} {
 		tc.q.Cursor = p.NextCursor
-		if _, _, err := f.List(ctx, tc.a, tc.q); code(err) != apperr.ValidationFailed {
+		if _, _, err := f.List(ctx, tc.a, tc.q); apperr.CodeOf(err) != apperr.ValidationFailed {
 			t.Errorf("cursor replayed with %s: %v, want 400", tc.name, err)
 		}
 	}

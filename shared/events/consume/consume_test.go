@@ -118,6 +118,16 @@ func logCtx(t testing.TB) context.Context {
 	return logtest.Context(context.Background(), t)
 }
 
+// deliver hands ce to h with the test's logger and fails the test if h
+// returns an error, which would have Pub/Sub deliver it again; what names
+// the delivery.
+func deliver(t testing.TB, h func(context.Context, event.Event) error, ce event.Event, what string) {
+	t.Helper()
+	if err := h(logCtx(t), ce); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 func markerTTL(t testing.TB, rdb *redisx.Client, name, id string) time.Duration {
 	t.Helper()
 	ttl, err := rdb.TTL(context.Background(), MarkerKey(rdb, name, id)).Result()
@@ -142,9 +152,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 	h := Handler("forcelogout", rdb, rec.fn)
 	e, ce := delivery(t)
 
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("first delivery: %v", err)
-	}
+	deliver(t, h, ce, "first delivery")
 	if rec.count() != 1 {
 		t.Fatalf("fn ran %d times, want 1", rec.count())
 	}
@@ -155,9 +163,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 		t.Errorf("marker TTL = %v, want within (7d, 8d]", ttl)
 	}
 	for range 2 {
-		if err := h(logCtx(t), ce); err != nil {
-			t.Fatalf("redelivery: %v", err)
-		}
+		deliver(t, h, ce, "redelivery")
 	}
 	if rec.count() != 1 {
 		t.Errorf("fn ran %d times after redeliveries, want 1", rec.count())
@@ -172,9 +178,7 @@ func TestHandlerConcurrentDuplicatesAfterProcessing(t *testing.T) {
 	rec := &recorder{}
 	h := Handler("mirror", rdb, rec.fn)
 	_, ce := delivery(t)
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatal(err)
-	}
+	deliver(t, h, ce, "first delivery")
 
 	const n = 20
 	var wg sync.WaitGroup
@@ -224,9 +228,7 @@ func TestHandlerOverlappingDeliveriesBothRun(t *testing.T) {
 	firstDone := make(chan error, 1)
 	go func() { firstDone <- h(logCtx(t), ce) }()
 	<-entered
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("overlapping delivery: %v", err)
-	}
+	deliver(t, h, ce, "overlapping delivery")
 	close(release)
 	if err := <-firstDone; err != nil {
 		t.Fatalf("first delivery: %v", err)
@@ -235,9 +237,7 @@ func TestHandlerOverlappingDeliveriesBothRun(t *testing.T) {
 		t.Fatal("no processed marker after the deliveries")
 	}
 	for range 3 {
-		if err := h(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
+		deliver(t, h, ce, "delivery after the marker")
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -269,12 +269,8 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 	if ttl := markerTTL(t, rdb, "mirror", e.ID); ttl != -2 {
 		t.Fatalf("marker set (TTL %v) after a failed handler", ttl)
 	}
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("second delivery: %v", err)
-	}
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("third delivery: %v", err)
-	}
+	deliver(t, h, ce, "second delivery")
+	deliver(t, h, ce, "third delivery")
 	if rec.count() != 2 {
 		t.Errorf("fn ran %d times, want 2 (fail, succeed, then skipped)", rec.count())
 	}
@@ -286,12 +282,8 @@ func TestConsumersDeduplicateIndependently(t *testing.T) {
 	a, b := &recorder{}, &recorder{}
 	_, ce := delivery(t)
 	for range 2 {
-		if err := Handler("a", rdb, a.fn)(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
-		if err := Handler("b", rdb, b.fn)(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
+		deliver(t, Handler("a", rdb, a.fn), ce, "consumer a")
+		deliver(t, Handler("b", rdb, b.fn), ce, "consumer b")
 	}
 	if a.count() != 1 || b.count() != 1 {
 		t.Errorf("consumer a ran %d, b ran %d times; want 1 each", a.count(), b.count())

@@ -76,12 +76,39 @@ func readAll(t testing.TB, db *pg.DB, tenant string) []activity.Entry {
 	return out
 }
 
+// newLedger starts a ledger on db that is closed when the test ends, and
+// returns it with a fresh tenant to write as.
+func newLedger(t testing.TB, db *pg.DB, opts activity.Options) (*activity.Ledger, string) {
+	t.Helper()
+	l := activity.NewLedger(db, opts)
+	t.Cleanup(l.Close)
+	return l, ids.New(ids.Tenant)
+}
+
+// wantRows fails the test unless tenant has n rows, read back through RLS.
+func wantRows(t testing.TB, db *pg.DB, tenant string, n int) {
+	t.Helper()
+	if got := len(readAll(t, db, tenant)); got != n {
+		t.Errorf("rows of %s = %d, want %d", tenant, got, n)
+	}
+}
+
+// adminConn connects as the superuser, for the fixtures and locks the app
+// role cannot take; the connection closes when the test ends.
+func adminConn(t testing.TB, info testenv.PGInfo) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), info.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{})
 	at := time.Date(2026, 11, 22, 7, 0, 0, 123456789, time.FixedZone("PKT", 5*3600))
 
 	full := entry(tenant)
@@ -128,9 +155,7 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestRecordFillsIDAndTime(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{})
 	before := time.Now().Truncate(time.Millisecond)
 	e := entry(tenant)
 	if err := l.Record(context.Background(), e); err != nil {
@@ -153,7 +178,6 @@ func TestRecordFillsIDAndTime(t *testing.T) {
 
 func TestValidation(t *testing.T) {
 	t.Parallel()
-	tenant := ids.New(ids.Tenant)
 	cases := []struct {
 		name  string
 		edit  func(*activity.Entry)
@@ -195,8 +219,7 @@ func TestValidation(t *testing.T) {
 	// Every valid case must also be accepted by the database, in one batch:
 	// the Go checks must be at least as strict as the table's.
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
+	l, tenant := newLedger(t, db, activity.Options{})
 	var valid []activity.Entry
 
 	for _, tc := range cases {
@@ -217,9 +240,7 @@ func TestValidation(t *testing.T) {
 			t.Errorf("%s: code %s, want INTERNAL (a caller bug, not the client's)", tc.name, apperr.CodeOf(err))
 		}
 	}
-	if got := len(readAll(t, db, tenant)); got != len(valid) {
-		t.Errorf("rows = %d, want %d", got, len(valid))
-	}
+	wantRows(t, db, tenant, len(valid))
 	if err := l.Record(context.Background(), valid...); err != nil {
 		t.Errorf("all valid entries in one batch: %v", err)
 	}
@@ -295,9 +316,7 @@ func TestConcurrentRecordBatches(t *testing.T) {
 func TestBadEntryDoesNotFailBatchMates(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{})
 
 	const n = 60
 	var wg sync.WaitGroup
@@ -325,9 +344,7 @@ func TestBadEntryDoesNotFailBatchMates(t *testing.T) {
 			good++
 		}
 	}
-	if got := len(readAll(t, db, tenant)); got != good {
-		t.Errorf("rows = %d, want %d", got, good)
-	}
+	wantRows(t, db, tenant, good)
 
 	// All-or-nothing per call: one bad entry keeps its call's good ones out.
 	other := ids.New(ids.Tenant)
@@ -336,9 +353,7 @@ func TestBadEntryDoesNotFailBatchMates(t *testing.T) {
 	if err := l.Record(context.Background(), entry(other), bad); !errors.Is(err, activity.ErrInvalidEntry) {
 		t.Errorf("mixed call = %v, want ErrInvalidEntry", err)
 	}
-	if got := len(readAll(t, db, other)); got != 0 {
-		t.Errorf("rows of the mixed call = %d, want 0", got)
-	}
+	wantRows(t, db, other, 0)
 }
 
 // TestRecordIgnoresCancellation: the semantics chosen are that a Record
@@ -347,9 +362,7 @@ func TestBadEntryDoesNotFailBatchMates(t *testing.T) {
 func TestRecordIgnoresCancellation(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{})
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -372,9 +385,7 @@ func TestRecordIgnoresCancellation(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := len(readAll(t, db, tenant)); got != 41 {
-		t.Errorf("rows = %d, want 41", got)
-	}
+	wantRows(t, db, tenant, 41)
 }
 
 // TestRecordWaitsForCommit holds a lock the insert needs, so the batch
@@ -383,19 +394,13 @@ func TestRecordIgnoresCancellation(t *testing.T) {
 func TestRecordWaitsForCommit(t *testing.T) {
 	t.Parallel()
 	db, info := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{WriteTimeout: 30 * time.Second})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{WriteTimeout: 30 * time.Second})
 	e := entry(tenant)
 	e.ID = ids.New(ids.Activity)
 
 	// A superuser transaction that inserted the same id holds its unique
 	// index entry: the ledger's insert waits on it.
-	admin, err := pgx.Connect(context.Background(), info.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
+	admin := adminConn(t, info)
 	blocker, err := admin.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -422,9 +427,7 @@ func TestRecordWaitsForCommit(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Record = %v", err)
 	}
-	if got := len(readAll(t, db, tenant)); got != 2 {
-		t.Errorf("rows = %d, want 2", got)
-	}
+	wantRows(t, db, tenant, 2)
 }
 
 func TestRecordDatabaseGone(t *testing.T) {
@@ -432,9 +435,7 @@ func TestRecordDatabaseGone(t *testing.T) {
 	_, info := testenv.Postgres(t)
 	proxy := testenv.PGProxy(t, info.AppURL)
 	db := testenv.OpenPG(t, proxy.URL, 2)
-	l := activity.NewLedger(db, activity.Options{WriteTimeout: time.Second})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{WriteTimeout: time.Second})
 
 	if err := l.Record(context.Background(), entry(tenant)); err != nil {
 		t.Fatalf("before the cut: %v", err)
@@ -469,9 +470,7 @@ func TestRecordSurvivesLostConnection(t *testing.T) {
 	_, info := testenv.Postgres(t)
 	proxy := testenv.PGProxy(t, info.AppURL)
 	db := testenv.OpenPG(t, proxy.URL, 1)
-	l := activity.NewLedger(db, activity.Options{WriteTimeout: 10 * time.Second})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{WriteTimeout: 10 * time.Second})
 
 	for round := range 3 {
 		if err := l.Record(context.Background(), entry(tenant), entry(tenant)); err != nil {
@@ -479,9 +478,7 @@ func TestRecordSurvivesLostConnection(t *testing.T) {
 		}
 		proxy.Reset()
 	}
-	if got := len(readAll(t, db, tenant)); got != 6 {
-		t.Errorf("rows = %d, want 6", got)
-	}
+	wantRows(t, db, tenant, 6)
 	if s := l.Stats(); s.Batches != 3 || s.FailedBatches != 0 {
 		t.Errorf("stats = %+v, want 3 batches, none failed", s)
 	}
@@ -497,11 +494,7 @@ func TestCloseWaitsAndRefuses(t *testing.T) {
 	tenant := ids.New(ids.Tenant)
 	ctx := context.Background()
 
-	admin, err := pgx.Connect(ctx, info.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := adminConn(t, info)
 	lock, err := admin.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -615,9 +608,7 @@ func TestInsertTxSharesTheActionsTransaction(t *testing.T) {
 func TestRecordIsIdempotentByID(t *testing.T) {
 	t.Parallel()
 	db, _ := testenv.Postgres(t)
-	l := activity.NewLedger(db, activity.Options{})
-	defer l.Close()
-	tenant := ids.New(ids.Tenant)
+	l, tenant := newLedger(t, db, activity.Options{})
 	e := entry(tenant)
 	e.ID = ids.New(ids.Activity)
 	// A replayed offline action carries the same activity id: it is
@@ -627,9 +618,7 @@ func TestRecordIsIdempotentByID(t *testing.T) {
 			t.Fatalf("round %d: %v", i, err)
 		}
 	}
-	if got := len(readAll(t, db, tenant)); got != 4 {
-		t.Errorf("rows = %d, want 4 (1 replayed + 3 fresh)", got)
-	}
+	wantRows(t, db, tenant, 4) // 1 replayed + 3 fresh
 }
 
 // A batch of successful or partial views commits without waiting for its

@@ -88,11 +88,7 @@ func BenchmarkLedgerRecord(b *testing.B) {
 func BenchmarkRawCopy(b *testing.B) {
 	_, info := testenv.Postgres(b)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, info.AdminURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := adminConn(b, info)
 	cols := []string{"id", "tenant_id", "property_id", "operator_id", "device_id", "session_id", "occurred_at",
 		"category", "action", "outcome", "latency_ms", "request_id"}
 	const chunk = 1000

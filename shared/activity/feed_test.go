@@ -87,11 +87,19 @@ func (w feedWorld) row(a actor.Actor, prop string, at time.Time, cat activity.Ca
 		Outcome: activity.OutcomeSuccess, RequestID: "req-1"}
 }
 
+// feedOf writes es, rows of w's tenant, into a fresh database and returns
+// a feed that reads it.
+func (w feedWorld) feedOf(t *testing.T, es []activity.Entry) *activity.Feed {
+	t.Helper()
+	db, _ := testenv.Postgres(t)
+	insertAll(t, db, w.tenant, es)
+	return feed(t, db)
+}
+
 // 10,000 rows, many sharing a millisecond (ties broken by id), come back
 // newest first, each exactly once, across pages of the largest size.
 func TestFeedPagesEveryRowOnce(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var es []activity.Entry
@@ -106,8 +114,7 @@ func TestFeedPagesEveryRowOnce(t *testing.T) {
 		}
 		es = append(es, w.row(who, prop, base.Add(time.Duration(i/4)*time.Millisecond), activity.CategoryView))
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	got := readFeed(t, f, w.mgr, activity.FeedQuery{Limit: "200"}, 60)
 	if len(got) != len(es) {
 		t.Fatalf("paged %d rows, want %d", len(got), len(es))
@@ -145,7 +152,6 @@ func TestFeedPagesEveryRowOnce(t *testing.T) {
 
 func TestFeedFiltersAndShape(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	lock := w.row(w.fd, w.propA, t0.Add(2*time.Second), activity.CategoryLockAction)
@@ -159,8 +165,7 @@ func TestFeedFiltersAndShape(t *testing.T) {
 		w.row(w.other, w.propB, t0.Add(3*time.Second), activity.CategoryView), // out of everyone's scope here
 		w.row(w.mgr, w.propA, t0.Add(4*time.Second), activity.CategoryView),
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	actions := func(rows []activity.Row) string {
 		var s []string
 		for _, r := range rows {
@@ -201,26 +206,17 @@ func TestFeedFiltersAndShape(t *testing.T) {
 	}
 }
 
-func code(err error) apperr.Code {
-	if err == nil {
-		return ""
-	}
-	return apperr.From(err).Code
-}
-
 // The role rule, checks in order (property, then well-formedness, then
 // role), and cursors that do not belong.
 func TestFeedRefusals(t *testing.T) {
 	t.Parallel()
-	db, _ := testenv.Postgres(t)
 	w := newFeedWorld()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	var es []activity.Entry
 	for i := range 5 {
 		es = append(es, w.row(w.fd, w.propA, t0.Add(time.Duration(i)*time.Second), activity.CategoryView))
 	}
-	insertAll(t, db, w.tenant, es)
-	f := feed(t, db)
+	f := w.feedOf(t, es)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -244,7 +240,7 @@ func TestFeedRefusals(t *testing.T) {
 		{"garbage cursor", w.mgr, activity.FeedQuery{Cursor: "abc"}, apperr.ValidationFailed},
 	} {
 		_, _, err := f.List(ctx, tc.a, tc.q)
-		if got := code(err); got != tc.want {
+		if got := apperr.CodeOf(err); got != tc.want {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -258,7 +254,7 @@ func TestFeedRefusals(t *testing.T) {
 	for i := range raw {
 		tampered := []byte(p.NextCursor)
 		tampered[i] ^= 1
-		if _, _, err := f.List(ctx, w.mgr, activity.FeedQuery{Limit: "2", Cursor: string(tampered)}); code(err) != apperr.ValidationFailed {
+		if _, _, err := f.List(ctx, w.mgr, activity.FeedQuery{Limit: "2", Cursor: string(tampered)}); apperr.CodeOf(err) != apperr.ValidationFailed {
 			t.Fatalf("cursor altered at %d: %v, want 400", i, err)
 		}
 	}
@@ -281,7 +277,7 @@ func TestFeedRefusals(t *testing.T) {
 		{"another scope", rescoped, activity.FeedQuery{Limit: "2"}},
 	} {
 		tc.q.Cursor = p.NextCursor
-		if _, _, err := f.List(ctx, tc.a, tc.q); code(err) != apperr.ValidationFailed {
+		if _, _, err := f.List(ctx, tc.a, tc.q); apperr.CodeOf(err) != apperr.ValidationFailed {
 			t.Errorf("cursor replayed with %s: %v, want 400", tc.name, err)
 		}
 	}

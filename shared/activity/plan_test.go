@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -41,11 +39,7 @@ func TestFeedQueryPlans(t *testing.T) {
 	t.Parallel()
 	db, info := testenv.Postgres(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, info.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := adminConn(t, info)
 	tenant, other := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	props := make([]string, 20)
 	for i := range props {
@@ -54,7 +48,7 @@ func TestFeedQueryPlans(t *testing.T) {
 	// 120,000 rows over 90 days, a second tenant as large; categories
 	// skewed as real traffic is (views dominate, lock actions are rare).
 	// Written by the superuser: this is a fixture, not the app's path.
-	_, err = admin.Exec(ctx, `
+	_, err := admin.Exec(ctx, `
 INSERT INTO bff.operator_activity (id, tenant_id, property_id, operator_id, device_id, session_id, occurred_at,
        category, action, outcome, latency_ms, request_id)
 SELECT 'act_0' || upper(substr(md5(t || i::text), 1, 25)), t,

@@ -54,38 +54,64 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func TestVerifyWithStaticKey(t *testing.T) {
-	t.Parallel()
+// testIssuer stands in for iam-service: it signs tokens for cfg with a
+// P-256 key of its own, under kid k1.
+type testIssuer struct {
+	cfg Config
+	key *ecdsa.PrivateKey
+}
+
+func newTestIssuer(t *testing.T) testIssuer {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
+	return testIssuer{cfg: Config{Issuer: "https://iam.test", Audience: DefaultAudience}, key: key}
+}
+
+// verifier verifies is's tokens, finding keys with kf.
+func (is testIssuer) verifier(t *testing.T, kf jwt.Keyfunc) *Verifier {
+	t.Helper()
+	v, err := NewVerifierWithKeyfunc(is.cfg, kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// mint returns the Authorization header of a token for operator sub of
+// tenant tid on device dev, with id jti, issued at iat and living ttl.
+func (is testIssuer) mint(t *testing.T, sub, tid, dev, jti string, iat time.Time, ttl time.Duration) string {
+	t.Helper()
+	tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": is.cfg.Issuer, "aud": is.cfg.Audience, "sub": sub, "tid": tid,
+		"cnf": map[string]string{"kid": dev}, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": jti,
+	})
+	tk.Header["kid"] = "k1"
+	s, err := tk.SignedString(is.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Bearer " + s
+}
+
+func TestVerifyWithStaticKey(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
 	down := false
-	v, err := NewVerifierWithKeyfunc(cfg, func(t *jwt.Token) (any, error) {
+	v := is.verifier(t, func(t *jwt.Token) (any, error) {
 		if down {
 			return nil, fmt.Errorf("fetch: %w", ErrKeySetUnavailable)
 		}
 		if t.Header["kid"] != "k1" {
 			return nil, errors.New("unknown kid")
 		}
-		return &key.PublicKey, nil
+		return &is.key.PublicKey, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sub, tid, dev := ids.New(ids.Operator), ids.New(ids.Tenant), ids.New(ids.Device)
 	mint := func(iat time.Time, ttl time.Duration) string {
-		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": sub, "tid": tid,
-			"cnf": map[string]string{"kid": dev}, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": "j1",
-		})
-		tk.Header["kid"] = "k1"
-		s, err := tk.SignedString(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + s
+		return is.mint(t, sub, tid, dev, "j1", iat, ttl)
 	}
 	now := time.Now()
 	p, err := v.Verify(context.Background(), mint(now, time.Hour))
@@ -154,38 +180,22 @@ func TestNewVerifierWithKeyfuncValidates(t *testing.T) {
 // exact bytes that verified.
 func TestVerifiedTokensAreRemembered(t *testing.T) {
 	t.Parallel()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
+	is := newTestIssuer(t)
 	var lookups atomic.Int32
 	down := atomic.Bool{}
-	v, err := NewVerifierWithKeyfunc(cfg, func(*jwt.Token) (any, error) {
+	v := is.verifier(t, func(*jwt.Token) (any, error) {
 		lookups.Add(1)
 		if down.Load() {
 			return nil, fmt.Errorf("fetch: %w", ErrKeySetUnavailable)
 		}
-		return &key.PublicKey, nil
+		return &is.key.PublicKey, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	var clock atomic.Int64
 	clock.Store(int64(0))
 	v.now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
 	mint := func(ttl time.Duration) string {
-		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": ids.New(ids.Operator), "tid": ids.New(ids.Tenant),
-			"cnf": map[string]string{"kid": ids.New(ids.Device)}, "iat": start.Unix(), "exp": start.Add(ttl).Unix(), "jti": "j",
-		})
-		tk.Header["kid"] = "k1"
-		s, err := tk.SignedString(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + s
+		return is.mint(t, ids.New(ids.Operator), ids.New(ids.Tenant), ids.New(ids.Device), "j", start, ttl)
 	}
 	tok := mint(time.Hour)
 	first, err := v.Verify(context.Background(), tok)
@@ -235,28 +245,12 @@ func TestVerifiedTokensAreRemembered(t *testing.T) {
 // outlive every token they cut.
 func TestTokenLifetime(t *testing.T) {
 	t.Parallel()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Issuer: "https://iam.test", Audience: DefaultAudience}
-	v, err := NewVerifierWithKeyfunc(cfg, func(*jwt.Token) (any, error) { return &key.PublicKey, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := newTestIssuer(t)
+	v := is.verifier(t, func(*jwt.Token) (any, error) { return &is.key.PublicKey, nil })
 	now := time.Now().Truncate(time.Second)
 	v.now = func() time.Time { return now }
 	mint := func(iat time.Time, ttl time.Duration) string {
-		tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": ids.New(ids.Operator), "tid": ids.New(ids.Tenant),
-			"cnf": map[string]string{"kid": ids.New(ids.Device)}, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(), "jti": ids.New(ids.Event),
-		})
-		tk.Header["kid"] = "k1"
-		s, err := tk.SignedString(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + s
+		return is.mint(t, ids.New(ids.Operator), ids.New(ids.Tenant), ids.New(ids.Device), ids.New(ids.Event), iat, ttl)
 	}
 	cases := []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/compose/composetest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
@@ -343,26 +344,6 @@ func TestCacheLifetimes(t *testing.T) {
 	c := compose.New(rdb, compose.Options{})
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
-	ttlOf := func(pattern string) time.Duration {
-		t.Helper()
-		keys, err := rdb.Keys(ctx, rdb.Prefix+pattern).Result()
-		if err != nil || len(keys) != 1 {
-			t.Fatalf("keys %s = %v (%v), want one", pattern, keys, err)
-		}
-		ttl, err := rdb.PTTL(ctx, keys[0]).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ttl
-	}
-	within := func(what string, got, want time.Duration) {
-		t.Helper()
-		// Up to 5 s may pass on a loaded machine between the SET and the
-		// PTTL; more than want would be a wrong TTL.
-		if got > want || got < want-5*time.Second {
-			t.Errorf("%s TTL = %s, want %s", what, got, want)
-		}
-	}
 	for _, tc := range []struct {
 		name    string
 		ttl     time.Duration
@@ -382,9 +363,9 @@ func TestCacheLifetimes(t *testing.T) {
 		if err != nil || snap.Partial != tc.partial {
 			t.Fatalf("%s: partial %v err %v", tc.name, snap.Partial, err)
 		}
-		within(tc.name, ttlOf("snap:*"+prop+"*"), tc.want)
+		composetest.WantTTL(t, rdb, tc.name, "snap:*"+prop+"*", tc.want)
 		if !tc.partial {
-			within(tc.name+" last good value", ttlOf("lastgood:*"+prop+":*:today"), 10*time.Minute)
+			composetest.WantTTL(t, rdb, tc.name+" last good value", "lastgood:*"+prop+":*:today", 10*time.Minute)
 		}
 	}
 }

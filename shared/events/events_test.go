@@ -31,6 +31,16 @@ func valid() Envelope {
 	}
 }
 
+// marshal is v's JSON; the envelopes these tests encode always encode.
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -98,10 +108,7 @@ func TestValidateJoinsAllProblems(t *testing.T) {
 func TestEnvelopeJSONShape(t *testing.T) {
 	t.Parallel()
 	e := valid()
-	b, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := marshal(t, e)
 	want := `{"id":"` + e.ID + `","subject":"melmastoon.bff.backoffice.dashboard.viewed.v1",` +
 		`"occurredAt":"2026-11-22T07:00:00.123Z","tenantId":"` + tenant + `","propertyId":"` + property + `","data":{"a":1}}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
@@ -109,10 +116,7 @@ func TestEnvelopeJSONShape(t *testing.T) {
 	}
 
 	e.PropertyID = ""
-	b, err = json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = marshal(t, e)
 	if strings.Contains(string(b), "propertyId") {
 		t.Errorf("tenant-wide envelope JSON %s has propertyId", b)
 	}
@@ -139,10 +143,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			b, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := marshal(t, e)
 			got, err := Decode(b)
 			if err != nil {
 				t.Fatalf("Decode(%s): %v", b, err)
@@ -155,10 +156,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			// Encoding what was decoded gives the same bytes: a consumer
 			// that re-publishes or stores an envelope does not alter it.
-			b2, err := json.Marshal(got)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b2 := marshal(t, got)
 			if !bytes.Equal(b, b2) {
 				t.Errorf("re-encoded\n%s\nwant\n%s", b2, b)
 			}
@@ -212,10 +210,7 @@ func TestNew(t *testing.T) {
 func TestDecodeStrict(t *testing.T) {
 	t.Parallel()
 	e := valid()
-	good, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := marshal(t, e)
 	obj := string(good[:len(good)-1]) // without the closing brace
 	cases := []struct {
 		name string

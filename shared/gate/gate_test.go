@@ -2,9 +2,6 @@ package gate_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
@@ -23,6 +19,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/auth/authtest"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
@@ -38,8 +35,6 @@ import (
 // role; only tenant-service and Pub/Sub are stand-ins. Every step appends
 // to a trace, so the order is asserted, and the answer's first byte checks
 // what the ledger has committed by then.
-
-const issuer = "https://iam.test"
 
 // trace is the order the pipeline's steps ran in.
 type trace struct {
@@ -115,7 +110,7 @@ type fixture struct {
 	ledger *activity.Ledger // untraced
 	db     *pg.DB
 	tr     *trace
-	key    *ecdsa.PrivateKey
+	iam    *authtest.Issuer
 	tenant string
 	prop   string
 	dir    directory
@@ -124,23 +119,12 @@ type fixture struct {
 func newFixture(t testing.TB, pubErr error) *fixture {
 	t.Helper()
 	db, _ := testenv.Postgres(t)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifierWithKeyfunc(auth.Config{Issuer: issuer, Audience: auth.DefaultAudience}, func(tk *jwt.Token) (any, error) {
-		if tk.Header["kid"] != "k1" {
-			return nil, errors.New("unknown kid")
-		}
-		return &key.PublicKey, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iam := authtest.New(t)
+	v := iam.Verifier(t)
 	tr := &trace{}
 	ledger := activity.NewLedger(db, activity.Options{})
 	t.Cleanup(ledger.Close)
-	f := &fixture{t: t, db: db, tr: tr, key: key, tenant: ids.New(ids.Tenant), prop: ids.New(ids.Property), v: v, ledger: ledger}
+	f := &fixture{t: t, db: db, tr: tr, iam: iam, tenant: ids.New(ids.Tenant), prop: ids.New(ids.Property), v: v, ledger: ledger}
 	f.dir = directory{tr: tr, prop: f.prop, scope: map[string]bool{}}
 	f.g = &gate.Gate{
 		Verifier:       tracedVerifier{v, tr},
@@ -162,17 +146,7 @@ func (f *fixture) operator(noScope bool) (operatorID, deviceID string) {
 }
 
 func (f *fixture) token(operatorID, deviceID string) string {
-	now := time.Now()
-	tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": issuer, "aud": auth.DefaultAudience, "sub": operatorID, "tid": f.tenant,
-		"cnf": map[string]string{"kid": deviceID}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": ids.New(ids.Session),
-	})
-	tk.Header["kid"] = "k1"
-	s, err := tk.SignedString(f.key)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return "Bearer " + s
+	return f.iam.Token(f.t, f.tenant, operatorID, deviceID)
 }
 
 // row is what the tests compare of a ledger row.

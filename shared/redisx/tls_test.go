@@ -33,12 +33,27 @@ type testCA struct {
 	pem  string
 }
 
-func newCA(t *testing.T, name string) testCA {
+// newCert creates the certificate tmpl describes for a new P-256 key, signed
+// by ca, or self-signed when ca is nil.
+func newCert(t *testing.T, tmpl *x509.Certificate, ca *testCA) (der []byte, key *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	parent, signer := tmpl, key
+	if ca != nil {
+		parent, signer = ca.cert, ca.key
+	}
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der, key
+}
+
+func newCA(t *testing.T, name string) testCA {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: name},
@@ -48,10 +63,7 @@ func newCA(t *testing.T, name string) testCA {
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, key := newCert(t, tmpl, nil)
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +75,6 @@ func newCA(t *testing.T, name string) testCA {
 // redis.test, and of its key.
 func (ca testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "redis.test"},
@@ -77,16 +85,24 @@ func (ca testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, key := newCert(t, tmpl, &ca)
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// writeFile writes data to dir/name, readable by its owner only, and
+// returns the path.
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // tlsRedis starts a redis-server that speaks only TLS, with a certificate
@@ -102,14 +118,7 @@ func tlsRedis(t *testing.T, ca testCA, password string) string {
 	}
 	dir := t.TempDir()
 	certPEM, keyPEM := ca.issue(t)
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	certFile, keyFile, caFile := write("server.pem", certPEM), write("server.key", keyPEM), write("ca.pem", []byte(ca.pem))
+	certFile, keyFile, caFile := writeFile(t, dir, "server.pem", certPEM), writeFile(t, dir, "server.key", keyPEM), writeFile(t, dir, "ca.pem", []byte(ca.pem))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,10 +172,7 @@ func TestOpenOverTLS(t *testing.T) {
 	const password = "s3cret-auth-string"
 	addr := tlsRedis(t, ca, password)
 	ctx := context.Background()
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, []byte(ca.pem), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writeFile(t, t.TempDir(), "ca.pem", []byte(ca.pem))
 
 	open := func(cfg redisx.Config) (*redisx.Client, error) {
 		cfg.Addr, cfg.Password, cfg.PoolSize, cfg.KeyPrefix = addr, password, 2, "tls:"
@@ -221,14 +227,8 @@ func TestTLSConfigValidation(t *testing.T) {
 	t.Parallel()
 	ca := newCA(t, "ca")
 	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	junkFile := filepath.Join(dir, "junk.pem")
-	if err := os.WriteFile(caFile, []byte(ca.pem), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(junkFile, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writeFile(t, dir, "ca.pem", []byte(ca.pem))
+	junkFile := writeFile(t, dir, "junk.pem", []byte("not a certificate"))
 
 	var cfg redisx.Config
 	if err := config.LoadFrom(context.Background(), config.MapLookuper(map[string]string{

@@ -29,10 +29,7 @@ func TestAccessFollowsTenantService(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	key := f.p.TenantID + "/" + f.p.OperatorID
-	s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := f.open(t)
 	if !s.InScope(f.props[0]) || f.dir.count() != 1 {
 		t.Fatalf("opened with scope %v after %d calls", s.PropertyScope, f.dir.count())
 	}
@@ -84,15 +81,13 @@ func TestAccessFollowsTenantService(t *testing.T) {
 	// Every property taken away: refused as at open, on the same session.
 	f.dir.set(key, session.Access{Roles: []string{"manager"}})
 	f.clock.add(session.AccessMaxAge)
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.NoPropertyScope)
+	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 	// Removed from the tenant altogether: the same.
 	f.dir.mu.Lock()
 	delete(f.dir.acc, key)
 	f.dir.mu.Unlock()
 	f.clock.add(session.AccessMaxAge)
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.NoPropertyScope)
+	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 }
 
 // A tenant-service failure is tolerated while the stored access is younger
@@ -100,20 +95,14 @@ func TestAccessFollowsTenantService(t *testing.T) {
 func TestAccessRefreshFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
 	s := f.open(t)
 	f.dir.fail(apperr.Unavailable(errors.New("tenant-service down"), "tenant-service"))
 	f.clock.add(session.AccessMaxAge - 30*time.Second)
-	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-		t.Fatalf("due refresh failing before the bound: %v, %v; want the stored access", got, err)
-	}
+	f.wantResumed(t, "due refresh failing before the bound", f.p, s.ID, s.ID)
 	f.clock.add(30 * time.Second)
-	_, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
+	f.wantRefused(t, f.p, s.ID, apperr.UpstreamUnavailable)
 	f.dir.fail(nil)
-	if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-		t.Fatalf("after recovery: %v, %v", got, err)
-	}
+	f.wantResumed(t, "after recovery", f.p, s.ID, s.ID)
 }
 
 // An operator-wide revocation finds a session however long it has slid:
@@ -130,15 +119,13 @@ func TestRevokeOperatorWideFindsOldSessions(t *testing.T) {
 	for range 6 {
 		f.rdb.Expire(ctx, opKey, time.Second)
 		f.clock.add(5 * time.Hour)
-		if got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{}); err != nil || got.ID != s.ID {
-			t.Fatalf("resolve: %v, %v", got, err)
-		}
+		f.wantResumed(t, "resolve", f.p, s.ID, s.ID)
 	}
 	time.Sleep(1100 * time.Millisecond)
 	if f.clock.now().Sub(s.OpenedAt.Time) < 30*time.Hour {
 		t.Fatal("the session is not 30 h old")
 	}
-	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()})
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now()))
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
 		t.Fatalf("Revoke of a 30 h old session = %v, %v; want it revoked", ended, err)
 	}
@@ -154,7 +141,7 @@ func TestRevokePrunesVanishedSessions(t *testing.T) {
 	opKey := f.rdb.KeyNames().OperatorSessions(f.p.TenantID, f.p.OperatorID)
 	f.rdb.SAdd(ctx, opKey, "bos_01ARZ3NDEKTSV4RRFFQ69G5FAV")
 	f.clock.add(time.Second)
-	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}); err != nil {
+	if _, err := f.m.Revoke(ctx, f.revocation(f.clock.now())); err != nil {
 		t.Fatal(err)
 	}
 	members := f.rdb.SMembers(ctx, opKey).Val()
@@ -170,16 +157,13 @@ func TestFutureRevocationIsClamped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	s := f.open(t)
-	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now().Add(24 * time.Hour)})
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now().Add(24*time.Hour)))
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || !ended[0].EndedAt.Equal(f.clock.now()) {
 		t.Fatalf("future revocation = %v, %v; want the session revoked as of now", ended, err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.SessionRevoked)
+	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 	f.clock.add(time.Second)
-	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
-		t.Fatalf("sign-in a second after a future-dated revocation: opened %v, %v; want a new session", opened, err)
-	}
+	f.wantOpened(t, "sign-in a second after a future-dated revocation", reissued(f.p, f.clock.now()), "")
 }
 
 // Sign-out writes its cutoff before it ends the session, so a failure
@@ -195,8 +179,7 @@ func TestCloseCutsBeforeEnding(t *testing.T) {
 	if _, err := f.m.Close(ctx, s, f.p.IssuedAt); err == nil {
 		t.Fatal("Close over an unreadable session succeeded")
 	}
-	_, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.Unauthenticated)
+	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
 
 	g := newFixture(t)
 	ahead := reissued(g.p, g.clock.now().Add(30*time.Second))
@@ -219,10 +202,7 @@ func TestSweepExpiresIdleSessionsOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	idle, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := f.open(t)
 	busy := f.p
 	busy.DeviceID = ids.New(ids.Device)
 	if _, _, err := f.m.Resolve(ctx, busy, "", session.Client{}); err != nil {
@@ -267,9 +247,8 @@ func TestSweepExpiresIdleSessionsOnce(t *testing.T) {
 	}
 
 	// The idle device comes back: a new session, the old one stays expired.
-	again, opened, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil || !opened || again.ID == idle.ID {
-		t.Fatalf("request after expiry = %v opened %v, %v; want a new session", again, opened, err)
+	if again := f.wantOpened(t, "request after expiry", f.p, ""); again.ID == idle.ID {
+		t.Fatalf("request after expiry opened the expired session %s again", idle.ID)
 	}
 	old, err := f.m.Get(ctx, idle.ID)
 	if err != nil || old.State != session.StateExpired {
@@ -283,14 +262,11 @@ func TestLateRequestBeforeSweepNeverRevives(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	idle, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := f.open(t)
 	f.clock.add(session.TTL + time.Second)
-	fresh, opened, err := f.m.Resolve(ctx, f.p, idle.ID, session.Client{})
-	if err != nil || !opened || fresh.ID == idle.ID {
-		t.Fatalf("late request = %v opened %v, %v; want a new session", fresh, opened, err)
+	fresh := f.wantOpened(t, "late request", f.p, idle.ID)
+	if fresh.ID == idle.ID {
+		t.Fatalf("late request opened the expired session %s again", idle.ID)
 	}
 	var got []string
 	if _, err := f.m.Sweep(ctx, 10, func(_ context.Context, s *session.Session) error {
@@ -302,9 +278,7 @@ func TestLateRequestBeforeSweepNeverRevives(t *testing.T) {
 	if !slices.Equal(got, []string{idle.ID}) {
 		t.Fatalf("swept %v, want only the old session", got)
 	}
-	if s, _, err := f.m.Resolve(ctx, f.p, "", session.Client{}); err != nil || s.ID != fresh.ID {
-		t.Fatalf("after the sweep: %v, %v; want the new session untouched", s, err)
-	}
+	f.wantResumed(t, "after the sweep", f.p, "", fresh.ID)
 }
 
 // A run whose emit fails leaves the session claimed; after the lease a run

@@ -73,6 +73,38 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// wantRefused resolves p's request with the session header and wants code.
+func (f *fixture) wantRefused(t *testing.T, p auth.Principal, header string, code apperr.Code) {
+	t.Helper()
+	_, _, err := f.m.Resolve(context.Background(), p, header, session.Client{})
+	apperrtest.WantCode(t, err, code)
+}
+
+// wantOpened resolves p's request with the session header and wants a new
+// session opened; what names the request in a failure.
+func (f *fixture) wantOpened(t *testing.T, what string, p auth.Principal, header string) *session.Session {
+	t.Helper()
+	s, opened, err := f.m.Resolve(context.Background(), p, header, session.Client{})
+	if err != nil || !opened {
+		t.Fatalf("%s = %v opened %v, %v; want a new session", what, s, opened, err)
+	}
+	return s
+}
+
+// wantResumed resolves p's request with the session header and wants
+// session id; what names the request in a failure.
+func (f *fixture) wantResumed(t *testing.T, what string, p auth.Principal, header, id string) {
+	t.Helper()
+	if got, _, err := f.m.Resolve(context.Background(), p, header, session.Client{}); err != nil || got.ID != id {
+		t.Fatalf("%s = %v, %v; want session %s", what, got, err, id)
+	}
+}
+
+// revocation revokes every session of the fixture operator issued up to at.
+func (f *fixture) revocation(at time.Time) session.Revocation {
+	return session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: at}
+}
+
 // open opens the fixture operator's session, as the first request does.
 func (f *fixture) open(t *testing.T) *session.Session {
 	t.Helper()
@@ -175,7 +207,6 @@ func TestConcurrentFirstRequestsOpenOneSession(t *testing.T) {
 func TestResolveRefusals(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
 	s := f.open(t)
 	otherDevice := f.p
 	otherDevice.DeviceID = ids.New(ids.Device)
@@ -196,8 +227,7 @@ func TestResolveRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := f.m.Resolve(ctx, tc.p, tc.header, session.Client{})
-			apperrtest.WantCode(t, err, tc.want)
+			f.wantRefused(t, tc.p, tc.header, tc.want)
 		})
 	}
 }
@@ -208,13 +238,12 @@ func TestRevokeOperatorWide(t *testing.T) {
 	ctx := context.Background()
 	s := f.open(t)
 	f.clock.add(time.Minute)
-	rev := session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()}
+	rev := f.revocation(f.clock.now())
 	ended, err := f.m.Revoke(ctx, rev)
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
 		t.Fatalf("Revoke = %v, %v; want the one session revoked", ended, err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, s.ID, session.Client{})
-	apperrtest.WantCode(t, err, apperr.SessionRevoked)
+	f.wantRefused(t, f.p, s.ID, apperr.SessionRevoked)
 
 	// Redelivery: same result, nothing new happens to the state.
 	again, err := f.m.Revoke(ctx, rev)
@@ -222,18 +251,17 @@ func TestRevokeOperatorWide(t *testing.T) {
 		t.Fatalf("replayed Revoke = %v, %v", again, err)
 	}
 	// An older revocation arriving late does not move the cutoff back.
-	if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: rev.At.Add(-time.Hour)}); err != nil {
+	if _, err := f.m.Revoke(ctx, f.revocation(rev.At.Add(-time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.SessionRevoked)
+	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 
 	// Signing in again (a token issued after the revocation) opens a new session.
 	f.clock.add(time.Minute)
 	fresh := reissued(f.p, f.clock.now())
-	s2, opened, err := f.m.Resolve(ctx, fresh, "", session.Client{})
-	if err != nil || !opened || s2.ID == s.ID {
-		t.Fatalf("Resolve after re-login = %v opened %v err %v; want a new session", s2, opened, err)
+	s2 := f.wantOpened(t, "Resolve after re-login", fresh, "")
+	if s2.ID == s.ID {
+		t.Fatalf("Resolve after re-login resumed the revoked session %s", s.ID)
 	}
 	// Replaying the old revocation now leaves the new session alone.
 	replay, err := f.m.Revoke(ctx, rev)
@@ -256,10 +284,7 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 	ctx := context.Background()
 	other := f.p
 	other.DeviceID = ids.New(ids.Device)
-	a, _, err := f.m.Resolve(ctx, f.p, "", session.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.open(t)
 	b, _, err := f.m.Resolve(ctx, other, "", session.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -269,11 +294,8 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 	if err != nil || len(ended) != 1 || ended[0].ID != a.ID {
 		t.Fatalf("Revoke(session) = %v, %v", ended, err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.SessionRevoked)
-	if got, _, err := f.m.Resolve(ctx, other, "", session.Client{}); err != nil || got.ID != b.ID {
-		t.Fatalf("other device = %v, %v; want its session untouched", got, err)
-	}
+	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
+	f.wantResumed(t, "other device", other, "", b.ID)
 	// An event naming the session under another operator revokes nothing.
 	stray, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: ids.New(ids.Operator), SessionID: b.ID, At: f.clock.now()})
 	if err != nil || len(stray) != 0 {
@@ -290,12 +312,9 @@ func TestCloseSignsOut(t *testing.T) {
 	if err != nil || closed.State != session.StateClosed || closed.EndReason != session.ReasonSignedOut {
 		t.Fatalf("Close = %+v, %v", closed, err)
 	}
-	_, _, err = f.m.Resolve(ctx, f.p, "", session.Client{})
-	apperrtest.WantCode(t, err, apperr.Unauthenticated)
+	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
 	f.clock.add(2 * time.Second)
-	if _, opened, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), "", session.Client{}); err != nil || !opened {
-		t.Fatalf("sign-in after sign-out: opened %v err %v", opened, err)
-	}
+	f.wantOpened(t, "sign-in after sign-out", reissued(f.p, f.clock.now()), "")
 }
 
 func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
@@ -344,7 +363,7 @@ func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
 	// Revoke loses to the updates' contention too (a 503 the consumer's
 	// redelivery retries); retry it the same way.
 	for {
-		_, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, At: f.clock.now()})
+		_, err := f.m.Revoke(ctx, f.revocation(f.clock.now()))
 		if err == nil {
 			break
 		}

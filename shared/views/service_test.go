@@ -18,6 +18,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/compose"
+	"github.com/melmastoon/bff-backoffice/shared/compose/composetest"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
@@ -305,30 +306,16 @@ func TestSnapshotLifetimes(t *testing.T) {
 		Calendar: &views.Calendar{Now: func() time.Time { return day }},
 	}
 	ctx := context.Background()
-	ttlOf := func(kind, prop string) time.Duration {
+	snapTTL := func(what, kind, prop string, want time.Duration) {
 		t.Helper()
-		keys, err := rdb.Keys(ctx, rdb.Prefix+"snap:"+kind+":*"+prop+"*").Result()
-		if err != nil || len(keys) != 1 {
-			t.Fatalf("snapshot keys of %s = %v (%v), want one", kind, keys, err)
-		}
-		ttl, err := rdb.PTTL(ctx, keys[0]).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ttl
-	}
-	within := func(what string, got, want time.Duration) {
-		t.Helper()
-		if got > want || got < want-5*time.Second {
-			t.Errorf("%s snapshot TTL = %s, want %s", what, got, want)
-		}
+		composetest.WantTTL(t, rdb, what+" snapshot", "snap:"+kind+":*"+prop+"*", want)
 	}
 
 	a := operator(tenant.RoleFrontDesk)
 	if _, _, err := s.View(ctx, a, views.VArrivals, a.PropertyScope[0]); err != nil {
 		t.Fatal(err)
 	}
-	within("view", ttlOf(views.VArrivals, a.PropertyScope[0]), views.ViewTTL)
+	snapTTL("view", views.VArrivals, a.PropertyScope[0], views.ViewTTL)
 	if views.ViewTTL != 15*time.Second || views.DashboardTTL != 30*time.Second {
 		t.Fatalf("ViewTTL %s, DashboardTTL %s; want 15 s and 30 s", views.ViewTTL, views.DashboardTTL)
 	}
@@ -339,7 +326,7 @@ func TestSnapshotLifetimes(t *testing.T) {
 	if _, _, err := s.View(ctx, b, views.VArrivals, b.PropertyScope[0]); err != nil {
 		t.Fatal(err)
 	}
-	within("partial view", ttlOf(views.VArrivals, b.PropertyScope[0]), 5*time.Second)
+	snapTTL("partial view", views.VArrivals, b.PropertyScope[0], 5*time.Second)
 }
 
 // Today is open to every role, but roles without the guest-data right get

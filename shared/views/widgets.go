@@ -81,19 +81,11 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 			return c.Today(ctx, t, p, d)
 		}, nil)
 	case WArrivals:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.Arrivals(ctx, t, p, d)
-		},
-			func(st reservation.Stays) any { return preview(st, reservation.StatusExpected) })
+		return from(s.Reservation, sc.arrivals, func(st reservation.Stays) any { return preview(st, reservation.StatusExpected) })
 	case WDepartures:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.Departures(ctx, t, p, d)
-		},
-			func(st reservation.Stays) any { return preview(st, reservation.StatusCheckedIn) })
+		return from(s.Reservation, sc.departures, func(st reservation.Stays) any { return preview(st, reservation.StatusCheckedIn) })
 	case WInHouse:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.InHouse(ctx, t, p)
-		}, inHouse)
+		return from(s.Reservation, sc.inHouseStays, inHouse)
 	case WOccupancy:
 		return from(s.Revenue, func(ctx context.Context, c *revenue.Client) (revenue.Occupancy, error) {
 			return c.Occupancy(ctx, t, p, d)
@@ -109,13 +101,9 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 			return c.Summary(ctx, t, p)
 		}, nil)
 	case WHousekeepingSummary:
-		return from(s.Housekeeping, func(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
-			return c.Board(ctx, t, p)
-		},
-			func(b housekeeping.Board) any { return b.Summary })
+		return from(s.Housekeeping, sc.housekeepingBoard, func(b housekeeping.Board) any { return b.Summary })
 	case WMaintenanceSummary:
-		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) },
-			func(b maintenance.Board) any { return b.Summary })
+		return from(s.Maintenance, sc.maintenanceBoard, func(b maintenance.Board) any { return b.Summary })
 	case WSyncStatus:
 		return func(ctx context.Context) (any, error) {
 			if s.Devices == nil {
@@ -129,7 +117,6 @@ func (s *Sources) DashboardFetch(name string, sc Scope) Fetch {
 
 // ViewFetch returns the loader of workbench view kind: its items.
 func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
-	t, p, d := sc.TenantID, sc.PropertyID, sc.Date
 	items := func(st reservation.Stays) any { return st.Items }
 	switch kind {
 	case VToday:
@@ -141,27 +128,41 @@ func (s *Sources) ViewFetch(kind string, sc Scope) Fetch {
 				return ms
 			})
 	case VArrivals:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.Arrivals(ctx, t, p, d)
-		}, items)
+		return from(s.Reservation, sc.arrivals, items)
 	case VDepartures:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.Departures(ctx, t, p, d)
-		}, items)
+		return from(s.Reservation, sc.departures, items)
 	case VInHouse:
-		return from(s.Reservation, func(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
-			return c.InHouse(ctx, t, p)
-		}, items)
+		return from(s.Reservation, sc.inHouseStays, items)
 	case VHousekeepingBoard:
 		// A board's items are its rooms; the summary is the dashboard's.
-		return from(s.Housekeeping, func(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
-			return c.Board(ctx, t, p)
-		}, func(b housekeeping.Board) any { return nonNil(b.Rooms) })
+		return from(s.Housekeeping, sc.housekeepingBoard, func(b housekeeping.Board) any { return nonNil(b.Rooms) })
 	case VMaintenanceBoard:
-		return from(s.Maintenance, func(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) { return c.Board(ctx, t, p) },
-			func(b maintenance.Board) any { return nonNil(b.WorkOrders) })
+		return from(s.Maintenance, sc.maintenanceBoard, func(b maintenance.Board) any { return nonNil(b.WorkOrders) })
 	}
 	return func(context.Context) (any, error) { return nil, fmt.Errorf("unknown view %q", kind) }
+}
+
+// The upstream calls a dashboard widget shares with a workbench view: the
+// widget summarises the answer the view lists.
+
+func (sc Scope) arrivals(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+	return c.Arrivals(ctx, sc.TenantID, sc.PropertyID, sc.Date)
+}
+
+func (sc Scope) departures(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+	return c.Departures(ctx, sc.TenantID, sc.PropertyID, sc.Date)
+}
+
+func (sc Scope) inHouseStays(ctx context.Context, c *reservation.Client) (reservation.Stays, error) {
+	return c.InHouse(ctx, sc.TenantID, sc.PropertyID)
+}
+
+func (sc Scope) housekeepingBoard(ctx context.Context, c *housekeeping.Client) (housekeeping.Board, error) {
+	return c.Board(ctx, sc.TenantID, sc.PropertyID)
+}
+
+func (sc Scope) maintenanceBoard(ctx context.Context, c *maintenance.Client) (maintenance.Board, error) {
+	return c.Board(ctx, sc.TenantID, sc.PropertyID)
 }
 
 // nonNil keeps an empty list an array ([]) in JSON.
@@ -228,9 +229,9 @@ func (s *Sources) todayItems(ctx context.Context, sc Scope) ([]Movement, error) 
 	)
 	go func() {
 		defer close(done)
-		dep, depErr = s.Reservation.Departures(ctx, sc.TenantID, sc.PropertyID, sc.Date)
+		dep, depErr = sc.departures(ctx, s.Reservation)
 	}()
-	arr, err := s.Reservation.Arrivals(ctx, sc.TenantID, sc.PropertyID, sc.Date)
+	arr, err := sc.arrivals(ctx, s.Reservation)
 	<-done
 	if err != nil {
 		return nil, err

@@ -81,6 +81,14 @@ func cloudEvent(t testing.TB, body []byte) event.Event {
 	return ce
 }
 
+// delivery is a new envelope and the CloudEvent Eventarc delivers for it,
+// published with its attributes.
+func delivery(t testing.TB) (events.Envelope, event.Event) {
+	t.Helper()
+	e := envelope(t)
+	return e, cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+}
+
 // recorder counts calls to a Func and keeps the envelopes it saw.
 type recorder struct {
 	mu    sync.Mutex
@@ -110,6 +118,16 @@ func logCtx(t testing.TB) context.Context {
 	return logtest.Context(context.Background(), t)
 }
 
+// deliver hands ce to h with the test's logger and fails the test if h
+// returns an error, which would have Pub/Sub deliver it again; what names
+// the delivery.
+func deliver(t testing.TB, h func(context.Context, event.Event) error, ce event.Event, what string) {
+	t.Helper()
+	if err := h(logCtx(t), ce); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 func markerTTL(t testing.TB, rdb *redisx.Client, name, id string) time.Duration {
 	t.Helper()
 	ttl, err := rdb.TTL(context.Background(), MarkerKey(rdb, name, id)).Result()
@@ -132,12 +150,9 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("forcelogout", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("first delivery: %v", err)
-	}
+	deliver(t, h, ce, "first delivery")
 	if rec.count() != 1 {
 		t.Fatalf("fn ran %d times, want 1", rec.count())
 	}
@@ -148,9 +163,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 		t.Errorf("marker TTL = %v, want within (7d, 8d]", ttl)
 	}
 	for range 2 {
-		if err := h(logCtx(t), ce); err != nil {
-			t.Fatalf("redelivery: %v", err)
-		}
+		deliver(t, h, ce, "redelivery")
 	}
 	if rec.count() != 1 {
 		t.Errorf("fn ran %d times after redeliveries, want 1", rec.count())
@@ -164,11 +177,8 @@ func TestHandlerConcurrentDuplicatesAfterProcessing(t *testing.T) {
 	rdb := testenv.Redis(t)
 	rec := &recorder{}
 	h := Handler("mirror", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatal(err)
-	}
+	_, ce := delivery(t)
+	deliver(t, h, ce, "first delivery")
 
 	const n = 20
 	var wg sync.WaitGroup
@@ -213,15 +223,12 @@ func TestHandlerOverlappingDeliveriesBothRun(t *testing.T) {
 		}
 		return nil
 	})
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
 	firstDone := make(chan error, 1)
 	go func() { firstDone <- h(logCtx(t), ce) }()
 	<-entered
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("overlapping delivery: %v", err)
-	}
+	deliver(t, h, ce, "overlapping delivery")
 	close(release)
 	if err := <-firstDone; err != nil {
 		t.Fatalf("first delivery: %v", err)
@@ -230,9 +237,7 @@ func TestHandlerOverlappingDeliveriesBothRun(t *testing.T) {
 		t.Fatal("no processed marker after the deliveries")
 	}
 	for range 3 {
-		if err := h(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
+		deliver(t, h, ce, "delivery after the marker")
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -252,8 +257,7 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 		return nil
 	}}
 	h := Handler("mirror", rdb, rec.fn)
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 
 	err := h(logCtx(t), ce)
 	if !errors.Is(err, boom) {
@@ -265,12 +269,8 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 	if ttl := markerTTL(t, rdb, "mirror", e.ID); ttl != -2 {
 		t.Fatalf("marker set (TTL %v) after a failed handler", ttl)
 	}
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("second delivery: %v", err)
-	}
-	if err := h(logCtx(t), ce); err != nil {
-		t.Fatalf("third delivery: %v", err)
-	}
+	deliver(t, h, ce, "second delivery")
+	deliver(t, h, ce, "third delivery")
 	if rec.count() != 2 {
 		t.Errorf("fn ran %d times, want 2 (fail, succeed, then skipped)", rec.count())
 	}
@@ -280,15 +280,10 @@ func TestConsumersDeduplicateIndependently(t *testing.T) {
 	t.Parallel()
 	rdb := testenv.Redis(t)
 	a, b := &recorder{}, &recorder{}
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, ce := delivery(t)
 	for range 2 {
-		if err := Handler("a", rdb, a.fn)(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
-		if err := Handler("b", rdb, b.fn)(logCtx(t), ce); err != nil {
-			t.Fatal(err)
-		}
+		deliver(t, Handler("a", rdb, a.fn), ce, "consumer a")
+		deliver(t, Handler("b", rdb, b.fn), ce, "consumer b")
 	}
 	if a.count() != 1 || b.count() != 1 {
 		t.Errorf("consumer a ran %d, b ran %d times; want 1 each", a.count(), b.count())
@@ -374,8 +369,7 @@ func poisonCases(t *testing.T) []poisonCase {
 
 func TestHandlerAcknowledgesPoison(t *testing.T) {
 	t.Parallel()
-	e := envelope(t)
-	wrongType := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, wrongType := delivery(t)
 	wrongType.SetType("google.cloud.storage.object.v1.finalized")
 
 	run := func(t *testing.T, ce event.Event) {
@@ -413,8 +407,8 @@ func TestHandlerRedisUnavailable(t *testing.T) {
 	rdb := &redisx.Client{Client: redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond}), Prefix: "x:"}
 	t.Cleanup(func() { _ = rdb.Close() })
 	rec := &recorder{}
-	e := envelope(t)
-	err := Handler("mirror", rdb, rec.fn)(logCtx(t), cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e))))
+	_, ce := delivery(t)
+	err := Handler("mirror", rdb, rec.fn)(logCtx(t), ce)
 	if err == nil {
 		t.Fatal("delivery with Redis down = nil, want an error so Pub/Sub retries")
 	}
@@ -427,8 +421,7 @@ func TestHandlerMisconfigured(t *testing.T) {
 	t.Parallel()
 	rdb := &redisx.Client{Prefix: "x:"}
 	rec := &recorder{}
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	_, ce := delivery(t)
 	for name, h := range map[string]func(context.Context, event.Event) error{
 		"empty name":   Handler("", rdb, rec.fn),
 		"colon name":   Handler("a:b", rdb, rec.fn),
@@ -515,8 +508,7 @@ func TestHandlerPoisonFromFn(t *testing.T) {
 	rec := &recorder{err: func(int) error { return fmt.Errorf("%w: operatorId missing", ErrPoison) }}
 	var logs syncBuffer
 	ctx := logging.WithLogger(context.Background(), logging.New(&logs, slog.LevelDebug, ""))
-	e := envelope(t)
-	ce := cloudEvent(t, pushBody(t, encode(t, e), attrsOf(e)))
+	e, ce := delivery(t)
 	if err := Handler("mirror", rdb, rec.fn)(ctx, ce); err != nil {
 		t.Fatalf("ErrPoison from fn returned %v, want nil (acknowledged)", err)
 	}

@@ -59,24 +59,8 @@ func request(tenant, prop string, ups map[string]*upstream) compose.Request {
 	}
 }
 
-// clock is a settable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 23, 19, 7, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 11, 23, 19, 7, 0, 0, time.UTC))
 }
 
 func newUps() map[string]*upstream {
@@ -269,7 +253,7 @@ func TestDeadLeaseHolder(t *testing.T) {
 	dying := open()
 	holder := compose.New(dying, compose.Options{LeaseTTL: lease})
 	frozen := newClock()
-	waiter := compose.New(open(), compose.Options{LeaseTTL: lease, Now: frozen.now})
+	waiter := compose.New(open(), compose.Options{LeaseTTL: lease, Now: frozen.Now})
 	ctx := context.Background()
 	tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
 
@@ -305,7 +289,7 @@ func TestStaleValueLastsTenMinutes(t *testing.T) {
 	t.Parallel()
 	rdb := testenv.Redis(t)
 	clk := newClock()
-	c := compose.New(rdb, compose.Options{Now: clk.now})
+	c := compose.New(rdb, compose.Options{Now: clk.Now})
 	ctx := context.Background()
 	tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
 	ups := newUps()
@@ -324,11 +308,11 @@ func TestStaleValueLastsTenMinutes(t *testing.T) {
 		}
 		return snap
 	}
-	clk.add(10 * time.Minute)
+	clk.Add(10 * time.Minute)
 	if snap := get(); snap.Staleness["revenue"] != compose.Stale || string(snap.Widgets["revenue"]) != `{"roomRevenue":"1234.00"}` {
 		t.Fatalf("10 min after the last good value: %s %s, want stale with the value", snap.Staleness["revenue"], snap.Widgets["revenue"])
 	}
-	clk.add(time.Millisecond)
+	clk.Add(time.Millisecond)
 	if snap := get(); snap.Staleness["revenue"] != compose.Unavailable || string(snap.Widgets["revenue"]) != "null" {
 		t.Fatalf("past 10 min: %s %s, want unavailable and null", snap.Staleness["revenue"], snap.Widgets["revenue"])
 	}

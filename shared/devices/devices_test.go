@@ -25,23 +25,11 @@ type fixture struct {
 	svc   *devices.Service
 	db    *pg.DB
 	info  testenv.PGInfo
-	clock *clock
+	clock *testenv.Clock
 }
 
 // jobs is a bff_jobs pool on the fixture's database.
 func (f *fixture) jobs(t *testing.T) *pg.DB { return testenv.JobsDB(t, f.info) }
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -51,8 +39,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	svc := devices.New(devices.Deps{DB: db, Redis: rdb, Cursors: cur, Now: c.now})
+	c := testenv.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	svc := devices.New(devices.Deps{DB: db, Redis: rdb, Cursors: cur, Now: c.Now})
 	return &fixture{svc: svc, db: db, info: info, clock: c}
 }
 
@@ -129,7 +117,7 @@ func TestHeartbeatPatchSemantics(t *testing.T) {
 	if note.PropertyID != prop || note.Action == "" {
 		t.Errorf("note = %+v", note)
 	}
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	// Only the network changes; everything else is kept, the pending
 	// summary included.
 	st2 := f.beat(t, a, devices.Heartbeat{NetworkProfile: ptr("flaky")})
@@ -154,7 +142,7 @@ func TestHeartbeatValidationAndScope(t *testing.T) {
 		"other property":      {devices.Heartbeat{PropertyID: ptr(ids.New(ids.Property))}, apperr.PropertyOutOfScope},
 		"malformed property":  {devices.Heartbeat{PropertyID: ptr("prp_nope")}, apperr.ValidationFailed},
 		"platform":            {devices.Heartbeat{AppPlatform: ptr("beos")}, apperr.ValidationFailed},
-		"future sentAt":       {devices.Heartbeat{SentAt: at(f.clock.now().Add(time.Hour))}, apperr.ValidationFailed},
+		"future sentAt":       {devices.Heartbeat{SentAt: at(f.clock.Now().Add(time.Hour))}, apperr.ValidationFailed},
 		"negative count":      {devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio", Count: -1}}}, apperr.ValidationFailed},
 		"duplicate aggregate": {devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio"}, {Aggregate: "folio"}}}, apperr.ValidationFailed},
 		"too many":            {devices.Heartbeat{Pending: ptr(make([]devices.Pending, devices.MaxPending+1))}, apperr.ValidationFailed},
@@ -176,7 +164,7 @@ func TestHeartbeatsOutOfOrderKeepTheNewest(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	a := anOperator()
-	base := f.clock.now().Add(-time.Minute)
+	base := f.clock.Now().Add(-time.Minute)
 	const n = 20
 	hb := func(i int) devices.Heartbeat {
 		return devices.Heartbeat{SentAt: at(base.Add(time.Duration(i) * time.Second)), AppVersion: ptr("1.0." + strconv.Itoa(i)),
@@ -230,7 +218,7 @@ func TestHeartbeatAfterTombstoneIsRefused(t *testing.T) {
 	if err := f.svc.DropHot(ctx, a.TenantID, a.DeviceID); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	_, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{AppVersion: ptr("2.0.0")})
 	apperrtest.WantCode(t, err, apperr.NotFound)
 	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
@@ -360,7 +348,7 @@ func TestHintsOnlyForTheSameOperatorsOtherDevices(t *testing.T) {
 	if h, _, _ := f.svc.Hints(ctx, stranger); len(h.Items) != 0 {
 		t.Errorf("another tenant sees hints: %+v", h.Items)
 	}
-	f.clock.add(devices.HintRetention + time.Minute)
+	f.clock.Add(devices.HintRetention + time.Minute)
 	if h, _, _ := f.svc.Hints(ctx, desk); len(h.Items) != 0 {
 		t.Errorf("hint older than 7 days still shown: %+v", h.Items)
 	}
@@ -377,11 +365,11 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 	b := operator(a.TenantID, a.PropertyScope...)
 	b.DeviceID = a.DeviceID // a shared terminal
 	for _, x := range []actor.Actor{a, b, a} {
-		f.clock.add(time.Second)
+		f.clock.Add(time.Second)
 		f.beat(t, x, devices.Heartbeat{Pending: &[]devices.Pending{{Aggregate: "folio", Count: 1, OldestAgeSeconds: 5}}})
 	}
 	for range 2 {
-		ops, err := f.svc.Delete(ctx, a.TenantID, a.DeviceID, f.clock.now())
+		ops, err := f.svc.Delete(ctx, a.TenantID, a.DeviceID, f.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,11 +389,11 @@ func TestDeleteTombstonesAndNamesOperators(t *testing.T) {
 			t.Fatalf("operators of the deleted device = %v, want [%s %s]", ops, a.OperatorID, b.OperatorID)
 		}
 	}
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	_, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{})
 	apperrtest.WantCode(t, err, apperr.NotFound)
 	never := onDevice(a)
-	if ops, err := f.svc.Delete(ctx, a.TenantID, never.DeviceID, f.clock.now()); err != nil || len(ops) != 0 {
+	if ops, err := f.svc.Delete(ctx, a.TenantID, never.DeviceID, f.clock.Now()); err != nil || len(ops) != 0 {
 		t.Fatalf("deleting an unseen device: %v, %v", ops, err)
 	}
 	// A device deleted before it ever reported is refused from its first heartbeat.

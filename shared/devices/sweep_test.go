@@ -136,8 +136,8 @@ func TestSweepAgainAfterHeartbeat(t *testing.T) {
 	f.beat(t, a, devices.Heartbeat{})
 	jobs := f.jobs(t)
 	pub := &recorder{}
-	sw := &devices.Sweeper{DB: jobs, Relay: outbox.NewRelay(jobs, pub, nil, outbox.Options{}), Now: func() time.Time { return f.clock.now() }}
-	f.clock.add(devices.OfflineAfter + time.Second)
+	sw := &devices.Sweeper{DB: jobs, Relay: outbox.NewRelay(jobs, pub, nil, outbox.Options{}), Now: func() time.Time { return f.clock.Now() }}
+	f.clock.Add(devices.OfflineAfter + time.Second)
 	if r, err := sw.Run(ctx); err != nil || r.Lost != 1 {
 		t.Fatalf("first silence: %+v, %v", r, err)
 	}
@@ -147,7 +147,7 @@ func TestSweepAgainAfterHeartbeat(t *testing.T) {
 	if st := f.beat(t, a, devices.Heartbeat{}); st.Status != devices.StatusOnline {
 		t.Fatalf("back: %+v", st)
 	}
-	f.clock.add(devices.OfflineAfter + time.Second)
+	f.clock.Add(devices.OfflineAfter + time.Second)
 	if r, err := sw.Run(ctx); err != nil || r.Lost != 1 {
 		t.Fatalf("second silence: %+v, %v", r, err)
 	}

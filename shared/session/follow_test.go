@@ -38,7 +38,7 @@ func TestAccessFollowsTenantService(t *testing.T) {
 	// Requests every 30 s: the stored access serves, no call, until due.
 	var narrowedAt time.Duration
 	for elapsed := 30 * time.Second; elapsed <= 6*time.Minute; elapsed += 30 * time.Second {
-		f.clock.add(30 * time.Second)
+		f.clock.Add(30 * time.Second)
 		got, _, err := f.m.Resolve(ctx, f.p, s.ID, session.Client{})
 		if err != nil {
 			t.Fatal(err)
@@ -64,9 +64,9 @@ func TestAccessFollowsTenantService(t *testing.T) {
 
 	// A token issued after the last read makes the next request re-read.
 	f.dir.set(key, session.Access{Roles: []string{"manager"}, PropertyScope: f.props})
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	before := f.dir.count()
-	got, _, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), s.ID, session.Client{})
+	got, _, err := f.m.Resolve(ctx, reissued(f.p, f.clock.Now()), s.ID, session.Client{})
 	if err != nil || !got.HasRole("manager") || !got.InScope(f.props[0]) || got.ID != s.ID {
 		t.Fatalf("newer token: %+v, %v; want the same session with the widened access", got, err)
 	}
@@ -74,19 +74,19 @@ func TestAccessFollowsTenantService(t *testing.T) {
 		t.Fatalf("newer token made %d calls, want 1", f.dir.count()-before)
 	}
 	// ... and only once: the same token again is not newer.
-	if _, _, err := f.m.Resolve(ctx, reissued(f.p, f.clock.now()), s.ID, session.Client{}); err != nil || f.dir.count() != before+1 {
+	if _, _, err := f.m.Resolve(ctx, reissued(f.p, f.clock.Now()), s.ID, session.Client{}); err != nil || f.dir.count() != before+1 {
 		t.Fatalf("same token again: %v, %d calls; want no call", err, f.dir.count()-before)
 	}
 
 	// Every property taken away: refused as at open, on the same session.
 	f.dir.set(key, session.Access{Roles: []string{"manager"}})
-	f.clock.add(session.AccessMaxAge)
+	f.clock.Add(session.AccessMaxAge)
 	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 	// Removed from the tenant altogether: the same.
 	f.dir.mu.Lock()
 	delete(f.dir.acc, key)
 	f.dir.mu.Unlock()
-	f.clock.add(session.AccessMaxAge)
+	f.clock.Add(session.AccessMaxAge)
 	f.wantRefused(t, f.p, s.ID, apperr.NoPropertyScope)
 }
 
@@ -97,9 +97,9 @@ func TestAccessRefreshFailure(t *testing.T) {
 	f := newFixture(t)
 	s := f.open(t)
 	f.dir.fail(apperr.Unavailable(errors.New("tenant-service down"), "tenant-service"))
-	f.clock.add(session.AccessMaxAge - 30*time.Second)
+	f.clock.Add(session.AccessMaxAge - 30*time.Second)
 	f.wantResumed(t, "due refresh failing before the bound", f.p, s.ID, s.ID)
-	f.clock.add(30 * time.Second)
+	f.clock.Add(30 * time.Second)
 	f.wantRefused(t, f.p, s.ID, apperr.UpstreamUnavailable)
 	f.dir.fail(nil)
 	f.wantResumed(t, "after recovery", f.p, s.ID, s.ID)
@@ -118,14 +118,14 @@ func TestRevokeOperatorWideFindsOldSessions(t *testing.T) {
 	// since the last renewal had nearly passed.
 	for range 6 {
 		f.rdb.Expire(ctx, opKey, time.Second)
-		f.clock.add(5 * time.Hour)
+		f.clock.Add(5 * time.Hour)
 		f.wantResumed(t, "resolve", f.p, s.ID, s.ID)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if f.clock.now().Sub(s.OpenedAt.Time) < 30*time.Hour {
+	if f.clock.Now().Sub(s.OpenedAt.Time) < 30*time.Hour {
 		t.Fatal("the session is not 30 h old")
 	}
-	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now()))
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.Now()))
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
 		t.Fatalf("Revoke of a 30 h old session = %v, %v; want it revoked", ended, err)
 	}
@@ -140,8 +140,8 @@ func TestRevokePrunesVanishedSessions(t *testing.T) {
 	s := f.open(t)
 	opKey := f.rdb.KeyNames().OperatorSessions(f.p.TenantID, f.p.OperatorID)
 	f.rdb.SAdd(ctx, opKey, "bos_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-	f.clock.add(time.Second)
-	if _, err := f.m.Revoke(ctx, f.revocation(f.clock.now())); err != nil {
+	f.clock.Add(time.Second)
+	if _, err := f.m.Revoke(ctx, f.revocation(f.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	members := f.rdb.SMembers(ctx, opKey).Val()
@@ -157,13 +157,13 @@ func TestFutureRevocationIsClamped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	s := f.open(t)
-	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.now().Add(24*time.Hour)))
-	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || !ended[0].EndedAt.Equal(f.clock.now()) {
+	ended, err := f.m.Revoke(ctx, f.revocation(f.clock.Now().Add(24*time.Hour)))
+	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || !ended[0].EndedAt.Equal(f.clock.Now()) {
 		t.Fatalf("future revocation = %v, %v; want the session revoked as of now", ended, err)
 	}
 	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
-	f.clock.add(time.Second)
-	f.wantOpened(t, "sign-in a second after a future-dated revocation", reissued(f.p, f.clock.now()), "")
+	f.clock.Add(time.Second)
+	f.wantOpened(t, "sign-in a second after a future-dated revocation", reissued(f.p, f.clock.Now()), "")
 }
 
 // Sign-out writes its cutoff before it ends the session, so a failure
@@ -182,7 +182,7 @@ func TestCloseCutsBeforeEnding(t *testing.T) {
 	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
 
 	g := newFixture(t)
-	ahead := reissued(g.p, g.clock.now().Add(30*time.Second))
+	ahead := reissued(g.p, g.clock.Now().Add(30*time.Second))
 	s2, _, err := g.m.Resolve(ctx, ahead, "", session.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestCloseCutsBeforeEnding(t *testing.T) {
 	if _, err := g.m.Close(ctx, s2, ahead.IssuedAt); err != nil {
 		t.Fatal(err)
 	}
-	g.clock.add(10 * time.Second)
+	g.clock.Add(10 * time.Second)
 	_, _, err = g.m.Resolve(ctx, ahead, "", session.Client{})
 	apperrtest.WantCode(t, err, apperr.Unauthenticated)
 }
@@ -208,11 +208,11 @@ func TestSweepExpiresIdleSessionsOnce(t *testing.T) {
 	if _, _, err := f.m.Resolve(ctx, busy, "", session.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(session.TTL - time.Hour)
+	f.clock.Add(session.TTL - time.Hour)
 	if _, _, err := f.m.Resolve(ctx, busy, "", session.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(2 * time.Hour)
+	f.clock.Add(2 * time.Hour)
 
 	var (
 		mu      sync.Mutex
@@ -263,7 +263,7 @@ func TestLateRequestBeforeSweepNeverRevives(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	idle := f.open(t)
-	f.clock.add(session.TTL + time.Second)
+	f.clock.Add(session.TTL + time.Second)
 	fresh := f.wantOpened(t, "late request", f.p, idle.ID)
 	if fresh.ID == idle.ID {
 		t.Fatalf("late request opened the expired session %s again", idle.ID)
@@ -288,7 +288,7 @@ func TestSweepRetriesAFailedEmit(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	s := f.open(t)
-	f.clock.add(session.TTL + time.Minute)
+	f.clock.Add(session.TTL + time.Minute)
 	if _, err := f.m.Sweep(ctx, 10, func(context.Context, *session.Session) error { return errors.New("pubsub down") }); err == nil {
 		t.Fatal("a failed emit did not fail the sweep")
 	}
@@ -297,7 +297,7 @@ func TestSweepRetriesAFailedEmit(t *testing.T) {
 	if _, err := f.m.Sweep(ctx, 10, emit); err != nil || len(got) != 0 {
 		t.Fatalf("within the lease: %d emitted, %v; want none", len(got), err)
 	}
-	f.clock.add(6 * time.Minute)
+	f.clock.Add(6 * time.Minute)
 	if _, err := f.m.Sweep(ctx, 10, emit); err != nil || len(got) != 1 || got[0].ID != s.ID || !got[0].EndedAt.Equal(s.OpenedAt.Add(session.TTL)) {
 		t.Fatalf("after the lease: %v, %v; want the session emitted with its expiry", got, err)
 	}
@@ -316,7 +316,7 @@ func TestEndedSessionsAreNotSwept(t *testing.T) {
 	if _, err := f.m.Close(ctx, s, f.p.IssuedAt); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(session.TTL + time.Minute)
+	f.clock.Add(session.TTL + time.Minute)
 	res, err := f.m.Sweep(ctx, 10, func(context.Context, *session.Session) error {
 		t.Error("a signed-out session was emitted as expired")
 		return nil

@@ -43,33 +43,21 @@ type fixture struct {
 	rdb   *redisx.Client
 	m     *session.Manager
 	dir   *directory
-	clock *clock
+	clock *testenv.Clock
 	p     auth.Principal
 	props []string
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	rdb := testenv.Redis(t)
-	f := &fixture{rdb: rdb, clock: &clock{t: time.Now().Truncate(time.Second)}}
+	f := &fixture{rdb: rdb, clock: testenv.NewClock(time.Now().Truncate(time.Second))}
 	f.props = []string{ids.New(ids.Property), ids.New(ids.Property)}
-	f.p = principal(f.clock.now().Add(-time.Minute))
+	f.p = principal(f.clock.Now().Add(-time.Minute))
 	f.dir = &directory{acc: map[string]session.Access{
 		f.p.TenantID + "/" + f.p.OperatorID: {Roles: []string{"front_desk"}, PropertyScope: f.props, PrimaryPropertyID: f.props[1]},
 	}}
-	f.m = session.NewManager(rdb, f.dir, session.Options{PIIKey: []byte("k"), Now: f.clock.now})
+	f.m = session.NewManager(rdb, f.dir, session.Options{PIIKey: []byte("k"), Now: f.clock.Now})
 	return f
 }
 
@@ -237,8 +225,8 @@ func TestRevokeOperatorWide(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	s := f.open(t)
-	f.clock.add(time.Minute)
-	rev := f.revocation(f.clock.now())
+	f.clock.Add(time.Minute)
+	rev := f.revocation(f.clock.Now())
 	ended, err := f.m.Revoke(ctx, rev)
 	if err != nil || len(ended) != 1 || ended[0].ID != s.ID || ended[0].State != session.StateRevoked {
 		t.Fatalf("Revoke = %v, %v; want the one session revoked", ended, err)
@@ -257,8 +245,8 @@ func TestRevokeOperatorWide(t *testing.T) {
 	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 
 	// Signing in again (a token issued after the revocation) opens a new session.
-	f.clock.add(time.Minute)
-	fresh := reissued(f.p, f.clock.now())
+	f.clock.Add(time.Minute)
+	fresh := reissued(f.p, f.clock.Now())
 	s2 := f.wantOpened(t, "Resolve after re-login", fresh, "")
 	if s2.ID == s.ID {
 		t.Fatalf("Resolve after re-login resumed the revoked session %s", s.ID)
@@ -289,15 +277,15 @@ func TestRevokeOneDeviceLeavesOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(time.Second)
-	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, SessionID: a.ID, At: f.clock.now()})
+	f.clock.Add(time.Second)
+	ended, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, SessionID: a.ID, At: f.clock.Now()})
 	if err != nil || len(ended) != 1 || ended[0].ID != a.ID {
 		t.Fatalf("Revoke(session) = %v, %v", ended, err)
 	}
 	f.wantRefused(t, f.p, "", apperr.SessionRevoked)
 	f.wantResumed(t, "other device", other, "", b.ID)
 	// An event naming the session under another operator revokes nothing.
-	stray, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: ids.New(ids.Operator), SessionID: b.ID, At: f.clock.now()})
+	stray, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: ids.New(ids.Operator), SessionID: b.ID, At: f.clock.Now()})
 	if err != nil || len(stray) != 0 {
 		t.Fatalf("Revoke with mismatched operator = %v, %v; want nothing", stray, err)
 	}
@@ -313,8 +301,8 @@ func TestCloseSignsOut(t *testing.T) {
 		t.Fatalf("Close = %+v, %v", closed, err)
 	}
 	f.wantRefused(t, f.p, "", apperr.Unauthenticated)
-	f.clock.add(2 * time.Second)
-	f.wantOpened(t, "sign-in after sign-out", reissued(f.p, f.clock.now()), "")
+	f.clock.Add(2 * time.Second)
+	f.wantOpened(t, "sign-in after sign-out", reissued(f.p, f.clock.Now()), "")
 }
 
 func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
@@ -363,7 +351,7 @@ func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
 	// Revoke loses to the updates' contention too (a 503 the consumer's
 	// redelivery retries); retry it the same way.
 	for {
-		_, err := f.m.Revoke(ctx, f.revocation(f.clock.now()))
+		_, err := f.m.Revoke(ctx, f.revocation(f.clock.Now()))
 		if err == nil {
 			break
 		}
@@ -406,7 +394,7 @@ func TestCutoffRefusesTokensIssuedAtOrBefore(t *testing.T) {
 	for _, offset := range []time.Duration{0, 500 * time.Millisecond, 999 * time.Millisecond} {
 		f := newFixture(t)
 		ctx := context.Background()
-		at := f.clock.now().Add(offset) // f.clock is on a whole second
+		at := f.clock.Now().Add(offset) // f.clock is on a whole second
 		if _, err := f.m.Revoke(ctx, session.Revocation{TenantID: f.p.TenantID, OperatorID: f.p.OperatorID, DeviceID: f.p.DeviceID, At: at}); err != nil {
 			t.Fatal(err)
 		}

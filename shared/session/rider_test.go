@@ -46,7 +46,7 @@ func TestResolveCarriesRidersInItsRoundTrip(t *testing.T) {
 	if k := f.m.Known(f.p); k == nil || k.ID != s.ID {
 		t.Fatalf("Known = %v, want session %s", k, s.ID)
 	}
-	other := principal(f.clock.now())
+	other := principal(f.clock.Now())
 	if k := f.m.Known(other); k != nil {
 		t.Errorf("Known of another device = %s, want nil", k.ID)
 	}

@@ -3,7 +3,6 @@ package views_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,18 +15,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // The dashboard's syncStatus is the property's devices as their
 // heartbeats left them in Postgres (and their sessions in Redis): online,
 // lagging (heard, offline actions waiting), offline (silent 5 min, or the
@@ -38,8 +25,8 @@ func TestDashboardSyncStatusFromDevices(t *testing.T) {
 	db, _ := testenv.Postgres(t)
 	rdb := testenv.Redis(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	clock := &testClock{t: now}
-	dev := devices.New(devices.Deps{DB: db, Redis: rdb, Now: clock.now})
+	clock := testenv.NewClock(now)
+	dev := devices.New(devices.Deps{DB: db, Redis: rdb, Now: clock.Now})
 	ctx := context.Background()
 	a := operator(tenant.RoleFrontDesk)
 	prop, other := a.PrimaryPropertyID, a.PropertyScope[0]
@@ -61,7 +48,7 @@ func TestDashboardSyncStatusFromDevices(t *testing.T) {
 			}
 			hb.Pending = &ps
 		}
-		clock.set(at)
+		clock.Set(at)
 		if _, _, _, err := dev.Heartbeat(ctx, x, hb); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +65,7 @@ func TestDashboardSyncStatusFromDevices(t *testing.T) {
 	if _, err := dev.Delete(ctx, a.TenantID, gone.DeviceID, now); err != nil {
 		t.Fatal(err)
 	}
-	clock.set(now)
+	clock.Set(now)
 
 	s := &views.Service{
 		Composer: compose.New(rdb, compose.Options{}),

@@ -356,12 +356,7 @@ func TestCacheLifetimes(t *testing.T) {
 
 func TestRedisDownStillComposes(t *testing.T) {
 	t.Parallel()
-	live := testenv.Redis(t)
-	dead, err := redisx.Open(context.Background(), redisx.Config{Addr: live.Options().Addr, KeyPrefix: live.Prefix, PoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = dead.Close()
+	dead := testenv.ClosedRedis(t)
 	c := compose.New(dead, compose.Options{})
 	ups := newUps()
 	snap, cached, err := c.Get(context.Background(), request(ids.New(ids.Tenant), ids.New(ids.Property), ups))

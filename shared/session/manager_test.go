@@ -373,14 +373,9 @@ func TestUpdateNeverResurrectsARevokedSession(t *testing.T) {
 
 func TestRedisDownIsUnavailable(t *testing.T) {
 	t.Parallel()
-	rdb := testenv.Redis(t)
-	dead, err := redisx.Open(context.Background(), redisx.Config{Addr: rdb.Options().Addr, KeyPrefix: rdb.Prefix, PoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = dead.Close()
+	dead := testenv.ClosedRedis(t)
 	m := session.NewManager(dead, &directory{}, session.Options{})
-	_, _, err = m.Resolve(context.Background(), principal(time.Now()), "", session.Client{})
+	_, _, err := m.Resolve(context.Background(), principal(time.Now()), "", session.Client{})
 	if apperr.CodeOf(err) != apperr.UpstreamUnavailable {
 		t.Fatalf("Resolve with Redis closed = %v, want UPSTREAM_UNAVAILABLE", err)
 	}

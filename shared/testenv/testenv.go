@@ -75,6 +75,16 @@ func Redis(t testing.TB) *redisx.Client {
 	return c
 }
 
+// ClosedRedis returns a client whose every command fails, as when Redis
+// goes away under a running instance: for the tests of what a service does
+// without its cache or its sessions.
+func ClosedRedis(t testing.TB) *redisx.Client {
+	t.Helper()
+	c := Redis(t)
+	_ = c.Close()
+	return c
+}
+
 // deletePrefix removes every key under prefix with its own connection, so it
 // works even when the test closed its client. The prefix holds no glob
 // metacharacters, so it is a safe MATCH pattern as is.

@@ -10,9 +10,7 @@ package folio
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -100,7 +98,7 @@ func (c *Client) Post(ctx context.Context, r Request) (Posting, error) {
 	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
 		return Posting{}, err
 	}
-	if (r.Kind != "adjustments" && r.Kind != "refunds") || r.RequestID == "" || len(r.RequestID) > 128 {
+	if (r.Kind != "adjustments" && r.Kind != "refunds") || !httpc.ValidRequestID(r.RequestID) {
 		return Posting{}, fmt.Errorf("%s: bad request %q/%q", op, r.Kind, r.RequestID)
 	}
 	body := map[string]any{"amountMinor": r.AmountMinor, "currency": r.Currency, "reason": r.Reason}
@@ -108,26 +106,15 @@ func (c *Client) Post(ctx context.Context, r Request) (Posting, error) {
 		body["paymentId"] = r.PaymentID
 	}
 	var out Posting
-	err := c.http.SendJSONWith(ctx, op, http.MethodPost, wire.PropertyPath(r.TenantID, r.PropertyID, "folios", r.FolioID, r.Kind),
-		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
-	var rej *httpc.RejectedError
-	var cf *httpc.ConflictError
+	err := c.http.PostOnce(ctx, op, wire.PropertyPath(r.TenantID, r.PropertyID, "folios", r.FolioID, r.Kind), r.RequestID, body, &out)
+	if status, code, ok := httpc.Refused(err); ok {
+		return Posting{}, &Refusal{Status: status, Code: code}
+	}
 	switch {
-	case errors.As(err, &rej):
-		return Posting{}, &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
-	case errors.As(err, &cf):
-		return Posting{}, &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
 	case err != nil:
 		return Posting{}, err
 	case out.FolioID != r.FolioID || out.AmountMinor != r.AmountMinor || out.Currency != r.Currency:
 		return Posting{}, c.http.Unavailable(op, "answer for another posting")
 	}
 	return out, nil
-}
-
-func trunc(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

@@ -292,3 +292,73 @@ func TestTraceparent(t *testing.T) {
 		}
 	}
 }
+
+func TestPostOnce(t *testing.T) {
+	t.Parallel()
+	var (
+		mu  sync.Mutex
+		got *http.Request
+	)
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Clone(context.Background())
+		mu.Unlock()
+		answer(http.StatusCreated, `{"name":"posted","count":1}`)(w, r)
+	})
+	var d doc
+	if err := newClient(t, base, time.Second).PostOnce(context.Background(), "test.Post", []string{"v1", "x"}, "bff-1", map[string]int{"n": 1}, &d); err != nil || d != (doc{Name: "posted", Count: 1}) {
+		t.Fatalf("PostOnce = %+v, %v", d, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.Method != http.MethodPost || got.URL.Path != "/v1/x" || got.Header.Get("Idempotency-Key") != "bff-1" || got.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("request %s %s %v", got.Method, got.URL.Path, got.Header)
+	}
+}
+
+// Refused tells a refusal of a write (its status and bounded code) from
+// every other outcome.
+func TestRefused(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("C", 200)
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		ok     bool
+		code   string
+	}{
+		{"409", 409, `{"code":"MELMASTOON.TEST.INVALID_STATE"}`, true, "MELMASTOON.TEST.INVALID_STATE"},
+		{"422", 422, `{"code":"MELMASTOON.TEST.VALIDATION_FAILED"}`, true, "MELMASTOON.TEST.VALIDATION_FAILED"},
+		{"403 without a code", 403, `<html>`, true, ""},
+		{"code cut", 422, `{"code":"` + long + `"}`, true, long[:128]},
+		{"201", 201, `{}`, false, ""},
+		{"404", 404, `{"code":"MELMASTOON.TEST.NOT_FOUND"}`, false, ""},
+		{"429", 429, ``, false, ""},
+		{"503", 503, `{"code":"MELMASTOON.TEST.UNAVAILABLE"}`, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := newClient(t, serve(t, answer(tc.status, tc.body)), time.Second).PostOnce(context.Background(), "test.Post", []string{"v1", "x"}, "bff-1", struct{}{}, nil)
+			status, code, ok := httpc.Refused(err)
+			switch {
+			case ok != tc.ok:
+				t.Fatalf("Refused(%v): ok = %v, want %v", err, ok, tc.ok)
+			case ok && (status != tc.status || code != tc.code):
+				t.Fatalf("Refused(%v) = %d %q, want %d %q", err, status, code, tc.status, tc.code)
+			case !ok && (status != 0 || code != ""):
+				t.Fatalf("Refused(%v) = %d %q with ok false", err, status, code)
+			}
+		})
+	}
+}
+
+func TestValidRequestID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{"": false, "bff-1": true, strings.Repeat("k", 128): true, strings.Repeat("k", 129): false} {
+		if got := httpc.ValidRequestID(id); got != want {
+			t.Errorf("ValidRequestID(%d bytes) = %v, want %v", len(id), got, want)
+		}
+	}
+}

@@ -301,7 +301,7 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
 		return Acted{}, err
 	}
-	if ids.Check(ids.Reservation, r.ReservationID) != nil || !ValidAction(r.Action) || r.RequestID == "" || len(r.RequestID) > 128 {
+	if ids.Check(ids.Reservation, r.ReservationID) != nil || !ValidAction(r.Action) || !httpc.ValidRequestID(r.RequestID) {
 		return Acted{}, fmt.Errorf("%s: bad request %q/%q/%q", op, r.ReservationID, r.Action, r.RequestID)
 	}
 	body := map[string]any{}
@@ -309,15 +309,11 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 		body["reason"] = r.Reason
 	}
 	var out Acted
-	err := c.http.SendJSONWith(ctx, op, http.MethodPost, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, r.Action),
-		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
-	var rej *httpc.RejectedError
-	var cf *httpc.ConflictError
+	err := c.http.PostOnce(ctx, op, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, r.Action), r.RequestID, body, &out)
+	if status, code, ok := httpc.Refused(err); ok {
+		return Acted{}, &Refusal{Status: status, Code: code}
+	}
 	switch {
-	case errors.As(err, &rej):
-		return Acted{}, &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
-	case errors.As(err, &cf):
-		return Acted{}, &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
 	case errors.Is(err, httpc.ErrNotFound):
 		return Acted{}, &Refusal{Status: http.StatusNotFound}
 	case err != nil:
@@ -328,11 +324,4 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 		return Acted{}, c.http.Unavailable(op, "unknown status")
 	}
 	return out, nil
-}
-
-func trunc(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

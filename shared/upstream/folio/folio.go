@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -71,14 +70,8 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // httpc.ErrNotFound when the tenant has no such folio.
 func (c *Client) Folio(ctx context.Context, tenantID, folID string) (Folio, error) {
 	const op = "folio.Folio"
-	if err := ids.Check(ids.Tenant, tenantID); err != nil {
-		return Folio{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
-	}
-	if err := ids.Check(ids.Folio, folID); err != nil {
-		return Folio{}, apperr.Validation(apperr.FieldError{Field: "folId", Message: err.Error()})
-	}
 	var f Folio
-	if err := c.http.GetJSON(ctx, op, []string{"v1", "tenants", tenantID, "folios", folID}, nil, &f); err != nil {
+	if err := c.http.GetTenantItem(ctx, op, tenantID, "folios", ids.Folio, "folId", folID, &f); err != nil {
 		return Folio{}, err
 	}
 	switch {

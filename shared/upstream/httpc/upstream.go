@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
@@ -62,6 +63,17 @@ func (c *Client) GetProperty(ctx context.Context, op, tenantID, propertyID strin
 		return err
 	}
 	return c.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, rest...), query, v)
+}
+
+// GetTenantItem is GetJSON of item id of a tenant's collection
+// (/v1/tenants/{t}/{collection}/{id}), the ids checked before any call as
+// GetProperty's are (wire.CheckTenantItem: the item's id is of kind p,
+// field names it).
+func (c *Client) GetTenantItem(ctx context.Context, op, tenantID, collection string, p ids.Prefix, field, id string, v any) error {
+	if err := wire.CheckTenantItem(tenantID, p, field, id); err != nil {
+		return err
+	}
+	return c.GetJSON(ctx, op, wire.TenantPath(tenantID, collection, id), nil, v)
 }
 
 // NonNegative refuses an answer with a negative count (wire.Negative: an

@@ -25,7 +25,6 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
@@ -228,14 +227,8 @@ type Booking struct {
 // httpc.ErrNotFound when the tenant has no such reservation.
 func (c *Client) Reservation(ctx context.Context, tenantID, rsvID string) (Booking, error) {
 	const op = "reservation.Reservation"
-	if err := ids.Check(ids.Tenant, tenantID); err != nil {
-		return Booking{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
-	}
-	if err := ids.Check(ids.Reservation, rsvID); err != nil {
-		return Booking{}, apperr.Validation(apperr.FieldError{Field: "rsvId", Message: err.Error()})
-	}
 	var b Booking
-	if err := c.http.GetJSON(ctx, op, []string{"v1", "tenants", tenantID, "reservations", rsvID}, nil, &b); err != nil {
+	if err := c.http.GetTenantItem(ctx, op, tenantID, "reservations", ids.Reservation, "rsvId", rsvID, &b); err != nil {
 		return Booking{}, err
 	}
 	switch {

@@ -110,6 +110,20 @@ func GetItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID
 	return wire.Keep(ctx, c.service, op, doc.Items, clean), nil
 }
 
+// GetStatusItems is GetItems of a list filtered to open items or all
+// (wire.StatusQuery; "" is open), the filter checked before the ids. Each
+// item is cleaned by clean as one of propertyID, which drops another
+// property's.
+func GetStatusItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID, status string, clean func(D, string, *wire.Report) (T, bool), rest ...string) ([]T, error) {
+	query, err := wire.StatusQuery(status)
+	if err != nil {
+		return nil, err
+	}
+	return GetItems(ctx, c, op, tenantID, propertyID, query, func(d D, rep *wire.Report) (T, bool) {
+		return clean(d, propertyID, rep)
+	}, rest...)
+}
+
 // GetCounts is GetProperty of an answer holding counts, refused
 // (NonNegative) when one is negative.
 func GetCounts[S any](ctx context.Context, c *Client, op, tenantID, propertyID string, query url.Values, rest ...string) (S, error) {

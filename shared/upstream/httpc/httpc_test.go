@@ -119,18 +119,30 @@ func TestMaxResponse(t *testing.T) {
 	}
 }
 
-func TestRequest(t *testing.T) {
-	t.Parallel()
+// recording serves answer(status, body) and returns what last reports: the
+// last request it was sent.
+func recording(t *testing.T, status int, body string) (base string, last func() *http.Request) {
+	t.Helper()
 	var (
 		mu  sync.Mutex
 		got *http.Request
 	)
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	base = serve(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = r.Clone(context.Background())
 		mu.Unlock()
-		answer(200, `{}`)(w, r)
+		answer(status, body)(w, r)
 	})
+	return base, func() *http.Request {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+}
+
+func TestRequest(t *testing.T) {
+	t.Parallel()
+	base, last := recording(t, 200, `{}`)
 	// A trailing slash on the base and segments that need escaping.
 	c := newClient(t, base+"/root/", time.Second)
 	ctx := httpx.WithRequestID(context.Background(), "req_0123456789")
@@ -139,8 +151,7 @@ func TestRequest(t *testing.T) {
 	if err := c.GetJSON(ctx, "op", []string{"v1", "a b", "c"}, url.Values{"date": {"2026-11-23"}, "q": {"x&y"}}, &d); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := last()
 	want := map[string]string{
 		"method":       http.MethodGet,
 		"path":         "/root/v1/a b/c",
@@ -161,16 +172,12 @@ func TestRequest(t *testing.T) {
 
 func TestNoTraceNoHeaders(t *testing.T) {
 	t.Parallel()
-	headers := make(chan http.Header, 1)
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		headers <- r.Header.Clone()
-		answer(200, `{}`)(w, r)
-	})
+	base, last := recording(t, 200, `{}`)
 	var d doc
 	if err := newClient(t, base, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); err != nil {
 		t.Fatal(err)
 	}
-	h := <-headers
+	h := last().Header
 	if h.Get("X-Request-Id") != "" || h.Get("traceparent") != "" {
 		t.Fatalf("headers without a request id or trace: %v", h)
 	}
@@ -295,23 +302,12 @@ func TestTraceparent(t *testing.T) {
 
 func TestPostOnce(t *testing.T) {
 	t.Parallel()
-	var (
-		mu  sync.Mutex
-		got *http.Request
-	)
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = r.Clone(context.Background())
-		mu.Unlock()
-		answer(http.StatusCreated, `{"name":"posted","count":1}`)(w, r)
-	})
+	base, last := recording(t, http.StatusCreated, `{"name":"posted","count":1}`)
 	var d doc
 	if err := newClient(t, base, time.Second).PostOnce(context.Background(), "test.Post", []string{"v1", "x"}, "bff-1", map[string]int{"n": 1}, &d); err != nil || d != (doc{Name: "posted", Count: 1}) {
 		t.Fatalf("PostOnce = %+v, %v", d, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if got.Method != http.MethodPost || got.URL.Path != "/v1/x" || got.Header.Get("Idempotency-Key") != "bff-1" || got.Header.Get("Content-Type") != "application/json" {
+	if got := last(); got.Method != http.MethodPost || got.URL.Path != "/v1/x" || got.Header.Get("Idempotency-Key") != "bff-1" || got.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("request %s %s %v", got.Method, got.URL.Path, got.Header)
 	}
 }

@@ -124,6 +124,23 @@ func GetStatusItems[D, T any](ctx context.Context, c *Client, op, tenantID, prop
 	}, rest...)
 }
 
+// GetDay is GetProperty of a day's resource: date ("YYYY-MM-DD") is
+// checked with the ids before any call and sent as the date query, and an
+// answer for another day (dateOf) is refused as UPSTREAM_UNAVAILABLE.
+func GetDay[S any](ctx context.Context, c *Client, op, tenantID, propertyID, date string, dateOf func(S) string, rest ...string) (S, error) {
+	var doc, zero S
+	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
+		return zero, err
+	}
+	if err := c.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, rest...); err != nil {
+		return zero, err
+	}
+	if got := dateOf(doc); got != date {
+		return zero, c.Unavailable(op, "answer is for %q, not %s", got, date)
+	}
+	return doc, nil
+}
+
 // GetCounts is GetProperty of an answer holding counts, refused
 // (NonNegative) when one is negative.
 func GetCounts[S any](ctx context.Context, c *Client, op, tenantID, propertyID string, query url.Values, rest ...string) (S, error) {

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/melmastoon/bff-backoffice/shared/ids"
@@ -117,15 +116,12 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // date) at the property.
 func (c *Client) Today(ctx context.Context, tenantID, propertyID, date string) (Today, error) {
 	const op = "reservation.Today"
-	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
-		return Today{}, err
-	}
-	doc, err := httpc.GetCounts[Today](ctx, c.http, op, tenantID, propertyID, url.Values{"date": {date}}, "today")
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(t Today) string { return t.Date }, "today")
 	if err != nil {
 		return Today{}, err
 	}
-	if doc.Date != date {
-		return Today{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
+	if err := c.http.NonNegative(op, doc); err != nil {
+		return Today{}, err
 	}
 	return doc, nil
 }
@@ -151,15 +147,9 @@ func (c *Client) InHouse(ctx context.Context, tenantID, propertyID string) (Stay
 }
 
 func (c *Client) dayList(ctx context.Context, op, resource, tenantID, propertyID, date string) (Stays, error) {
-	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(l stayList) string { return l.Date }, resource)
+	if err != nil {
 		return Stays{}, err
-	}
-	var doc stayList
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, resource); err != nil {
-		return Stays{}, err
-	}
-	if doc.Date != date {
-		return Stays{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	}
 	return Stays{Date: date, Items: wire.Keep(ctx, Service, op, doc.Items, cleanStay)}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -91,9 +92,7 @@ func TestStatusMapping(t *testing.T) {
 					t.Fatalf("got %+v, %v", got, err)
 				}
 			default:
-				if apperr.CodeOf(err) != tc.want {
-					t.Fatalf("err = %v, want %s", err, tc.want)
-				}
+				apperrtest.WantCode(t, err, tc.want)
 				if tc.want == apperr.UpstreamUnavailable {
 					if ae := apperr.From(err); ae.RetryAfter == 0 || !strings.Contains(ae.Detail, "test-service") {
 						t.Errorf("%+v: want Retry-After and the service named", ae)
@@ -111,9 +110,8 @@ func TestMaxResponse(t *testing.T) {
 	t.Parallel()
 	base := serve(t, answer(200, `{"name":"`+strings.Repeat("a", 2000)+`"}`))
 	var got doc
-	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("over the limit: %v", err)
-	}
+	err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(4000)).GetJSON(context.Background(), "op", nil, nil, &got); err != nil {
 		t.Fatalf("under the limit: %v", err)
 	}
@@ -224,9 +222,8 @@ func TestDeadlines(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		var d doc
-		if err := c.GetJSON(ctx, "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
-			t.Fatalf("err = %v", err)
-		}
+		err := c.GetJSON(ctx, "op", nil, nil, &d)
+		apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 	})
 }
 
@@ -235,9 +232,8 @@ func TestConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	var d doc
-	if err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("err = %v", err)
-	}
+	err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }
 
 func TestWithHTTPClient(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
@@ -101,9 +102,8 @@ func TestRefusesBrokenAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if err := tc.call(serve(t, tc.body)); !apperr.Is(err, apperr.UpstreamUnavailable) {
-				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
-			}
+			err := tc.call(serve(t, tc.body))
+			apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
@@ -57,9 +58,8 @@ func TestRefusesBrokenFigures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if err := tc.call(serve(t, tc.body)); !apperr.Is(err, apperr.UpstreamUnavailable) {
-				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
-			}
+			err := tc.call(serve(t, tc.body))
+			apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 		})
 	}
 }

@@ -167,13 +167,7 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // Suggestions returns the property's suggestions; status "" means open.
 func (c *Client) Suggestions(ctx context.Context, tenantID, propertyID string, status Status) ([]Suggestion, error) {
 	const op = "aiorchestrator.Suggestions"
-	query, err := wire.StatusQuery(string(status))
-	if err != nil {
-		return nil, err
-	}
-	return httpc.GetItems(ctx, c.http, op, tenantID, propertyID, query, func(d suggestionDoc, rep *wire.Report) (Suggestion, bool) {
-		return clean(d, propertyID, rep)
-	}, "suggestions")
+	return httpc.GetStatusItems(ctx, c.http, op, tenantID, propertyID, string(status), clean, "suggestions")
 }
 
 // DecodeSuggestion reads one suggestion as ai-orchestrator-service sends it

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
@@ -76,9 +77,8 @@ func TestSuggestionsStatus(t *testing.T) {
 	if got, err := c.Suggestions(upstreamtest.Context(t), tid, pid, aiorchestrator.StatusAll); err != nil || got == nil || srv.Queries()[0].Get("status") != "all" {
 		t.Fatalf("all: %v, %v", got, err)
 	}
-	if _, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "expired"); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("unknown status: %v", err)
-	}
+	_, err := c.Suggestions(upstreamtest.Context(t), tid, pid, "expired")
+	apperrtest.WantCode(t, err, apperr.ValidationFailed)
 }
 
 func TestSummary(t *testing.T) {
@@ -88,7 +88,6 @@ func TestSummary(t *testing.T) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
 	c, _ = serve(t, `{"open":-4,"actionRequired":1}`)
-	if _, err := c.Summary(upstreamtest.Context(t), tid, pid); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("negative summary: %v", err)
-	}
+	_, err := c.Summary(upstreamtest.Context(t), tid, pid)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }

@@ -10,11 +10,8 @@ package folio
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -73,14 +70,8 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // httpc.ErrNotFound when the tenant has no such folio.
 func (c *Client) Folio(ctx context.Context, tenantID, folID string) (Folio, error) {
 	const op = "folio.Folio"
-	if err := ids.Check(ids.Tenant, tenantID); err != nil {
-		return Folio{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
-	}
-	if err := ids.Check(ids.Folio, folID); err != nil {
-		return Folio{}, apperr.Validation(apperr.FieldError{Field: "folId", Message: err.Error()})
-	}
 	var f Folio
-	if err := c.http.GetJSON(ctx, op, []string{"v1", "tenants", tenantID, "folios", folID}, nil, &f); err != nil {
+	if err := c.http.GetTenantItem(ctx, op, tenantID, "folios", ids.Folio, "folId", folID, &f); err != nil {
 		return Folio{}, err
 	}
 	switch {
@@ -100,7 +91,7 @@ func (c *Client) Post(ctx context.Context, r Request) (Posting, error) {
 	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
 		return Posting{}, err
 	}
-	if (r.Kind != "adjustments" && r.Kind != "refunds") || r.RequestID == "" || len(r.RequestID) > 128 {
+	if (r.Kind != "adjustments" && r.Kind != "refunds") || !httpc.ValidRequestID(r.RequestID) {
 		return Posting{}, fmt.Errorf("%s: bad request %q/%q", op, r.Kind, r.RequestID)
 	}
 	body := map[string]any{"amountMinor": r.AmountMinor, "currency": r.Currency, "reason": r.Reason}
@@ -108,26 +99,15 @@ func (c *Client) Post(ctx context.Context, r Request) (Posting, error) {
 		body["paymentId"] = r.PaymentID
 	}
 	var out Posting
-	err := c.http.SendJSONWith(ctx, op, http.MethodPost, wire.PropertyPath(r.TenantID, r.PropertyID, "folios", r.FolioID, r.Kind),
-		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
-	var rej *httpc.RejectedError
-	var cf *httpc.ConflictError
+	err := c.http.PostOnce(ctx, op, wire.PropertyPath(r.TenantID, r.PropertyID, "folios", r.FolioID, r.Kind), r.RequestID, body, &out)
+	if status, code, ok := httpc.Refused(err); ok {
+		return Posting{}, &Refusal{Status: status, Code: code}
+	}
 	switch {
-	case errors.As(err, &rej):
-		return Posting{}, &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
-	case errors.As(err, &cf):
-		return Posting{}, &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
 	case err != nil:
 		return Posting{}, err
 	case out.FolioID != r.FolioID || out.AmountMinor != r.AmountMinor || out.Currency != r.Currency:
 		return Posting{}, c.http.Unavailable(op, "answer for another posting")
 	}
 	return out, nil
-}
-
-func trunc(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
@@ -46,7 +47,6 @@ func TestBoardCleansRooms(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"rooms":[],"summary":{"clean":-1,"dirty":0,"inspected":0,"outOfOrder":0}}`)
-	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
-	}
+	_, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property))
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -91,9 +92,7 @@ func TestStatusMapping(t *testing.T) {
 					t.Fatalf("got %+v, %v", got, err)
 				}
 			default:
-				if apperr.CodeOf(err) != tc.want {
-					t.Fatalf("err = %v, want %s", err, tc.want)
-				}
+				apperrtest.WantCode(t, err, tc.want)
 				if tc.want == apperr.UpstreamUnavailable {
 					if ae := apperr.From(err); ae.RetryAfter == 0 || !strings.Contains(ae.Detail, "test-service") {
 						t.Errorf("%+v: want Retry-After and the service named", ae)
@@ -111,26 +110,37 @@ func TestMaxResponse(t *testing.T) {
 	t.Parallel()
 	base := serve(t, answer(200, `{"name":"`+strings.Repeat("a", 2000)+`"}`))
 	var got doc
-	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("over the limit: %v", err)
-	}
+	err := newClient(t, base, time.Second, httpc.WithMaxResponse(1000)).GetJSON(context.Background(), "op", nil, nil, &got)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 	if err := newClient(t, base, time.Second, httpc.WithMaxResponse(4000)).GetJSON(context.Background(), "op", nil, nil, &got); err != nil {
 		t.Fatalf("under the limit: %v", err)
 	}
 }
 
-func TestRequest(t *testing.T) {
-	t.Parallel()
+// recording serves answer(status, body) and returns what last reports: the
+// last request it was sent.
+func recording(t *testing.T, status int, body string) (base string, last func() *http.Request) {
+	t.Helper()
 	var (
 		mu  sync.Mutex
 		got *http.Request
 	)
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	base = serve(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = r.Clone(context.Background())
 		mu.Unlock()
-		answer(200, `{}`)(w, r)
+		answer(status, body)(w, r)
 	})
+	return base, func() *http.Request {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+}
+
+func TestRequest(t *testing.T) {
+	t.Parallel()
+	base, last := recording(t, 200, `{}`)
 	// A trailing slash on the base and segments that need escaping.
 	c := newClient(t, base+"/root/", time.Second)
 	ctx := httpx.WithRequestID(context.Background(), "req_0123456789")
@@ -139,8 +149,7 @@ func TestRequest(t *testing.T) {
 	if err := c.GetJSON(ctx, "op", []string{"v1", "a b", "c"}, url.Values{"date": {"2026-11-23"}, "q": {"x&y"}}, &d); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := last()
 	want := map[string]string{
 		"method":       http.MethodGet,
 		"path":         "/root/v1/a b/c",
@@ -161,16 +170,12 @@ func TestRequest(t *testing.T) {
 
 func TestNoTraceNoHeaders(t *testing.T) {
 	t.Parallel()
-	headers := make(chan http.Header, 1)
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		headers <- r.Header.Clone()
-		answer(200, `{}`)(w, r)
-	})
+	base, last := recording(t, 200, `{}`)
 	var d doc
 	if err := newClient(t, base, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); err != nil {
 		t.Fatal(err)
 	}
-	h := <-headers
+	h := last().Header
 	if h.Get("X-Request-Id") != "" || h.Get("traceparent") != "" {
 		t.Fatalf("headers without a request id or trace: %v", h)
 	}
@@ -217,9 +222,8 @@ func TestDeadlines(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		var d doc
-		if err := c.GetJSON(ctx, "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
-			t.Fatalf("err = %v", err)
-		}
+		err := c.GetJSON(ctx, "op", nil, nil, &d)
+		apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 	})
 }
 
@@ -228,9 +232,8 @@ func TestConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	var d doc
-	if err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("err = %v", err)
-	}
+	err := newClient(t, srv.URL, time.Second).GetJSON(context.Background(), "op", nil, nil, &d)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }
 
 func TestWithHTTPClient(t *testing.T) {
@@ -289,6 +292,65 @@ func TestTraceparent(t *testing.T) {
 		got, ok := httpc.Traceparent(tc.in)
 		if ok != tc.ok || (tc.want == "*" && len(got) != 55) || (tc.want != "*" && got != tc.want) {
 			t.Errorf("Traceparent(%+v) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestPostOnce(t *testing.T) {
+	t.Parallel()
+	base, last := recording(t, http.StatusCreated, `{"name":"posted","count":1}`)
+	var d doc
+	if err := newClient(t, base, time.Second).PostOnce(context.Background(), "test.Post", []string{"v1", "x"}, "bff-1", map[string]int{"n": 1}, &d); err != nil || d != (doc{Name: "posted", Count: 1}) {
+		t.Fatalf("PostOnce = %+v, %v", d, err)
+	}
+	if got := last(); got.Method != http.MethodPost || got.URL.Path != "/v1/x" || got.Header.Get("Idempotency-Key") != "bff-1" || got.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("request %s %s %v", got.Method, got.URL.Path, got.Header)
+	}
+}
+
+// Refused tells a refusal of a write (its status and bounded code) from
+// every other outcome.
+func TestRefused(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("C", 200)
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		ok     bool
+		code   string
+	}{
+		{"409", 409, `{"code":"MELMASTOON.TEST.INVALID_STATE"}`, true, "MELMASTOON.TEST.INVALID_STATE"},
+		{"422", 422, `{"code":"MELMASTOON.TEST.VALIDATION_FAILED"}`, true, "MELMASTOON.TEST.VALIDATION_FAILED"},
+		{"403 without a code", 403, `<html>`, true, ""},
+		{"code cut", 422, `{"code":"` + long + `"}`, true, long[:128]},
+		{"201", 201, `{}`, false, ""},
+		{"404", 404, `{"code":"MELMASTOON.TEST.NOT_FOUND"}`, false, ""},
+		{"429", 429, ``, false, ""},
+		{"503", 503, `{"code":"MELMASTOON.TEST.UNAVAILABLE"}`, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := newClient(t, serve(t, answer(tc.status, tc.body)), time.Second).PostOnce(context.Background(), "test.Post", []string{"v1", "x"}, "bff-1", struct{}{}, nil)
+			status, code, ok := httpc.Refused(err)
+			switch {
+			case ok != tc.ok:
+				t.Fatalf("Refused(%v): ok = %v, want %v", err, ok, tc.ok)
+			case ok && (status != tc.status || code != tc.code):
+				t.Fatalf("Refused(%v) = %d %q, want %d %q", err, status, code, tc.status, tc.code)
+			case !ok && (status != 0 || code != ""):
+				t.Fatalf("Refused(%v) = %d %q with ok false", err, status, code)
+			}
+		})
+	}
+}
+
+func TestValidRequestID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{"": false, "bff-1": true, strings.Repeat("k", 128): true, strings.Repeat("k", 129): false} {
+		if got := httpc.ValidRequestID(id); got != want {
+			t.Errorf("ValidRequestID(%d bytes) = %v, want %v", len(id), got, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
+	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
@@ -64,6 +65,17 @@ func (c *Client) GetProperty(ctx context.Context, op, tenantID, propertyID strin
 	return c.GetJSON(ctx, op, wire.PropertyPath(tenantID, propertyID, rest...), query, v)
 }
 
+// GetTenantItem is GetJSON of item id of a tenant's collection
+// (/v1/tenants/{t}/{collection}/{id}), the ids checked before any call as
+// GetProperty's are (wire.CheckTenantItem: the item's id is of kind p,
+// field names it).
+func (c *Client) GetTenantItem(ctx context.Context, op, tenantID, collection string, p ids.Prefix, field, id string, v any) error {
+	if err := wire.CheckTenantItem(tenantID, p, field, id); err != nil {
+		return err
+	}
+	return c.GetJSON(ctx, op, wire.TenantPath(tenantID, collection, id), nil, v)
+}
+
 // NonNegative refuses an answer with a negative count (wire.Negative: an
 // int field of v) as the service being unavailable: a summary that cannot
 // be right must not be shown as if it were.
@@ -96,6 +108,37 @@ func GetItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID
 		return nil, err
 	}
 	return wire.Keep(ctx, c.service, op, doc.Items, clean), nil
+}
+
+// GetStatusItems is GetItems of a list filtered to open items or all
+// (wire.StatusQuery; "" is open), the filter checked before the ids. Each
+// item is cleaned by clean as one of propertyID, which drops another
+// property's.
+func GetStatusItems[D, T any](ctx context.Context, c *Client, op, tenantID, propertyID, status string, clean func(D, string, *wire.Report) (T, bool), rest ...string) ([]T, error) {
+	query, err := wire.StatusQuery(status)
+	if err != nil {
+		return nil, err
+	}
+	return GetItems(ctx, c, op, tenantID, propertyID, query, func(d D, rep *wire.Report) (T, bool) {
+		return clean(d, propertyID, rep)
+	}, rest...)
+}
+
+// GetDay is GetProperty of a day's resource: date ("YYYY-MM-DD") is
+// checked with the ids before any call and sent as the date query, and an
+// answer for another day (dateOf) is refused as UPSTREAM_UNAVAILABLE.
+func GetDay[S any](ctx context.Context, c *Client, op, tenantID, propertyID, date string, dateOf func(S) string, rest ...string) (S, error) {
+	var doc, zero S
+	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
+		return zero, err
+	}
+	if err := c.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, rest...); err != nil {
+		return zero, err
+	}
+	if got := dateOf(doc); got != date {
+		return zero, c.Unavailable(op, "answer is for %q, not %s", got, date)
+	}
+	return doc, nil
 }
 
 // GetCounts is GetProperty of an answer holding counts, refused

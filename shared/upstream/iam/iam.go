@@ -122,13 +122,13 @@ func (c *Client) Verify(ctx context.Context, sub Subject, id, code string) (Veri
 		Code string `json:"code"`
 	}{sub, code}
 	err := c.http.SendJSON(ctx, op, http.MethodPost, []string{"v1", "mfa", "challenges", id, "verify"}, body, &out)
-	var rej *httpc.RejectedError
+	status, _, refused := httpc.Refused(err)
 	switch {
 	case errors.Is(err, httpc.ErrNotFound):
 		return Verified{}, ErrChallengeGone
-	case errors.As(err, &rej) && rej.Status == http.StatusUnprocessableEntity:
+	case refused && status == http.StatusUnprocessableEntity:
 		return Verified{}, ErrWrongCode
-	case errors.As(err, &rej) && rej.Status == http.StatusGone:
+	case refused && status == http.StatusGone:
 		return Verified{}, ErrChallengeGone
 	case err != nil:
 		return Verified{}, err

@@ -105,7 +105,7 @@ func (c *Client) Act(ctx context.Context, r Request) (Result, error) {
 	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
 		return Result{}, err
 	}
-	if !slices.Contains(Actions, r.Action) || r.RequestID == "" || len(r.RequestID) > 128 {
+	if !slices.Contains(Actions, r.Action) || !httpc.ValidRequestID(r.RequestID) {
 		return Result{}, fmt.Errorf("%s: bad request %q/%q", op, r.Action, r.RequestID)
 	}
 	body := map[string]any{}
@@ -116,25 +116,14 @@ func (c *Client) Act(ctx context.Context, r Request) (Result, error) {
 		body["validUntil"] = jsontime.Of(r.ValidUntil)
 	}
 	var out Result
-	err := c.http.SendJSONWith(ctx, op, http.MethodPost,
-		wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, "keys", r.Action),
-		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
+	err := c.http.PostOnce(ctx, op, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, "keys", r.Action), r.RequestID, body, &out)
+	if status, code, ok := httpc.Refused(err); ok {
+		return Result{}, &Refusal{Status: status, Code: code}
+	}
 	if err != nil {
-		return Result{}, refusal(err)
+		return Result{}, err
 	}
 	return out, c.check(op, r, out)
-}
-
-func refusal(err error) error {
-	var rej *httpc.RejectedError
-	var cf *httpc.ConflictError
-	switch {
-	case errors.As(err, &rej):
-		return &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
-	case errors.As(err, &cf):
-		return &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
-	}
-	return err
 }
 
 func (c *Client) check(op string, r Request, out Result) error {

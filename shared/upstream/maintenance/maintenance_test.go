@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/maintenance"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
@@ -42,7 +43,6 @@ func TestBoardCleansWorkOrders(t *testing.T) {
 func TestBoardRefusesNegativeSummary(t *testing.T) {
 	t.Parallel()
 	c := serve(t, `{"workOrders":[],"summary":{"open":0,"inProgress":0,"urgent":-3}}`)
-	if _, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property)); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
-	}
+	_, err := c.Board(upstreamtest.Context(t), ids.New(ids.Tenant), ids.New(ids.Property))
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }

@@ -121,13 +121,7 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // Alerts returns the property's alerts; status "" means open.
 func (c *Client) Alerts(ctx context.Context, tenantID, propertyID string, status Status) ([]Alert, error) {
 	const op = "notification.Alerts"
-	query, err := wire.StatusQuery(string(status))
-	if err != nil {
-		return nil, err
-	}
-	return httpc.GetItems(ctx, c.http, op, tenantID, propertyID, query, func(d alertDoc, rep *wire.Report) (Alert, bool) {
-		return clean(d, propertyID, rep)
-	}, "alerts")
+	return httpc.GetStatusItems(ctx, c.http, op, tenantID, propertyID, string(status), clean, "alerts")
 }
 
 // DecodeAlert reads one alert as notification-service sends it outside a

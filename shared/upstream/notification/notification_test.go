@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
@@ -67,13 +68,11 @@ func TestAlertsStatusAndSummary(t *testing.T) {
 	if got, err := c.Alerts(upstreamtest.Context(t), tid, pid, ""); err != nil || got == nil {
 		t.Fatalf("Alerts = %v, %v", got, err)
 	}
-	if _, err := c.Alerts(upstreamtest.Context(t), tid, pid, "resolved"); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("unknown status: %v", err)
-	}
+	_, err := c.Alerts(upstreamtest.Context(t), tid, pid, "resolved")
+	apperrtest.WantCode(t, err, apperr.ValidationFailed)
 	if got, err := c.Summary(upstreamtest.Context(t), tid, pid); err != nil || got != (notification.Summary{Open: 2, Critical: 1}) {
 		t.Fatalf("Summary = %+v, %v", got, err)
 	}
-	if _, err := serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Context(t), tid, pid); !apperr.Is(err, apperr.UpstreamUnavailable) {
-		t.Fatalf("negative summary: %v", err)
-	}
+	_, err = serve(t, `{"open":1,"critical":-1}`).Summary(upstreamtest.Context(t), tid, pid)
+	apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
 }

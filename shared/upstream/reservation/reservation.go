@@ -22,10 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
@@ -118,15 +116,12 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // date) at the property.
 func (c *Client) Today(ctx context.Context, tenantID, propertyID, date string) (Today, error) {
 	const op = "reservation.Today"
-	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
-		return Today{}, err
-	}
-	doc, err := httpc.GetCounts[Today](ctx, c.http, op, tenantID, propertyID, url.Values{"date": {date}}, "today")
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(t Today) string { return t.Date }, "today")
 	if err != nil {
 		return Today{}, err
 	}
-	if doc.Date != date {
-		return Today{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
+	if err := c.http.NonNegative(op, doc); err != nil {
+		return Today{}, err
 	}
 	return doc, nil
 }
@@ -152,15 +147,9 @@ func (c *Client) InHouse(ctx context.Context, tenantID, propertyID string) (Stay
 }
 
 func (c *Client) dayList(ctx context.Context, op, resource, tenantID, propertyID, date string) (Stays, error) {
-	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(l stayList) string { return l.Date }, resource)
+	if err != nil {
 		return Stays{}, err
-	}
-	var doc stayList
-	if err := c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, &doc, resource); err != nil {
-		return Stays{}, err
-	}
-	if doc.Date != date {
-		return Stays{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	}
 	return Stays{Date: date, Items: wire.Keep(ctx, Service, op, doc.Items, cleanStay)}, nil
 }
@@ -228,14 +217,8 @@ type Booking struct {
 // httpc.ErrNotFound when the tenant has no such reservation.
 func (c *Client) Reservation(ctx context.Context, tenantID, rsvID string) (Booking, error) {
 	const op = "reservation.Reservation"
-	if err := ids.Check(ids.Tenant, tenantID); err != nil {
-		return Booking{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
-	}
-	if err := ids.Check(ids.Reservation, rsvID); err != nil {
-		return Booking{}, apperr.Validation(apperr.FieldError{Field: "rsvId", Message: err.Error()})
-	}
 	var b Booking
-	if err := c.http.GetJSON(ctx, op, []string{"v1", "tenants", tenantID, "reservations", rsvID}, nil, &b); err != nil {
+	if err := c.http.GetTenantItem(ctx, op, tenantID, "reservations", ids.Reservation, "rsvId", rsvID, &b); err != nil {
 		return Booking{}, err
 	}
 	switch {
@@ -301,7 +284,7 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 	if err := wire.CheckProperty(r.TenantID, r.PropertyID); err != nil {
 		return Acted{}, err
 	}
-	if ids.Check(ids.Reservation, r.ReservationID) != nil || !ValidAction(r.Action) || r.RequestID == "" || len(r.RequestID) > 128 {
+	if ids.Check(ids.Reservation, r.ReservationID) != nil || !ValidAction(r.Action) || !httpc.ValidRequestID(r.RequestID) {
 		return Acted{}, fmt.Errorf("%s: bad request %q/%q/%q", op, r.ReservationID, r.Action, r.RequestID)
 	}
 	body := map[string]any{}
@@ -309,15 +292,11 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 		body["reason"] = r.Reason
 	}
 	var out Acted
-	err := c.http.SendJSONWith(ctx, op, http.MethodPost, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, r.Action),
-		http.Header{"Idempotency-Key": {r.RequestID}}, body, &out)
-	var rej *httpc.RejectedError
-	var cf *httpc.ConflictError
+	err := c.http.PostOnce(ctx, op, wire.PropertyPath(r.TenantID, r.PropertyID, "reservations", r.ReservationID, r.Action), r.RequestID, body, &out)
+	if status, code, ok := httpc.Refused(err); ok {
+		return Acted{}, &Refusal{Status: status, Code: code}
+	}
 	switch {
-	case errors.As(err, &rej):
-		return Acted{}, &Refusal{Status: rej.Status, Code: trunc(rej.Code)}
-	case errors.As(err, &cf):
-		return Acted{}, &Refusal{Status: http.StatusConflict, Code: trunc(cf.Code)}
 	case errors.Is(err, httpc.ErrNotFound):
 		return Acted{}, &Refusal{Status: http.StatusNotFound}
 	case err != nil:
@@ -328,11 +307,4 @@ func (c *Client) Act(ctx context.Context, r ActRequest) (Acted, error) {
 		return Acted{}, c.http.Unavailable(op, "unknown status")
 	}
 	return out, nil
-}
-
-func trunc(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

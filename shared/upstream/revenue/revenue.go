@@ -17,7 +17,6 @@ package revenue
 import (
 	"context"
 	"math"
-	"net/url"
 
 	"github.com/melmastoon/bff-backoffice/shared/upstream"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
@@ -62,13 +61,11 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // Occupancy returns the occupancy of date ("YYYY-MM-DD") at the property.
 func (c *Client) Occupancy(ctx context.Context, tenantID, propertyID, date string) (Occupancy, error) {
 	const op = "revenue.Occupancy"
-	var doc Occupancy
-	if err := c.get(ctx, op, "occupancy", tenantID, propertyID, date, &doc); err != nil {
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(o Occupancy) string { return o.Date }, "occupancy")
+	if err != nil {
 		return Occupancy{}, err
 	}
 	switch {
-	case doc.Date != date:
-		return Occupancy{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	case doc.RoomsTotal < 0 || doc.RoomsOccupied < 0:
 		return Occupancy{}, c.http.Unavailable(op, "negative room counts")
 	case math.IsNaN(doc.OccupancyPct) || doc.OccupancyPct < 0 || doc.OccupancyPct > 100:
@@ -83,24 +80,14 @@ func (c *Client) Occupancy(ctx context.Context, tenantID, propertyID, date strin
 // Revenue returns the revenue of date ("YYYY-MM-DD") at the property.
 func (c *Client) Revenue(ctx context.Context, tenantID, propertyID, date string) (Revenue, error) {
 	const op = "revenue.Revenue"
-	var doc Revenue
-	if err := c.get(ctx, op, "revenue", tenantID, propertyID, date, &doc); err != nil {
+	doc, err := httpc.GetDay(ctx, c.http, op, tenantID, propertyID, date, func(r Revenue) string { return r.Date }, "revenue")
+	if err != nil {
 		return Revenue{}, err
-	}
-	if doc.Date != date {
-		return Revenue{}, c.http.Unavailable(op, "answer is for %q, not %s", doc.Date, date)
 	}
 	if err := c.money(op, doc.RoomRevenue, doc.OtherRevenue, doc.MonthToDate); err != nil {
 		return Revenue{}, err
 	}
 	return doc, nil
-}
-
-func (c *Client) get(ctx context.Context, op, resource, tenantID, propertyID, date string, v any) error {
-	if err := wire.CheckPropertyDate(tenantID, propertyID, date); err != nil {
-		return err
-	}
-	return c.http.GetProperty(ctx, op, tenantID, propertyID, url.Values{"date": {date}}, v, resource)
 }
 
 // money checks that every amount is money and all are in one currency: a

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/revenue"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 )
@@ -40,26 +39,14 @@ func TestRefusesBrokenFigures(t *testing.T) {
 	t.Parallel()
 	occ := func(c *revenue.Client) error { _, err := c.Occupancy(context.Background(), tid, pid, date); return err }
 	rv := func(c *revenue.Client) error { _, err := c.Revenue(context.Background(), tid, pid, date); return err }
-	cases := []struct {
-		name string
-		body string
-		call func(*revenue.Client) error
-	}{
-		{"another date", strings.Replace(occupancy, "2026-11-23", "2026-11-22", 1), occ},
-		{"over 100%", strings.Replace(occupancy, `"occupancyPct":50`, `"occupancyPct":104.5`, 1), occ},
-		{"negative rooms", strings.Replace(occupancy, `"roomsOccupied":45`, `"roomsOccupied":-45`, 1), occ},
-		{"float money", strings.Replace(occupancy, `"amount":"200.00"`, `"amount":200`, 1), occ},
-		{"mixed currencies", strings.Replace(occupancy, `"currency":"CAD"}}`, `"currency":"USD"}}`, 1), occ},
-		{"revenue for another date", strings.Replace(rev, "2026-11-23", "2026-10-23", 1), rv},
-		{"not money", strings.Replace(rev, `"1200.50"`, `"twelve hundred"`, 1), rv},
-		{"missing money", `{"date":"2026-11-23"}`, rv},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if err := tc.call(serve(t, tc.body)); !apperr.Is(err, apperr.UpstreamUnavailable) {
-				t.Fatalf("err = %v, want UPSTREAM_UNAVAILABLE", err)
-			}
-		})
-	}
+	upstreamtest.RefusesBroken(t, serve, []upstreamtest.Broken[*revenue.Client]{
+		{Name: "another date", Body: strings.Replace(occupancy, "2026-11-23", "2026-11-22", 1), Call: occ},
+		{Name: "over 100%", Body: strings.Replace(occupancy, `"occupancyPct":50`, `"occupancyPct":104.5`, 1), Call: occ},
+		{Name: "negative rooms", Body: strings.Replace(occupancy, `"roomsOccupied":45`, `"roomsOccupied":-45`, 1), Call: occ},
+		{Name: "float money", Body: strings.Replace(occupancy, `"amount":"200.00"`, `"amount":200`, 1), Call: occ},
+		{Name: "mixed currencies", Body: strings.Replace(occupancy, `"currency":"CAD"}}`, `"currency":"USD"}}`, 1), Call: occ},
+		{Name: "revenue for another date", Body: strings.Replace(rev, "2026-11-23", "2026-10-23", 1), Call: rv},
+		{Name: "not money", Body: strings.Replace(rev, `"1200.50"`, `"twelve hundred"`, 1), Call: rv},
+		{Name: "missing money", Body: `{"date":"2026-11-23"}`, Call: rv},
+	})
 }

@@ -1,6 +1,7 @@
 // Package upstreamtest holds what the upstream clients' tests share: a
 // server that answers one canned body, a client of it built from its
-// configuration, and the checks every client's Config must pass. Test-only.
+// configuration, the run of a table of answers a client must refuse, and
+// the checks every client's Config must pass. Test-only.
 package upstreamtest
 
 import (
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
@@ -91,6 +94,27 @@ func Serving[C, T any](env string, newClient NewClient[C, T]) func(t testing.TB,
 		t.Helper()
 		c, _ := Client(t, env, body, newClient)
 		return c
+	}
+}
+
+// Broken is an answer a client must refuse as UPSTREAM_UNAVAILABLE: Body
+// is served, Call reads it with the client's method.
+type Broken[T any] struct {
+	Name string
+	Body string
+	Call func(T) error
+}
+
+// RefusesBroken runs each case as a parallel subtest: Call on a client of
+// a Server answering Body (serve, a client's Serving) fails with
+// UPSTREAM_UNAVAILABLE.
+func RefusesBroken[T any](t *testing.T, serve func(testing.TB, string) T, cases []Broken[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			apperrtest.WantCode(t, tc.Call(serve(t, tc.Body)), apperr.UpstreamUnavailable)
+		})
 	}
 }
 

@@ -111,9 +111,27 @@ func CheckPropertyDate(tenantID, propertyID, date string) error {
 	return CheckDate("date", date)
 }
 
+// CheckTenantItem checks the ids a tenant-scoped call for one item starts
+// with, as CheckProperty does, but stops at the first malformed one: the
+// tenant's (field tenantId), then the item's, of kind p (field).
+func CheckTenantItem(tenantID string, p ids.Prefix, field, id string) error {
+	if err := ids.Check(ids.Tenant, tenantID); err != nil {
+		return apperr.Validation(apperr.FieldError{Field: "tenantId", Message: err.Error()})
+	}
+	if err := ids.Check(p, id); err != nil {
+		return apperr.Validation(apperr.FieldError{Field: field, Message: err.Error()})
+	}
+	return nil
+}
+
+// TenantPath is the path of a tenant-scoped resource, as segments.
+func TenantPath(tenantID string, rest ...string) []string {
+	return append([]string{"v1", "tenants", tenantID}, rest...)
+}
+
 // PropertyPath is the path of a property-scoped resource, as segments.
 func PropertyPath(tenantID, propertyID string, rest ...string) []string {
-	return append([]string{"v1", "tenants", tenantID, "properties", propertyID}, rest...)
+	return TenantPath(tenantID, append([]string{"properties", propertyID}, rest...)...)
 }
 
 var roomNumberRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ./-]{0,15}$`)

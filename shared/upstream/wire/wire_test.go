@@ -81,19 +81,49 @@ func TestCheckProperty(t *testing.T) {
 		{tid, strings.ToLower(pid), []string{"propertyId"}},
 	}
 	for _, tc := range cases {
-		err := CheckProperty(tc.tid, tc.pid)
-		ae := apperr.From(err)
-		var fields []string
-		for _, f := range ae.Fields {
-			fields = append(fields, f.Field)
-		}
-		if ae.Code != apperr.ValidationFailed || strings.Join(fields, ",") != strings.Join(tc.fields, ",") {
-			t.Errorf("CheckProperty(%q, %q) = %v %v", tc.tid, tc.pid, err, fields)
+		if err, fields := CheckProperty(tc.tid, tc.pid), strings.Join(tc.fields, ","); !validationOn(err, fields) {
+			t.Errorf("CheckProperty(%q, %q) = %v, want VALIDATION_FAILED on %s", tc.tid, tc.pid, err, fields)
 		}
 	}
 	if got := strings.Join(PropertyPath(tid, pid, "housekeeping", "board"), "/"); got != "v1/tenants/"+tid+"/properties/"+pid+"/housekeeping/board" {
 		t.Errorf("PropertyPath = %s", got)
 	}
+}
+
+func TestCheckTenantItem(t *testing.T) {
+	t.Parallel()
+	tid, rid := ids.New(ids.Tenant), ids.New(ids.Reservation)
+	if err := CheckTenantItem(tid, ids.Reservation, "rsvId", rid); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		tid, id string
+		fields  string
+	}{
+		{"acme", rid, "tenantId"},
+		{tid, "../x", "rsvId"},
+		{tid, ids.New(ids.Folio), "rsvId"},
+		{rid, tid, "tenantId"}, // the first malformed id only
+	}
+	for _, tc := range cases {
+		if err := CheckTenantItem(tc.tid, ids.Reservation, "rsvId", tc.id); !validationOn(err, tc.fields) {
+			t.Errorf("CheckTenantItem(%q, %q) = %v, want VALIDATION_FAILED on %s", tc.tid, tc.id, err, tc.fields)
+		}
+	}
+	if got := strings.Join(TenantPath(tid, "reservations", rid), "/"); got != "v1/tenants/"+tid+"/reservations/"+rid {
+		t.Errorf("TenantPath = %s", got)
+	}
+}
+
+// validationOn reports whether err is VALIDATION_FAILED on exactly fields
+// (comma-separated, in order).
+func validationOn(err error, fields string) bool {
+	ae := apperr.From(err)
+	var got []string
+	for _, f := range ae.Fields {
+		got = append(got, f.Field)
+	}
+	return ae.Code == apperr.ValidationFailed && strings.Join(got, ",") == fields
 }
 
 func TestText(t *testing.T) {

@@ -47,6 +47,31 @@ func (r *rig) challenge(t *testing.T, a actor.Actor, scope mfa.Scope, factor str
 	return mfatest.Challenge(t, r.svc, a, scope, factor)
 }
 
+// challenged is a new rig with an operator of role and a challenge of
+// scope open for them.
+func challenged(t *testing.T, role string, scope mfa.Scope, factor string) (*rig, actor.Actor, mfa.Challenge) {
+	t.Helper()
+	r := newRig(t)
+	a := r.operator(role)
+	return r, a, r.challenge(t, a, scope, factor)
+}
+
+// verify sends code for a's challenge id.
+func (r *rig) verify(a actor.Actor, challengeID, code string) error {
+	_, _, err := r.svc.Verify(context.Background(), a, challengeID, mfa.VerifyRequest{Code: code})
+	return err
+}
+
+// strangers are who must not use what a opened: another operator of the
+// tenant, a on another device, and a in another tenant.
+func (r *rig) strangers(a actor.Actor) []actor.Actor {
+	otherDevice := a
+	otherDevice.DeviceID = ids.New(ids.Device)
+	otherTenant := a
+	otherTenant.TenantID = ids.New(ids.Tenant)
+	return []actor.Actor{r.operator(a.Roles...), otherDevice, otherTenant}
+}
+
 func (r *rig) attest(t *testing.T, a actor.Actor, scope mfa.Scope) mfa.Attestation {
 	t.Helper()
 	att := mfatest.Attest(t, r.svc, a, scope)
@@ -58,19 +83,15 @@ func (r *rig) attest(t *testing.T, a actor.Actor, scope mfa.Scope) mfa.Attestati
 
 func TestWrongCodesKillAChallenge(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	ctx := context.Background()
-	a := r.operator("front_desk")
-	c := r.challenge(t, a, mfa.ScopeLockRevoke, "sms")
+	r, a, c := challenged(t, "front_desk", mfa.ScopeLockRevoke, "sms")
 	for i := 1; i <= mfa.MaxAttempts; i++ {
-		_, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: "000000"})
+		err := r.verify(a, c.ChallengeID, "000000")
 		apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
 		if d := apperr.From(err).Detail; !strings.Contains(d, fmt.Sprint(mfa.MaxAttempts-i)) || strings.Contains(d, "upstream text") {
 			t.Fatalf("attempt %d: detail %q", i, d)
 		}
 	}
-	_, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode})
-	apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
+	apperrtest.WantCode(t, r.verify(a, c.ChallengeID, mfatest.GoodCode), apperr.MFAAttestationInvalid)
 	if n := r.iam.Verifies.Load(); n != mfa.MaxAttempts {
 		t.Fatalf("iam-service asked %d times, want %d", n, mfa.MaxAttempts)
 	}
@@ -78,16 +99,13 @@ func TestWrongCodesKillAChallenge(t *testing.T) {
 
 func TestConcurrentGuessesStayWithinTheLimit(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	ctx := context.Background()
-	a := r.operator("manager")
-	c := r.challenge(t, a, mfa.ScopeRefund, "totp")
+	r, a, c := challenged(t, "manager", mfa.ScopeRefund, "totp")
 	var wg sync.WaitGroup
 	for range 30 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, _ = r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: "999999"})
+			_ = r.verify(a, c.ChallengeID, "999999")
 		}()
 	}
 	wg.Wait()
@@ -98,17 +116,13 @@ func TestConcurrentGuessesStayWithinTheLimit(t *testing.T) {
 
 func TestOutageGivesTheAttemptBack(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	ctx := context.Background()
-	a := r.operator("manager")
-	c := r.challenge(t, a, mfa.ScopeRefund, "totp")
+	r, a, c := challenged(t, "manager", mfa.ScopeRefund, "totp")
 	r.iam.Down.Store(true)
 	for range mfa.MaxAttempts + 2 {
-		_, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode})
-		apperrtest.WantCode(t, err, apperr.UpstreamUnavailable)
+		apperrtest.WantCode(t, r.verify(a, c.ChallengeID, mfatest.GoodCode), apperr.UpstreamUnavailable)
 	}
 	r.iam.Down.Store(false)
-	if _, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode}); err != nil {
+	if err := r.verify(a, c.ChallengeID, mfatest.GoodCode); err != nil {
 		t.Fatalf("verify after the outage: %v", err)
 	}
 }
@@ -140,27 +154,18 @@ func TestChallengeNeedsTheActionsRole(t *testing.T) {
 
 func TestChallengeIsBoundToOperatorAndDevice(t *testing.T) {
 	t.Parallel()
-	r := newRig(t)
-	ctx := context.Background()
-	a := r.operator("front_desk")
-	c := r.challenge(t, a, mfa.ScopeLockRevoke, "totp")
-	otherDevice := a
-	otherDevice.DeviceID = ids.New(ids.Device)
-	otherTenant := a
-	otherTenant.TenantID = ids.New(ids.Tenant)
-	for _, x := range []actor.Actor{r.operator("front_desk"), otherDevice, otherTenant} {
-		_, _, err := r.svc.Verify(ctx, x, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode})
-		apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
+	r, a, c := challenged(t, "front_desk", mfa.ScopeLockRevoke, "totp")
+	for _, x := range r.strangers(a) {
+		apperrtest.WantCode(t, r.verify(x, c.ChallengeID, mfatest.GoodCode), apperr.MFAAttestationInvalid)
 	}
 	if r.iam.Verifies.Load() != 0 {
 		t.Fatal("a foreign verification reached iam-service")
 	}
-	if _, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode}); err != nil {
+	if err := r.verify(a, c.ChallengeID, mfatest.GoodCode); err != nil {
 		t.Fatal(err)
 	}
 	// Verified once: a second verification finds no challenge.
-	_, _, err := r.svc.Verify(ctx, a, c.ChallengeID, mfa.VerifyRequest{Code: mfatest.GoodCode})
-	apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
+	apperrtest.WantCode(t, r.verify(a, c.ChallengeID, mfatest.GoodCode), apperr.MFAAttestationInvalid)
 }
 
 func TestAttestationIsSpentOnceByExactlyOneAction(t *testing.T) {
@@ -176,22 +181,21 @@ func TestAttestationIsSpentOnceByExactlyOneAction(t *testing.T) {
 		t.Fatalf("MFA_REQUIRED detail %q names no scope", apperr.From(err).Detail)
 	}
 	// Refused uses do not spend it.
-	otherDevice := a
-	otherDevice.DeviceID = ids.New(ids.Device)
-	otherTenant := a
-	otherTenant.TenantID = ids.New(ids.Tenant)
-	for _, c := range []struct {
+	type use struct {
 		a     actor.Actor
 		id    string
 		scope mfa.Scope
-	}{
-		{r.operator("front_desk"), att.ID, mfa.ScopeLockRevoke},
-		{otherDevice, att.ID, mfa.ScopeLockRevoke},
-		{otherTenant, att.ID, mfa.ScopeLockRevoke},
-		{a, att.ID, mfa.ScopeRefund},
-		{a, ids.New(ids.MfaAttestation), mfa.ScopeLockRevoke},
-		{a, "mfa_not-an-id", mfa.ScopeLockRevoke},
-	} {
+	}
+	var refused []use
+	for _, x := range r.strangers(a) {
+		refused = append(refused, use{x, att.ID, mfa.ScopeLockRevoke})
+	}
+	refused = append(refused,
+		use{a, att.ID, mfa.ScopeRefund},
+		use{a, ids.New(ids.MfaAttestation), mfa.ScopeLockRevoke},
+		use{a, "mfa_not-an-id", mfa.ScopeLockRevoke},
+	)
+	for _, c := range refused {
 		_, err := r.svc.Require(ctx, c.a, c.id, c.scope, "k-other")
 		apperrtest.WantCode(t, err, apperr.MFAAttestationInvalid)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -374,6 +375,55 @@ func wantProblem(t *testing.T, r reply, status int, code apperr.Code) {
 	}
 }
 
+// wantCreated fails unless r, the answer named what, is a 201, run or
+// replayed; it returns r.
+func wantCreated(t *testing.T, what string, r reply) reply {
+	t.Helper()
+	if r.status != http.StatusCreated {
+		t.Fatalf("%s: %d %s", what, r.status, r.body)
+	}
+	return r
+}
+
+// wantFresh fails unless r, the answer named what, is a 201 the handler
+// ran for it, not a replay; it returns r.
+func wantFresh(t *testing.T, what string, r reply) reply {
+	t.Helper()
+	if r.status != http.StatusCreated || r.replayed() {
+		t.Fatalf("%s: %d replayed=%v %s, want a fresh run", what, r.status, r.replayed(), r.body)
+	}
+	return r
+}
+
+// held makes the handler wait, sends w's request with key in the
+// background and returns once the handler runs it; finish lets the
+// handler go on and returns the request's answer.
+func (hs *harness) held(w who, key string) (finish func() reply) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
+		close(entered)
+		<-release
+		return created(ctx, c)
+	})
+	firstc := make(chan reply, 1)
+	go func() { firstc <- hs.post(w, thingsPath, body1, key) }()
+	<-entered
+	return func() reply {
+		close(release)
+		return <-firstc
+	}
+}
+
+// wantReplays sends n copies of w's request with key at once and fails
+// unless each is first replayed and the handler ran only once in all.
+func (hs *harness) wantReplays(n int, w who, body, key string, first reply) {
+	hs.t.Helper()
+	for _, r := range hs.concurrently(n, w, body, key) {
+		sameResponse(hs.t, first, r)
+	}
+	hs.wantCalls(1)
+}
+
 func (hs *harness) wantCalls(n int64) {
 	hs.t.Helper()
 	if got := hs.calls.Load(); got != n {
@@ -425,10 +475,7 @@ func TestFirstRunThenReplays(t *testing.T) {
 	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 
-	first := hs.post(w, thingsPath, body1, "key-1")
-	if first.status != http.StatusCreated || first.replayed() {
-		t.Fatalf("first: %d replayed=%v %s", first.status, first.replayed(), first.body)
-	}
+	first := wantFresh(t, "first", hs.post(w, thingsPath, body1, "key-1"))
 	plain := hs.post(w, "/plain", body1)
 	// The wrapper is transparent: same headers and encoding as the bare
 	// handler (the bodies differ only by the timestamp in them).
@@ -494,16 +541,8 @@ func TestStoredErrorReplaysWithOriginalRequestID(t *testing.T) {
 func TestConcurrentRetriesWhileInFlight(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t, idempotency.Options{})
-	entered, release := make(chan struct{}), make(chan struct{})
-	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		close(entered)
-		<-release
-		return created(ctx, c)
-	})
 	w := newWho()
-	firstc := make(chan reply, 1)
-	go func() { firstc <- hs.post(w, thingsPath, body1, "same") }()
-	<-entered
+	finish := hs.held(w, "same")
 
 	for i, r := range hs.concurrently(9, w, body1, "same") {
 		wantProblem(t, r, http.StatusConflict, apperr.IdempotencyInFlight)
@@ -511,15 +550,8 @@ func TestConcurrentRetriesWhileInFlight(t *testing.T) {
 			t.Fatalf("reply %d: Retry-After = %q", i, r.header.Get("Retry-After"))
 		}
 	}
-	close(release)
-	first := <-firstc
-	if first.status != http.StatusCreated {
-		t.Fatalf("first: %d %s", first.status, first.body)
-	}
-	for _, r := range hs.concurrently(10, w, body1, "same") {
-		sameResponse(t, first, r)
-	}
-	hs.wantCalls(1)
+	first := wantCreated(t, "first", finish())
+	hs.wantReplays(10, w, body1, "same", first)
 }
 
 func TestConcurrentFirstRequestsRunOnce(t *testing.T) {
@@ -550,20 +582,14 @@ func TestConcurrentFirstRequestsRunOnce(t *testing.T) {
 			t.Fatalf("unexpected answer %d %s", r.status, r.body)
 		}
 	}
-	for _, r := range hs.concurrently(10, w, body1, "burst") {
-		sameResponse(t, first, r)
-	}
-	hs.wantCalls(1)
+	hs.wantReplays(10, w, body1, "burst", first)
 }
 
 func TestKeyScopeAndReuse(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
-	first := hs.post(w, thingsPath, body1, "k1")
-	if first.status != http.StatusCreated {
-		t.Fatalf("first: %d %s", first.status, first.body)
-	}
+	first := wantCreated(t, "first", hs.post(w, thingsPath, body1, "k1"))
 
 	sameOperatorOtherRequest := []struct {
 		name string
@@ -584,9 +610,7 @@ func TestKeyScopeAndReuse(t *testing.T) {
 	otherDevice := who{w.tenant, w.operator, ids.New(ids.Device)}
 	otherTenant := who{ids.New(ids.Tenant), w.operator, w.device}
 	for _, o := range []who{otherDevice, otherTenant} {
-		if r := hs.post(o, thingsPath, body1, "k1"); r.status != http.StatusCreated || r.replayed() {
-			t.Fatalf("%+v: %d replayed=%v", o, r.status, r.replayed())
-		}
+		wantFresh(t, fmt.Sprintf("%+v", o), hs.post(o, thingsPath, body1, "k1"))
 	}
 	hs.wantCalls(3)
 	sameResponse(t, first, hs.post(w, thingsPath, body1, "k1"))
@@ -613,9 +637,7 @@ func TestKeyValidation(t *testing.T) {
 		wantProblem(t, r, http.StatusBadRequest, tc.code)
 	}
 	hs.wantCalls(0)
-	if r := hs.post(w, thingsPath, body1, strings.Repeat("k", idempotency.MaxKeyLength)); r.status != http.StatusCreated {
-		t.Fatalf("a %d-character key: %d %s", idempotency.MaxKeyLength, r.status, r.body)
-	}
+	wantCreated(t, fmt.Sprintf("a %d-character key", idempotency.MaxKeyLength), hs.post(w, thingsPath, body1, strings.Repeat("k", idempotency.MaxKeyLength)))
 	big := `{"name":"` + strings.Repeat("x", httpx.MaxBody) + `"}`
 	wantProblem(t, hs.post(w, thingsPath, big, "big"), http.StatusRequestEntityTooLarge, apperr.PayloadTooLarge)
 	if _, ok := hs.read(w, "big"); ok {
@@ -692,10 +714,7 @@ func TestExpiredRecordIsAbsent(t *testing.T) {
 		State: stateCompleted, Owner: "x", Attempt: 3, CreatedAt: old, ExpireAt: old.Add(idempotency.DefaultRetention),
 		CompletedAt: old, Response: &storedResponse{Status: http.StatusTeapot, Body: []byte("stale\n")},
 	})
-	r := hs.post(w, thingsPath, body1, "old")
-	if r.status != http.StatusCreated || r.replayed() {
-		t.Fatalf("got %d replayed=%v %s, want a fresh run", r.status, r.replayed(), r.body)
-	}
+	r := wantFresh(t, "expired record", hs.post(w, thingsPath, body1, "old"))
 	hs.wantCalls(1)
 	rec, _ := hs.read(w, "old")
 	if rec.Attempt != 1 || rec.Path != thingsPath || rec.Response == nil || rec.Response.Status != http.StatusCreated ||
@@ -730,10 +749,7 @@ func TestTransientAnswersReleaseTheKey(t *testing.T) {
 			t.Fatalf("%s: the key was not released", tc.name)
 		}
 		hs.handle(created)
-		first := hs.post(w, thingsPath, body1, "k")
-		if first.status != http.StatusCreated || first.replayed() {
-			t.Fatalf("%s: retry got %d replayed=%v", tc.name, first.status, first.replayed())
-		}
+		first := wantFresh(t, tc.name+": retry", hs.post(w, thingsPath, body1, "k"))
 		sameResponse(t, first, hs.post(w, thingsPath, body1, "k"))
 		if got := hs.calls.Load() - start; got != 2 {
 			t.Fatalf("%s: handler ran %d times, want 2", tc.name, got)
@@ -760,16 +776,8 @@ func TestLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 	t.Parallel()
 	const lease = 2 * time.Second
 	hs := newHarness(t, idempotency.Options{Lease: lease})
-	entered, release := make(chan struct{}), make(chan struct{})
-	hs.handle(func(ctx context.Context, c *gate.Call) (gate.Result, error) {
-		close(entered)
-		<-release
-		return created(ctx, c)
-	})
 	w := newWho()
-	firstc := make(chan reply, 1)
-	go func() { firstc <- hs.post(w, thingsPath, body1, "slow") }()
-	<-entered
+	finish := hs.held(w, "slow")
 	rec, _ := hs.read(w, "slow")
 	firstLease := rec.LeaseUntil
 	// Wait out the first lease: without renewals a retry would take over.
@@ -780,11 +788,7 @@ func TestLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 		t.Fatalf("lease not renewed: %s, first %s", rec.LeaseUntil, firstLease)
 	}
 	wantProblem(t, hs.post(w, thingsPath, body1, "slow"), http.StatusConflict, apperr.IdempotencyInFlight)
-	close(release)
-	first := <-firstc
-	if first.status != http.StatusCreated {
-		t.Fatalf("first: %d %s", first.status, first.body)
-	}
+	first := wantCreated(t, "first", finish())
 	sameResponse(t, first, hs.post(w, thingsPath, body1, "slow"))
 	hs.wantCalls(1)
 }
@@ -833,9 +837,7 @@ func TestPanickingHandlerLeavesALapsingLease(t *testing.T) {
 		t.Fatalf("lease renewed after the handler panicked: %s, was %s", again.LeaseUntil, rec.LeaseUntil)
 	}
 	hs.handle(created)
-	if r := hs.post(w, thingsPath, body1, "p"); r.status != http.StatusCreated || r.replayed() {
-		t.Fatalf("retry after the lease: %d replayed=%v %s", r.status, r.replayed(), r.body)
-	}
+	wantFresh(t, "retry after the lease", hs.post(w, thingsPath, body1, "p"))
 	hs.wantCalls(2)
 }
 
@@ -849,9 +851,7 @@ func TestLedgerFailingMidRequestReleasesTheKey(t *testing.T) {
 	w := newWho()
 	// A first request opens the session, so only the action's row is at
 	// stake below.
-	if r := hs.post(w, thingsPath, body1, "warm-up"); r.status != http.StatusCreated {
-		t.Fatalf("warm-up: %d %s", r.status, r.body)
-	}
+	wantCreated(t, "warm-up", hs.post(w, thingsPath, body1, "warm-up"))
 	before := hs.rows()
 
 	admin, err := pgx.Connect(context.Background(), hs.pg.AdminURL)
@@ -882,10 +882,7 @@ func TestLedgerFailingMidRequestReleasesTheKey(t *testing.T) {
 
 	grant(`GRANT INSERT ON bff.operator_activity TO bff_app`)
 	hs.handle(created)
-	first := hs.post(w, thingsPath, body1, "k")
-	if first.status != http.StatusCreated || first.replayed() {
-		t.Fatalf("retry: %d replayed=%v %s, want a fresh run", first.status, first.replayed(), first.body)
-	}
+	first := wantFresh(t, "retry", hs.post(w, thingsPath, body1, "k"))
 	sameResponse(t, first, hs.post(w, thingsPath, body1, "k"))
 	hs.wantCalls(3)
 	if n, m := hs.count("thing.created/success"), before["thing.created/success"]; n != m+1 {

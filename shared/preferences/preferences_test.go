@@ -3,7 +3,6 @@ package preferences_test
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +21,7 @@ import (
 type owner struct {
 	mu   sync.Mutex
 	doc  tenant.Preferences
-	hold chan struct{} // when set, reads wait for it (a slow read-through)
+	hold mirrortest.Hold
 }
 
 func newOwner() *owner {
@@ -34,11 +33,8 @@ func newOwner() *owner {
 func (o *owner) OperatorPreferences(context.Context, string, string) (tenant.Preferences, error) {
 	o.mu.Lock()
 	d := o.doc
-	h := o.hold
 	o.mu.Unlock()
-	if h != nil {
-		<-h
-	}
+	o.hold.Wait()
 	return d, nil
 }
 
@@ -101,42 +97,19 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 	t.Parallel()
 	o := newOwner()
-	rdb := testenv.Redis(t)
-	s := &preferences.Service{Redis: rdb, Owner: o}
+	s := &preferences.Service{Redis: testenv.Redis(t), Owner: o}
 	ctx := context.Background()
 	a := who()
-	hold := make(chan struct{})
-	o.mu.Lock()
-	o.hold = hold
-	o.mu.Unlock()
-	done := make(chan preferences.Preferences)
-	go func() {
-		p, _, err := s.Get(ctx, a) // reads version 1, then waits
-		if err != nil {
-			t.Error(err)
-		}
-		done <- p
-	}()
-	time.Sleep(50 * time.Millisecond)
-	o.mu.Lock()
-	o.hold = nil
-	o.mu.Unlock()
-	if _, _, err := s.Put(ctx, a, `"1"`, update("dark")); err != nil {
-		t.Fatal(err)
-	}
-	close(hold)
-	select {
-	case p := <-done:
-		if p.Version != 2 {
-			t.Errorf("the slow read answered version %d; the mirror's newest is 2", p.Version)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("read-through never finished")
-	}
-	got, _, err := s.Get(ctx, a)
-	if err != nil || got.Version != 2 {
-		t.Fatalf("mirror after the slow read = %d, %v; want 2", got.Version, err)
-	}
+	mirrortest.SlowReadThrough(t, &o.hold,
+		func() (preferences.Preferences, error) {
+			p, _, err := s.Get(ctx, a)
+			return p, err
+		},
+		func(p preferences.Preferences) int64 { return p.Version },
+		func() error {
+			_, _, err := s.Put(ctx, a, `"1"`, update("dark"))
+			return err
+		})
 }
 
 func TestPutPreconditions(t *testing.T) {
@@ -144,14 +117,10 @@ func TestPutPreconditions(t *testing.T) {
 	s := &preferences.Service{Redis: testenv.Redis(t), Owner: newOwner()}
 	ctx := context.Background()
 	a := who()
-	for ifMatch, code := range map[string]apperr.Code{
-		"": apperr.PreconditionRequired, "1": apperr.ValidationFailed, `"x"`: apperr.ValidationFailed, `"0"`: apperr.ValidationFailed,
-		`"` + strconv.Itoa(7) + `"`: apperr.VersionConflict,
-	} {
-		if _, _, err := s.Put(ctx, a, ifMatch, update("dark")); !apperr.Is(err, code) {
-			t.Errorf("If-Match %q: %v, want %s", ifMatch, err, code)
-		}
-	}
+	mirrortest.Preconditions(t, func(ifMatch string) error {
+		_, _, err := s.Put(ctx, a, ifMatch, update("dark"))
+		return err
+	})
 	bad := update("neon")
 	bad.I18n.Locale = "english"
 	if _, _, err := s.Put(ctx, a, `"1"`, bad); !apperr.Is(err, apperr.ValidationFailed) || len(apperr.From(err).Fields) != 2 {

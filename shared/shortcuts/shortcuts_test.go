@@ -25,7 +25,7 @@ type owner struct {
 	mu    sync.Mutex
 	docs  map[string]tenant.ShortcutOverrides
 	reads int
-	hold  chan struct{} // when set, reads wait for it (a slow read-through)
+	hold  mirrortest.Hold
 }
 
 func newOwner() *owner { return &owner{docs: map[string]tenant.ShortcutOverrides{}} }
@@ -44,11 +44,8 @@ func (o *owner) OperatorShortcuts(_ context.Context, _, _, pid string) (tenant.S
 	d := o.get(pid)
 	d.Overrides = maps.Clone(d.Overrides)
 	o.reads++
-	h := o.hold
 	o.mu.Unlock()
-	if h != nil {
-		<-h
-	}
+	o.hold.Wait()
 	return d, nil
 }
 
@@ -261,14 +258,10 @@ func TestPutPreconditions(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
 	a := who()
-	for ifMatch, code := range map[string]apperr.Code{
-		"": apperr.PreconditionRequired, "1": apperr.ValidationFailed, `"x"`: apperr.ValidationFailed, `"0"`: apperr.ValidationFailed,
-		`"7"`: apperr.VersionConflict,
-	} {
-		if _, _, err := s.Put(ctx, a, "", ifMatch, shortcuts.Update{Overrides: map[string]string{}}); !apperr.Is(err, code) {
-			t.Errorf("If-Match %q: %v, want %s", ifMatch, err, code)
-		}
-	}
+	mirrortest.Preconditions(t, func(ifMatch string) error {
+		_, _, err := s.Put(ctx, a, "", ifMatch, shortcuts.Update{Overrides: map[string]string{}})
+		return err
+	})
 }
 
 // 20 concurrent PUTs with the same If-Match: exactly one wins, the others
@@ -304,36 +297,17 @@ func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
-	hold := make(chan struct{})
-	o.mu.Lock()
-	o.hold = hold
-	o.mu.Unlock()
-	done := make(chan shortcuts.Map)
-	go func() {
-		m, _, err := s.Get(ctx, a, "") // reads version 1, then waits
-		if err != nil {
-			t.Error(err)
-		}
-		done <- m
-	}()
-	time.Sleep(50 * time.Millisecond)
-	o.mu.Lock()
-	o.hold = nil
-	o.mu.Unlock()
-	if _, _, err := s.Put(ctx, a, "", `"1"`, shortcuts.Update{Overrides: map[string]string{"search.open": "Alt+S"}}); err != nil {
-		t.Fatal(err)
-	}
-	close(hold)
-	select {
-	case m := <-done:
-		if m.Version != 2 || m.Effective["search.open"] != "Alt+S" {
-			t.Errorf("the slow read answered version %d; the mirror's newest is 2", m.Version)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("read-through never finished")
-	}
-	got, _, err := s.Get(ctx, a, "")
-	if err != nil || got.Version != 2 {
-		t.Fatalf("mirror after the slow read = %d, %v; want 2", got.Version, err)
+	slow := mirrortest.SlowReadThrough(t, &o.hold,
+		func() (shortcuts.Map, error) {
+			m, _, err := s.Get(ctx, a, "")
+			return m, err
+		},
+		func(m shortcuts.Map) int64 { return m.Version },
+		func() error {
+			_, _, err := s.Put(ctx, a, "", `"1"`, shortcuts.Update{Overrides: map[string]string{"search.open": "Alt+S"}})
+			return err
+		})
+	if slow.Effective["search.open"] != "Alt+S" {
+		t.Errorf("the slow read answered search.open %q; the mirror's newest binds Alt+S", slow.Effective["search.open"])
 	}
 }

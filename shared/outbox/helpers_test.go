@@ -19,6 +19,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
@@ -196,6 +197,20 @@ func write(ctx context.Context, db *pg.DB, tenant string, fail error, evs ...eve
 		}
 		return fail
 	})
+}
+
+// commit writes evs of tenant as write does, failing t unless they
+// commit.
+func (f *fixture) commit(t *testing.T, tenant string, evs ...events.Envelope) {
+	t.Helper()
+	if err := write(context.Background(), f.app, tenant, nil, evs...); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// relay is a relay over the app role with a publisher on the emulator.
+func (f *fixture) relay(t *testing.T) *outbox.Relay {
+	return outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{})
 }
 
 // outboxRow is a row as the superuser sees it.

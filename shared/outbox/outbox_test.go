@@ -27,9 +27,7 @@ func TestAddCommitsAndRollsBackWithItsTransaction(t *testing.T) {
 	tenant := ids.New(ids.Tenant)
 
 	committed := []events.Envelope{newEvent(t, events.AISuggestionDecided, tenant, 1), newEvent(t, events.AlertAcknowledged, tenant, 2)}
-	if err := write(ctx, f.app, tenant, nil, committed...); err != nil {
-		t.Fatalf("write: %v", err)
-	}
+	f.commit(t, tenant, committed...)
 	rolledBack := newEvent(t, events.AISuggestionDecided, tenant, 3)
 	boom := errors.New("the write failed after Add")
 	if err := write(ctx, f.app, tenant, boom, rolledBack); !errors.Is(err, boom) {
@@ -113,7 +111,7 @@ func TestSendPublishesAndRemovesRows(t *testing.T) {
 	ctx := context.Background()
 	subjects := []string{events.AISuggestionDecided, events.AlertAcknowledged}
 	subs := f.subscribe(t, subjects...)
-	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{})
+	relay := f.relay(t)
 
 	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant)}
 	var all []events.Envelope
@@ -122,9 +120,7 @@ func TestSendPublishesAndRemovesRows(t *testing.T) {
 		for i := range 5 {
 			evs = append(evs, newEvent(t, subjects[(ti+i)%2], tenant, i))
 		}
-		if err := write(ctx, f.app, tenant, nil, evs...); err != nil {
-			t.Fatal(err)
-		}
+		f.commit(t, tenant, evs...)
 		relay.Send(ctx, tenant, evs...)
 		all = append(all, evs...)
 	}
@@ -157,14 +153,12 @@ func TestSendKeepsOnlyWhatFailed(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	subs := f.subscribe(t, events.AISuggestionDecided)
-	relay := outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{})
+	relay := f.relay(t)
 	tenant := ids.New(ids.Tenant)
 
 	good := newEvent(t, events.AISuggestionDecided, tenant, 1)
 	noTopic := newEvent(t, events.LockActionProxied, tenant, 2)
-	if err := write(ctx, f.app, tenant, nil, good, noTopic); err != nil {
-		t.Fatal(err)
-	}
+	f.commit(t, tenant, good, noTopic)
 	relay.Send(ctx, tenant, good, noTopic)
 
 	if diff := cmp.Diff([]string{noTopic.ID}, f.rowIDs(t)); diff != "" {
@@ -193,9 +187,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	const publishTimeout = 500 * time.Millisecond
 	relay := outbox.NewRelay(f.app, relayPub, logtest.TestLogger(t), outbox.Options{PublishTimeout: publishTimeout})
 	warm := newEvent(t, events.AISuggestionDecided, ids.New(ids.Tenant), 0)
-	if err := write(ctx, f.app, warm.TenantID, nil, warm); err != nil {
-		t.Fatal(err)
-	}
+	f.commit(t, warm.TenantID, warm)
 	relay.Send(ctx, warm.TenantID, warm)
 	if got := f.rowIDs(t); len(got) != 0 {
 		t.Fatalf("Send with the bus up left %v", got)
@@ -277,9 +269,7 @@ func TestConcurrentDrainsPublishEachRowOnce(t *testing.T) {
 		for i := range perTenant {
 			evs = append(evs, newEvent(t, subjects[(ti+i)%len(subjects)], tenant, i))
 		}
-		if err := write(ctx, f.app, tenant, nil, evs...); err != nil {
-			t.Fatal(err)
-		}
+		f.commit(t, tenant, evs...)
 		all = append(all, evs...)
 	}
 
@@ -339,9 +329,7 @@ func TestDrainSkipsRowsAnotherRunHolds(t *testing.T) {
 	for i := range 4 {
 		evs = append(evs, newEvent(t, events.AISuggestionDecided, tenant, i))
 	}
-	if err := write(ctx, f.app, tenant, nil, evs...); err != nil {
-		t.Fatal(err)
-	}
+	f.commit(t, tenant, evs...)
 	held := evs[1].ID
 	lockTx, err := f.jobs.Pool().Begin(ctx)
 	if err != nil {
@@ -378,9 +366,7 @@ func TestDrainLeavesYoungRowsToSend(t *testing.T) {
 	f.subscribe(t, events.AISuggestionDecided)
 	tenant := ids.New(ids.Tenant)
 	e := newEvent(t, events.AISuggestionDecided, tenant, 1)
-	if err := write(ctx, f.app, tenant, nil, e); err != nil {
-		t.Fatal(err)
-	}
+	f.commit(t, tenant, e)
 	st, err := outbox.Drain(ctx, f.jobs, newPublisher(t, f.project), outbox.DrainOptions{Log: logtest.TestLogger(t)})
 	if err != nil || st != (outbox.DrainStats{}) {
 		t.Errorf("Drain with the default MinAge = %+v, %v; want nothing done", st, err)
@@ -421,9 +407,7 @@ func TestDrainBacksOffPoisonRows(t *testing.T) {
 	for i := range 3 {
 		good = append(good, newEvent(t, events.AISuggestionDecided, tenant, i+1))
 	}
-	if err := write(ctx, f.app, tenant, nil, good...); err != nil {
-		t.Fatal(err)
-	}
+	f.commit(t, tenant, good...)
 
 	pub := newPublisher(t, f.project)
 	opts := outbox.DrainOptions{BatchSize: 2, MinAge: -1, Log: logtest.TestLogger(t)}
@@ -469,9 +453,7 @@ func TestSendCannotTouchAnotherTenantsRows(t *testing.T) {
 	a, b := ids.New(ids.Tenant), ids.New(ids.Tenant)
 	ea, eb := newEvent(t, events.AISuggestionDecided, a, 1), newEvent(t, events.AISuggestionDecided, b, 2)
 	for _, e := range []events.Envelope{ea, eb} {
-		if err := write(ctx, f.app, e.TenantID, nil, e); err != nil {
-			t.Fatal(err)
-		}
+		f.commit(t, e.TenantID, e)
 	}
 	var seen []string
 	err := f.app.InTenantTx(ctx, a, func(ctx context.Context, tx pgx.Tx) error {
@@ -487,7 +469,7 @@ func TestSendCannotTouchAnotherTenantsRows(t *testing.T) {
 	}
 	// Send of B's event under A's tenant publishes it but cannot delete B's
 	// row: it stays for the relay (a duplicate, never a loss).
-	outbox.NewRelay(f.app, newPublisher(t, f.project), logtest.TestLogger(t), outbox.Options{}).Send(ctx, a, eb)
+	f.relay(t).Send(ctx, a, eb)
 	if diff := cmp.Diff(idsOf([]events.Envelope{ea, eb}), f.rowIDs(t)); diff != "" {
 		t.Errorf("outbox (-want +got):\n%s", diff)
 	}

@@ -2,6 +2,8 @@ package inbox_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,5 +64,19 @@ func everything[E any](t testing.TB, list func(context.Context, actor.Actor, inb
 			t.Fatalf("still a next cursor after %d pages", pages)
 		}
 		q.Cursor = l.NextCursor
+	}
+}
+
+// wantCategories fails unless entries, what a list read, are one of each
+// category of want, in any order; category reads an entry's.
+func wantCategories[E any](t *testing.T, what string, entries []E, category func(E) string, want []string) {
+	t.Helper()
+	var got []string
+	for _, e := range entries {
+		got = append(got, category(e))
+	}
+	slices.Sort(got)
+	if w := slices.Sorted(slices.Values(want)); fmt.Sprint(got) != fmt.Sprint(w) {
+		t.Errorf("%s listed %v, want %v", what, got, w)
 	}
 }

@@ -358,25 +358,9 @@ func TestInboxesFollowTheRoleMatrix(t *testing.T) {
 			a := d.operator()
 			a.Roles = tc.roles
 			sl, _ := everything(t, s.Inbox, a, inbox.Query{PropertyID: d.props[0], Status: inbox.StatusAll}, 2)
-			var gotS []string
-			for _, e := range sl {
-				gotS = append(gotS, strings.TrimPrefix(e.SuggestionID, "sug-"))
-			}
-			slices.Sort(gotS)
-			wantS := slices.Sorted(slices.Values(tc.suggestions))
-			if fmt.Sprint(gotS) != fmt.Sprint(wantS) {
-				t.Errorf("suggestions listed %v, want %v", gotS, wantS)
-			}
+			wantCategories(t, "suggestions", sl, func(e inbox.SuggestionEntry) string { return strings.TrimPrefix(e.SuggestionID, "sug-") }, tc.suggestions)
 			alist, _ := everything(t, al.Inbox, a, inbox.Query{PropertyID: d.props[0], Status: inbox.StatusAll}, 2)
-			var gotA []string
-			for _, e := range alist {
-				gotA = append(gotA, strings.TrimPrefix(e.AlertID, "alr-"))
-			}
-			slices.Sort(gotA)
-			wantA := slices.Sorted(slices.Values(tc.alerts))
-			if fmt.Sprint(gotA) != fmt.Sprint(wantA) {
-				t.Errorf("alerts listed %v, want %v", gotA, wantA)
-			}
+			wantCategories(t, "alerts", alist, func(e inbox.AlertEntry) string { return strings.TrimPrefix(e.AlertID, "alr-") }, tc.alerts)
 			// What it may not see it may not decide or acknowledge.
 			for c, aim := range sugs {
 				if slices.Contains(tc.suggestions, c) {

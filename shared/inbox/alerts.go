@@ -16,7 +16,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
-	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/notification"
 )
 
@@ -262,14 +261,10 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 		return AlertEntry{}, note, err
 	}
 	now := jsontime.Of(a.d.now())
-	ev, err := events.New(events.AlertAcknowledged, ac.TenantID, al.PropertyID, ackedEvent{
+	err = a.d.commit(ctx, ac, &note, events.AlertAcknowledged, al.PropertyID, ackedEvent{
 		EntryID: aliID, AlertID: al.AlertID, Severity: al.Severity, Category: al.Category,
 		OperatorID: ac.OperatorID, DeviceID: ac.DeviceID, AcknowledgedAt: now, Resolved: !al.ResolvedAt.IsZero(),
-	})
-	if err != nil {
-		return AlertEntry{}, note, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
-	}
-	err = a.d.DB.InTenantTx(ctx, ac.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+	}, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bff.alert_ack
 			(id, tenant_id, property_id, alert_id, operator_id, device_id, session_id, acknowledged_at, request_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -281,16 +276,11 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 		if tag.RowsAffected() == 0 {
 			return apperr.New(apperr.AlertAlreadyAcked, "you already acknowledged this alert")
 		}
-		if err := activity.RecordTx(ctx, tx, ac, note); err != nil {
-			return err
-		}
-		return outbox.Add(ctx, tx, ev)
+		return nil
 	})
 	if err != nil {
 		return AlertEntry{}, note, err
 	}
-	note.Recorded = true
-	a.d.Relay.Send(ctx, ac.TenantID, ev)
 	notify(ctx, a.d.Notify, ac.TenantID, al.PropertyID, TypeAlertInboxChanged,
 		map[string]any{"propertyId": al.PropertyID, "entryId": aliID, "reason": "acknowledged", "operatorId": ac.OperatorID, "category": al.Category})
 	e := alertEntryOf(ac.TenantID, al)

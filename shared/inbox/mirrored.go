@@ -7,7 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
+	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
@@ -66,4 +71,31 @@ func rowsOf[T any](ctx context.Context, db *pg.DB, tenantID, what, query string,
 		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// commit writes a's action on an entry of propertyID: write (the action's
+// own row, refusing a second one), the action's activity row note and its
+// event (subject, data) in one transaction of a's tenant; once committed,
+// note is Recorded and the event relayed.
+func (d *Deps) commit(ctx context.Context, a actor.Actor, note *activity.Note, subject, propertyID string, data any,
+	write func(ctx context.Context, tx pgx.Tx) error) error {
+	ev, err := events.New(subject, a.TenantID, propertyID, data)
+	if err != nil {
+		return apperr.Wrap(apperr.Internal, err, "an internal error occurred")
+	}
+	err = d.DB.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		if err := activity.RecordTx(ctx, tx, a, *note); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	note.Recorded = true
+	d.Relay.Send(ctx, a.TenantID, ev)
+	return nil
 }

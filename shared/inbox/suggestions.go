@@ -413,16 +413,12 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 	entry := entryOf(a.TenantID, sg)
 	rec := recorded{ID: aimID, PropertyID: sg.PropertyID, SuggestionID: sg.SuggestionID, Decision: dec,
 		DecidedBy: a.OperatorID, DecidedDeviceID: a.DeviceID, DecidedAt: jsontime.Of(now).Time}
-	ev, err := events.New(events.AISuggestionDecided, a.TenantID, sg.PropertyID, decidedEvent{
+	err = s.d.commit(ctx, a, &note, events.AISuggestionDecided, sg.PropertyID, decidedEvent{
 		EntryID: aimID, SuggestionID: sg.SuggestionID, Category: sg.Category, Severity: sg.Severity,
 		Outcome: dec.Outcome, Modified: dec.ModifiedDelta != nil, HasNotes: dec.Notes != "",
 		DecidedBy: a.OperatorID, DecidedDeviceID: a.DeviceID, DecidedAt: jsontime.Of(now),
 		ModelClass: string(sg.Provenance.ModelClass),
-	})
-	if err != nil {
-		return SuggestionEntry{}, note, apperr.Wrap(apperr.Internal, err, "an internal error occurred")
-	}
-	err = s.d.DB.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+	}, func(ctx context.Context, tx pgx.Tx) error {
 		// Already decided wins over expired: it says what happened.
 		existing, err := scanDecision(tx.QueryRow(ctx, `SELECT `+decisionColumns+` FROM bff.ai_decision
 			WHERE tenant_id = $1 AND suggestion_id = $2`, a.TenantID, sg.SuggestionID))
@@ -457,17 +453,12 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 			// insert: the unique key made it the only one.
 			return apperr.New(apperr.DecisionAlreadyRecorded, "a decision on this suggestion is already recorded")
 		}
-		if err := activity.RecordTx(ctx, tx, a, note); err != nil {
-			return err
-		}
-		return outbox.Add(ctx, tx, ev)
+		return nil
 	})
 	if err != nil {
 		return SuggestionEntry{}, note, err
 	}
-	note.Recorded = true
 	s.m.leaveAt(ctx, a.TenantID, sg.PropertyID, sg.SuggestionID, rec.DecidedAt.Add(DecidedKeep))
-	s.d.Relay.Send(ctx, a.TenantID, ev)
 	s.forward(ctx, a.TenantID, rec)
 	s.notify(ctx, a.TenantID, sg.PropertyID, map[string]any{"propertyId": sg.PropertyID, "entryId": aimID, "reason": "decided", "category": sg.Category})
 	entry.apply(rec)

@@ -60,29 +60,24 @@ type Alerts struct {
 // (nil for functions that only apply events).
 func NewAlerts(d Deps, n *notification.Client) *Alerts {
 	a := &Alerts{d: d, n: n}
-	a.m = mirror{rdb: d.Redis, kind: "alertinbox", loaded: 5 * time.Minute, bucket: alertBucket, now: a.d.now,
-		describe: func(tenantID, raw string) (string, string, bool) {
-			al, ok := decodeItem[notification.Alert](context.Background(), "alert", raw)
-			return alertEntryOf(tenantID, al).ID, string(al.Category), ok
-		}}
+	a.m = alertKind.mirror(d.Redis, "alertinbox", a.d.now)
 	return a
 }
 
-// alertCategories are the categories of notification-service's model,
-// each with its own order index.
-var alertCategories = []string{
-	string(notification.CategoryOversold), string(notification.CategoryNoShow), string(notification.CategoryPaymentFailed),
-	string(notification.CategoryLockFailed), string(notification.CategorySyncLag), string(notification.CategoryDeviceOffline),
-	string(notification.CategorySecurity), string(notification.CategoryOther),
-}
-
-// alertBucket is the order index of a category: its own, or other's for
-// one the model does not know (same rights).
-func alertBucket(c string) string {
-	if notification.Category(c).Valid() {
-		return c
-	}
-	return string(notification.CategoryOther)
+// alertKind is notification-service's alerts to the inbox machinery.
+var alertKind = itemKind[notification.Alert]{
+	name: "alert",
+	categories: []string{
+		string(notification.CategoryOversold), string(notification.CategoryNoShow), string(notification.CategoryPaymentFailed),
+		string(notification.CategoryLockFailed), string(notification.CategorySyncLag), string(notification.CategoryDeviceOffline),
+		string(notification.CategorySecurity), string(notification.CategoryOther),
+	},
+	known:  func(c string) bool { return notification.Category(c).Valid() },
+	other:  string(notification.CategoryOther),
+	rights: access.Alert,
+	describe: func(tenantID string, al notification.Alert) (string, string) {
+		return alertEntryOf(tenantID, al).ID, string(al.Category)
+	},
 }
 
 func alertEntryOf(tenantID string, a notification.Alert) AlertEntry {
@@ -123,10 +118,6 @@ func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) error {
 	})
 }
 
-func decodeAlert(ctx context.Context, raw string) (notification.Alert, bool) {
-	return decodeItem[notification.Alert](ctx, "alert", raw)
-}
-
 // page reads one page of ac's alert inbox as r asks: alerts of the
 // categories ac may see, with ac's acknowledgements, in r.status. Open
 // means neither resolved nor acknowledged by ac. A resolved alert past
@@ -145,13 +136,12 @@ func (a *Alerts) page(ctx context.Context, ac actor.Actor, r pageReq) ([]AlertEn
 			if st.raw == "" {
 				continue
 			}
-			al, ok := decodeAlert(ctx, st.raw)
+			al, ok := alertKind.decode(ctx, st.raw)
 			if !ok {
 				continue
 			}
 			e := alertEntryOf(ac.TenantID, al)
-			if e.ID != st.entryID || alertBucket(string(al.Category)) != st.bucket ||
-				!access.Has(ac.Roles, access.Alert(string(al.Category))...) {
+			if !alertKind.listable(st, e.ID, string(al.Category), ac.Roles) {
 				continue
 			}
 			if !st.ended.IsZero() {
@@ -212,7 +202,7 @@ func (a *Alerts) find(ctx context.Context, tenantID, entryID string, scope []str
 	case !ok:
 		return notification.Alert{}, notFound
 	}
-	al, ok := decodeAlert(ctx, raw)
+	al, ok := alertKind.decode(ctx, raw)
 	if !ok || alertEntryOf(tenantID, al).ID != entryID {
 		return notification.Alert{}, notFound
 	}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/melmastoon/bff-backoffice/shared/access"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
@@ -109,17 +108,6 @@ func read[E any](a actor.Actor, cursors *listcursor.Codec, action, name string, 
 	return out, note, nil
 }
 
-// visible returns the buckets among all whose category roles may see.
-func visible(roles []string, all []string, rights func(category string) []access.Right) []string {
-	var out []string
-	for _, c := range all {
-		if access.Has(roles, rights(c)...) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // budget is how many index members one page may examine: the page and
 // its look-ahead several times over, within fixed bounds, so a page whose
 // status filter skips most entries still ends after bounded work (and
@@ -178,7 +166,7 @@ func walk[E any](ctx context.Context, m mirror, tenantID string, r pageReq,
 func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, q Query) (_ SuggestionList, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "inbox.Suggestions.Inbox")
 	return read(a, s.d.Cursors, activity.ActionAIInboxViewed, "ai-suggestions", q, []string{StatusOpen, StatusDecided, StatusAll},
-		visible(a.Roles, suggestionCategories, access.Suggestion),
+		suggestionKind.visible(a.Roles),
 		func(r pageReq) ([]SuggestionEntry, string, error) { return s.page(ctx, a, r) })
 }
 
@@ -188,6 +176,6 @@ func (s *Suggestions) Inbox(ctx context.Context, a actor.Actor, q Query) (_ Sugg
 func (al *Alerts) Inbox(ctx context.Context, a actor.Actor, q Query) (_ AlertList, _ activity.Note, err error) {
 	defer derrors.Wrap(&err, "inbox.Alerts.Inbox")
 	return read(a, al.d.Cursors, activity.ActionAlertInboxViewed, "alerts", q, []string{StatusOpen, StatusAcknowledged, StatusResolved, StatusAll},
-		visible(a.Roles, alertCategories, access.Alert),
+		alertKind.visible(a.Roles),
 		func(r pageReq) ([]AlertEntry, string, error) { return al.page(ctx, a, r) })
 }

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -11,25 +10,12 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/events"
-	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 )
 
 // What the suggestion and alert inboxes do alike, over their own item
 // and row types.
-
-// decodeItem reads a mirrored upstream item; one that does not decode is
-// treated as absent (and logged, naming the inbox kind), never shown
-// half-read.
-func decodeItem[T any](ctx context.Context, kind, raw string) (T, bool) {
-	var v T
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		logging.From(ctx).ErrorContext(ctx, kind+" inbox entry unreadable", "err", err)
-		return v, false
-	}
-	return v, true
-}
 
 // putItems mirrors xs, each made an item by itemOf.
 func putItems[T any](ctx context.Context, m mirror, tenantID, propertyID string, xs []T, loaded bool, itemOf func(T) (item, error)) error {

@@ -113,31 +113,27 @@ type Suggestions struct {
 // NewSuggestions returns the inbox over d.
 func NewSuggestions(d Deps) *Suggestions {
 	s := &Suggestions{d: d}
-	s.m = mirror{rdb: d.Redis, kind: "aiinbox", loaded: 5 * time.Minute, bucket: suggestionBucket, now: s.d.now,
-		describe: func(tenantID, raw string) (string, string, bool) {
-			sg, ok := decodeItem[aiorchestrator.Suggestion](context.Background(), "ai", raw)
-			return entryOf(tenantID, sg).ID, string(sg.Category), ok
-		}}
+	s.m = suggestionKind.mirror(d.Redis, "aiinbox", s.d.now)
 	return s
 }
 
-// suggestionCategories are the categories of ai-orchestrator-service's
-// model, each with its own order index.
-var suggestionCategories = []string{
-	string(aiorchestrator.CategoryOverbookingWarning), string(aiorchestrator.CategoryRateChange),
-	string(aiorchestrator.CategoryHousekeepingReorder), string(aiorchestrator.CategoryMaintenancePriority),
-	string(aiorchestrator.CategoryGuestSpecialHandling), string(aiorchestrator.CategoryStaffing),
-	string(aiorchestrator.CategoryAuditAnomaly), string(aiorchestrator.CategoryOther),
-}
-
-// suggestionBucket is the order index of a category: its own, or other's
-// for one the model does not know (the client maps those to other anyway;
-// both need the same rights).
-func suggestionBucket(c string) string {
-	if aiorchestrator.Category(c).Valid() {
-		return c
-	}
-	return string(aiorchestrator.CategoryOther)
+// suggestionKind is ai-orchestrator-service's suggestions to the inbox
+// machinery. Its client maps categories its model does not know to other
+// anyway.
+var suggestionKind = itemKind[aiorchestrator.Suggestion]{
+	name: "ai",
+	categories: []string{
+		string(aiorchestrator.CategoryOverbookingWarning), string(aiorchestrator.CategoryRateChange),
+		string(aiorchestrator.CategoryHousekeepingReorder), string(aiorchestrator.CategoryMaintenancePriority),
+		string(aiorchestrator.CategoryGuestSpecialHandling), string(aiorchestrator.CategoryStaffing),
+		string(aiorchestrator.CategoryAuditAnomaly), string(aiorchestrator.CategoryOther),
+	},
+	known:  func(c string) bool { return aiorchestrator.Category(c).Valid() },
+	other:  string(aiorchestrator.CategoryOther),
+	rights: access.Suggestion,
+	describe: func(tenantID string, sg aiorchestrator.Suggestion) (string, string) {
+		return entryOf(tenantID, sg).ID, string(sg.Category)
+	},
 }
 
 // entryOf is the inbox entry of a cleaned upstream suggestion.
@@ -183,12 +179,6 @@ func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) err
 	})
 }
 
-// decoded reads a mirrored suggestion; a value that does not decode is
-// treated as absent (and logged), never shown half-read.
-func decodeSuggestion(ctx context.Context, raw string) (aiorchestrator.Suggestion, bool) {
-	return decodeItem[aiorchestrator.Suggestion](ctx, "ai", raw)
-}
-
 // page reads one page of a's AI inbox as r asks: displayable entries of
 // the categories a may see, with their decisions, in r.status; an entry
 // past its retention is not listed, whether or not a write has pruned it
@@ -207,18 +197,14 @@ func (s *Suggestions) page(ctx context.Context, a actor.Actor, r pageReq) ([]Sug
 			if st.raw == "" || !st.ended.IsZero() {
 				continue
 			}
-			sg, ok := decodeSuggestion(ctx, st.raw)
+			sg, ok := suggestionKind.decode(ctx, st.raw)
 			// Advice is shown only with where it comes from, so an operator
 			// can weigh it before acting.
 			if !ok || !sg.Displayable() {
 				continue
 			}
 			e := entryOf(a.TenantID, sg)
-			// The item must be the one the index member names (a copy
-			// re-sent under another category or time is listed from its
-			// own member only), and the roles must see its category.
-			if e.ID != st.entryID || suggestionBucket(string(sg.Category)) != st.bucket ||
-				!access.Has(a.Roles, access.Suggestion(string(sg.Category))...) {
+			if !suggestionKind.listable(st, e.ID, string(sg.Category), a.Roles) {
 				continue
 			}
 			entries = append(entries, e)
@@ -301,7 +287,7 @@ func (s *Suggestions) find(ctx context.Context, tenantID, entryID string, scope 
 	case !ok || !ended.IsZero():
 		return aiorchestrator.Suggestion{}, notFound
 	}
-	sg, ok := decodeSuggestion(ctx, raw)
+	sg, ok := suggestionKind.decode(ctx, raw)
 	if !ok || !sg.Displayable() || entryOf(tenantID, sg).ID != entryID {
 		return aiorchestrator.Suggestion{}, notFound
 	}

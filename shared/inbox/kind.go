@@ -1,0 +1,79 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/melmastoon/bff-backoffice/shared/access"
+	"github.com/melmastoon/bff-backoffice/shared/logging"
+	"github.com/melmastoon/bff-backoffice/shared/redisx"
+)
+
+// itemKind is what the machinery both inboxes share knows of one
+// upstream's items (T): its categories and their order indexes, what
+// seeing an item takes, and an item's entry id.
+type itemKind[T any] struct {
+	name string // names the inbox in logs: "ai", "alert"
+	// categories are the categories of the upstream's model, each with
+	// its own order index.
+	categories []string
+	// known reports whether the model knows a category; other is its
+	// catch-all category.
+	known func(category string) bool
+	other string
+	// rights are what seeing an item of a category takes.
+	rights func(category string) []access.Right
+	// describe gives an item's entry id and category.
+	describe func(tenantID string, v T) (entryID, category string)
+}
+
+// bucket is the order index of a category: its own, or the catch-all
+// category's for one the model does not know (both need the same rights).
+func (k itemKind[T]) bucket(category string) string {
+	if k.known(category) {
+		return category
+	}
+	return k.other
+}
+
+// decode reads a mirrored upstream item; one that does not decode is
+// treated as absent (and logged, naming the inbox), never shown
+// half-read.
+func (k itemKind[T]) decode(ctx context.Context, raw string) (T, bool) {
+	var v T
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		logging.From(ctx).ErrorContext(ctx, k.name+" inbox entry unreadable", "err", err)
+		return v, false
+	}
+	return v, true
+}
+
+// mirror is the Redis mirror of these items, under the key prefix key.
+func (k itemKind[T]) mirror(rdb *redisx.Client, key string, now func() time.Time) mirror {
+	return mirror{rdb: rdb, kind: key, loaded: 5 * time.Minute, bucket: k.bucket, now: now,
+		describe: func(tenantID, raw string) (string, string, bool) {
+			v, ok := k.decode(context.Background(), raw)
+			entryID, category := k.describe(tenantID, v)
+			return entryID, category, ok
+		}}
+}
+
+// listable reports whether the item of entryID and category, read from
+// st, belongs on a page of roles: it must be the item the index member
+// names (a copy re-sent under another category or time is listed from its
+// own member only), and the roles must see its category.
+func (k itemKind[T]) listable(st stored, entryID, category string, roles []string) bool {
+	return entryID == st.entryID && k.bucket(category) == st.bucket && access.Has(roles, k.rights(category)...)
+}
+
+// visible returns the order indexes of the categories roles may see.
+func (k itemKind[T]) visible(roles []string) []string {
+	var out []string
+	for _, c := range k.categories {
+		if access.Has(roles, k.rights(c)...) {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -49,6 +49,12 @@ func (o *owner) PutPreferences(_ context.Context, _, _ string, expected int64, p
 	return p, nil
 }
 
+// newService is the service over Redis and a new owner.
+func newService(t *testing.T) (*preferences.Service, *owner) {
+	o := newOwner()
+	return &preferences.Service{Redis: testenv.Redis(t), Owner: o}, o
+}
+
 func update(theme string) preferences.Update {
 	t := true
 	return preferences.Update{
@@ -68,8 +74,7 @@ func who() actor.Actor {
 // tenant-service's copy.
 func TestConcurrentPutsOneWins(t *testing.T) {
 	t.Parallel()
-	o := newOwner()
-	s := &preferences.Service{Redis: testenv.Redis(t), Owner: o}
+	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
 	p, _, err := s.Get(ctx, a)
@@ -96,8 +101,7 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 // write-through never overwrites the newer mirror.
 func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 	t.Parallel()
-	o := newOwner()
-	s := &preferences.Service{Redis: testenv.Redis(t), Owner: o}
+	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
 	mirrortest.SlowReadThrough(t, &o.hold,
@@ -114,7 +118,7 @@ func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 
 func TestPutPreconditions(t *testing.T) {
 	t.Parallel()
-	s := &preferences.Service{Redis: testenv.Redis(t), Owner: newOwner()}
+	s, _ := newService(t)
 	ctx := context.Background()
 	a := who()
 	mirrortest.Preconditions(t, func(ifMatch string) error {

@@ -242,12 +242,8 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 	if err != nil {
 		return AlertEntry{}, note, err
 	}
-	note.PropertyID = al.PropertyID
-	if err := ac.CheckProperty("propertyId", al.PropertyID); err != nil {
-		return AlertEntry{}, note, err
-	}
 	// Acknowledging needs the rights that seeing it needs.
-	if err := access.Require(ac.Roles, access.Alert(string(al.Category))...); err != nil {
+	if err := alertKind.authorize(ac, &note, al.PropertyID, string(al.Category)); err != nil {
 		return AlertEntry{}, note, err
 	}
 	now := jsontime.Of(a.d.now())

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/access"
+	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/logging"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
@@ -65,6 +67,19 @@ func (k itemKind[T]) mirror(rdb *redisx.Client, key string, now func() time.Time
 // own member only), and the roles must see its category.
 func (k itemKind[T]) listable(st stored, entryID, category string, roles []string) bool {
 	return entryID == st.entryID && k.bucket(category) == st.bucket && access.Has(roles, k.rights(category)...)
+}
+
+// authorize checks that a may act on an item of propertyID and category:
+// the property in a's scope, then the rights that seeing the category
+// takes, in that order so a refusal tells nothing of a property a may not
+// see. note names the property first, so a refusal's activity row names
+// it too.
+func (k itemKind[T]) authorize(a actor.Actor, note *activity.Note, propertyID, category string) error {
+	note.PropertyID = propertyID
+	if err := a.CheckProperty("propertyId", propertyID); err != nil {
+		return err
+	}
+	return access.Require(a.Roles, k.rights(category)...)
 }
 
 // visible returns the order indexes of the categories roles may see.

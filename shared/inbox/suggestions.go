@@ -386,13 +386,9 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 	if err != nil {
 		return SuggestionEntry{}, note, err
 	}
-	note.PropertyID = sg.PropertyID
-	if err := a.CheckProperty("propertyId", sg.PropertyID); err != nil {
-		return SuggestionEntry{}, note, err
-	}
 	// Deciding needs the rights that seeing it needs (a rate change needs
 	// revenue rights), checked before anything is written or forwarded.
-	if err := access.Require(a.Roles, access.Suggestion(string(sg.Category))...); err != nil {
+	if err := suggestionKind.authorize(a, &note, sg.PropertyID, string(sg.Category)); err != nil {
 		return SuggestionEntry{}, note, err
 	}
 	now := s.d.now()

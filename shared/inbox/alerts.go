@@ -251,18 +251,11 @@ func (a *Alerts) Ack(ctx context.Context, ac actor.Actor, aliID string) (_ Alert
 		EntryID: aliID, AlertID: al.AlertID, Severity: al.Severity, Category: al.Category,
 		OperatorID: ac.OperatorID, DeviceID: ac.DeviceID, AcknowledgedAt: now, Resolved: !al.ResolvedAt.IsZero(),
 	}, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO bff.alert_ack
+		return insertOnce(ctx, tx, apperr.New(apperr.AlertAlreadyAcked, "you already acknowledged this alert"), `INSERT INTO bff.alert_ack
 			(id, tenant_id, property_id, alert_id, operator_id, device_id, session_id, acknowledged_at, request_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT DO NOTHING`,
 			aliID, ac.TenantID, al.PropertyID, al.AlertID, ac.OperatorID, ac.DeviceID, ac.SessionID, now.Time, ac.RequestID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return apperr.New(apperr.AlertAlreadyAcked, "you already acknowledged this alert")
-		}
-		return nil
 	})
 	if err != nil {
 		return AlertEntry{}, note, err

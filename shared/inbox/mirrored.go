@@ -85,3 +85,16 @@ func (d *Deps) commit(ctx context.Context, a actor.Actor, note *activity.Note, s
 	d.Relay.Send(ctx, a.TenantID, ev)
 	return nil
 }
+
+// insertOnce runs insert, the INSERT … ON CONFLICT DO NOTHING of an action
+// written once, with args, and returns taken when it wrote nothing.
+func insertOnce(ctx context.Context, tx pgx.Tx, taken error, insert string, args ...any) error {
+	tag, err := tx.Exec(ctx, insert, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return taken
+	}
+	return nil
+}

@@ -420,22 +420,16 @@ func (s *Suggestions) Decide(ctx context.Context, a actor.Actor, aimID string, r
 		if dec.ModifiedDelta != nil {
 			delta = dec.ModifiedDelta
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO bff.ai_decision
+		// Taken here means a concurrent decision committed between our
+		// read and insert: the unique key made it the only one.
+		taken := apperr.New(apperr.DecisionAlreadyRecorded, "a decision on this suggestion is already recorded")
+		return insertOnce(ctx, tx, taken, `INSERT INTO bff.ai_decision
 			(id, tenant_id, property_id, suggestion_id, outcome, modified_delta, notes,
 			 decided_by, decided_device_id, session_id, decided_at, request_id)
 			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT DO NOTHING`,
 			aimID, a.TenantID, sg.PropertyID, sg.SuggestionID, string(dec.Outcome), delta, notes,
 			a.OperatorID, a.DeviceID, a.SessionID, rec.DecidedAt, a.RequestID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			// A concurrent decision committed between our read and
-			// insert: the unique key made it the only one.
-			return apperr.New(apperr.DecisionAlreadyRecorded, "a decision on this suggestion is already recorded")
-		}
-		return nil
 	})
 	if err != nil {
 		return SuggestionEntry{}, note, err

@@ -3,9 +3,6 @@ package idemhttp
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +19,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -32,7 +28,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
-	"github.com/melmastoon/bff-backoffice/shared/auth"
+	"github.com/melmastoon/bff-backoffice/shared/auth/authtest"
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	pubsubevents "github.com/melmastoon/bff-backoffice/shared/events/pubsub"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
@@ -50,8 +46,6 @@ import (
 // group-commit activity ledger on Postgres as the app role, the Pub/Sub
 // publisher on the emulator, and Wrap on the Firestore emulator — so "byte
 // for byte" is checked on the wire. Only tenant-service is a stand-in.
-
-const issuer = "https://iam.test"
 
 // directory stands in for tenant-service: every operator may act.
 type directory struct{ prop string }
@@ -100,7 +94,7 @@ type harness struct {
 	srv   *httptest.Server
 	db    *pg.DB
 	pg    testenv.PGInfo
-	key   *ecdsa.PrivateKey
+	iam   *authtest.Issuer
 	calls atomic.Int64
 	mu    sync.Mutex
 	h     gate.Handler // what the wrapped handler does; set with handle
@@ -141,19 +135,7 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 	}
 	t.Cleanup(func() { _ = fs.Close() })
 	db, info := testenv.Postgres(t)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifierWithKeyfunc(auth.Config{Issuer: issuer, Audience: auth.DefaultAudience}, func(tk *jwt.Token) (any, error) {
-		if tk.Header["kid"] != "k1" {
-			return nil, errors.New("unknown kid")
-		}
-		return &key.PublicKey, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iam := authtest.New(t)
 	ledger := activity.NewLedger(db, activity.Options{})
 	t.Cleanup(ledger.Close)
 	pubProject := testenv.PubsubProject(t)
@@ -166,11 +148,11 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 	}
 	t.Cleanup(func() { _ = pub.Close() })
 
-	hs := &harness{t: t, store: store, col: fs.Collection(idempotency.Collection), db: db, pg: info, key: key, seen: map[string]bool{}}
+	hs := &harness{t: t, store: store, col: fs.Collection(idempotency.Collection), db: db, pg: info, iam: iam, seen: map[string]bool{}}
 	hs.handle(created)
 	log := logtest.TestLogger(t)
 	g := &gate.Gate{
-		Verifier:  v,
+		Verifier:  iam.Verifier(t),
 		Sessions:  session.NewManager(testenv.Redis(t), directory{prop: ids.New(ids.Property)}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
 		Ledger:    ledger,
 		Publisher: pub,
@@ -191,22 +173,6 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 	hs.srv = httptest.NewServer(httpx.Wrap(log, mux))
 	t.Cleanup(hs.srv.Close)
 	return hs
-}
-
-// token is a bearer token the verifier accepts for w.
-func (hs *harness) token(w who) string {
-	hs.t.Helper()
-	now := time.Now()
-	tk := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": issuer, "aud": auth.DefaultAudience, "sub": w.operator, "tid": w.tenant,
-		"cnf": map[string]string{"kid": w.device}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": ids.New(ids.Session),
-	})
-	tk.Header["kid"] = "k1"
-	s, err := tk.SignedString(hs.key)
-	if err != nil {
-		hs.t.Fatal(err)
-	}
-	return "Bearer " + s
 }
 
 // rows counts the committed activity rows of every tenant the harness has
@@ -308,7 +274,7 @@ func (hs *harness) post(w who, path string, body string, keys ...string) reply {
 	hs.mu.Lock()
 	hs.seen[w.tenant] = true
 	hs.mu.Unlock()
-	req.Header.Set("Authorization", hs.token(w))
+	req.Header.Set("Authorization", hs.iam.Token(hs.t, w.tenant, w.operator, w.device))
 	req.Header.Set("Content-Type", "application/json")
 	for _, k := range keys {
 		req.Header.Add(idempotency.KeyHeader, k)

@@ -55,6 +55,14 @@ func newService(t *testing.T) (*preferences.Service, *owner) {
 	return &preferences.Service{Redis: testenv.Redis(t), Owner: o}, o
 }
 
+// get reads a's preferences through s.
+func get(s *preferences.Service, a actor.Actor) func() (preferences.Preferences, error) {
+	return func() (preferences.Preferences, error) {
+		p, _, err := s.Get(context.Background(), a)
+		return p, err
+	}
+}
+
 func update(theme string) preferences.Update {
 	t := true
 	return preferences.Update{
@@ -77,18 +85,10 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
-	p, _, err := s.Get(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirrortest.OneWins(t, 20, 2, func(i int) error {
-		_, _, err := s.Put(ctx, a, p.ETag(), update([]string{"light", "dark"}[i%2]))
+	got := mirrortest.Race(t, 20, get(s, a), func(i int, ifMatch string) error {
+		_, _, err := s.Put(ctx, a, ifMatch, update([]string{"light", "dark"}[i%2]))
 		return err
 	})
-	got, _, err := s.Get(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
 	o.mu.Lock()
 	want := o.doc
 	o.mu.Unlock()
@@ -104,11 +104,7 @@ func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
-	mirrortest.SlowReadThrough(t, &o.hold,
-		func() (preferences.Preferences, error) {
-			p, _, err := s.Get(ctx, a)
-			return p, err
-		},
+	mirrortest.SlowReadThrough(t, &o.hold, get(s, a),
 		func(p preferences.Preferences) int64 { return p.Version },
 		func() error {
 			_, _, err := s.Put(ctx, a, `"1"`, update("dark"))

@@ -72,6 +72,14 @@ func who() actor.Actor {
 		PropertyScope: []string{ids.New(ids.Property), ids.New(ids.Property)}}
 }
 
+// getGlobal reads a's global shortcut map through s.
+func getGlobal(s *shortcuts.Service, a actor.Actor) func() (shortcuts.Map, error) {
+	return func() (shortcuts.Map, error) {
+		m, _, err := s.Get(context.Background(), a, "")
+		return m, err
+	}
+}
+
 func newService(t *testing.T) (*shortcuts.Service, *owner) {
 	o := newOwner()
 	return &shortcuts.Service{Redis: testenv.Redis(t), Owner: o}, o
@@ -272,18 +280,10 @@ func TestConcurrentPutsOneWins(t *testing.T) {
 	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
-	m, _, err := s.Get(ctx, a, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirrortest.OneWins(t, 20, 2, func(i int) error {
-		_, _, err := s.Put(ctx, a, "", m.ETag(), shortcuts.Update{Overrides: map[string]string{"search.open": []string{"Alt+1", "Alt+2"}[i%2]}})
+	got := mirrortest.Race(t, 20, getGlobal(s, a), func(i int, ifMatch string) error {
+		_, _, err := s.Put(ctx, a, "", ifMatch, shortcuts.Update{Overrides: map[string]string{"search.open": []string{"Alt+1", "Alt+2"}[i%2]}})
 		return err
 	})
-	got, _, err := s.Get(ctx, a, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := o.doc("")
 	if got.Version != 2 || want.Version != 2 || got.Overrides["search.open"] != want.Overrides["search.open"] {
 		t.Fatalf("mirror v%d %v, tenant-service v%d %v", got.Version, got.Overrides, want.Version, want.Overrides)
@@ -297,11 +297,7 @@ func TestSlowReadThroughCannotOverwrite(t *testing.T) {
 	s, o := newService(t)
 	ctx := context.Background()
 	a := who()
-	slow := mirrortest.SlowReadThrough(t, &o.hold,
-		func() (shortcuts.Map, error) {
-			m, _, err := s.Get(ctx, a, "")
-			return m, err
-		},
+	slow := mirrortest.SlowReadThrough(t, &o.hold, getGlobal(s, a),
 		func(m shortcuts.Map) int64 { return m.Version },
 		func() error {
 			_, _, err := s.Put(ctx, a, "", `"1"`, shortcuts.Update{Overrides: map[string]string{"search.open": "Alt+S"}})

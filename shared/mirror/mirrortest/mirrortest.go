@@ -45,6 +45,23 @@ func OneWins(t testing.TB, n int, current int64, put func(i int) error) {
 	}
 }
 
+// Race reads a document at version 1 with get, sends n writes naming its
+// ETag at once (put(i, ifMatch); OneWins: exactly one wins, making version
+// 2) and returns what get reads after, to hold against the owner's copy.
+func Race[D interface{ ETag() string }](t testing.TB, n int, get func() (D, error), put func(i int, ifMatch string) error) D {
+	t.Helper()
+	d, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	OneWins(t, n, 2, func(i int) error { return put(i, d.ETag()) })
+	after, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return after
+}
+
 // Preconditions fails t unless put, a write of a document at version 1
 // with If-Match ifMatch, refuses each If-Match a client can get wrong: none
 // is 428 PRECONDITION_REQUIRED, a malformed one or version 0 400

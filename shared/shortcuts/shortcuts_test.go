@@ -10,6 +10,7 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
+	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/mirror/mirrortest"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
@@ -205,9 +206,9 @@ func TestClashesRefused(t *testing.T) {
 	if e := apperr.From(err); e == nil || e.Code != apperr.ValidationFailed || len(e.Fields) != 2 {
 		t.Fatalf("bad commands: %v", err)
 	}
-	if _, _, err := s.Put(ctx, a, "", `"2"`, shortcuts.Update{}); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("no overrides: %v", err)
-	}
+	// So is an update with no overrides at all.
+	_, _, err = s.Put(ctx, a, "", `"2"`, shortcuts.Update{})
+	apperrtest.WantCode(t, err, apperr.ValidationFailed)
 }
 
 // A property's overrides lie over the global ones: its effective map has
@@ -240,9 +241,8 @@ func TestPerPropertyOverrides(t *testing.T) {
 	}
 	// Alt+F is the global folio binding: another command may not take it
 	// on the property while folio.open keeps it there.
-	if _, _, err := s.Put(ctx, a, p, `"2"`, shortcuts.Update{Overrides: map[string]string{"folio.open": "Alt+F", "alerts.open": "Ctrl+Shift+P"}}); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("property clash with a global override: %v", err)
-	}
+	_, _, err = s.Put(ctx, a, p, `"2"`, shortcuts.Update{Overrides: map[string]string{"folio.open": "Alt+F", "alerts.open": "Ctrl+Shift+P"}})
+	apperrtest.WantCode(t, err, apperr.ValidationFailed)
 	// A later global change taking the property's combination: the
 	// property's binding wins there, the global command is unbound on it.
 	if _, _, err := s.Put(ctx, a, "", `"2"`, shortcuts.Update{Overrides: map[string]string{"alerts.open": "Alt+B"}}); err != nil {
@@ -253,12 +253,10 @@ func TestPerPropertyOverrides(t *testing.T) {
 		t.Fatalf("property map after a colliding global change: %+v %v", pm.Effective, err)
 	}
 	// Out of scope and malformed properties.
-	if _, _, err := s.Get(ctx, a, ids.New(ids.Property)); !apperr.Is(err, apperr.PropertyOutOfScope) {
-		t.Fatalf("out of scope: %v", err)
-	}
-	if _, _, err := s.Put(ctx, a, "prp_nope", `"1"`, shortcuts.Update{Overrides: map[string]string{}}); !apperr.Is(err, apperr.ValidationFailed) {
-		t.Fatalf("malformed property: %v", err)
-	}
+	_, _, err = s.Get(ctx, a, ids.New(ids.Property))
+	apperrtest.WantCode(t, err, apperr.PropertyOutOfScope)
+	_, _, err = s.Put(ctx, a, "prp_nope", `"1"`, shortcuts.Update{Overrides: map[string]string{}})
+	apperrtest.WantCode(t, err, apperr.ValidationFailed)
 }
 
 func TestPutPreconditions(t *testing.T) {

@@ -77,7 +77,7 @@ func TestScenarios(t *testing.T) {
 			}
 		},
 		"dashboard-cached": func(t *testing.T, rep *Report) {
-			if want := 4*len(dashboardLevels) + 2; len(rep.Runs) != want { // dashboard, no-op, baseline, peer per level; two open-loop runs
+			if want := 5*len(dashboardLevels) + 2; len(rep.Runs) != want { // dashboard, no-op, no-op without events, baseline, peer per level; two open-loop runs
 				t.Fatalf("%d runs, want %d", len(rep.Runs), want)
 			}
 			for _, r := range rep.Runs {
@@ -95,6 +95,15 @@ func TestScenarios(t *testing.T) {
 				}
 				if r.Extra["upstreamCalls"] != 0 || r.Extra["ledgerRows"] != rows {
 					t.Errorf("%s: %v upstream calls and %v activity rows for %d answers", r.Name, r.Extra["upstreamCalls"], r.Extra["ledgerRows"], r.OK)
+				}
+				// One dashboard.viewed.v1 handed to Pub/Sub per answer, but
+				// for the run that drops them.
+				events := float64(r.OK)
+				if strings.Contains(r.Name, "dropped") {
+					events = 0
+				}
+				if r.Extra["viewEvents"] != events {
+					t.Errorf("%s: %v view events for %d answers, want %v", r.Name, r.Extra["viewEvents"], r.OK, events)
 				}
 			}
 		},

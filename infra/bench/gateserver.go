@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/functions/dashboard"
 	sessionfn "github.com/melmastoon/bff-backoffice/functions/session"
 	"github.com/melmastoon/bff-backoffice/infra/devserver"
 	"github.com/melmastoon/bff-backoffice/shared/activity"
+	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
@@ -28,6 +30,7 @@ type gateServer struct {
 	url      string           // the gate's base URL
 	ledger   *activity.Ledger // what setup.Gate built
 	rec      *switchRecorder  // what the handlers call
+	events   *switchEnqueuer  // where the views' telemetry events go
 	postgres pgServer         // the durability settings the figures rest on
 	http     *http.Server
 	res      *setup.Resources
@@ -80,6 +83,13 @@ func startGateServer(ctx context.Context, env Env, rep *Report) (_ *gateServer, 
 	gs.rec.use(ledger)
 	g.Ledger = gs.rec
 	gs.ledger = ledger
+	q, ok := svc.Publisher.(events.Enqueuer)
+	if !ok {
+		return nil, fmt.Errorf("setup.Views built a %T publisher, which cannot enqueue", svc.Publisher)
+	}
+	gs.events = &switchEnqueuer{}
+	gs.events.use(q)
+	svc.Publisher = gs.events
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/session", sessionfn.New(g))
@@ -92,6 +102,28 @@ func startGateServer(ctx context.Context, env Env, rep *Report) (_ *gateServer, 
 	gs.http = &http.Server{Handler: httpx.Wrap(log, mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = gs.http.Serve(ln) }()
 	return gs, nil
+}
+
+// switchEnqueuer is the views' telemetry publisher, switched atomically
+// between runs like switchRecorder: the real Pub/Sub publisher, or nil to
+// drop the events (bench only, never deployed).
+type switchEnqueuer struct {
+	cur  atomic.Pointer[events.Enqueuer]
+	sent atomic.Int64 // events handed on, proof of the switch
+}
+
+func (s *switchEnqueuer) use(q events.Enqueuer) { s.cur.Store(&q) }
+
+func (s *switchEnqueuer) Enqueue(ctx context.Context, evs ...events.Envelope) {
+	if q := *s.cur.Load(); q != nil {
+		s.sent.Add(int64(len(evs)))
+		q.Enqueue(ctx, evs...)
+	}
+}
+
+func (s *switchEnqueuer) Publish(ctx context.Context, evs ...events.Envelope) error {
+	s.Enqueue(ctx, evs...)
+	return nil
 }
 
 // Close stops the gate's server, its clients and the dev server.

@@ -10,6 +10,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
@@ -62,32 +63,31 @@ func (b *Builder) SyncClient() *syncsvc.Client {
 // Preferences is the operator preferences' mirror over the gate's Redis,
 // with tenant-service (their owner) dialled from the gate's configuration.
 func (b *Builder) Preferences() *preferences.Service {
-	var cfg tenant.Config
-	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
-		b.Fail(err)
+	tc := b.tenantClient()
+	if tc == nil {
 		return &preferences.Service{}
 	}
-	c, err := tenant.NewClient(cfg)
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return &preferences.Service{}
-	}
-	return &preferences.Service{Redis: b.Res.Redis, Owner: c}
+	return &preferences.Service{Redis: b.Res.Redis, Owner: tc}
 }
 
 // Shortcuts is the keyboard-shortcut overrides' mirror over the gate's
 // Redis, with tenant-service (their owner) dialled from the gate's
 // configuration.
 func (b *Builder) Shortcuts() *shortcuts.Service {
-	var cfg tenant.Config
-	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
-		b.Fail(err)
+	tc := b.tenantClient()
+	if tc == nil {
 		return &shortcuts.Service{}
 	}
-	c, err := tenant.NewClient(cfg)
+	return &shortcuts.Service{Redis: b.Res.Redis, Owner: tc}
+}
+
+// tenantClient is tenant-service's client (TENANT_SERVICE_URL, as the gate
+// reads it): nil (and the builder failed) when it cannot be built.
+func (b *Builder) tenantClient() *tenant.Client {
+	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
 	if err != nil {
 		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return &shortcuts.Service{}
+		return nil
 	}
-	return &shortcuts.Service{Redis: b.Res.Redis, Owner: c}
+	return tc
 }

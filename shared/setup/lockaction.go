@@ -9,7 +9,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
-	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
@@ -55,9 +54,8 @@ func (b *Builder) FolioActions() *folioaction.Service {
 		b.Fail(fmt.Errorf("folio client: %w", err))
 		return nil
 	}
-	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
+	tc := b.tenantClient()
+	if tc == nil {
 		return nil
 	}
 	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})

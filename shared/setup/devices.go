@@ -2,7 +2,6 @@ package setup
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
@@ -52,9 +51,8 @@ func (b *Builder) Devices() *devices.Service {
 
 // SyncClient is sync-service's client, for the sync functions.
 func (b *Builder) SyncClient() *syncsvc.Client {
-	c, err := dial(b.Ctx, b.L, syncsvc.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("sync client: %w", err))
+	c := dialFor(b, "sync", syncsvc.NewClient)
+	if c == nil {
 		return &syncsvc.Client{}
 	}
 	return c
@@ -84,10 +82,5 @@ func (b *Builder) Shortcuts() *shortcuts.Service {
 // tenantClient is tenant-service's client (TENANT_SERVICE_URL, as the gate
 // reads it): nil (and the builder failed) when it cannot be built.
 func (b *Builder) tenantClient() *tenant.Client {
-	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return nil
-	}
-	return tc
+	return dialFor(b, "tenant", func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
 }

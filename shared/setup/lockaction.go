@@ -2,7 +2,6 @@ package setup
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/folioaction"
@@ -24,9 +23,8 @@ const mutationLookupTimeout = 3 * time.Second
 // reservation-service for the reservation's property and room, step-up
 // MFA for revokes, and the property's alert inbox for failed revokes.
 func (b *Builder) LockActions() *lockaction.Service {
-	lk, err := dial(b.Ctx, b.L, lock.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("lock client: %w", err))
+	lk := dialFor(b, "lock", lock.NewClient)
+	if lk == nil {
 		return nil
 	}
 	rsv := b.mutationReservations()
@@ -49,9 +47,8 @@ func (b *Builder) LockActions() *lockaction.Service {
 // FolioActions is the folio mutations: folio-service (FOLIO_SERVICE_URL),
 // tenant-service for the MFA threshold, step-up MFA.
 func (b *Builder) FolioActions() *folioaction.Service {
-	fc, err := dial(b.Ctx, b.L, folio.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("folio client: %w", err))
+	fc := dialFor(b, "folio", folio.NewClient)
+	if fc == nil {
 		return nil
 	}
 	tc := b.tenantClient()
@@ -67,15 +64,10 @@ func (b *Builder) mutationReservations() *reservation.Client {
 	// A mutation waits longer for its reservation than a dashboard widget
 	// does: the lookup gates an action the operator is standing at the
 	// desk for, not a tile that may be served stale.
-	rsv, err := dial(b.Ctx, b.L, func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
+	return dialFor(b, "reservation", func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
 		cfg.Timeout = max(cfg.Timeout, mutationLookupTimeout)
 		return reservation.NewClient(cfg, opts...)
 	})
-	if err != nil {
-		b.Fail(fmt.Errorf("reservation client: %w", err))
-		return nil
-	}
-	return rsv
 }
 
 // ReservationActions is the stay mutations: reservation-service

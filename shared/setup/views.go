@@ -127,6 +127,17 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 	return nil
 }
 
+// dialFor is dial for a Builder's openers: the client, or nil with the
+// builder failed on the error, which names the client.
+func dialFor[C, T any](b *Builder, name string, newClient func(C, ...httpc.Option) (*T, error)) *T {
+	c, err := dial(b.Ctx, b.L, newClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("%s client: %w", name, err))
+		return nil
+	}
+	return c
+}
+
 // dial loads an upstream client's Config from l, as config.LoadFrom does
 // (its variables and Validate), and builds the client with newClient.
 func dial[C, T any](ctx context.Context, l envconfig.Lookuper, newClient func(C, ...httpc.Option) (T, error)) (T, error) {

@@ -63,14 +63,10 @@ func (c *ViewsConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ViewsFromEnv builds the views service of a function that reads from the
-// named upstreams, next to its gate.
-func ViewsFromEnv(ctx context.Context, log *slog.Logger, res *Resources, needs ...string) (*views.Service, error) {
-	return Views(ctx, envconfig.OsLookuper(), log, res, needs...)
-}
-
-// Views is ViewsFromEnv with configuration looked up in l. Only the clients
-// of needs are configured, so a function asks only for the URLs it uses.
+// Views builds the views service of a function that reads from the
+// upstreams needs names, next to its gate, from configuration looked up in
+// l. Only the clients of needs are configured, so a function asks only for
+// the URLs it uses.
 func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Resources, needs ...string) (_ *views.Service, err error) {
 	defer derrors.Wrap(&err, "setup.Views")
 	var cfg ViewsConfig

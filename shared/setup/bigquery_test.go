@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/api/option"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
-	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // A BigQuery job starts with its own configuration loaded (the embedded
@@ -25,11 +23,7 @@ import (
 // remote endpoint) stops the start before any client is opened.
 func TestBigQueryJob(t *testing.T) {
 	t.Parallel()
-	testenv.PubsubHost(t)
-	_, info := testenv.Postgres(t)
-	project := testenv.ProjectID(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx, info, project := jobsStack(t)
 	type jobConfig struct {
 		setup.BigQuery
 		Rows int `env:"TEST_JOB_ROWS, default=3"`

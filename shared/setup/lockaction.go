@@ -23,14 +23,7 @@ const mutationLookupTimeout = 3 * time.Second
 // reservation-service for the reservation's property and room, step-up
 // MFA for revokes, and the property's alert inbox for failed revokes.
 func (b *Builder) LockActions() *lockaction.Service {
-	lk := dialFor(b, "lock", lock.NewClient)
-	if lk == nil {
-		return nil
-	}
-	rsv := b.mutationReservations()
-	if rsv == nil {
-		return nil
-	}
+	lk, rsv := dialFor(b, "lock", lock.NewClient), b.mutationReservations()
 	alerts := b.Inboxes(UpNotification).Alerts
 	return lockaction.New(lockaction.Deps{
 		DB: b.Res.DB, Relay: outbox.NewRelay(b.Res.DB, b.Gate.Publisher, b.Log, outbox.Options{}),
@@ -47,15 +40,7 @@ func (b *Builder) LockActions() *lockaction.Service {
 // FolioActions is the folio mutations: folio-service (FOLIO_SERVICE_URL),
 // tenant-service for the MFA threshold, step-up MFA.
 func (b *Builder) FolioActions() *folioaction.Service {
-	fc := dialFor(b, "folio", folio.NewClient)
-	if fc == nil {
-		return nil
-	}
-	tc := b.tenantClient()
-	if tc == nil {
-		return nil
-	}
-	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})
+	return folioaction.New(folioaction.Deps{Folio: dialFor(b, "folio", folio.NewClient), Tenant: b.tenantClient(), MFA: b.MFA()})
 }
 
 // mutationReservations is the reservation-service client of a mutation:
@@ -74,9 +59,5 @@ func (b *Builder) mutationReservations() *reservation.Client {
 // (RESERVATION_SERVICE_URL) for the reservation's property and the
 // mutation itself, step-up MFA for force-checkouts.
 func (b *Builder) ReservationActions() *reservationaction.Service {
-	rsv := b.mutationReservations()
-	if rsv == nil {
-		return nil
-	}
-	return reservationaction.New(reservationaction.Deps{Reservations: rsv, MFA: b.MFA()})
+	return reservationaction.New(reservationaction.Deps{Reservations: b.mutationReservations(), MFA: b.MFA()})
 }

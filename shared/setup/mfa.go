@@ -9,9 +9,5 @@ import (
 // (IAM_SERVICE_URL, IAM_SERVICE_TIMEOUT): what the MFA functions serve
 // and what every action that needs an attestation spends it with.
 func (b *Builder) MFA() *mfa.Service {
-	cl := dialFor(b, "iam", iam.NewClient)
-	if cl == nil {
-		return nil
-	}
-	return mfa.New(mfa.Deps{Redis: b.Res.Redis, IAM: cl})
+	return mfa.New(mfa.Deps{Redis: b.Res.Redis, IAM: dialFor(b, "iam", iam.NewClient)})
 }

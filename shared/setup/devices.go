@@ -5,7 +5,6 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
-	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
@@ -13,11 +12,9 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
-// DevicesConfig is the devices functions' own configuration.
+// DevicesConfig is the devices functions' own configuration. The device
+// list's cursors are signed as every list's are (ListCursors).
 type DevicesConfig struct {
-	// PIIHashKey signs the device list's cursors, as it does the inboxes'
-	// (listcursor derives its own key from it).
-	PIIHashKey string `env:"PII_HASH_KEY, required"`
 	// SampleRate is the share of heartbeats announced as
 	// device.heartbeat.v1: telemetry of a report every desktop sends every
 	// few seconds.
@@ -39,13 +36,8 @@ func (b *Builder) Devices() *devices.Service {
 		b.Fail(err)
 		return &devices.Service{}
 	}
-	cursors, err := listcursor.New([]byte(cfg.PIIHashKey))
-	if err != nil {
-		b.Fail(err)
-		return &devices.Service{}
-	}
 	return devices.New(devices.Deps{
-		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: cursors, HeartbeatSampleRate: cfg.SampleRate,
+		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: b.ListCursors(), HeartbeatSampleRate: cfg.SampleRate,
 	})
 }
 

@@ -28,3 +28,17 @@ func TestDialFor(t *testing.T) {
 		t.Errorf("a second failure replaced the first: %v", b.err)
 	}
 }
+
+// The lists' cursor codec comes from PII_HASH_KEY; without it the build
+// fails on the missing variable.
+func TestBuilderListCursors(t *testing.T) {
+	t.Parallel()
+	b := &Builder{Ctx: context.Background(), L: config.MapLookuper(map[string]string{"PII_HASH_KEY": strings.Repeat("k", 32)})}
+	if c := b.ListCursors(); c == nil || b.err != nil {
+		t.Fatalf("configured: %v, builder error %v; want a codec", c, b.err)
+	}
+	b.L = config.MapLookuper(map[string]string{})
+	if b.ListCursors(); b.err == nil || !strings.Contains(b.err.Error(), "PII_HASH_KEY") {
+		t.Fatalf("unconfigured: builder error %v; want one naming PII_HASH_KEY", b.err)
+	}
+}

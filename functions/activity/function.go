@@ -15,9 +15,7 @@ import (
 
 // Function is the `activity` function as deployed.
 var Function = boot.Function{Name: "activity", EntryPoint: "Activity", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	cursors, err := setup.ListCursors(b.Ctx, b.L)
-	b.Fail(err)
-	return New(b.Gate, &activity.Feed{DB: b.Res.DB, Cursors: cursors})
+	return New(b.Gate, &activity.Feed{DB: b.Res.DB, Cursors: b.ListCursors()})
 })}
 
 func init() { Function.Register() }

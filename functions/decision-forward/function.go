@@ -8,7 +8,6 @@ package decisionforward
 import (
 	"context"
 	"log/slog"
-	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
@@ -29,13 +28,9 @@ var Function = boot.Function{Name: "decision-forward", EntryPoint: "DecisionForw
 
 func init() { Function.Register() }
 
-// New returns the job's handler: one run per POST. Decisions the upstream
-// could not take this time are counted as failed and wait for the next run;
-// a database failure fails the run (503).
-func New(jobs *pg.DB, ai *aiorchestrator.Client, o inbox.ForwardOptions) http.Handler {
-	return setup.JobHandler("decision forward", run(jobs, ai, o))
-}
-
+// run is one run per POST. Decisions the upstream could not take this time
+// are counted as failed and wait for the next run; a database failure
+// fails the run (503).
 func run(jobs *pg.DB, ai *aiorchestrator.Client, o inbox.ForwardOptions) setup.Run {
 	return func(ctx context.Context) (any, error) { return inbox.RetryForwards(ctx, jobs, ai, o) }
 }

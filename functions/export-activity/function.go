@@ -16,7 +16,6 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/functions/export-activity/export"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
@@ -36,18 +35,10 @@ func (c *Config) Validate() error {
 }
 
 // Function is the `export-activity` function as deployed.
-var Function = boot.Function{Name: "export-activity", EntryPoint: "ExportActivity", StartHTTP: setup.Job("export-activity",
-	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		var cfg Config
-		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-			return nil, err
-		}
-		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, cfg.ClientOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("bigquery client: %w", err)
-		}
+var Function = boot.Function{Name: "export-activity", EntryPoint: "ExportActivity", StartHTTP: setup.BigQueryJob("export-activity", bigquery.NewClient,
+	func(cfg Config, bq *bigquery.Client, log *slog.Logger, j *setup.Jobs) setup.Run {
 		o := export.Options{Dataset: cfg.Dataset, Table: cfg.Table, Location: cfg.Location, BatchRows: cfg.BatchRows, Log: log}
-		return func(ctx context.Context) (any, error) { return export.Run(ctx, j.DB, bq, o) }, nil
+		return func(ctx context.Context) (any, error) { return export.Run(ctx, j.DB, bq, o) }
 	})}
 
 func init() { Function.Register() }

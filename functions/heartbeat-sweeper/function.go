@@ -10,7 +10,6 @@ package heartbeatsweeper
 import (
 	"context"
 	"log/slog"
-	"net/http"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
@@ -35,13 +34,9 @@ const (
 	maxBatches = 20
 )
 
-// New returns the job's handler: one sweep per POST, answered with its
-// devices.SweepResult, or 503 when the database failed (nothing of a
-// failed transaction was marked, so the next run takes it again).
-func New(jobs *pg.DB, pub events.Publisher, log *slog.Logger) http.Handler {
-	return setup.JobHandler("heartbeat sweeper", run(jobs, pub, log))
-}
-
+// run is one sweep per POST, answered with its devices.SweepResult, or 503
+// when the database failed (nothing of a failed transaction was marked,
+// so the next run takes it again).
 func run(jobs *pg.DB, pub events.Publisher, log *slog.Logger) setup.Run {
 	sw := &devices.Sweeper{DB: jobs, Relay: outbox.NewRelay(jobs, pub, log, outbox.Options{}), Batch: batch, MaxBatches: maxBatches}
 	return func(ctx context.Context) (any, error) { return sw.Run(ctx) }

@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/functions/retention"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
-	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 // device writes a reported device whose hint was reported age ago, as a
@@ -59,8 +58,7 @@ func refused(err error) bool {
 // are left alone; two runs together clear each hint once.
 func TestRetentionClearsExpiredHints(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
+	app, jobs, _ := databases(t)
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 	var old, fresh []string
@@ -110,8 +108,7 @@ func TestRetentionClearsExpiredHints(t *testing.T) {
 // an expired one is allowed.
 func TestJobsRoleMayOnlyClearExpiredHints(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
+	app, jobs, _ := databases(t)
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 	fresh := device(t, app, tenant, time.Hour, false)

@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
-	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
 const day = 24 * time.Hour
@@ -66,8 +65,7 @@ func verify(t *testing.T, jobs *pg.DB) *ledgerchain.Report {
 // row that remains is still found.
 func TestRetentionPrunesTheChain(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
+	app, jobs, info := databases(t)
 	ctx := context.Background()
 	tenants := []string{ids.New(ids.Tenant), ids.New(ids.Tenant)}
 	for _, tn := range tenants {
@@ -100,29 +98,30 @@ func TestRetentionPrunesTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	var id string
-	for _, s := range []string{
-		"ALTER TABLE bff.operator_activity DISABLE TRIGGER operator_activity_append_only",
-		"ALTER TABLE bff.operator_activity NO FORCE ROW LEVEL SECURITY",
-		"ALTER TABLE bff.activity_chain NO FORCE ROW LEVEL SECURITY",
-	} {
-		if _, err := c.Exec(ctx, s); err != nil {
-			t.Fatal(err)
+	// The same guards are lifted and put back.
+	guards := func(on bool) {
+		t.Helper()
+		trigger, rls := "DISABLE", "NO FORCE"
+		if on {
+			trigger, rls = "ENABLE", "FORCE"
+		}
+		for _, s := range []string{
+			"ALTER TABLE bff.operator_activity " + trigger + " TRIGGER operator_activity_append_only",
+			"ALTER TABLE bff.operator_activity " + rls + " ROW LEVEL SECURITY",
+			"ALTER TABLE bff.activity_chain " + rls + " ROW LEVEL SECURITY",
+		} {
+			if _, err := c.Exec(ctx, s); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	var id string
+	guards(false)
 	if err := c.QueryRow(ctx, `UPDATE bff.operator_activity SET latency_ms = latency_ms + 1
  WHERE id = (SELECT activity_id FROM bff.activity_chain WHERE tenant_id = $1 AND seq = 25) RETURNING id`, tenants[1]).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{
-		"ALTER TABLE bff.operator_activity ENABLE TRIGGER operator_activity_append_only",
-		"ALTER TABLE bff.operator_activity FORCE ROW LEVEL SECURITY",
-		"ALTER TABLE bff.activity_chain FORCE ROW LEVEL SECURITY",
-	} {
-		if _, err := c.Exec(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	guards(true)
 	rep = verify(t, jobs)
 	if len(rep.Breaks) != 1 || rep.Breaks[0].TenantID != tenants[1] || rep.Breaks[0].Kind != ledgerchain.Altered ||
 		rep.Breaks[0].Seq != 25 || rep.Breaks[0].ActivityID != id {
@@ -134,8 +133,7 @@ func TestRetentionPrunesTheChain(t *testing.T) {
 // other tenants instead of waiting; together they prune each link once.
 func TestRetentionOverlappingRunsPruneOnce(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
+	app, jobs, _ := databases(t)
 	ctx := context.Background()
 	for range 3 {
 		insert(t, app, ids.New(ids.Tenant), 25, 100*day)

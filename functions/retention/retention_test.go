@@ -14,6 +14,16 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
+// databases gives a test a database of its own as the app role (which
+// writes the rows retention works on) and as the jobs role (which
+// retention runs as), and what else there is to know about it (the
+// owner's URL).
+func databases(t *testing.T) (app, jobs *pg.DB, info testenv.PGInfo) {
+	t.Helper()
+	app, info = testenv.Postgres(t)
+	return app, testenv.JobsDB(t, info), info
+}
+
 func insert(t *testing.T, app *pg.DB, tenant string, n int, age time.Duration) {
 	t.Helper()
 	var es []activity.Entry
@@ -64,8 +74,7 @@ func count(t *testing.T, jobs *pg.DB) (old, young int) {
 // only what the database's policy lets go.
 func TestRetentionDeletesOnlyExportedOldRows(t *testing.T) {
 	t.Parallel()
-	app, info := testenv.Postgres(t)
-	jobs := testenv.JobsDB(t, info)
+	app, jobs, _ := databases(t)
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 	insert(t, app, tenant, 20, 100*24*time.Hour) // old, exported below

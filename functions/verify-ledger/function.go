@@ -22,7 +22,6 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/ledgerchain"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
@@ -47,17 +46,9 @@ func (c *Config) Validate() error {
 }
 
 // Function is the `verify-ledger` function as deployed.
-var Function = boot.Function{Name: "verify-ledger", EntryPoint: "VerifyLedger", StartHTTP: setup.Job("verify-ledger",
-	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		var cfg Config
-		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-			return nil, err
-		}
-		bq, err := bigquery.NewClient(context.WithoutCancel(ctx), cfg.Project, cfg.ClientOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("bigquery client: %w", err)
-		}
-		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, bq, cfg, log) }, nil
+var Function = boot.Function{Name: "verify-ledger", EntryPoint: "VerifyLedger", StartHTTP: setup.BigQueryJob("verify-ledger", bigquery.NewClient,
+	func(cfg Config, bq *bigquery.Client, log *slog.Logger, j *setup.Jobs) setup.Run {
+		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, bq, cfg, log) }
 	})}
 
 func init() { Function.Register() }

@@ -2,7 +2,7 @@ package boot
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
+	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/events/consume"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
 )
@@ -71,22 +72,23 @@ func (e EventFunc) Push() http.HandlerFunc { return consume.Push(e.Name, e.Redis
 
 // Start builds f from configuration looked up in l, whichever kind it is.
 // Exactly one of the results is set when err is nil.
-func (f Function) Start(ctx context.Context, l Lookuper, log *slog.Logger) (*HTTPFunc, *EventFunc, error) {
+func (f Function) Start(ctx context.Context, l Lookuper, log *slog.Logger) (_ *HTTPFunc, _ *EventFunc, err error) {
+	defer derrors.Wrap(&err, "boot.Function.Start(%s)", f.Name)
 	switch {
 	case f.StartHTTP != nil && f.StartEvent == nil:
 		h, err := f.StartHTTP(ctx, l, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("boot.Function.Start(%s): %w", f.Name, err)
+			return nil, nil, err
 		}
 		return &h, nil, nil
 	case f.StartEvent != nil && f.StartHTTP == nil:
 		e, err := f.StartEvent(ctx, l, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("boot.Function.Start(%s): %w", f.Name, err)
+			return nil, nil, err
 		}
 		return nil, &e, nil
 	default:
-		return nil, nil, fmt.Errorf("boot.Function.Start(%s): exactly one of StartHTTP and StartEvent must be set", f.Name)
+		return nil, nil, errors.New("exactly one of StartHTTP and StartEvent must be set")
 	}
 }
 
@@ -133,14 +135,11 @@ func Consumer(name string, newFn func(*redisx.Client) consume.Func) func(context
 }
 
 // OpenRedis opens the Redis client configured in l.
-func OpenRedis(ctx context.Context, l Lookuper) (*redisx.Client, error) {
+func OpenRedis(ctx context.Context, l Lookuper) (_ *redisx.Client, err error) {
+	defer derrors.Wrap(&err, "boot.OpenRedis")
 	var cfg redisx.Config
 	if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-		return nil, fmt.Errorf("boot.OpenRedis: %w", err)
+		return nil, err
 	}
-	rdb, err := redisx.Open(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("boot.OpenRedis: %w", err)
-	}
-	return rdb, nil
+	return redisx.Open(ctx, cfg)
 }

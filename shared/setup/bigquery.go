@@ -1,11 +1,16 @@
 package setup
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 
 	"google.golang.org/api/option"
+
+	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/config"
 )
 
 // BigQuery is where the exported activity ledger lives, as the jobs that
@@ -38,11 +43,42 @@ func (b *BigQuery) Validate() error {
 	return nil
 }
 
-// ClientOptions are the BigQuery client's options: the fake's endpoint,
+// clientOptions are the BigQuery client's options: the fake's endpoint,
 // without credentials, when one is set; none in production.
-func (b *BigQuery) ClientOptions() []option.ClientOption {
+func (b *BigQuery) clientOptions() []option.ClientOption {
 	if b.Endpoint == "" {
 		return nil
 	}
 	return []option.ClientOption{option.WithEndpoint(b.Endpoint), option.WithoutAuthentication()}
+}
+
+// bigQuery is the BigQuery a job's configuration embeds: the constraint
+// by which BigQueryJob finds it in a config type of the job's own.
+func (b *BigQuery) bigQuery() *BigQuery { return b }
+
+// BigQueryJob is Job for a job over the exported ledger: its configuration
+// C (which embeds BigQuery) is loaded from l as config.LoadFrom does (its
+// variables and Validate), the BigQuery client is opened with newClient,
+// and newRun builds the run from both. newClient is bigquery.NewClient,
+// passed in so that setup, which every function links, does not link the
+// BigQuery client only the two ledger jobs use.
+func BigQueryJob[C any, PC interface {
+	*C
+	bigQuery() *BigQuery
+}, T any](what string, newClient func(ctx context.Context, project string, opts ...option.ClientOption) (T, error),
+	newRun func(cfg C, bq T, log *slog.Logger, j *Jobs) Run) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
+	return Job(what, func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error) {
+		var cfg C
+		if err := config.LoadFrom(ctx, l, PC(&cfg)); err != nil {
+			return nil, err
+		}
+		b := PC(&cfg).bigQuery()
+		// The client lives as long as the instance; ctx is only the
+		// start-up deadline.
+		bq, err := newClient(context.WithoutCancel(ctx), b.Project, b.clientOptions()...)
+		if err != nil {
+			return nil, fmt.Errorf("bigquery client: %w", err)
+		}
+		return newRun(cfg, bq, log, j), nil
+	})
 }

@@ -2,22 +2,19 @@ package setup
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
-	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/shortcuts"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
+	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/syncsvc"
 )
 
-// DevicesConfig is the devices functions' own configuration.
+// DevicesConfig is the devices functions' own configuration. The device
+// list's cursors are signed as every list's are (ListCursors).
 type DevicesConfig struct {
-	// PIIHashKey signs the device list's cursors, as it does the inboxes'
-	// (listcursor derives its own key from it).
-	PIIHashKey string `env:"PII_HASH_KEY, required"`
 	// SampleRate is the share of heartbeats announced as
 	// device.heartbeat.v1: telemetry of a report every desktop sends every
 	// few seconds.
@@ -39,21 +36,15 @@ func (b *Builder) Devices() *devices.Service {
 		b.Fail(err)
 		return &devices.Service{}
 	}
-	cursors, err := listcursor.New([]byte(cfg.PIIHashKey))
-	if err != nil {
-		b.Fail(err)
-		return &devices.Service{}
-	}
 	return devices.New(devices.Deps{
-		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: cursors, HeartbeatSampleRate: cfg.SampleRate,
+		DB: b.Res.DB, Redis: b.Res.Redis, Cursors: b.ListCursors(), HeartbeatSampleRate: cfg.SampleRate,
 	})
 }
 
 // SyncClient is sync-service's client, for the sync functions.
 func (b *Builder) SyncClient() *syncsvc.Client {
-	c, err := dial(b.Ctx, b.L, syncsvc.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("sync client: %w", err))
+	c := dialFor(b, "sync", syncsvc.NewClient)
+	if c == nil {
 		return &syncsvc.Client{}
 	}
 	return c
@@ -62,32 +53,26 @@ func (b *Builder) SyncClient() *syncsvc.Client {
 // Preferences is the operator preferences' mirror over the gate's Redis,
 // with tenant-service (their owner) dialled from the gate's configuration.
 func (b *Builder) Preferences() *preferences.Service {
-	var cfg tenant.Config
-	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
-		b.Fail(err)
+	tc := b.tenantClient()
+	if tc == nil {
 		return &preferences.Service{}
 	}
-	c, err := tenant.NewClient(cfg)
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return &preferences.Service{}
-	}
-	return &preferences.Service{Redis: b.Res.Redis, Owner: c}
+	return &preferences.Service{Redis: b.Res.Redis, Owner: tc}
 }
 
 // Shortcuts is the keyboard-shortcut overrides' mirror over the gate's
 // Redis, with tenant-service (their owner) dialled from the gate's
 // configuration.
 func (b *Builder) Shortcuts() *shortcuts.Service {
-	var cfg tenant.Config
-	if err := config.LoadFrom(b.Ctx, b.L, &cfg); err != nil {
-		b.Fail(err)
+	tc := b.tenantClient()
+	if tc == nil {
 		return &shortcuts.Service{}
 	}
-	c, err := tenant.NewClient(cfg)
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return &shortcuts.Service{}
-	}
-	return &shortcuts.Service{Redis: b.Res.Redis, Owner: c}
+	return &shortcuts.Service{Redis: b.Res.Redis, Owner: tc}
+}
+
+// tenantClient is tenant-service's client (TENANT_SERVICE_URL, as the gate
+// reads it): nil (and the builder failed) when it cannot be built.
+func (b *Builder) tenantClient() *tenant.Client {
+	return dialFor(b, "tenant", func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
 }

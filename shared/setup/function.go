@@ -10,6 +10,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
+	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 	"github.com/melmastoon/bff-backoffice/shared/views/viewhttp"
 )
@@ -60,6 +61,14 @@ func (b *Builder) Inboxes(upstreams ...string) *Inboxes {
 		return &Inboxes{}
 	}
 	return in
+}
+
+// ListCursors is the lists' cursor codec, from b's configuration (see the
+// package's ListCursors).
+func (b *Builder) ListCursors() *listcursor.Codec {
+	c, err := ListCursors(b.Ctx, b.L)
+	b.Fail(err)
+	return c
 }
 
 // Gated starts an HTTP function behind the gate: the gate and its clients

@@ -24,13 +24,9 @@ type Inboxes struct {
 	Alerts      *inbox.Alerts
 }
 
-// InboxesFromEnv builds the inboxes of an HTTP function next to its gate:
-// needs names the upstreams (UpAI, UpNotification) whose inbox it serves.
-func InboxesFromEnv(ctx context.Context, log *slog.Logger, g *gate.Gate, res *Resources, needs ...string) (*Inboxes, error) {
-	return InboxesWith(ctx, envconfig.OsLookuper(), log, g, res, needs...)
-}
-
-// InboxesWith is InboxesFromEnv with configuration looked up in l.
+// InboxesWith builds the inboxes of an HTTP function next to its gate,
+// from configuration looked up in l: needs names the upstreams (UpAI,
+// UpNotification) whose inbox it serves.
 func InboxesWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, g *gate.Gate, res *Resources, needs ...string) (*Inboxes, error) {
 	src := &views.Sources{}
 	for _, n := range needs {
@@ -82,12 +78,8 @@ func Notifier(rdb *redisx.Client) inbox.Notifier {
 	}
 }
 
-// AIClientFromEnv builds the ai-orchestrator-service client of a job.
-func AIClientFromEnv(ctx context.Context) (*aiorchestrator.Client, error) {
-	return AIClientWith(ctx, envconfig.OsLookuper())
-}
-
-// AIClientWith is AIClientFromEnv with configuration looked up in l.
+// AIClientWith builds the ai-orchestrator-service client of a job from
+// configuration looked up in l.
 func AIClientWith(ctx context.Context, l envconfig.Lookuper) (*aiorchestrator.Client, error) {
 	src := &views.Sources{}
 	if err := addSource(ctx, l, src, UpAI); err != nil {

@@ -50,11 +50,6 @@ func (j *Jobs) Close() {
 	j.DB.Close()
 }
 
-// JobsFromEnv builds a job's dependencies from the process environment.
-func JobsFromEnv(ctx context.Context, log *slog.Logger) (*Jobs, error) {
-	return JobsWith(ctx, envconfig.OsLookuper(), log)
-}
-
 // JobsWith builds a job's dependencies from configuration looked up in l.
 // It refuses a JOBS_DATABASE_URL of any role but bff_jobs: with the app
 // role, row-level security would show a cross-tenant job no row at all and

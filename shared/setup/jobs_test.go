@@ -11,13 +11,21 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
+// jobsStack is what a job's start needs of the test stack: the Pub/Sub
+// emulator, a database of the test's own, and a project; ctx bounds the
+// test's start-ups.
+func jobsStack(t *testing.T) (ctx context.Context, info testenv.PGInfo, project string) {
+	t.Helper()
+	testenv.PubsubHost(t)
+	_, info = testenv.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx, info, testenv.ProjectID(t)
+}
+
 func TestJobsConfig(t *testing.T) {
 	t.Parallel()
-	testenv.PubsubHost(t)
-	_, info := testenv.Postgres(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	project := testenv.ProjectID(t)
+	ctx, info, project := jobsStack(t)
 
 	cases := []struct {
 		name    string

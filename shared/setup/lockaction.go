@@ -2,14 +2,12 @@ package setup
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/folioaction"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/reservationaction"
-	"github.com/melmastoon/bff-backoffice/shared/tenant"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/folio"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/lock"
@@ -25,15 +23,7 @@ const mutationLookupTimeout = 3 * time.Second
 // reservation-service for the reservation's property and room, step-up
 // MFA for revokes, and the property's alert inbox for failed revokes.
 func (b *Builder) LockActions() *lockaction.Service {
-	lk, err := dial(b.Ctx, b.L, lock.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("lock client: %w", err))
-		return nil
-	}
-	rsv := b.mutationReservations()
-	if rsv == nil {
-		return nil
-	}
+	lk, rsv := dialFor(b, "lock", lock.NewClient), b.mutationReservations()
 	alerts := b.Inboxes(UpNotification).Alerts
 	return lockaction.New(lockaction.Deps{
 		DB: b.Res.DB, Relay: outbox.NewRelay(b.Res.DB, b.Gate.Publisher, b.Log, outbox.Options{}),
@@ -50,17 +40,7 @@ func (b *Builder) LockActions() *lockaction.Service {
 // FolioActions is the folio mutations: folio-service (FOLIO_SERVICE_URL),
 // tenant-service for the MFA threshold, step-up MFA.
 func (b *Builder) FolioActions() *folioaction.Service {
-	fc, err := dial(b.Ctx, b.L, folio.NewClient)
-	if err != nil {
-		b.Fail(fmt.Errorf("folio client: %w", err))
-		return nil
-	}
-	tc, err := dial(b.Ctx, b.L, func(cfg tenant.Config, _ ...httpc.Option) (*tenant.Client, error) { return tenant.NewClient(cfg) })
-	if err != nil {
-		b.Fail(fmt.Errorf("tenant client: %w", err))
-		return nil
-	}
-	return folioaction.New(folioaction.Deps{Folio: fc, Tenant: tc, MFA: b.MFA()})
+	return folioaction.New(folioaction.Deps{Folio: dialFor(b, "folio", folio.NewClient), Tenant: b.tenantClient(), MFA: b.MFA()})
 }
 
 // mutationReservations is the reservation-service client of a mutation:
@@ -69,24 +49,15 @@ func (b *Builder) mutationReservations() *reservation.Client {
 	// A mutation waits longer for its reservation than a dashboard widget
 	// does: the lookup gates an action the operator is standing at the
 	// desk for, not a tile that may be served stale.
-	rsv, err := dial(b.Ctx, b.L, func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
+	return dialFor(b, "reservation", func(cfg reservation.Config, opts ...httpc.Option) (*reservation.Client, error) {
 		cfg.Timeout = max(cfg.Timeout, mutationLookupTimeout)
 		return reservation.NewClient(cfg, opts...)
 	})
-	if err != nil {
-		b.Fail(fmt.Errorf("reservation client: %w", err))
-		return nil
-	}
-	return rsv
 }
 
 // ReservationActions is the stay mutations: reservation-service
 // (RESERVATION_SERVICE_URL) for the reservation's property and the
 // mutation itself, step-up MFA for force-checkouts.
 func (b *Builder) ReservationActions() *reservationaction.Service {
-	rsv := b.mutationReservations()
-	if rsv == nil {
-		return nil
-	}
-	return reservationaction.New(reservationaction.Deps{Reservations: rsv, MFA: b.MFA()})
+	return reservationaction.New(reservationaction.Deps{Reservations: b.mutationReservations(), MFA: b.MFA()})
 }

@@ -81,11 +81,6 @@ func (r *Resources) Close() {
 	}
 }
 
-// GateFromEnv builds the gate from the process environment.
-func GateFromEnv(ctx context.Context, log *slog.Logger) (*gate.Gate, *Resources, error) {
-	return Gate(ctx, envconfig.OsLookuper(), log)
-}
-
 // Gate builds the gate from configuration looked up in l.
 //
 // Functions a process hosts with the same configuration share one gate and
@@ -236,11 +231,6 @@ func (c *Consumer) Close() {
 	_ = c.Redis.Close()
 }
 
-// ConsumerFromEnv builds a Consumer from the process environment.
-func ConsumerFromEnv(ctx context.Context, log *slog.Logger) (*Consumer, error) {
-	return ConsumerWith(ctx, envconfig.OsLookuper(), log)
-}
-
 // ConsumerWith builds a Consumer from configuration looked up in l.
 func ConsumerWith(ctx context.Context, l envconfig.Lookuper, log *slog.Logger) (_ *Consumer, err error) {
 	defer derrors.Wrap(&err, "setup.ConsumerWith")
@@ -283,14 +273,4 @@ func SessionConsumer(name string, build func(ctx context.Context, l boot.Lookupe
 		}
 		return boot.EventFunc{Name: name, Redis: d.Redis, Handle: h, Close: closeAll}, nil
 	}
-}
-
-// RedisFromEnv opens the Redis client of a consumer that needs nothing else.
-func RedisFromEnv(ctx context.Context) (_ *redisx.Client, err error) {
-	defer derrors.Wrap(&err, "setup.RedisFromEnv")
-	var cfg redisx.Config
-	if err := config.Load(ctx, &cfg); err != nil {
-		return nil, err
-	}
-	return redisx.Open(ctx, cfg)
 }

@@ -63,14 +63,10 @@ func (c *ViewsConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ViewsFromEnv builds the views service of a function that reads from the
-// named upstreams, next to its gate.
-func ViewsFromEnv(ctx context.Context, log *slog.Logger, res *Resources, needs ...string) (*views.Service, error) {
-	return Views(ctx, envconfig.OsLookuper(), log, res, needs...)
-}
-
-// Views is ViewsFromEnv with configuration looked up in l. Only the clients
-// of needs are configured, so a function asks only for the URLs it uses.
+// Views builds the views service of a function that reads from the
+// upstreams needs names, next to its gate, from configuration looked up in
+// l. Only the clients of needs are configured, so a function asks only for
+// the URLs it uses.
 func Views(ctx context.Context, l envconfig.Lookuper, log *slog.Logger, res *Resources, needs ...string) (_ *views.Service, err error) {
 	defer derrors.Wrap(&err, "setup.Views")
 	var cfg ViewsConfig
@@ -125,6 +121,17 @@ func addSource(ctx context.Context, l envconfig.Lookuper, src *views.Sources, na
 		return fmt.Errorf("%s client: %w", name, err)
 	}
 	return nil
+}
+
+// dialFor is dial for a Builder's openers: the client, or nil with the
+// builder failed on the error, which names the client.
+func dialFor[C, T any](b *Builder, name string, newClient func(C, ...httpc.Option) (*T, error)) *T {
+	c, err := dial(b.Ctx, b.L, newClient)
+	if err != nil {
+		b.Fail(fmt.Errorf("%s client: %w", name, err))
+		return nil
+	}
+	return c
 }
 
 // dial loads an upstream client's Config from l, as config.LoadFrom does

@@ -492,3 +492,44 @@ func TestEnqueueThenCloseDeliversEverything(t *testing.T) {
 	// After Close nothing is sent, and nothing panics.
 	p.Enqueue(context.Background(), mustEnvelope(t, events.DashboardViewed, map[string]int{"late": 1}))
 }
+
+// Enqueued events batch on publishers of their own: a Publish to the same
+// topic is sent at once and returns, while the enqueued event waits for its
+// (here, minute-long) batching delay, until Close flushes it.
+func TestPublishIsNotHeldBehindEnqueuedEvents(t *testing.T) {
+	t.Parallel()
+	project := testenv.PubsubProject(t)
+	admin := adminClient(t, project)
+	sub := pullSubscription(t, admin, events.DashboardViewed)
+	p, err := NewPublisher(context.Background(), project, Options{EnqueueDelayThreshold: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := mustEnvelope(t, events.DashboardViewed, map[string]string{"via": "enqueue"})
+	p.Enqueue(context.Background(), queued)
+	awaited := mustEnvelope(t, events.DashboardViewed, map[string]string{"via": "publish"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Publish(ctx, awaited); err != nil {
+		t.Fatalf("Publish behind an enqueued event: %v", err)
+	}
+	// pull also checks that nothing else (the enqueued event) is there yet.
+	if got := pull(t, admin, sub, 1); decodedID(t, got[0]) != awaited.ID {
+		t.Fatalf("first message %s, want the published %s", got[0].GetData(), awaited.ID)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if got := pull(t, admin, sub, 1); decodedID(t, got[0]) != queued.ID {
+		t.Fatalf("after Close %s, want the enqueued %s", got[0].GetData(), queued.ID)
+	}
+}
+
+func decodedID(t *testing.T, m *pubsubpb.PubsubMessage) string {
+	t.Helper()
+	ev, err := events.Decode(m.GetData())
+	if err != nil {
+		t.Fatalf("decode %s: %v", m.GetData(), err)
+	}
+	return ev.ID
+}

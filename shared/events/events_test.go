@@ -299,3 +299,19 @@ func TestDiscardAndLogValidate(t *testing.T) {
 		t.Errorf("Log output %s lacks the event id", buf.String())
 	}
 }
+
+// BenchmarkNew is the cost of one view's telemetry envelope, built on the
+// hot path of every dashboard and workbench view.
+func BenchmarkNew(b *testing.B) {
+	tenant, prop := ids.New(ids.Tenant), ids.New(ids.Property)
+	data := struct {
+		OperatorID string `json:"operatorId"`
+		SessionID  string `json:"sessionId"`
+	}{ids.New(ids.Operator), "bos_01ARZ3NDEKTSV4RRFFQ69G5FAV"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(DashboardViewed, tenant, prop, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

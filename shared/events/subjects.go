@@ -47,6 +47,19 @@ var consumed = []string{
 	ReservationChanged, HousekeepingChanged, MaintenanceChanged,
 }
 
+// registered holds the registry's subjects, each checked against the
+// subject format once here (a malformed one is left out, so CheckSubject
+// still refuses it and the registry's test fails).
+var registered = func() map[string]bool {
+	m := make(map[string]bool, len(emitted)+len(consumed))
+	for _, s := range slices.Concat(emitted, consumed) {
+		if len(s) <= maxSubjectLen && subjectRE.MatchString(s) {
+			m[s] = true
+		}
+	}
+	return m
+}()
+
 // Emitted returns every subject this service publishes, for creating topics
 // in dev and for checking the Terraform against the code.
 func Emitted() []string { return slices.Clone(emitted) }

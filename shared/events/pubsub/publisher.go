@@ -49,7 +49,7 @@ type Options struct {
 	// which go out on publishers of their own so a waiting Publish never
 	// sits behind them (default DefaultEnqueueDelayThreshold).
 	EnqueueDelayThreshold time.Duration
-	Timeout        time.Duration // default DefaultTimeout
+	Timeout               time.Duration // default DefaultTimeout
 	// ClientOptions are passed to pubsub.NewClient; with PUBSUB_EMULATOR_HOST
 	// set the client already targets the emulator without any.
 	ClientOptions []option.ClientOption

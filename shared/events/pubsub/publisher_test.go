@@ -501,10 +501,7 @@ func TestPublishIsNotHeldBehindEnqueuedEvents(t *testing.T) {
 	project := testenv.PubsubProject(t)
 	admin := adminClient(t, project)
 	sub := pullSubscription(t, admin, events.DashboardViewed)
-	p, err := NewPublisher(context.Background(), project, Options{EnqueueDelayThreshold: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, project, Options{EnqueueDelayThreshold: time.Minute}) // its cleanup's second Close is a no-op
 	queued := mustEnvelope(t, events.DashboardViewed, map[string]string{"via": "enqueue"})
 	p.Enqueue(context.Background(), queued)
 	awaited := mustEnvelope(t, events.DashboardViewed, map[string]string{"via": "publish"})

@@ -126,6 +126,9 @@ func StartFakes(repoRoot string, ds *demo.Dataset, latency [2]time.Duration) (_ 
 	}
 	f.Tenant = faketenant.New(ds, fopts...)
 	f.BigQuery = fakebq.New(fopts...)
+	if err := createAuditTable(repoRoot, f.BigQuery); err != nil {
+		return nil, err
+	}
 	f.Lock = lock.New(fopts...)
 	for name, fk := range map[string]*fakes.Fake{"iam": f.IAM.Fake(), "tenant": f.Tenant.Fake(), "bigquery": f.BigQuery.Fake, "lock": f.Lock.Fake()} {
 		fs, err := fakes.Listen("127.0.0.1:0", fk)

@@ -42,6 +42,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -183,6 +184,33 @@ func (s *Service) insertTable(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid", "table resource: "+err.Error())
 		return
 	}
+	t, err := s.createTable(r.PathValue("dataset"), meta)
+	var exists tableExistsError
+	switch {
+	case errors.As(err, &exists):
+		apiError(w, http.StatusConflict, "duplicate", "Already Exists: Table "+r.PathValue("project")+":"+string(exists))
+	case err != nil:
+		apiError(w, http.StatusBadRequest, "invalid", err.Error())
+	default:
+		fakes.WriteJSON(w, http.StatusOK, t.resource())
+	}
+}
+
+// CreateTable creates a table of dataset from its REST resource
+// (tableReference, schema, and what else the resource holds), as
+// `tables.insert` does: for a stack whose tables exist before the first
+// load, as terraform makes them in production.
+func (s *Service) CreateTable(dataset string, resource map[string]any) error {
+	_, err := s.createTable(dataset, resource)
+	return err
+}
+
+// tableExistsError names the dataset.table that exists already.
+type tableExistsError string
+
+func (e tableExistsError) Error() string { return "already exists: table " + string(e) }
+
+func (s *Service) createTable(dataset string, meta map[string]any) (*table, error) {
 	var ref struct {
 		TableReference tableRef `json:"tableReference"`
 		Schema         schema   `json:"schema"`
@@ -190,19 +218,17 @@ func (s *Service) insertTable(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(meta)
 	_ = json.Unmarshal(b, &ref)
 	if ref.TableReference.TableID == "" || len(ref.Schema.Fields) == 0 {
-		apiError(w, http.StatusBadRequest, "invalid", "a table needs a tableReference and a schema")
-		return
+		return nil, errors.New("a table needs a tableReference and a schema")
 	}
-	key := r.PathValue("dataset") + "." + ref.TableReference.TableID
+	key := dataset + "." + ref.TableReference.TableID
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tables[key] != nil {
-		apiError(w, http.StatusConflict, "duplicate", "Already Exists: Table "+r.PathValue("project")+":"+key)
-		return
+		return nil, tableExistsError(key)
 	}
 	t := &table{meta: meta, sch: ref.Schema}
 	s.tables[key] = t
-	fakes.WriteJSON(w, http.StatusOK, t.resource())
+	return t, nil
 }
 
 func (s *Service) getJob(w http.ResponseWriter, r *http.Request) {

@@ -124,12 +124,10 @@ func (s *Service) Dashboard(ctx context.Context, a actor.Actor, propertyID strin
 		}
 		return ws
 	}
-	snap, _, err := s.Composer.Get(ctx, req)
+	snap, err := s.serve(ctx, req, &note, "dashboard")
 	if err != nil {
 		return nil, note, err
 	}
-	note.Resource = &activity.Ref{Kind: "dashboard", ID: snap.ID}
-	note.Partial = partial(snap)
 	s.telemetry(ctx, a, events.DashboardViewed, prop, func(op, sess string) any {
 		return dashboardViewed{OperatorID: op, OperatorRole: access.Primary(a.Roles), Partial: snap.Partial,
 			SessionID: sess, SnapshotID: snap.ID, Widgets: len(snap.Widgets)}
@@ -190,12 +188,10 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 		sc.Date = s.Calendar.Today(ctx, sc.TenantID, prop)
 		return []compose.Widget{{Name: "items", Budget: total - total/8, Fetch: s.Sources.ViewFetch(kind, sc)}}
 	}
-	snap, _, err := s.Composer.Get(ctx, req)
+	snap, err := s.serve(ctx, req, &note, "workbench_view")
 	if err != nil {
 		return nil, note, err
 	}
-	note.Resource = &activity.Ref{Kind: "workbench_view", ID: snap.ID}
-	note.Partial = partial(snap)
 	s.telemetry(ctx, a, events.WorkbenchOpened, prop, func(op, sess string) any {
 		return workbenchOpened{OperatorID: op, Partial: snap.Partial, SessionID: sess, View: kind, ViewID: snap.ID}
 	})
@@ -210,6 +206,19 @@ func (s *Service) View(ctx context.Context, a actor.Actor, kind, propertyID stri
 		}
 	})
 	return b, note, err
+}
+
+// serve gets req's snapshot from the composer and completes note with
+// it: the snapshot is the request's resource (of kind resourceKind), and
+// its parts that were not fresh are what the activity row calls partial.
+func (s *Service) serve(ctx context.Context, req compose.Request, note *activity.Note, resourceKind string) (*compose.Snapshot, error) {
+	snap, _, err := s.Composer.Get(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	note.Resource = &activity.Ref{Kind: resourceKind, ID: snap.ID}
+	note.Partial = partial(snap)
+	return snap, nil
 }
 
 // partial lists the parts of a partial snapshot that were not fresh

@@ -181,17 +181,8 @@ func TestHandlerConcurrentDuplicatesAfterProcessing(t *testing.T) {
 	deliver(t, h, ce, "first delivery")
 
 	const n = 20
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			errs <- h(logCtx(t), ce)
-		})
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(int) { errs <- h(logCtx(t), ce) })
 	close(errs)
 	for err := range errs {
 		if err != nil {

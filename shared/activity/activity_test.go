@@ -261,28 +261,19 @@ func TestConcurrentRecordBatches(t *testing.T) {
 	const goroutines, perGoroutine = 50, 10
 	want := make(map[string][]string) // tenant -> ids
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*perGoroutine)
-	start := make(chan struct{})
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			for i := range perGoroutine {
-				e := entry(tenants[(g+i)%len(tenants)])
-				e.ID = ids.New(ids.Activity)
-				mu.Lock()
-				want[e.TenantID] = append(want[e.TenantID], e.ID)
-				mu.Unlock()
-				if err := l.Record(context.Background(), e); err != nil {
-					errs <- err
-				}
+	testenv.AtOnce(goroutines, func(g int) {
+		for i := range perGoroutine {
+			e := entry(tenants[(g+i)%len(tenants)])
+			e.ID = ids.New(ids.Activity)
+			mu.Lock()
+			want[e.TenantID] = append(want[e.TenantID], e.ID)
+			mu.Unlock()
+			if err := l.Record(context.Background(), e); err != nil {
+				errs <- err
 			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+		}
+	})
 	close(errs)
 	for err := range errs {
 		t.Errorf("Record: %v", err)

@@ -201,28 +201,19 @@ func TestHerdAcrossInstances(t *testing.T) {
 		composers = append(composers, compose.New(rdb, compose.Options{}))
 	}
 	var (
-		wg   sync.WaitGroup
 		mu   sync.Mutex
 		seen = map[string]int{}
 	)
-	start := make(chan struct{})
-	for i := range 1000 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			snap, _, err := composers[i%4].Get(context.Background(), req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				seen["error: "+err.Error()]++
-				return
-			}
-			seen[snap.ID+fmt.Sprint(snap.Partial)]++
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(1000, func(i int) {
+		snap, _, err := composers[i%4].Get(context.Background(), req)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			seen["error: "+err.Error()]++
+			return
+		}
+		seen[snap.ID+fmt.Sprint(snap.Partial)]++
+	})
 	if len(seen) != 1 {
 		t.Fatalf("answers = %v, want one snapshot for all 1000", seen)
 	}

@@ -71,6 +71,15 @@ func (f *fixture) beat(t *testing.T, a actor.Actor, hb devices.Heartbeat) device
 	return st
 }
 
+// wantNoneListed fails the test if a's first page of devices lists any;
+// when says under what circumstances, for the failure.
+func (f *fixture) wantNoneListed(t *testing.T, a actor.Actor, when string) {
+	t.Helper()
+	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
+		t.Fatalf("devices listed %s: %+v, want none", when, page.Items)
+	}
+}
+
 // list is a's page of devices for q, failing the test if it is refused.
 func (f *fixture) list(t *testing.T, a actor.Actor, q devices.Query) listcursor.Page[devices.Status] {
 	t.Helper()
@@ -152,9 +161,7 @@ func TestHeartbeatValidationAndScope(t *testing.T) {
 			apperrtest.WantCode(t, err, tc.code)
 		})
 	}
-	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
-		t.Fatalf("refused heartbeats stored something: %+v", page.Items)
-	}
+	f.wantNoneListed(t, a, "after refused heartbeats")
 }
 
 // Heartbeats delivered newest first, and then all at once in random order,
@@ -221,9 +228,7 @@ func TestHeartbeatAfterTombstoneIsRefused(t *testing.T) {
 	f.clock.Add(time.Second)
 	_, _, _, err := f.svc.Heartbeat(ctx, a, devices.Heartbeat{AppVersion: ptr("2.0.0")})
 	apperrtest.WantCode(t, err, apperr.NotFound)
-	if page := f.list(t, a, devices.Query{}); len(page.Items) != 0 {
-		t.Fatalf("deleted device listed: %+v", page.Items)
-	}
+	f.wantNoneListed(t, a, "after the device's deletion")
 }
 
 func TestListDerivesStatusAndPages(t *testing.T) {

@@ -63,20 +63,9 @@ func TestSweepOverlappingRunsEmitOncePerDevice(t *testing.T) {
 	newSweeper := func() *devices.Sweeper {
 		return &devices.Sweeper{DB: jobs, Relay: outbox.NewRelay(jobs, pub, nil, outbox.Options{}), Batch: 100, MaxBatches: 20}
 	}
-	var wg sync.WaitGroup
 	results := make([]devices.SweepResult, 2)
 	errs := make([]error, 2)
-	start := make(chan struct{})
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i], errs[i] = newSweeper().Run(ctx)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(2, func(i int) { results[i], errs[i] = newSweeper().Run(ctx) })
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("run %d: %v", i, err)

@@ -250,6 +250,17 @@ func (f *fixture) rowIDs(t *testing.T) []string {
 	return out
 }
 
+// wantEmpty fails t, going on, unless the outbox holds no row; when names
+// the moment ("after Send"). It says whether the outbox was empty.
+func (f *fixture) wantEmpty(t *testing.T, when string) bool {
+	t.Helper()
+	got := f.rowIDs(t)
+	if len(got) != 0 {
+		t.Errorf("outbox %s = %v, want empty", when, got)
+	}
+	return len(got) == 0
+}
+
 func idsOf(evs []events.Envelope) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {

@@ -100,9 +100,7 @@ func TestAddRefuses(t *testing.T) {
 	if err := outbox.Add(ctx, tx, newEvent(t, events.AISuggestionDecided, tenant, 1)); err == nil {
 		t.Error("Add outside a tenant transaction succeeded")
 	}
-	if got := f.rowIDs(t); len(got) != 0 {
-		t.Errorf("outbox holds %v after refusals", got)
-	}
+	f.wantEmpty(t, "after refusals")
 }
 
 func TestSendPublishesAndRemovesRows(t *testing.T) {
@@ -124,9 +122,7 @@ func TestSendPublishesAndRemovesRows(t *testing.T) {
 		relay.Send(ctx, tenant, evs...)
 		all = append(all, evs...)
 	}
-	if got := f.rowIDs(t); len(got) != 0 {
-		t.Errorf("outbox after Send = %v, want empty", got)
-	}
+	f.wantEmpty(t, "after Send")
 	got := f.receive(t, subs, idsOf(all))
 	if got.total() != len(all) {
 		t.Errorf("received %d messages for %d events: %v", got.total(), len(all), got.count)
@@ -189,8 +185,8 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	warm := newEvent(t, events.AISuggestionDecided, ids.New(ids.Tenant), 0)
 	f.commit(t, warm.TenantID, warm)
 	relay.Send(ctx, warm.TenantID, warm)
-	if got := f.rowIDs(t); len(got) != 0 {
-		t.Fatalf("Send with the bus up left %v", got)
+	if !f.wantEmpty(t, "after Send with the bus up") {
+		t.FailNow()
 	}
 
 	bus.Down()
@@ -238,9 +234,7 @@ func TestPubSubOutageLosesNothing(t *testing.T) {
 	if err != nil || st.Published != len(written) || st.Failed != 0 || st.Poison != 0 {
 		t.Fatalf("Drain after the outage = %+v, %v; want %d published", st, err, len(written))
 	}
-	if got := f.rowIDs(t); len(got) != 0 {
-		t.Errorf("outbox after the drain = %v, want empty", got)
-	}
+	f.wantEmpty(t, "after the drain")
 	got := f.receive(t, subs, append(idsOf(written), warm.ID))
 	for _, e := range written {
 		if got.count[e.ID] != 1 {
@@ -302,9 +296,7 @@ func TestConcurrentDrainsPublishEachRowOnce(t *testing.T) {
 	if total.Published != len(all) || total.Failed != 0 || total.Poison != 0 {
 		t.Errorf("drains together = %+v, want exactly %d published", total, len(all))
 	}
-	if got := f.rowIDs(t); len(got) != 0 {
-		t.Errorf("outbox after the drains holds %d rows", len(got))
-	}
+	f.wantEmpty(t, "after the drains")
 	got := f.receive(t, subs, idsOf(all))
 	if got.total() != len(all) {
 		var dup []string

@@ -66,10 +66,8 @@ func TestDecisionTablesPolicies(t *testing.T) {
 		}
 	}
 	// Another tenant's rows: not insertable, not visible.
-	_, err := r.inTenant(a, insertDecision, decisionArgs(b)...)
-	wantSQLState(t, "decision for another tenant", err, "42501")
-	_, err = r.inTenant(a, insertAck, ackArgs(b)...)
-	wantSQLState(t, "ack for another tenant", err, "42501")
+	r.wantAppRefused(t, "decision for another tenant", a, insertDecision, decisionArgs(b)...)
+	r.wantAppRefused(t, "ack for another tenant", a, insertAck, ackArgs(b)...)
 	for _, table := range []string{"bff.ai_decision", "bff.alert_ack"} {
 		if n := count(a, table); n != 1 {
 			t.Errorf("%s rows visible to tenant a = %d, want 1", table, n)
@@ -77,19 +75,14 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	}
 
 	// A decision changes only by getting its forwarded_at, once.
-	_, err = r.inTenant(a, "UPDATE bff.ai_decision SET outcome = 'rejected'")
-	wantSQLState(t, "app update of outcome", err, "42501")
-	_, err = r.inTenant(a, "DELETE FROM bff.ai_decision")
-	wantSQLState(t, "app delete", err, "42501")
+	r.wantAppRefused(t, "app update of outcome", a, "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	r.wantAppRefused(t, "app delete", a, "DELETE FROM bff.ai_decision")
 	if n, err := r.inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now()"); err != nil || n != 1 {
 		t.Fatalf("app marks its decision forwarded = %d rows, %v; want 1", n, err)
 	}
-	_, err = r.inTenant(a, "UPDATE bff.ai_decision SET forwarded_at = now() + interval '1 minute'")
-	wantSQLState(t, "forwarded_at set twice", err, "42501")
-	_, err = r.inTenant(a, "UPDATE bff.alert_ack SET acknowledged_at = now()")
-	wantSQLState(t, "app update of an ack", err, "42501")
-	_, err = r.inTenant(a, "DELETE FROM bff.alert_ack")
-	wantSQLState(t, "app delete of an ack", err, "42501")
+	r.wantAppRefused(t, "forwarded_at set twice", a, "UPDATE bff.ai_decision SET forwarded_at = now() + interval '1 minute'")
+	r.wantAppRefused(t, "app update of an ack", a, "UPDATE bff.alert_ack SET acknowledged_at = now()")
+	r.wantAppRefused(t, "app delete of an ack", a, "DELETE FROM bff.alert_ack")
 
 	// Jobs: every tenant's decisions; marks only the unforwarded one (b's).
 	if all, err := countAsJobs(r.ctx, r.jobs, "bff.ai_decision"); err != nil || all != 2 {
@@ -98,8 +91,6 @@ func TestDecisionTablesPolicies(t *testing.T) {
 	if n, err := r.asJobs("UPDATE bff.ai_decision SET forwarded_at = $1", time.Now()); err != nil || n != 1 {
 		t.Fatalf("jobs marks forwarded = %d rows, %v; want 1 (the one not yet forwarded)", n, err)
 	}
-	_, err = r.asJobs("UPDATE bff.ai_decision SET outcome = 'rejected'")
-	wantSQLState(t, "jobs update of outcome", err, "42501")
-	_, err = r.asJobs("SELECT count(*) FROM bff.alert_ack")
-	wantSQLState(t, "jobs read of the acks", err, "42501")
+	r.wantJobsRefused(t, "jobs update of outcome", "UPDATE bff.ai_decision SET outcome = 'rejected'")
+	r.wantJobsRefused(t, "jobs read of the acks", "SELECT count(*) FROM bff.alert_ack")
 }

@@ -49,19 +49,15 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	if _, err := r.inTenant(b, insertDevice, deviceArgs(b, devB)...); err != nil {
 		t.Fatal(err)
 	}
-	_, err := r.inTenant(a, insertDevice, deviceArgs(b, ids.New(ids.Device))...)
-	wantSQLState(t, "device for another tenant", err, "42501")
+	r.wantAppRefused(t, "device for another tenant", a, insertDevice, deviceArgs(b, ids.New(ids.Device))...)
 	if n, err := r.inTenant(a, `UPDATE bff.device_sync SET network_profile = 'good'`); err != nil || n != 1 {
 		t.Errorf("tenant a updates %d rows, %v; want its 1", n, err)
 	}
-	_, err = r.inTenant(a, `DELETE FROM bff.device_sync`)
-	wantSQLState(t, "app delete", err, "42501")
-	_, err = r.inTenant(a, `UPDATE bff.device_sync SET id = $1`, ids.New(ids.DeviceSync))
-	wantSQLState(t, "app update of id", err, "42501")
+	r.wantAppRefused(t, "app delete", a, `DELETE FROM bff.device_sync`)
+	r.wantAppRefused(t, "app update of id", a, `UPDATE bff.device_sync SET id = $1`, ids.New(ids.DeviceSync))
 
 	// Jobs: lost_at once, on live devices only; no other column.
-	_, err = r.asJobs(`UPDATE bff.device_sync SET network_profile = 'good'`)
-	wantSQLState(t, "jobs update of another column", err, "42501")
+	r.wantJobsRefused(t, "jobs update of another column", `UPDATE bff.device_sync SET network_profile = 'good'`)
 	if n, err := r.asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE lost_at IS NULL`); err != nil || n != 2 {
 		t.Errorf("jobs marks %d lost, %v; want 2 (both tenants)", n, err)
 	}
@@ -73,10 +69,8 @@ func TestDeviceSyncPolicies(t *testing.T) {
 	if n, err := r.inTenant(a, `UPDATE bff.device_sync SET deleted_at = now(), lost_at = NULL WHERE device_id = $1`, devA); err != nil || n != 1 {
 		t.Fatalf("tombstone: %d rows, %v", n, err)
 	}
-	_, err = r.inTenant(a, `UPDATE bff.device_sync SET deleted_at = NULL WHERE device_id = $1`, devA)
-	wantSQLState(t, "clearing the tombstone", err, "42501")
-	_, err = r.inTenant(a, `UPDATE bff.device_sync SET network_profile = 'flaky' WHERE device_id = $1`, devA)
-	wantSQLState(t, "updating a deleted device", err, "42501")
+	r.wantAppRefused(t, "clearing the tombstone", a, `UPDATE bff.device_sync SET deleted_at = NULL WHERE device_id = $1`, devA)
+	r.wantAppRefused(t, "updating a deleted device", a, `UPDATE bff.device_sync SET network_profile = 'flaky' WHERE device_id = $1`, devA)
 	if n, err := r.asJobs(`UPDATE bff.device_sync SET lost_at = now() WHERE device_id = $1`, devA); err != nil || n != 0 {
 		t.Errorf("jobs marks a deleted device lost: %d rows, %v", n, err)
 	}

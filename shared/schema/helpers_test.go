@@ -78,6 +78,40 @@ func (r *roles) asJobs(stmt string, args ...any) (int64, error) {
 	return execAsJobs(r.ctx, r.jobs, stmt, args...)
 }
 
+// wantAppRefused runs stmt as the app in tenant's transaction and wants it
+// refused for want of privilege (SQLSTATE 42501); what names it in a
+// failure.
+func (r *roles) wantAppRefused(t *testing.T, what, tenant, stmt string, args ...any) {
+	t.Helper()
+	_, err := r.inTenant(tenant, stmt, args...)
+	wantSQLState(t, what, err, "42501")
+}
+
+// wantJobsRefused is wantAppRefused for the jobs role.
+func (r *roles) wantJobsRefused(t *testing.T, what, stmt string, args ...any) {
+	t.Helper()
+	_, err := r.asJobs(stmt, args...)
+	wantSQLState(t, what, err, "42501")
+}
+
+// wantOwnerAndSuperuserRefused runs each of stmts as the tables' owner and
+// as the superuser and wants each refused (SQLSTATE 42501). With
+// ownerSeesNoRows the owner may instead change nothing: forced RLS hides
+// every row from it before it meets the guard the superuser meets.
+func (r *roles) wantOwnerAndSuperuserRefused(t *testing.T, ownerSeesNoRows bool, stmts ...string) {
+	t.Helper()
+	for _, url := range []string{r.info.OwnerURL, r.info.AdminURL} {
+		c := connect(t, url)
+		for _, stmt := range stmts {
+			tag, err := c.Exec(r.ctx, stmt)
+			if ownerSeesNoRows && url == r.info.OwnerURL && err == nil && tag.RowsAffected() == 0 {
+				continue
+			}
+			wantSQLState(t, url+": "+stmt, err, "42501")
+		}
+	}
+}
+
 // column is the one text column of query's rows, failing the test when the
 // query does.
 func column(t *testing.T, c *pgx.Conn, query string, args ...any) []string {

@@ -157,33 +157,24 @@ func TestConcurrentFirstRequestsOpenOneSession(t *testing.T) {
 	f := newFixture(t)
 	const n = 50
 	var (
-		wg     sync.WaitGroup
 		mu     sync.Mutex
 		opened int
 		seen   = map[string]bool{}
 		errs   []error
 	)
-	start := make(chan struct{})
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			s, o, err := f.m.Resolve(context.Background(), f.p, "", session.Client{})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			seen[s.ID] = true
-			if o {
-				opened++
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(int) {
+		s, o, err := f.m.Resolve(context.Background(), f.p, "", session.Client{})
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		seen[s.ID] = true
+		if o {
+			opened++
+		}
+	})
 	if len(errs) > 0 {
 		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
 	}

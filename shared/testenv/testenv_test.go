@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -62,5 +63,18 @@ func TestRedisDeletesTheTestsKeys(t *testing.T) {
 	}
 	if left != 0 {
 		t.Errorf("%d keys under %s left after the test", left, prefix)
+	}
+}
+
+// AtOnce calls fn once for every index and returns only after the last.
+func TestAtOnce(t *testing.T) {
+	t.Parallel()
+	const n = 64
+	var calls [n]atomic.Int32
+	testenv.AtOnce(n, func(i int) { calls[i].Add(1) })
+	for i := range calls {
+		if got := calls[i].Load(); got != 1 {
+			t.Errorf("fn(%d) ran %d times, want 1", i, got)
+		}
 	}
 }

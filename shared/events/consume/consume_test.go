@@ -114,6 +114,15 @@ func (r *recorder) count() int {
 	return r.calls
 }
 
+// wantCalls fails t, going on, unless fn has run n times; when says under
+// what circumstances, for the failure.
+func (r *recorder) wantCalls(t *testing.T, n int, when string) {
+	t.Helper()
+	if got := r.count(); got != n {
+		t.Errorf("fn ran %d times %s, want %d", got, when, n)
+	}
+}
+
 func logCtx(t testing.TB) context.Context {
 	return logtest.Context(context.Background(), t)
 }
@@ -165,9 +174,7 @@ func TestHandlerProcessesOnceThenSkips(t *testing.T) {
 	for range 2 {
 		deliver(t, h, ce, "redelivery")
 	}
-	if rec.count() != 1 {
-		t.Errorf("fn ran %d times after redeliveries, want 1", rec.count())
-	}
+	rec.wantCalls(t, 1, "after redeliveries")
 }
 
 // Once an event is processed, any number of concurrent redeliveries of it
@@ -181,17 +188,8 @@ func TestHandlerConcurrentDuplicatesAfterProcessing(t *testing.T) {
 	deliver(t, h, ce, "first delivery")
 
 	const n = 20
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	start := make(chan struct{})
-	for range n {
-		wg.Go(func() {
-			<-start
-			errs <- h(logCtx(t), ce)
-		})
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(int) { errs <- h(logCtx(t), ce) })
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -271,9 +269,7 @@ func TestHandlerErrorIsReturnedAndRetried(t *testing.T) {
 	}
 	deliver(t, h, ce, "second delivery")
 	deliver(t, h, ce, "third delivery")
-	if rec.count() != 2 {
-		t.Errorf("fn ran %d times, want 2 (fail, succeed, then skipped)", rec.count())
-	}
+	rec.wantCalls(t, 2, "(fail, succeed, then skipped)")
 }
 
 func TestConsumersDeduplicateIndependently(t *testing.T) {
@@ -380,9 +376,7 @@ func TestHandlerAcknowledgesPoison(t *testing.T) {
 		if err := Handler("mirror", rdb, rec.fn)(ctx, ce); err != nil {
 			t.Fatalf("poison message returned %v, want nil (acknowledged)", err)
 		}
-		if rec.count() != 0 {
-			t.Errorf("fn ran for a poison message")
-		}
+		rec.wantCalls(t, 0, "for a poison message")
 		if keys, err := rdb.Keys(context.Background(), rdb.Prefix+"*").Result(); err != nil || len(keys) != 0 {
 			t.Errorf("Redis keys after poison: %v (%v)", keys, err)
 		}
@@ -412,9 +406,7 @@ func TestHandlerRedisUnavailable(t *testing.T) {
 	if err == nil {
 		t.Fatal("delivery with Redis down = nil, want an error so Pub/Sub retries")
 	}
-	if rec.count() != 0 {
-		t.Error("fn ran although the dedupe check failed")
-	}
+	rec.wantCalls(t, 0, "although the dedupe check failed")
 }
 
 func TestHandlerMisconfigured(t *testing.T) {
@@ -432,9 +424,7 @@ func TestHandlerMisconfigured(t *testing.T) {
 			t.Errorf("%s: Handler returned nil", name)
 		}
 	}
-	if rec.count() != 0 {
-		t.Error("fn ran on a misconfigured consumer")
-	}
+	rec.wantCalls(t, 0, "on a misconfigured consumer")
 }
 
 func TestPush(t *testing.T) {
@@ -479,18 +469,14 @@ func TestPush(t *testing.T) {
 	if got := post(body); got != http.StatusNoContent {
 		t.Errorf("duplicate: status %d, want 204", got)
 	}
-	if rec.count() != 2 {
-		t.Errorf("fn ran %d times, want 2", rec.count())
-	}
+	rec.wantCalls(t, 2, "for a failed, a successful and a duplicate push")
 
 	for _, tc := range poisonCases(t) {
 		if got := post(tc.body); got != http.StatusNoContent {
 			t.Errorf("poison %s: status %d, want 204", tc.name, got)
 		}
 	}
-	if rec.count() != 2 {
-		t.Errorf("fn ran for poison: %d calls", rec.count())
-	}
+	rec.wantCalls(t, 2, "with poison among the deliveries")
 
 	resp, err := http.Get(srv.URL)
 	if err != nil {

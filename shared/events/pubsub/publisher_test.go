@@ -53,6 +53,19 @@ func pullSubscription(t testing.TB, c *pubsub.Client, topicID string) string {
 	return name
 }
 
+// subscribed makes a fresh emulator project with a pull subscription on
+// subject; read pulls exactly n messages from it, as pull does.
+func subscribed(t *testing.T, subject string) (project string, read func(n int) []*pubsubpb.PubsubMessage) {
+	t.Helper()
+	project = testenv.PubsubProject(t)
+	admin := adminClient(t, project)
+	sub := pullSubscription(t, admin, subject)
+	return project, func(n int) []*pubsubpb.PubsubMessage {
+		t.Helper()
+		return pull(t, admin, sub, n)
+	}
+}
+
 // pull reads exactly n messages (acknowledging them), then checks that no
 // further message arrives for a short while.
 func pull(t testing.TB, c *pubsub.Client, sub string, n int) []*pubsubpb.PubsubMessage {
@@ -174,9 +187,7 @@ func TestPublishDeliversExactEnvelopes(t *testing.T) {
 
 func TestPublishConcurrentCallers(t *testing.T) {
 	t.Parallel()
-	project := testenv.PubsubProject(t)
-	admin := adminClient(t, project)
-	sub := pullSubscription(t, admin, events.OperatorActivity)
+	project, read := subscribed(t, events.OperatorActivity)
 	p := newPublisher(t, project, Options{})
 
 	const callers, each = 16, 5
@@ -200,7 +211,7 @@ func TestPublishConcurrentCallers(t *testing.T) {
 			t.Fatalf("Publish: %v", err)
 		}
 	}
-	msgs := pull(t, admin, sub, callers*each)
+	msgs := read(callers * each)
 	seen := map[string]bool{}
 	for _, m := range msgs {
 		ev, err := events.Decode(m.GetData())
@@ -216,9 +227,7 @@ func TestPublishConcurrentCallers(t *testing.T) {
 
 func TestPublishReportsWhichFailed(t *testing.T) {
 	t.Parallel()
-	project := testenv.PubsubProject(t)
-	admin := adminClient(t, project)
-	sub := pullSubscription(t, admin, events.AlertAcknowledged)
+	project, read := subscribed(t, events.AlertAcknowledged)
 	p := newPublisher(t, project, Options{})
 
 	good := mustEnvelope(t, events.AlertAcknowledged, struct{}{})
@@ -243,7 +252,7 @@ func TestPublishReportsWhichFailed(t *testing.T) {
 			t.Errorf("missing topic error = %v, want NotFound", f.Err)
 		}
 	}
-	msgs := pull(t, admin, sub, 1)
+	msgs := read(1)
 	if ev, err := events.Decode(msgs[0].GetData()); err != nil || ev.ID != good.ID {
 		t.Errorf("delivered %v (%v), want %s", ev.ID, err, good.ID)
 	}
@@ -458,9 +467,7 @@ func BenchmarkPublish(b *testing.B) {
 // enqueued event arrives only because Close sent it.
 func TestEnqueueThenCloseDeliversEverything(t *testing.T) {
 	t.Parallel()
-	project := testenv.PubsubProject(t)
-	admin := adminClient(t, project)
-	sub := pullSubscription(t, admin, events.DashboardViewed)
+	project, read := subscribed(t, events.DashboardViewed)
 	p, err := NewPublisher(context.Background(), project, Options{DelayThreshold: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -479,7 +486,7 @@ func TestEnqueueThenCloseDeliversEverything(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	for _, m := range pull(t, admin, sub, n) {
+	for _, m := range read(n) {
 		ev, err := events.Decode(m.GetData())
 		if err != nil || !want[ev.ID] {
 			t.Fatalf("unexpected message %s (%v)", m.GetData(), err)
@@ -498,9 +505,7 @@ func TestEnqueueThenCloseDeliversEverything(t *testing.T) {
 // (here, minute-long) batching delay, until Close flushes it.
 func TestPublishIsNotHeldBehindEnqueuedEvents(t *testing.T) {
 	t.Parallel()
-	project := testenv.PubsubProject(t)
-	admin := adminClient(t, project)
-	sub := pullSubscription(t, admin, events.DashboardViewed)
+	project, read := subscribed(t, events.DashboardViewed)
 	p := newPublisher(t, project, Options{EnqueueDelayThreshold: time.Minute}) // its cleanup's second Close is a no-op
 	queued := mustEnvelope(t, events.DashboardViewed, map[string]string{"via": "enqueue"})
 	p.Enqueue(context.Background(), queued)
@@ -511,13 +516,13 @@ func TestPublishIsNotHeldBehindEnqueuedEvents(t *testing.T) {
 		t.Fatalf("Publish behind an enqueued event: %v", err)
 	}
 	// pull also checks that nothing else (the enqueued event) is there yet.
-	if got := pull(t, admin, sub, 1); decodedID(t, got[0]) != awaited.ID {
+	if got := read(1); decodedID(t, got[0]) != awaited.ID {
 		t.Fatalf("first message %s, want the published %s", got[0].GetData(), awaited.ID)
 	}
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if got := pull(t, admin, sub, 1); decodedID(t, got[0]) != queued.ID {
+	if got := read(1); decodedID(t, got[0]) != queued.ID {
 		t.Fatalf("after Close %s, want the enqueued %s", got[0].GetData(), queued.ID)
 	}
 }

@@ -184,17 +184,13 @@ func DecodeSuggestion(ctx context.Context, data []byte) (Suggestion, error) {
 // propertyID; ok is false when it must be dropped.
 func clean(d suggestionDoc, propertyID string, rep *wire.Report) (Suggestion, bool) {
 	s := d.Suggestion
+	if !rep.PropertyItem("suggestionId", s.SuggestionID, s.PropertyID, propertyID) {
+		return Suggestion{}, false
+	}
 	created, okC := wire.Instant(d.CreatedAt)
 	expires, okE := wire.Instant(d.ExpiresAt)
 	s.Title = wire.Text(s.Title, 200)
 	switch {
-	case !wire.ValidOpaqueID(s.SuggestionID):
-		rep.Drop("suggestionId", s.SuggestionID)
-		return Suggestion{}, false
-	case s.PropertyID != propertyID:
-		// Another property's suggestion must never be shown here.
-		rep.Drop("propertyId", s.PropertyID)
-		return Suggestion{}, false
 	case !okC || !okE || expires.Before(created.Time):
 		rep.Drop("createdAt/expiresAt", d.CreatedAt+"/"+d.ExpiresAt)
 		return Suggestion{}, false

@@ -70,16 +70,12 @@ func NewClient(cfg Config, opts ...httpc.Option) (*Client, error) {
 // httpc.ErrNotFound when the tenant has no such folio.
 func (c *Client) Folio(ctx context.Context, tenantID, folID string) (Folio, error) {
 	const op = "folio.Folio"
-	var f Folio
-	if err := c.http.GetTenantItem(ctx, op, tenantID, "folios", ids.Folio, "folId", folID, &f); err != nil {
+	f, err := httpc.GetPropertyItem(ctx, c.http, op, tenantID, "folios", "folio", ids.Folio, "folId", folID,
+		func(f Folio) (string, string) { return f.FolioID, f.PropertyID })
+	if err != nil {
 		return Folio{}, err
 	}
-	switch {
-	case f.FolioID != folID:
-		return Folio{}, c.http.Unavailable(op, "answer for another folio")
-	case ids.Check(ids.Property, f.PropertyID) != nil:
-		return Folio{}, c.http.Unavailable(op, "malformed propertyId")
-	case len(f.Currency) != 3:
+	if len(f.Currency) != 3 {
 		return Folio{}, c.http.Unavailable(op, "malformed currency")
 	}
 	return f, nil

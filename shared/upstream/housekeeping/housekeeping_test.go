@@ -11,7 +11,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
-	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/housekeeping"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
@@ -39,7 +38,7 @@ func TestBoardCleansRooms(t *testing.T) {
 		},
 		Summary: housekeeping.Summary{Clean: 1, Dirty: 1},
 	}
-	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b jsontime.Time) bool { return a.Equal(b.Time) })); d != "" {
+	if d := cmp.Diff(want, got, upstreamtest.SameInstant); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
 }

@@ -207,27 +207,39 @@ func (c *Client) call(ctx context.Context, op, method string, path []string, que
 
 // status maps a status other than success to the package's errors.
 func (c *Client) status(op string, status int, write bool, answer []byte) error {
-	var p struct {
-		Code string `json:"code"`
-	}
 	switch {
 	case status == http.StatusOK, write && status == http.StatusCreated:
 		return nil
 	case status == http.StatusNotFound:
-		_ = json.Unmarshal(answer, &p) // the code is informative only
-		return &NotFoundError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
+		return &NotFoundError{Service: c.service, Op: op, Code: ProblemCode(answer)}
 	case write && status == http.StatusConflict:
-		_ = json.Unmarshal(answer, &p)
-		return &ConflictError{Service: c.service, Op: op, Code: truncate(p.Code, 128)}
+		return &ConflictError{Service: c.service, Op: op, Code: ProblemCode(answer)}
 	case status >= 500, status == http.StatusTooManyRequests:
 		return apperr.Unavailable(fmt.Errorf("%s: status %d", op, status), c.service)
 	case write && status >= 400:
-		_ = json.Unmarshal(answer, &p)
-		return &RejectedError{Service: c.service, Op: op, Status: status, Code: truncate(p.Code, 128), Body: answer,
+		return &RejectedError{Service: c.service, Op: op, Status: status, Code: ProblemCode(answer), Body: answer,
 			err: apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: refused with status %d", op, c.service, status), "an internal error occurred")}
 	default:
 		return apperr.Wrap(apperr.Internal, fmt.Errorf("%s: %s: unexpected status %d", op, c.service, status), "an internal error occurred")
 	}
+}
+
+// maxProblemCode bounds the problem code kept from an upstream's answer.
+const maxProblemCode = 128
+
+// ProblemCode is the problem code ({"code": …}) of an upstream's answer
+// refusing a request, cut to 128 bytes; "" when it has none. The code is
+// informative only: an answer that is not a problem (an HTML error page)
+// is not an error, just no code.
+func ProblemCode(answer []byte) string {
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(answer, &p)
+	if len(p.Code) > maxProblemCode {
+		return p.Code[:maxProblemCode]
+	}
+	return p.Code
 }
 
 // Unavailable reports an answer this client cannot use (decoded but
@@ -235,13 +247,6 @@ func (c *Client) status(op string, status int, write bool, answer []byte) error 
 // upstream and a down one look the same.
 func (c *Client) Unavailable(op string, format string, args ...any) error {
 	return apperr.Unavailable(fmt.Errorf("%s: %s", op, fmt.Sprintf(format, args...)), c.service)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // describe makes timeouts recognisable in logs without losing the cause.

@@ -76,6 +76,25 @@ func (c *Client) GetTenantItem(ctx context.Context, op, tenantID, collection str
 	return c.GetJSON(ctx, op, wire.TenantPath(tenantID, collection, id), nil, v)
 }
 
+// GetPropertyItem is GetTenantItem of an item that belongs to one of the
+// tenant's properties (a reservation, a folio), whose property the caller
+// checks against a session's scope: an answer for another item, or naming
+// a malformed property, is refused as UPSTREAM_UNAVAILABLE. key returns
+// the answer's item id and property id; what names the item in errors.
+func GetPropertyItem[T any](ctx context.Context, c *Client, op, tenantID, collection, what string, p ids.Prefix, field, id string, key func(T) (itemID, propertyID string)) (T, error) {
+	var v, zero T
+	if err := c.GetTenantItem(ctx, op, tenantID, collection, p, field, id, &v); err != nil {
+		return zero, err
+	}
+	switch itemID, propertyID := key(v); {
+	case itemID != id:
+		return zero, c.Unavailable(op, "answer for another %s", what)
+	case ids.Check(ids.Property, propertyID) != nil:
+		return zero, c.Unavailable(op, "malformed propertyId")
+	}
+	return v, nil
+}
+
 // NonNegative refuses an answer with a negative count (wire.Negative: an
 // int field of v) as the service being unavailable: a summary that cannot
 // be right must not be shown as if it were.

@@ -48,10 +48,9 @@ const (
 var ErrNeverReceived = errors.New("lock: request never received")
 
 const (
-	maxKeyIDs   = 64
-	maxKeyID    = 128
-	maxVendor   = 64
-	maxCodeText = 128
+	maxKeyIDs = 64
+	maxKeyID  = 128
+	maxVendor = 64
 )
 
 // Request is one action.
@@ -176,11 +175,7 @@ func (c *Client) Lookup(ctx context.Context, tenantID, propertyID, requestID str
 	case out.RequestID != requestID:
 		return Result{}, c.http.Unavailable(op, "answer for another request")
 	case out.Status >= 400 && out.Status < 500:
-		var p struct {
-			Code string `json:"code"`
-		}
-		_ = json.Unmarshal(out.Answer, &p)
-		return Result{}, &Refusal{Status: out.Status, Code: trunc(p.Code)}
+		return Result{}, &Refusal{Status: out.Status, Code: httpc.ProblemCode(out.Answer)}
 	case out.Status != http.StatusCreated && out.Status != http.StatusOK:
 		// lock-service failed it (5xx) and did nothing.
 		return Result{}, ErrNeverReceived
@@ -190,11 +185,4 @@ func (c *Client) Lookup(ctx context.Context, tenantID, propertyID, requestID str
 		return Result{}, c.http.Unavailable(op, "undecodable stored answer")
 	}
 	return res, nil
-}
-
-func trunc(s string) string {
-	if len(s) > maxCodeText {
-		return s[:maxCodeText]
-	}
-	return s
 }

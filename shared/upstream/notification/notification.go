@@ -138,16 +138,11 @@ func DecodeAlert(ctx context.Context, data []byte) (Alert, error) {
 // is false when it must be dropped.
 func clean(d alertDoc, propertyID string, rep *wire.Report) (Alert, bool) {
 	a := d.Alert
+	if !rep.PropertyItem("alertId", a.AlertID, a.PropertyID, propertyID) {
+		return Alert{}, false
+	}
 	raised, ok := wire.Instant(d.RaisedAt)
-	switch {
-	case !wire.ValidOpaqueID(a.AlertID):
-		rep.Drop("alertId", a.AlertID)
-		return Alert{}, false
-	case a.PropertyID != propertyID:
-		// Another property's alert must never be shown here.
-		rep.Drop("propertyId", a.PropertyID)
-		return Alert{}, false
-	case !ok:
+	if !ok {
 		rep.Drop("raisedAt", d.RaisedAt)
 		return Alert{}, false
 	}

@@ -217,15 +217,12 @@ type Booking struct {
 // httpc.ErrNotFound when the tenant has no such reservation.
 func (c *Client) Reservation(ctx context.Context, tenantID, rsvID string) (Booking, error) {
 	const op = "reservation.Reservation"
-	var b Booking
-	if err := c.http.GetTenantItem(ctx, op, tenantID, "reservations", ids.Reservation, "rsvId", rsvID, &b); err != nil {
+	b, err := httpc.GetPropertyItem(ctx, c.http, op, tenantID, "reservations", "reservation", ids.Reservation, "rsvId", rsvID,
+		func(b Booking) (string, string) { return b.ReservationID, b.PropertyID })
+	if err != nil {
 		return Booking{}, err
 	}
 	switch {
-	case b.ReservationID != rsvID:
-		return Booking{}, c.http.Unavailable(op, "answer for another reservation")
-	case ids.Check(ids.Property, b.PropertyID) != nil:
-		return Booking{}, c.http.Unavailable(op, "malformed propertyId")
 	case !b.Status.Valid():
 		return Booking{}, c.http.Unavailable(op, "unknown status")
 	case len(b.RoomNumber) > 16:

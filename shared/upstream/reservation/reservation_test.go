@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/reservation"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/upstreamtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
@@ -60,7 +59,7 @@ func TestArrivalsCleansItems(t *testing.T) {
 			Nights: 2, Adults: 2, BalanceDue: wire.Money{Amount: "10.00", Currency: "CAD"},
 		},
 	}}
-	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b jsontime.Time) bool { return a.Equal(b.Time) })); d != "" {
+	if d := cmp.Diff(want, got, upstreamtest.SameInstant); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
 }

@@ -1,7 +1,8 @@
 // Package upstreamtest holds what the upstream clients' tests share: a
 // server that answers one canned body, a client of it built from its
-// configuration, the run of a table of answers a client must refuse, and
-// the checks every client's Config must pass. Test-only.
+// configuration, the run of a table of answers a client must refuse, the
+// comparison of timestamps in cleaned answers, and the checks every
+// client's Config must pass. Test-only.
 package upstreamtest
 
 import (
@@ -16,10 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/apperr/apperrtest"
 	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
 )
@@ -32,6 +36,10 @@ func Context(t testing.TB) context.Context { return logtest.Context(context.Back
 // IDs returns a fresh tenant id and property id, the two every
 // property-scoped call starts with.
 func IDs() (tenantID, propertyID string) { return ids.New(ids.Tenant), ids.New(ids.Property) }
+
+// SameInstant is the cmp option comparing cleaned answers: two
+// jsontime.Times are equal when they are the same instant.
+var SameInstant = cmp.Comparer(func(a, b jsontime.Time) bool { return a.Equal(b.Time) })
 
 // Server answers the same JSON body to every request and remembers the
 // queries it was sent.

@@ -353,3 +353,19 @@ func (r *Report) OptionalInstant(what, s string) jsontime.Time {
 	}
 	return t
 }
+
+// PropertyItem reports whether an item listed for propertyID may be kept:
+// its id (field idField) is an opaque id and its own property
+// (itemProperty) is propertyID — another property's item must never be
+// shown there. A refused item is recorded as dropped.
+func (r *Report) PropertyItem(idField, id, itemProperty, propertyID string) bool {
+	switch {
+	case !ValidOpaqueID(id):
+		r.Drop(idField, id)
+		return false
+	case itemProperty != propertyID:
+		r.Drop("propertyId", itemProperty)
+		return false
+	}
+	return true
+}

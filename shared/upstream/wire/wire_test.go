@@ -235,3 +235,24 @@ func TestReportLogsOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestPropertyItem(t *testing.T) {
+	t.Parallel()
+	pid := ids.New(ids.Property)
+	cases := []struct {
+		id, property string
+		want         []string // what is recorded; none when kept
+	}{
+		{"alert-42", pid, nil},
+		{"a/b", pid, []string{`dropped: alertId="a/b"`}},
+		{"alert-42", ids.New(ids.Property), []string{`dropped: propertyId=`}},
+	}
+	for _, tc := range cases {
+		var r Report
+		kept := r.PropertyItem("alertId", tc.id, tc.property, pid)
+		ex := r.Examples()
+		if kept != (tc.want == nil) || len(ex) != len(tc.want) || (len(ex) == 1 && !strings.HasPrefix(ex[0], tc.want[0])) {
+			t.Errorf("PropertyItem(%q, %q) = %v, recorded %q; want %q", tc.id, tc.property, kept, ex, tc.want)
+		}
+	}
+}

@@ -52,6 +52,14 @@ type response struct {
 	Body   []byte              `firestore:"body,omitempty"`
 }
 
+// StoredRecord and StoredResponse name record and response for the tests
+// of the layers above (idemhttp), which plant records as another instance
+// left them and read back what was stored. The store uses neither name.
+type (
+	StoredRecord   = record
+	StoredResponse = response
+)
+
 // replacement is the update that turns any existing document into r, with
 // the fields r does not have removed. It lists every field of record.
 func (r record) replacement() []firestore.Update {

@@ -109,13 +109,9 @@ func (a *Alerts) Resolve(ctx context.Context, tenantID, propertyID, alertID stri
 }
 
 func (a *Alerts) load(ctx context.Context, tenantID, propertyID string) error {
-	return a.m.loadThrough(ctx, &a.sf, tenantID, propertyID, func() error {
-		alerts, err := a.n.Alerts(ctx, tenantID, propertyID, notification.StatusAll)
-		if err != nil {
-			return err
-		}
-		return a.Put(ctx, tenantID, propertyID, alerts, true)
-	})
+	return loadThrough(ctx, a.m, &a.sf, tenantID, propertyID, func() ([]notification.Alert, error) {
+		return a.n.Alerts(ctx, tenantID, propertyID, notification.StatusAll)
+	}, a.Put)
 }
 
 // page reads one page of ac's alert inbox as r asks: alerts of the
@@ -128,31 +124,16 @@ func (a *Alerts) page(ctx context.Context, ac actor.Actor, r pageReq) ([]AlertEn
 	}
 	now := a.d.now()
 	return walk(ctx, a.m, ac.TenantID, r, func(batch []stored) ([]AlertEntry, error) {
-		var (
-			entries []AlertEntry
-			upIDs   []string
-		)
-		for _, st := range batch {
-			if st.raw == "" {
-				continue
-			}
-			al, ok := alertKind.decode(ctx, st.raw)
-			if !ok {
-				continue
-			}
+		entries, upIDs := listed(ctx, alertKind, ac.TenantID, batch, ac.Roles, func(st stored, al notification.Alert) (AlertEntry, bool) {
 			e := alertEntryOf(ac.TenantID, al)
-			if !alertKind.listable(st, e.ID, string(al.Category), ac.Roles) {
-				continue
-			}
 			if !st.ended.IsZero() {
 				if now.Sub(st.ended) > ResolvedKeep {
-					continue
+					return e, false
 				}
 				e.ResolvedAt = jsontime.Of(st.ended)
 			}
-			entries = append(entries, e)
-			upIDs = append(upIDs, al.AlertID)
-		}
+			return e, true
+		})
 		acks, err := a.acks(ctx, ac.TenantID, r.propertyID, ac.OperatorID, upIDs)
 		if err != nil {
 			return nil, err
@@ -194,17 +175,12 @@ func (a *Alerts) acks(ctx context.Context, tenantID, propertyID, operatorID stri
 }
 
 func (a *Alerts) find(ctx context.Context, tenantID, entryID string, scope []string) (notification.Alert, error) {
-	notFound := apperr.New(apperr.NotFound, "no alert %s", entryID)
-	raw, resolved, ok, err := a.m.find(ctx, tenantID, entryID, scope, a.load)
+	al, resolved, ok, err := alertKind.find(ctx, a.m, tenantID, entryID, scope, a.load)
 	switch {
 	case err != nil:
 		return notification.Alert{}, err
 	case !ok:
-		return notification.Alert{}, notFound
-	}
-	al, ok := alertKind.decode(ctx, raw)
-	if !ok || alertEntryOf(tenantID, al).ID != entryID {
-		return notification.Alert{}, notFound
+		return notification.Alert{}, apperr.New(apperr.NotFound, "no alert %s", entryID)
 	}
 	if !resolved.IsZero() {
 		al.ResolvedAt = jsontime.Of(resolved)

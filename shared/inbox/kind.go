@@ -69,6 +69,50 @@ func (k itemKind[T]) listable(st stored, entryID, category string, roles []strin
 	return entryID == st.entryID && k.bucket(category) == st.bucket && access.Has(roles, k.rights(category)...)
 }
 
+// listed decodes the items of batch that belong on a page of roles (see
+// listable), in order, and makes each its entry with show, which passes
+// over (false) what the inbox does not show; it returns the entries and
+// their upstream ids, for reading the rows that settle their status.
+func listed[T, E any](ctx context.Context, k itemKind[T], tenantID string, batch []stored, roles []string,
+	show func(st stored, v T) (E, bool)) (entries []E, upstreamIDs []string) {
+	for _, st := range batch {
+		if st.raw == "" {
+			continue
+		}
+		v, ok := k.decode(ctx, st.raw)
+		if !ok {
+			continue
+		}
+		if entryID, category := k.describe(tenantID, v); !k.listable(st, entryID, category, roles) {
+			continue
+		}
+		if e, ok := show(st, v); ok {
+			entries = append(entries, e)
+			upstreamIDs = append(upstreamIDs, st.upstreamID)
+		}
+	}
+	return entries, upstreamIDs
+}
+
+// find returns the item entryID names in m (read through with load for
+// the properties of scope when the index does not know it) and when it
+// ended (zero: it has not); ok is false when there is no such item, or
+// the one stored does not decode to entryID.
+func (k itemKind[T]) find(ctx context.Context, m mirror, tenantID, entryID string, scope []string,
+	load func(ctx context.Context, tenantID, propertyID string) error) (v T, ended time.Time, ok bool, err error) {
+	raw, ended, ok, err := m.find(ctx, tenantID, entryID, scope, load)
+	if err != nil || !ok {
+		return v, time.Time{}, false, err
+	}
+	if v, ok = k.decode(ctx, raw); !ok {
+		return v, time.Time{}, false, nil
+	}
+	if id, _ := k.describe(tenantID, v); id != entryID {
+		return v, time.Time{}, false, nil
+	}
+	return v, ended, true, nil
+}
+
 // authorize checks that a may act on an item of propertyID and category:
 // the property in a's scope, then the rights that seeing the category
 // takes, in that order so a refusal tells nothing of a property a may not

@@ -339,11 +339,13 @@ func (m mirror) resolve(ctx context.Context, tenantID, entryID string) (property
 }
 
 // loadThrough makes sure the property's mirror has been filled from the
-// upstream recently, reading through with fill (which stores what the
-// upstream lists, marked loaded) when it has not. Concurrent fills of a
-// property collapse into one (sf). When fill fails, what the mirror holds
-// is served; with nothing held, fill's error is returned.
-func (m mirror) loadThrough(ctx context.Context, sf *singleflight.Group, tenantID, propertyID string, fill func() error) error {
+// upstream recently, reading through when it has not: list reads what the
+// upstream lists for the property, and put stores it, marked loaded.
+// Concurrent fills of a property collapse into one (sf). When the fill
+// fails, what the mirror holds is served; with nothing held, its error is
+// returned.
+func loadThrough[T any](ctx context.Context, m mirror, sf *singleflight.Group, tenantID, propertyID string,
+	list func() ([]T, error), put func(ctx context.Context, tenantID, propertyID string, xs []T, loaded bool) error) error {
 	pipe := m.rdb.Pipeline()
 	marker := pipe.Exists(ctx, m.marker(tenantID, propertyID))
 	held := pipe.Exists(ctx, m.items(tenantID, propertyID))
@@ -353,7 +355,14 @@ func (m mirror) loadThrough(ctx context.Context, sf *singleflight.Group, tenantI
 	if marker.Val() == 1 {
 		return nil
 	}
-	if _, err, _ := sf.Do(tenantID+"/"+propertyID, func() (any, error) { return nil, fill() }); err != nil {
+	fill := func() (any, error) {
+		xs, err := list()
+		if err != nil {
+			return nil, err
+		}
+		return nil, put(ctx, tenantID, propertyID, xs, true)
+	}
+	if _, err, _ := sf.Do(tenantID+"/"+propertyID, fill); err != nil {
 		if held.Val() == 1 {
 			logging.From(ctx).WarnContext(ctx, "inbox read-through failed, serving the mirror", "inbox", m.kind, "propertyId", propertyID, "err", err)
 			return nil

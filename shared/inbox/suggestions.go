@@ -170,13 +170,9 @@ func (s *Suggestions) Invalidate(ctx context.Context, tenantID, propertyID, sugg
 // load makes sure the property's mirror is filled, reading through to
 // ai-orchestrator-service when it has not done so recently.
 func (s *Suggestions) load(ctx context.Context, tenantID, propertyID string) error {
-	return s.m.loadThrough(ctx, &s.sf, tenantID, propertyID, func() error {
-		items, err := s.d.AI.Suggestions(ctx, tenantID, propertyID, aiorchestrator.StatusAll)
-		if err != nil {
-			return err
-		}
-		return s.Put(ctx, tenantID, propertyID, items, true)
-	})
+	return loadThrough(ctx, s.m, &s.sf, tenantID, propertyID, func() ([]aiorchestrator.Suggestion, error) {
+		return s.d.AI.Suggestions(ctx, tenantID, propertyID, aiorchestrator.StatusAll)
+	}, s.Put)
 }
 
 // page reads one page of a's AI inbox as r asks: displayable entries of
@@ -189,27 +185,11 @@ func (s *Suggestions) page(ctx context.Context, a actor.Actor, r pageReq) ([]Sug
 	}
 	now := s.d.now()
 	return walk(ctx, s.m, a.TenantID, r, func(batch []stored) ([]SuggestionEntry, error) {
-		var (
-			entries []SuggestionEntry
-			upIDs   []string
-		)
-		for _, st := range batch {
-			if st.raw == "" || !st.ended.IsZero() {
-				continue
-			}
-			sg, ok := suggestionKind.decode(ctx, st.raw)
-			// Advice is shown only with where it comes from, so an operator
-			// can weigh it before acting.
-			if !ok || !sg.Displayable() {
-				continue
-			}
-			e := entryOf(a.TenantID, sg)
-			if !suggestionKind.listable(st, e.ID, string(sg.Category), a.Roles) {
-				continue
-			}
-			entries = append(entries, e)
-			upIDs = append(upIDs, sg.SuggestionID)
-		}
+		entries, upIDs := listed(ctx, suggestionKind, a.TenantID, batch, a.Roles, func(st stored, sg aiorchestrator.Suggestion) (SuggestionEntry, bool) {
+			// An invalidated suggestion is gone; advice is shown only with
+			// where it comes from, so an operator can weigh it before acting.
+			return entryOf(a.TenantID, sg), st.ended.IsZero() && sg.Displayable()
+		})
 		decided, err := s.decisions(ctx, a.TenantID, r.propertyID, upIDs)
 		if err != nil {
 			return nil, err
@@ -279,17 +259,12 @@ func (s *Suggestions) decisions(ctx context.Context, tenantID, propertyID string
 
 // find resolves an entry id to its displayable suggestion.
 func (s *Suggestions) find(ctx context.Context, tenantID, entryID string, scope []string) (aiorchestrator.Suggestion, error) {
-	notFound := apperr.New(apperr.NotFound, "no AI suggestion %s", entryID)
-	raw, ended, ok, err := s.m.find(ctx, tenantID, entryID, scope, s.load)
+	sg, ended, ok, err := suggestionKind.find(ctx, s.m, tenantID, entryID, scope, s.load)
 	switch {
 	case err != nil:
 		return aiorchestrator.Suggestion{}, err
-	case !ok || !ended.IsZero():
-		return aiorchestrator.Suggestion{}, notFound
-	}
-	sg, ok := suggestionKind.decode(ctx, raw)
-	if !ok || !sg.Displayable() || entryOf(tenantID, sg).ID != entryID {
-		return aiorchestrator.Suggestion{}, notFound
+	case !ok || !ended.IsZero() || !sg.Displayable():
+		return aiorchestrator.Suggestion{}, apperr.New(apperr.NotFound, "no AI suggestion %s", entryID)
 	}
 	return sg, nil
 }

@@ -55,36 +55,55 @@ func (d directory) OperatorAccess(context.Context, string, string) (session.Acce
 }
 
 // The stored format, as another deploy of the service reads it: records
-// live 7 days, so a field renamed in idempotency without a migration fails
-// here first.
+// live 7 days, so a field renamed or retyped in idempotency without a
+// migration fails here first. read checks every record it reads against
+// it: each field by name, with the type Firestore hands back for it
+// (optional: present only in some states).
 const (
 	stateInFlight  = "in_flight"
 	stateCompleted = "completed"
 )
 
-type storedRecord struct {
-	TenantID    string          `firestore:"tenantId"`
-	DeviceID    string          `firestore:"deviceId"`
-	OperatorID  string          `firestore:"operatorId"`
-	Key         string          `firestore:"key"`
-	Fingerprint string          `firestore:"fingerprint"`
-	Method      string          `firestore:"method"`
-	Path        string          `firestore:"path"`
-	State       string          `firestore:"state"`
-	Owner       string          `firestore:"owner"`
-	Attempt     int             `firestore:"attempt"`
-	RequestID   string          `firestore:"requestId"`
-	CreatedAt   time.Time       `firestore:"createdAt"`
-	ExpireAt    time.Time       `firestore:"expireAt"`
-	LeaseUntil  time.Time       `firestore:"leaseUntil,omitempty"`
-	CompletedAt time.Time       `firestore:"completedAt,omitempty"`
-	Response    *storedResponse `firestore:"response,omitempty"`
+type storedField struct {
+	typ      string
+	optional bool
 }
 
-type storedResponse struct {
-	Status int                 `firestore:"status"`
-	Header map[string][]string `firestore:"header,omitempty"`
-	Body   []byte              `firestore:"body,omitempty"`
+var (
+	storedFields = map[string]storedField{
+		"tenantId": {typ: "string"}, "deviceId": {typ: "string"}, "operatorId": {typ: "string"},
+		"key": {typ: "string"}, "fingerprint": {typ: "string"}, "method": {typ: "string"}, "path": {typ: "string"},
+		"state": {typ: "string"}, "owner": {typ: "string"}, "attempt": {typ: "int64"}, "requestId": {typ: "string"},
+		"createdAt": {typ: "time.Time"}, "expireAt": {typ: "time.Time"},
+		"leaseUntil":  {typ: "time.Time", optional: true},
+		"completedAt": {typ: "time.Time", optional: true},
+		"response":    {typ: "map[string]interface {}", optional: true},
+	}
+	storedResponseFields = map[string]storedField{
+		"status": {typ: "int64"},
+		"header": {typ: "map[string]interface {}", optional: true},
+		"body":   {typ: "[]uint8", optional: true},
+	}
+)
+
+// checkStored reports how doc, a stored document or its response, differs
+// from the format fields describe ("" when it does not).
+func checkStored(doc map[string]any, fields map[string]storedField) string {
+	for name, v := range doc {
+		f, ok := fields[name]
+		if !ok {
+			return fmt.Sprintf("unknown field %q", name)
+		}
+		if got := fmt.Sprintf("%T", v); got != f.typ {
+			return fmt.Sprintf("field %q is a %s, want %s", name, got, f.typ)
+		}
+	}
+	for name, f := range fields {
+		if _, ok := doc[name]; !ok && !f.optional {
+			return fmt.Sprintf("field %q is missing", name)
+		}
+	}
+	return ""
 }
 
 type harness struct {
@@ -406,16 +425,25 @@ func (hs *harness) doc(w who, key string) *firestore.DocumentRef {
 	return hs.col.Doc(id)
 }
 
-func (hs *harness) read(w who, key string) (storedRecord, bool) {
+func (hs *harness) read(w who, key string) (idempotency.StoredRecord, bool) {
 	hs.t.Helper()
 	snap, err := hs.doc(w, key).Get(context.Background())
 	if status.Code(err) == codes.NotFound {
-		return storedRecord{}, false
+		return idempotency.StoredRecord{}, false
 	}
 	if err != nil {
 		hs.t.Fatalf("read record: %v", err)
 	}
-	var r storedRecord
+	doc := snap.Data()
+	if diff := checkStored(doc, storedFields); diff != "" {
+		hs.t.Fatalf("stored record: %s: %v", diff, doc)
+	}
+	if resp, ok := doc["response"].(map[string]any); ok {
+		if diff := checkStored(resp, storedResponseFields); diff != "" {
+			hs.t.Fatalf("stored response: %s: %v", diff, resp)
+		}
+	}
+	var r idempotency.StoredRecord
 	if err := snap.DataTo(&r); err != nil {
 		hs.t.Fatalf("decode record: %v", err)
 	}
@@ -423,7 +451,7 @@ func (hs *harness) read(w who, key string) (storedRecord, bool) {
 }
 
 // plant writes a record as another instance would have left it.
-func (hs *harness) plant(w who, key string, r storedRecord) {
+func (hs *harness) plant(w who, key string, r idempotency.StoredRecord) {
 	hs.t.Helper()
 	if _, err := hs.doc(w, key).Create(context.Background(), r); err != nil {
 		hs.t.Fatalf("plant record: %v", err)
@@ -617,7 +645,7 @@ func TestExpiredLeaseIsTakenOverOnce(t *testing.T) {
 	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	createdAt := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
-	hs.plant(w, "crashed", storedRecord{
+	hs.plant(w, "crashed", idempotency.StoredRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "crashed",
 		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
 		State: stateInFlight, Owner: "dead-instance", Attempt: 1, RequestID: "req_dead",
@@ -655,7 +683,7 @@ func TestValidLeaseIsNotTakenOver(t *testing.T) {
 	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	now := time.Now()
-	hs.plant(w, "busy", storedRecord{
+	hs.plant(w, "busy", idempotency.StoredRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "busy",
 		Fingerprint: fingerprintOf(w, thingsPath, body1), Method: http.MethodPost, Path: thingsPath,
 		State: stateInFlight, Owner: "live-instance", Attempt: 1,
@@ -674,11 +702,11 @@ func TestExpiredRecordIsAbsent(t *testing.T) {
 	hs := newHarness(t, idempotency.Options{})
 	w := newWho()
 	old := time.Now().Add(-8 * 24 * time.Hour)
-	hs.plant(w, "old", storedRecord{
+	hs.plant(w, "old", idempotency.StoredRecord{
 		TenantID: w.tenant, DeviceID: w.device, OperatorID: w.operator, Key: "old",
 		Fingerprint: "another request, a week ago", Method: http.MethodPost, Path: "/v1/other",
 		State: stateCompleted, Owner: "x", Attempt: 3, CreatedAt: old, ExpireAt: old.Add(idempotency.DefaultRetention),
-		CompletedAt: old, Response: &storedResponse{Status: http.StatusTeapot, Body: []byte("stale\n")},
+		CompletedAt: old, Response: &idempotency.StoredResponse{Status: http.StatusTeapot, Body: []byte("stale\n")},
 	})
 	r := wantFresh(t, "expired record", hs.post(w, thingsPath, body1, "old"))
 	hs.wantCalls(1)

@@ -17,7 +17,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/derrors"
-	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/mirror"
 	"github.com/melmastoon/bff-backoffice/shared/rediskeys"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
@@ -31,17 +30,10 @@ type Owner interface {
 	PutPreferences(ctx context.Context, tenantID, operatorID string, expected int64, p tenant.Preferences) (tenant.Preferences, error)
 }
 
-// Preferences is GET /v1/preferences' body.
-type Preferences struct {
-	TenantID      string          `json:"tenantId"`
-	OperatorID    string          `json:"operatorId"`
-	Version       int64           `json:"version"`
-	UpdatedAt     jsontime.Time   `json:"updatedAt"`
-	Layout        json.RawMessage `json:"layout"`
-	Notifications json.RawMessage `json:"notifications"`
-	I18n          json.RawMessage `json:"i18n"`
-	Appearance    json.RawMessage `json:"appearance"`
-}
+// Preferences is GET /v1/preferences' body, and what the mirror holds:
+// tenant-service's document, passed through (openapi.yaml,
+// OperatorPreferences).
+type Preferences tenant.Preferences
 
 // ETag is the entity tag of p: its version, quoted.
 func (p Preferences) ETag() string { return mirror.ETag(p.Version) }
@@ -198,10 +190,9 @@ func (s *Service) Put(ctx context.Context, a actor.Actor, ifMatch string, u Upda
 // store mirrors tp unless a newer version is mirrored, and returns the
 // mirror's newest.
 func (s *Service) store(ctx context.Context, a actor.Actor, tp tenant.Preferences) Preferences {
-	p := Preferences{
-		TenantID: a.TenantID, OperatorID: a.OperatorID, Version: tp.Version, UpdatedAt: jsontime.Of(tp.UpdatedAt),
-		Layout: tp.Layout, Notifications: tp.Notifications, I18n: tp.I18n, Appearance: tp.Appearance,
-	}
+	p := Preferences(tp)
+	// The mirror is a's: mirrored reads back only a copy naming a.
+	p.TenantID, p.OperatorID = a.TenantID, a.OperatorID
 	return mirror.Store(ctx, s.Redis, s.Redis.KeyNames().Preferences(a.TenantID, a.OperatorID), "preferences", p.Version, p, rediskeys.PreferencesTTL, nil)
 }
 

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/actor"
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/mirror/mirrortest"
 	"github.com/melmastoon/bff-backoffice/shared/preferences"
 	"github.com/melmastoon/bff-backoffice/shared/tenant"
@@ -25,7 +25,7 @@ type owner struct {
 }
 
 func newOwner() *owner {
-	return &owner{doc: tenant.Preferences{Version: 1, UpdatedAt: time.Now(),
+	return &owner{doc: tenant.Preferences{Version: 1, UpdatedAt: jsontime.Now(),
 		Layout: json.RawMessage(`{"density":"comfortable","columnsByPage":{}}`), Notifications: json.RawMessage(`{"sound":true,"popup":true,"aiBadge":true}`),
 		I18n: json.RawMessage(`{"locale":"en-US","firstDayOfWeek":"mon"}`), Appearance: json.RawMessage(`{"theme":"system"}`)}}
 }
@@ -44,7 +44,7 @@ func (o *owner) PutPreferences(_ context.Context, _, _ string, expected int64, p
 	if expected != o.doc.Version {
 		return tenant.Preferences{}, &httpc.ConflictError{Service: "tenant-service", Op: "put", Code: "VERSION_CONFLICT"}
 	}
-	p.Version, p.UpdatedAt = o.doc.Version+1, time.Now()
+	p.Version, p.UpdatedAt = o.doc.Version+1, jsontime.Now()
 	o.doc = p
 	return p, nil
 }

@@ -4,31 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
+	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/upstream/httpc"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/wire"
 )
 
-// Preferences is an operator's preferences as tenant-service, their owner,
-// holds them. The four sections are kept as JSON: the BFF validates what
-// it sends and passes through what it reads.
+// Preferences is an operator's preferences document as tenant-service,
+// their owner, holds it; GET /v1/preferences answers it as it is
+// (preferences.Preferences). The four sections are kept as JSON: the BFF
+// validates what it sends and passes through what it reads.
 type Preferences struct {
-	Version       int64
-	UpdatedAt     time.Time
-	Layout        json.RawMessage
-	Notifications json.RawMessage
-	I18n          json.RawMessage
-	Appearance    json.RawMessage
-}
-
-type preferencesDoc struct {
 	TenantID      string          `json:"tenantId"`
 	OperatorID    string          `json:"operatorId"`
 	Version       int64           `json:"version"`
-	UpdatedAt     string          `json:"updatedAt"`
+	UpdatedAt     jsontime.Time   `json:"updatedAt"`
 	Layout        json.RawMessage `json:"layout"`
 	Notifications json.RawMessage `json:"notifications"`
 	I18n          json.RawMessage `json:"i18n"`
@@ -46,7 +37,7 @@ func (c *Client) OperatorPreferences(ctx context.Context, tenantID, operatorID s
 	if err := checkOperator(tenantID, operatorID); err != nil {
 		return Preferences{}, err
 	}
-	var doc preferencesDoc
+	var doc Preferences
 	if err := c.http.GetJSON(ctx, op, prefsPath(tenantID, operatorID), nil, &doc); err != nil {
 		return Preferences{}, err
 	}
@@ -62,7 +53,7 @@ func (c *Client) PutPreferences(ctx context.Context, tenantID, operatorID string
 		return Preferences{}, err
 	}
 	body := map[string]any{"expectedVersion": expected, "layout": p.Layout, "notifications": p.Notifications, "i18n": p.I18n, "appearance": p.Appearance}
-	var doc preferencesDoc
+	var doc Preferences
 	if err := c.http.SendJSON(ctx, op, http.MethodPut, prefsPath(tenantID, operatorID), body, &doc); err != nil {
 		return Preferences{}, err
 	}
@@ -85,12 +76,13 @@ func checkOperator(tenantID, operatorID string) error {
 
 // checkPrefs refuses an answer for someone else, without a positive
 // version or with a section that is not a JSON object.
-func (c *Client) checkPrefs(op, tenantID, operatorID string, doc preferencesDoc) (Preferences, error) {
+func (c *Client) checkPrefs(op, tenantID, operatorID string, doc Preferences) (Preferences, error) {
 	if doc.TenantID != tenantID || doc.OperatorID != operatorID {
 		return Preferences{}, c.http.Unavailable(op, "answer is for %s/%s", doc.TenantID, doc.OperatorID)
 	}
-	at, ok := wire.Instant(doc.UpdatedAt)
-	if doc.Version < 1 || !ok {
+	// A malformed updatedAt failed the decoding already; an absent, null
+	// or zero one is zero here.
+	if doc.Version < 1 || doc.UpdatedAt.IsZero() {
 		return Preferences{}, c.http.Unavailable(op, "unusable version %d or updatedAt", doc.Version)
 	}
 	for _, sec := range []json.RawMessage{doc.Layout, doc.Notifications, doc.I18n, doc.Appearance} {
@@ -99,5 +91,5 @@ func (c *Client) checkPrefs(op, tenantID, operatorID string, doc preferencesDoc)
 			return Preferences{}, c.http.Unavailable(op, "a section is not an object")
 		}
 	}
-	return Preferences{Version: doc.Version, UpdatedAt: at.Time, Layout: doc.Layout, Notifications: doc.Notifications, I18n: doc.I18n, Appearance: doc.Appearance}, nil
+	return doc, nil
 }

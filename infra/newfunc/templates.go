@@ -95,8 +95,8 @@ import (
 
 // Function is the ` + "`{{.Name}}`" + ` function as deployed.
 var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: setup.Job("{{.Name}}",
-	func(_ context.Context, _ boot.Lookuper, _ *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return run(j.DB), nil
+	func(_ *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB)
 	})}
 
 func init() { Function.Register() }

@@ -15,14 +15,8 @@ import (
 
 // Function is the `activity` function as deployed.
 var Function = boot.Function{Name: "activity", EntryPoint: "Activity", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, &activity.Feed{DB: b.Res.DB, Cursors: b.ListCursors()})
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its route behind the gate.
-func New(g *gate.Gate, f *activity.Feed) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	f := &activity.Feed{DB: b.Res.DB, Cursors: b.ListCursors()}
+	return b.Gate.Mux(map[string]gate.Handler{
 		"GET /v1/activity": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (activity.FeedPage, activity.Note, error) {
 			q := c.Request.URL.Query()
 			return f.List(ctx, c.Actor, activity.FeedQuery{
@@ -31,4 +25,6 @@ func New(g *gate.Gate, f *activity.Feed) http.Handler {
 			})
 		}),
 	})
-}
+})}
+
+func init() { Function.Register() }

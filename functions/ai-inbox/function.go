@@ -6,19 +6,13 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/inbox/inboxhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // Function is the `ai-inbox` function as deployed.
 var Function = boot.Function{Name: "ai-inbox", EntryPoint: "AIInbox", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Inboxes(setup.UpAI).Suggestions)
+	return b.Gate.Mux(map[string]gate.Handler{"GET /v1/ai/suggestions": inboxhttp.List(b.Inboxes(setup.UpAI).Suggestions.Inbox)})
 })}
 
 func init() { Function.Register() }
-
-// New returns the function's handler.
-func New(g *gate.Gate, s *inbox.Suggestions) http.Handler {
-	return g.Mux(map[string]gate.Handler{"GET /v1/ai/suggestions": inboxhttp.List(s.Inbox)})
-}

@@ -8,7 +8,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -16,17 +15,13 @@ import (
 
 // Function is the `alert-ack` function as deployed.
 var Function = boot.Function{Name: "alert-ack", EntryPoint: "AlertAck", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.Inboxes(setup.UpNotification).Alerts)
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler.
-func New(g *gate.Gate, store *idempotency.Store, a *inbox.Alerts) http.Handler {
+	store, a := idemhttp.Store(b), b.Inboxes(setup.UpNotification).Alerts
 	// The body is empty or {}.
-	return g.Mux(map[string]gate.Handler{"POST /v1/alerts/{aliId}/ack": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusCreated,
+	return b.Gate.Mux(map[string]gate.Handler{"POST /v1/alerts/{aliId}/ack": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusCreated,
 		activity.Note{Category: activity.CategoryAlertAck, Action: activity.ActionAlertAcknowledge},
 		func(ctx context.Context, c *gate.Call, _ struct{}) (inbox.AlertEntry, activity.Note, error) {
 			return a.Ack(ctx, c.Actor, c.Request.PathValue("aliId"))
 		}))})
-}
+})}
+
+func init() { Function.Register() }

@@ -6,19 +6,13 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/inbox"
 	"github.com/melmastoon/bff-backoffice/shared/inbox/inboxhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // Function is the `alerts` function as deployed.
 var Function = boot.Function{Name: "alerts", EntryPoint: "Alerts", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Inboxes(setup.UpNotification).Alerts)
+	return b.Gate.Mux(map[string]gate.Handler{"GET /v1/alerts": inboxhttp.List(b.Inboxes(setup.UpNotification).Alerts.Inbox)})
 })}
 
 func init() { Function.Register() }
-
-// New returns the function's handler.
-func New(g *gate.Gate, a *inbox.Alerts) http.Handler {
-	return g.Mux(map[string]gate.Handler{"GET /v1/alerts": inboxhttp.List(a.Inbox)})
-}

@@ -17,13 +17,12 @@ import (
 )
 
 // Function is the `decision-forward` function as deployed.
-var Function = boot.Function{Name: "decision-forward", EntryPoint: "DecisionForward", StartHTTP: setup.Job("decision forward",
-	func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		ai, err := setup.AIClientWith(ctx, l)
-		if err != nil {
-			return nil, err
-		}
-		return run(j.DB, ai, inbox.ForwardOptions{Log: log}), nil
+var Function = boot.Function{Name: "decision-forward", EntryPoint: "DecisionForward", StartHTTP: setup.ClientJob("decision forward",
+	func(_ context.Context, cfg aiorchestrator.Config) (*aiorchestrator.Client, error) {
+		return aiorchestrator.NewClient(cfg)
+	},
+	func(_ aiorchestrator.Config, ai *aiorchestrator.Client, log *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB, ai, inbox.ForwardOptions{Log: log})
 	})}
 
 func init() { Function.Register() }

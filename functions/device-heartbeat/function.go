@@ -18,14 +18,8 @@ import (
 
 // Function is the `device-heartbeat` function as deployed.
 var Function = boot.Function{Name: "device-heartbeat", EntryPoint: "DeviceHeartbeat", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Devices())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, svc *devices.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	svc := b.Devices()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"POST /v1/devices/heartbeat": gate.WithBody(http.StatusOK,
 			activity.Note{Category: activity.CategoryOther, Action: activity.ActionDeviceHeartbeat},
 			func(ctx context.Context, c *gate.Call, hb devices.Heartbeat) (devices.Status, activity.Note, error) {
@@ -36,4 +30,6 @@ func New(g *gate.Gate, svc *devices.Service) http.Handler {
 				return st, note, err
 			}),
 	})
-}
+})}
+
+func init() { Function.Register() }

@@ -17,16 +17,12 @@ import (
 
 // Function is the `device-hints` function as deployed.
 var Function = boot.Function{Name: "device-hints", EntryPoint: "DeviceHints", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Devices())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, svc *devices.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	svc := b.Devices()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"GET /v1/devices/hints": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (devices.Hints, activity.Note, error) {
 			return svc.Hints(ctx, c.Actor)
 		}),
 	})
-}
+})}
+
+func init() { Function.Register() }

@@ -17,17 +17,13 @@ import (
 
 // Function is the `devices` function as deployed.
 var Function = boot.Function{Name: "devices", EntryPoint: "Devices", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Devices())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, svc *devices.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	svc := b.Devices()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"GET /v1/devices": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (listcursor.Page[devices.Status], activity.Note, error) {
 			q := c.Request.URL.Query()
 			return svc.List(ctx, c.Actor, devices.Query{PropertyID: q.Get("propertyId"), Limit: q.Get("limit"), Cursor: q.Get("cursor")})
 		}),
 	})
-}
+})}
+
+func init() { Function.Register() }

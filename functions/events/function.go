@@ -26,15 +26,10 @@ var Function = boot.Function{Name: "events", EntryPoint: "Events", StartHTTP: se
 	// use on close.
 	b.Res.OnDrain(live.Close)
 	b.Res.OnClose(live.Close)
-	return New(b.Gate, live)
+	return b.Gate.Mux(map[string]gate.Handler{"GET /v1/events": connect(live)})
 })}
 
 func init() { Function.Register() }
-
-// New returns the function's handler.
-func New(g *gate.Gate, live *livestream.Server) http.Handler {
-	return g.Mux(map[string]gate.Handler{"GET /v1/events": connect(live)})
-}
 
 // connect is GET /v1/events: the resume position comes from Last-Event-ID,
 // or the lastEventId query parameter for clients that cannot set headers.

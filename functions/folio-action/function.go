@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/folioaction"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/proxied/proxiedhttp"
@@ -22,18 +21,14 @@ import (
 
 // Function is the `folio-action` function as deployed.
 var Function = boot.Function{Name: "folio-action", EntryPoint: "FolioAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.FolioActions())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, store *idempotency.Store, s *folioaction.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	store, s := idemhttp.Store(b), b.FolioActions()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"POST /v1/folios/{folId}/adjustments": idemhttp.Wrap(store, post(s, folioaction.KindAdjustments)),
 		"POST /v1/folios/{folId}/refunds":     idemhttp.Wrap(store, post(s, folioaction.KindRefunds)),
 	})
-}
+})}
+
+func init() { Function.Register() }
 
 func post(s *folioaction.Service, kind string) gate.Handler {
 	return proxiedhttp.WithBody(http.StatusCreated, activity.Note{Category: activity.CategoryMutationProxy, Action: folioaction.Action(kind)},

@@ -21,8 +21,8 @@ import (
 
 // Function is the `heartbeat-sweeper` function as deployed.
 var Function = boot.Function{Name: "heartbeat-sweeper", EntryPoint: "HeartbeatSweeper", StartHTTP: setup.Job("heartbeat sweeper",
-	func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return run(j.DB, j.Publisher, log), nil
+	func(log *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB, j.Publisher, log)
 	})}
 
 func init() { Function.Register() }

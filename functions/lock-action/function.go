@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/proxied"
@@ -23,17 +22,13 @@ import (
 
 // Function is the `lock-action` function as deployed.
 var Function = boot.Function{Name: "lock-action", EntryPoint: "LockAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.LockActions())
+	store, s := idemhttp.Store(b), b.LockActions()
+	return b.Gate.Mux(map[string]gate.Handler{
+		"POST /v1/reservations/{rsvId}/keys/{action}": idemhttp.Wrap(store, act(s)),
+	})
 })}
 
 func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, store *idempotency.Store, s *lockaction.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
-		"POST /v1/reservations/{rsvId}/keys/{action}": idemhttp.Wrap(store, act(s)),
-	})
-}
 
 func act(s *lockaction.Service) gate.Handler {
 	return func(ctx context.Context, c *gate.Call) (gate.Result, error) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/lockaction"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -27,17 +26,10 @@ type Config struct {
 }
 
 // Function is the `lock-reconcile` function as deployed.
-var Function = boot.Function{Name: "lock-reconcile", EntryPoint: "LockReconcile", StartHTTP: setup.Job("lock-reconcile",
-	func(ctx context.Context, l boot.Lookuper, _ *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		var cfg Config
-		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
-			return nil, err
-		}
-		lk, err := lock.NewClient(cfg.Lock)
-		if err != nil {
-			return nil, err
-		}
-		return run(j.DB, lk, lockaction.ReconcileOptions{Grace: cfg.Grace}), nil
+var Function = boot.Function{Name: "lock-reconcile", EntryPoint: "LockReconcile", StartHTTP: setup.ClientJob("lock-reconcile",
+	func(_ context.Context, cfg Config) (*lock.Client, error) { return lock.NewClient(cfg.Lock) },
+	func(cfg Config, lk *lock.Client, _ *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB, lk, lockaction.ReconcileOptions{Grace: cfg.Grace})
 	})}
 
 func init() { Function.Register() }

@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/mfa"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
@@ -20,18 +19,14 @@ import (
 
 // Function is the `mfa-challenge` function as deployed.
 var Function = boot.Function{Name: "mfa-challenge", EntryPoint: "MfaChallenge", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.MFA())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, store *idempotency.Store, m *mfa.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	store, m := idemhttp.Store(b), b.MFA()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"POST /v1/mfa/challenges": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
 			activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeCreate},
 			func(ctx context.Context, c *gate.Call, req mfa.ChallengeRequest) (mfa.Challenge, activity.Note, error) {
 				return m.Challenge(ctx, c.Actor, req)
 			})),
 	})
-}
+})}
+
+func init() { Function.Register() }

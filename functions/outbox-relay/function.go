@@ -18,8 +18,8 @@ import (
 
 // Function is the `outbox-relay` function as deployed.
 var Function = boot.Function{Name: "outbox-relay", EntryPoint: "OutboxRelay", StartHTTP: setup.Job("outbox relay",
-	func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return run(j.DB, j.Publisher, outbox.DrainOptions{Log: log}), nil
+	func(log *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB, j.Publisher, outbox.DrainOptions{Log: log})
 	})}
 
 func init() { Function.Register() }

@@ -18,15 +18,9 @@ import (
 
 // Function is the `preferences` function as deployed.
 var Function = boot.Function{Name: "preferences", EntryPoint: "Preferences", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Preferences())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, svc *preferences.Service) http.Handler {
+	svc := b.Preferences()
 	// Both answer with the version's ETag (gate.Answer).
-	return g.Mux(map[string]gate.Handler{
+	return b.Gate.Mux(map[string]gate.Handler{
 		"GET /v1/preferences": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (preferences.Preferences, activity.Note, error) {
 			return svc.Get(ctx, c.Actor)
 		}),
@@ -36,4 +30,6 @@ func New(g *gate.Gate, svc *preferences.Service) http.Handler {
 				return svc.Put(ctx, c.Actor, c.Request.Header.Get("If-Match"), u)
 			}),
 	})
-}
+})}
+
+func init() { Function.Register() }

@@ -12,7 +12,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/activity"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/proxied"
 	"github.com/melmastoon/bff-backoffice/shared/proxied/proxiedhttp"
@@ -22,19 +21,15 @@ import (
 
 // Function is the `reservation-action` function as deployed.
 var Function = boot.Function{Name: "reservation-action", EntryPoint: "ReservationAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.ReservationActions())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, store *idempotency.Store, s *reservationaction.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	store, s := idemhttp.Store(b), b.ReservationActions()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"POST /v1/reservations/{rsvId}/check-in":       idemhttp.Wrap(store, post(s, reservationaction.ActionCheckIn)),
 		"POST /v1/reservations/{rsvId}/check-out":      idemhttp.Wrap(store, post(s, reservationaction.ActionCheckOut)),
 		"POST /v1/reservations/{rsvId}/force-checkout": idemhttp.Wrap(store, post(s, reservationaction.ActionForceCheckout)),
 	})
-}
+})}
+
+func init() { Function.Register() }
 
 func post(s *reservationaction.Service, action string) gate.Handler {
 	return proxiedhttp.WithBody(http.StatusOK, activity.Note{Category: activity.CategoryMutationProxy, Action: reservationaction.Action(action)},

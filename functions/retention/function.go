@@ -36,8 +36,8 @@ import (
 
 // Function is the `retention` function as deployed.
 var Function = boot.Function{Name: "retention", EntryPoint: "Retention", StartHTTP: setup.Job("retention",
-	func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, Options{Log: log}) }, nil
+	func(log *slog.Logger, j *setup.Jobs) setup.Run {
+		return func(ctx context.Context) (any, error) { return Run(ctx, j.DB, Options{Log: log}) }
 	})}
 
 func init() { Function.Register() }

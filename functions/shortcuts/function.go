@@ -20,15 +20,9 @@ import (
 
 // Function is the `shortcuts` function as deployed.
 var Function = boot.Function{Name: "shortcuts", EntryPoint: "Shortcuts", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, b.Shortcuts())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate. Both
-// answer with the document's version as ETag (gate.Answer).
-func New(g *gate.Gate, svc *shortcuts.Service) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	svc := b.Shortcuts()
+	// Both answer with the document's version as ETag (gate.Answer).
+	return b.Gate.Mux(map[string]gate.Handler{
 		"GET /v1/shortcuts": gate.Answer(http.StatusOK, func(ctx context.Context, c *gate.Call) (shortcuts.Map, activity.Note, error) {
 			return svc.Get(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"))
 		}),
@@ -38,4 +32,6 @@ func New(g *gate.Gate, svc *shortcuts.Service) http.Handler {
 				return svc.Put(ctx, c.Actor, c.Request.URL.Query().Get("propertyId"), c.Request.Header.Get("If-Match"), u)
 			}),
 	})
-}
+})}
+
+func init() { Function.Register() }

@@ -12,21 +12,14 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/boot"
 	"github.com/melmastoon/bff-backoffice/shared/devices"
 	"github.com/melmastoon/bff-backoffice/shared/gate"
-	"github.com/melmastoon/bff-backoffice/shared/idempotency"
 	"github.com/melmastoon/bff-backoffice/shared/idempotency/idemhttp"
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
 // Function is the `sync-cursor` function as deployed.
 var Function = boot.Function{Name: "sync-cursor", EntryPoint: "SyncCursor", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate, idemhttp.Store(b), b.Devices(), b.SyncClient())
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devices.SyncService) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	store, svc, sync := idemhttp.Store(b), b.Devices(), b.SyncClient()
+	return b.Gate.Mux(map[string]gate.Handler{
 		"POST /v1/sync/cursor": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusOK,
 			activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncCursorRefreshed},
 			func(ctx context.Context, c *gate.Call, _ struct{}) (devices.SyncResult, activity.Note, error) {
@@ -35,4 +28,6 @@ func New(g *gate.Gate, store *idempotency.Store, svc *devices.Service, sync devi
 				return res, note, err
 			})),
 	})
-}
+})}
+
+func init() { Function.Register() }

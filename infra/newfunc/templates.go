@@ -22,23 +22,18 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/setup"
 )
 
-// Function is the ` + "`{{.Name}}`" + ` function as deployed.
+// Function is the ` + "`{{.Name}}`" + ` function as deployed: its routes behind the gate.
 // TODO(newfunc): open what else it needs with b's openers (b.Views,
 // b.Inboxes, idemhttp.Store(b) for a mutation).
 var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	return New(b.Gate)
-})}
-
-func init() { Function.Register() }
-
-// New returns the function's handler: its routes behind the gate.
-func New(g *gate.Gate) http.Handler {
-	return g.Mux(map[string]gate.Handler{
+	return b.Gate.Mux(map[string]gate.Handler{
 {{- range .Routes}}
 		"{{.}}": gate.Answer(http.StatusOK, handle),
 {{- end}}
 	})
-}
+})}
+
+func init() { Function.Register() }
 
 // handle calls the library with the caller's actor; what it returns is the
 // answer and the request's activity row. A route with a JSON body uses
@@ -95,8 +90,8 @@ import (
 
 // Function is the ` + "`{{.Name}}`" + ` function as deployed.
 var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: setup.Job("{{.Name}}",
-	func(_ context.Context, _ boot.Lookuper, _ *slog.Logger, j *setup.Jobs) (setup.Run, error) {
-		return run(j.DB), nil
+	func(_ *slog.Logger, j *setup.Jobs) setup.Run {
+		return run(j.DB)
 	})}
 
 func init() { Function.Register() }

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/melmastoon/bff-backoffice/shared/boot"
-	"github.com/melmastoon/bff-backoffice/shared/config"
 )
 
 // BigQuery is where the exported activity ledger lives, as the jobs that
@@ -56,29 +55,24 @@ func (b *BigQuery) clientOptions() []option.ClientOption {
 // by which BigQueryJob finds it in a config type of the job's own.
 func (b *BigQuery) bigQuery() *BigQuery { return b }
 
-// BigQueryJob is Job for a job over the exported ledger: its configuration
-// C (which embeds BigQuery) is loaded from l as config.LoadFrom does (its
-// variables and Validate), the BigQuery client is opened with newClient,
-// and newRun builds the run from both. newClient is bigquery.NewClient,
-// passed in so that setup, which every function links, does not link the
-// BigQuery client only the two ledger jobs use.
+// BigQueryJob is ClientJob for a job over the exported ledger: its
+// configuration C embeds BigQuery, and the BigQuery client is opened with
+// newClient for its project. newClient is bigquery.NewClient, passed in so
+// that setup, which every function links, does not link the BigQuery
+// client only the two ledger jobs use.
 func BigQueryJob[C any, PC interface {
 	*C
 	bigQuery() *BigQuery
 }, T any](what string, newClient func(ctx context.Context, project string, opts ...option.ClientOption) (T, error),
 	newRun func(cfg C, bq T, log *slog.Logger, j *Jobs) Run) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
-	return Job(what, func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error) {
-		var cfg C
-		if err := config.LoadFrom(ctx, l, PC(&cfg)); err != nil {
-			return nil, err
-		}
+	return ClientJob(what, func(ctx context.Context, cfg C) (T, error) {
 		b := PC(&cfg).bigQuery()
 		// The client lives as long as the instance; ctx is only the
 		// start-up deadline.
 		bq, err := newClient(context.WithoutCancel(ctx), b.Project, b.clientOptions()...)
 		if err != nil {
-			return nil, fmt.Errorf("bigquery client: %w", err)
+			return bq, fmt.Errorf("bigquery client: %w", err)
 		}
-		return newRun(cfg, bq, log, j), nil
-	})
+		return bq, nil
+	}, newRun)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/listcursor"
 	"github.com/melmastoon/bff-backoffice/shared/outbox"
 	"github.com/melmastoon/bff-backoffice/shared/redisx"
-	"github.com/melmastoon/bff-backoffice/shared/upstream/aiorchestrator"
 	"github.com/melmastoon/bff-backoffice/shared/views"
 )
 
@@ -76,14 +75,4 @@ func Notifier(rdb *redisx.Client) inbox.Notifier {
 	return func(ctx context.Context, tenantID, propertyID, typ string, data any) error {
 		return devicestream.AppendProperty(ctx, rdb, tenantID, propertyID, typ, data)
 	}
-}
-
-// AIClientWith builds the ai-orchestrator-service client of a job from
-// configuration looked up in l.
-func AIClientWith(ctx context.Context, l envconfig.Lookuper) (*aiorchestrator.Client, error) {
-	src := &views.Sources{}
-	if err := addSource(ctx, l, src, UpAI); err != nil {
-		return nil, err
-	}
-	return src.AI, nil
 }

@@ -8,15 +8,46 @@ import (
 
 	"github.com/melmastoon/bff-backoffice/shared/apperr"
 	"github.com/melmastoon/bff-backoffice/shared/boot"
+	"github.com/melmastoon/bff-backoffice/shared/config"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 )
 
 // Run is one run of a scheduled job; what it returns is the run's summary.
 type Run func(ctx context.Context) (any, error)
 
-// Job starts a scheduled function: the jobs role's database and publisher
-// from l, then newRun builds the run. what names the job in errors.
-func Job(what string, newRun func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error)) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
+// Job starts a scheduled function that needs nothing beyond the jobs
+// role's database and publisher, from l: newRun builds the run from them.
+// what names the job in errors.
+func Job(what string, newRun func(log *slog.Logger, j *Jobs) Run) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
+	return job(what, func(_ context.Context, _ boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error) {
+		return newRun(log, j), nil
+	})
+}
+
+// ClientJob is Job for a job over one client it opens at start-up (an
+// upstream service, BigQuery): its configuration C is loaded from l as
+// config.LoadFrom does (its variables and Validate), open makes the client
+// from it, and newRun builds the run from both. ctx is the start-up
+// deadline.
+func ClientJob[C, T any](what string, open func(ctx context.Context, cfg C) (T, error),
+	newRun func(cfg C, client T, log *slog.Logger, j *Jobs) Run) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
+	return job(what, func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error) {
+		var cfg C
+		if err := config.LoadFrom(ctx, l, &cfg); err != nil {
+			return nil, err
+		}
+		c, err := open(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return newRun(cfg, c, log, j), nil
+	})
+}
+
+// job is the start of every scheduled function: the jobs role's database
+// and publisher from l, then newRun builds the run; what it opened closes
+// when newRun fails.
+func job(what string, newRun func(ctx context.Context, l boot.Lookuper, log *slog.Logger, j *Jobs) (Run, error)) func(context.Context, boot.Lookuper, *slog.Logger) (boot.HTTPFunc, error) {
 	return func(ctx context.Context, l boot.Lookuper, log *slog.Logger) (boot.HTTPFunc, error) {
 		j, err := JobsWith(ctx, l, log)
 		if err != nil {

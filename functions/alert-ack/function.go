@@ -15,13 +15,13 @@ import (
 
 // Function is the `alert-ack` function as deployed.
 var Function = boot.Function{Name: "alert-ack", EntryPoint: "AlertAck", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, a := idemhttp.Store(b), b.Inboxes(setup.UpNotification).Alerts
+	a := b.Inboxes(setup.UpNotification).Alerts
 	// The body is empty or {}.
-	return b.Gate.Mux(map[string]gate.Handler{"POST /v1/alerts/{aliId}/ack": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusCreated,
+	return idemhttp.Mux(b, map[string]gate.Handler{"POST /v1/alerts/{aliId}/ack": gate.WithOptionalBody(http.StatusCreated,
 		activity.Note{Category: activity.CategoryAlertAck, Action: activity.ActionAlertAcknowledge},
 		func(ctx context.Context, c *gate.Call, _ struct{}) (inbox.AlertEntry, activity.Note, error) {
 			return a.Ack(ctx, c.Actor, c.Request.PathValue("aliId"))
-		}))})
+		})})
 })}
 
 func init() { Function.Register() }

@@ -21,10 +21,10 @@ import (
 
 // Function is the `folio-action` function as deployed.
 var Function = boot.Function{Name: "folio-action", EntryPoint: "FolioAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, s := idemhttp.Store(b), b.FolioActions()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/folios/{folId}/adjustments": idemhttp.Wrap(store, post(s, folioaction.KindAdjustments)),
-		"POST /v1/folios/{folId}/refunds":     idemhttp.Wrap(store, post(s, folioaction.KindRefunds)),
+	s := b.FolioActions()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/folios/{folId}/adjustments": post(s, folioaction.KindAdjustments),
+		"POST /v1/folios/{folId}/refunds":     post(s, folioaction.KindRefunds),
 	})
 })}
 

@@ -22,9 +22,9 @@ import (
 
 // Function is the `lock-action` function as deployed.
 var Function = boot.Function{Name: "lock-action", EntryPoint: "LockAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, s := idemhttp.Store(b), b.LockActions()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/reservations/{rsvId}/keys/{action}": idemhttp.Wrap(store, act(s)),
+	s := b.LockActions()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/reservations/{rsvId}/keys/{action}": act(s),
 	})
 })}
 

@@ -19,13 +19,13 @@ import (
 
 // Function is the `mfa-challenge` function as deployed.
 var Function = boot.Function{Name: "mfa-challenge", EntryPoint: "MfaChallenge", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, m := idemhttp.Store(b), b.MFA()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/mfa/challenges": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
+	m := b.MFA()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/mfa/challenges": gate.WithBody(http.StatusCreated,
 			activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeCreate},
 			func(ctx context.Context, c *gate.Call, req mfa.ChallengeRequest) (mfa.Challenge, activity.Note, error) {
 				return m.Challenge(ctx, c.Actor, req)
-			})),
+			}),
 	})
 })}
 

@@ -19,13 +19,13 @@ import (
 
 // Function is the `mfa-verify` function as deployed.
 var Function = boot.Function{Name: "mfa-verify", EntryPoint: "MfaVerify", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, m := idemhttp.Store(b), b.MFA()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/mfa/challenges/{challengeId}/verify": idemhttp.Wrap(store, gate.WithBody(http.StatusCreated,
+	m := b.MFA()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/mfa/challenges/{challengeId}/verify": gate.WithBody(http.StatusCreated,
 			activity.Note{Category: activity.CategoryAuth, Action: activity.ActionMFAChallengeVerify},
 			func(ctx context.Context, c *gate.Call, req mfa.VerifyRequest) (mfa.Attestation, activity.Note, error) {
 				return m.Verify(ctx, c.Actor, c.Request.PathValue("challengeId"), req)
-			})),
+			}),
 	})
 })}
 

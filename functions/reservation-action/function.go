@@ -21,11 +21,11 @@ import (
 
 // Function is the `reservation-action` function as deployed.
 var Function = boot.Function{Name: "reservation-action", EntryPoint: "ReservationAction", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, s := idemhttp.Store(b), b.ReservationActions()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/reservations/{rsvId}/check-in":       idemhttp.Wrap(store, post(s, reservationaction.ActionCheckIn)),
-		"POST /v1/reservations/{rsvId}/check-out":      idemhttp.Wrap(store, post(s, reservationaction.ActionCheckOut)),
-		"POST /v1/reservations/{rsvId}/force-checkout": idemhttp.Wrap(store, post(s, reservationaction.ActionForceCheckout)),
+	s := b.ReservationActions()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/reservations/{rsvId}/check-in":       post(s, reservationaction.ActionCheckIn),
+		"POST /v1/reservations/{rsvId}/check-out":      post(s, reservationaction.ActionCheckOut),
+		"POST /v1/reservations/{rsvId}/force-checkout": post(s, reservationaction.ActionForceCheckout),
 	})
 })}
 

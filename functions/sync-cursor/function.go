@@ -18,15 +18,15 @@ import (
 
 // Function is the `sync-cursor` function as deployed.
 var Function = boot.Function{Name: "sync-cursor", EntryPoint: "SyncCursor", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, svc, sync := idemhttp.Store(b), b.Devices(), b.SyncClient()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/sync/cursor": idemhttp.Wrap(store, gate.WithOptionalBody(http.StatusOK,
+	svc, sync := b.Devices(), b.SyncClient()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/sync/cursor": gate.WithOptionalBody(http.StatusOK,
 			activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncCursorRefreshed},
 			func(ctx context.Context, c *gate.Call, _ struct{}) (devices.SyncResult, activity.Note, error) {
 				res, evs, note, err := svc.RefreshCursor(ctx, c.Actor, sync)
 				c.PublishAll(ctx, evs)
 				return res, note, err
-			})),
+			}),
 	})
 })}
 

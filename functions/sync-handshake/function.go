@@ -20,15 +20,15 @@ import (
 
 // Function is the `sync-handshake` function as deployed.
 var Function = boot.Function{Name: "sync-handshake", EntryPoint: "SyncHandshake", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
-	store, svc, sync := idemhttp.Store(b), b.Devices(), b.SyncClient()
-	return b.Gate.Mux(map[string]gate.Handler{
-		"POST /v1/sync/handshake": idemhttp.Wrap(store, gate.WithBody(http.StatusOK,
+	svc, sync := b.Devices(), b.SyncClient()
+	return idemhttp.Mux(b, map[string]gate.Handler{
+		"POST /v1/sync/handshake": gate.WithBody(http.StatusOK,
 			activity.Note{Category: activity.CategorySyncHandshake, Action: activity.ActionSyncHandshake},
 			func(ctx context.Context, c *gate.Call, req devices.HandshakeRequest) (devices.SyncResult, activity.Note, error) {
 				res, evs, note, err := svc.Handshake(ctx, c.Actor, req, sync)
 				c.PublishAll(ctx, evs)
 				return res, note, err
-			})),
+			}),
 	})
 })}
 

@@ -24,7 +24,8 @@ import (
 
 // Function is the ` + "`{{.Name}}`" + ` function as deployed: its routes behind the gate.
 // TODO(newfunc): open what else it needs with b's openers (b.Views,
-// b.Inboxes, idemhttp.Store(b) for a mutation).
+// b.Inboxes; a mutation mounts its routes with idemhttp.Mux(b, …)
+// instead of b.Gate.Mux, which makes each one idempotent).
 var Function = boot.Function{Name: "{{.Name}}", EntryPoint: "{{.EntryPoint}}", StartHTTP: setup.Gated(func(b *setup.Builder) http.Handler {
 	return b.Gate.Mux(map[string]gate.Handler{
 {{- range .Routes}}

@@ -7,6 +7,9 @@
 //	store, err := idempotency.NewStore(ctx, projectID, idempotency.Options{})
 //	routes := map[string]gate.Handler{"POST /v1/…": idemhttp.Wrap(store, h)}
 //
+// A function mounts its write routes with Mux, which opens the store and
+// wraps every route.
+//
 // Wrap sits inside the gate, so the actor is known; the activity row of
 // the run that executes is committed (gate.Call.RecordOutcome) before its
 // answer is stored. A replay runs no handler and records no row: the

@@ -114,6 +114,7 @@ type harness struct {
 	db    *pg.DB
 	pg    testenv.PGInfo
 	iam   *authtest.Issuer
+	gate  *gate.Gate
 	calls atomic.Int64
 	mu    sync.Mutex
 	h     gate.Handler // what the wrapped handler does; set with handle
@@ -185,6 +186,7 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 		hs.mu.Unlock()
 		return h(ctx, c)
 	}
+	hs.gate = g
 	mux := http.NewServeMux()
 	mux.Handle("POST "+thingsPath, g.Handle(Wrap(store, inner)))
 	mux.Handle("POST /v1/other", g.Handle(Wrap(store, inner)))
@@ -286,7 +288,13 @@ func (r reply) replayed() bool { return r.header.Get(idempotency.ReplayedHeader)
 // post sends a POST; keys == nil sends no Idempotency-Key.
 func (hs *harness) post(w who, path string, body string, keys ...string) reply {
 	hs.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, hs.srv.URL+path, strings.NewReader(body))
+	return hs.postTo(hs.srv.URL, w, path, body, keys...)
+}
+
+// postTo is post to the server at base.
+func (hs *harness) postTo(base string, w who, path string, body string, keys ...string) reply {
+	hs.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 	if err != nil {
 		hs.t.Fatalf("new request: %v", err)
 	}

@@ -16,15 +16,9 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/jsontime"
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/session/sessiontest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
-
-// directory stands in for tenant-service: every operator has one property.
-type directory struct{ prop string }
-
-func (d directory) OperatorAccess(context.Context, string, string) (session.Access, error) {
-	return session.Access{Roles: []string{"front_desk"}, PropertyScope: []string{d.prop}}, nil
-}
 
 func withData(ev events.Envelope, raw string) events.Envelope {
 	ev.Data = []byte(raw)
@@ -39,7 +33,7 @@ func withData(ev events.Envelope, raw string) events.Envelope {
 func TestRevocationPoisonAndIDs(t *testing.T) {
 	t.Parallel()
 	rdb := testenv.Redis(t)
-	sm := session.NewManager(rdb, directory{prop: ids.New(ids.Property)}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")})
+	sm := session.NewManager(rdb, sessiontest.NewFrontDesk(), session.Options{PIIKey: sessiontest.PIIKey})
 	h := sessionrevoked.New(rdb, sm, events.Discard{})
 	ctx := logtest.Context(context.Background(), t)
 

@@ -13,15 +13,9 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/events"
 	"github.com/melmastoon/bff-backoffice/shared/ids"
 	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/session/sessiontest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
-
-// directory stands in for tenant-service: every operator has one property.
-type directory struct{ prop string }
-
-func (d directory) OperatorAccess(context.Context, string, string) (session.Access, error) {
-	return session.Access{Roles: []string{"front_desk"}, PropertyScope: []string{d.prop}}, nil
-}
 
 // recorder keeps what was published; fail makes the next publish fail.
 type recorder struct {
@@ -54,7 +48,7 @@ func TestRunPublishesOnceWithAStableID(t *testing.T) {
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	m := session.NewManager(rdb, directory{prop: ids.New(ids.Property)}, session.Options{Now: clock})
+	m := session.NewManager(rdb, sessiontest.NewFrontDesk(), session.Options{Now: clock})
 	open := func() *session.Session {
 		p := auth.Principal{TenantID: ids.New(ids.Tenant), OperatorID: ids.New(ids.Operator), DeviceID: ids.New(ids.Device),
 			TokenID: "j", IssuedAt: clock().Add(-time.Minute), ExpiresAt: clock().Add(time.Hour)}

@@ -13,6 +13,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/gate"
 	"github.com/melmastoon/bff-backoffice/shared/httpx"
 	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/session/sessiontest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -44,7 +45,7 @@ func BenchmarkGate(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			f := newFixture(b, nil)
 			f.g.Verifier, f.g.Publisher, f.g.Ledger = f.v, nopPublisher{}, nopRecorder{}
-			f.g.Sessions = session.NewManager(testenv.Redis(b), unlimited{f.dir}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")})
+			f.g.Sessions = session.NewManager(testenv.Redis(b), unlimited{f.dir}, session.Options{PIIKey: sessiontest.PIIKey})
 			if v.ledger {
 				f.g.Ledger = f.ledger
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/session/sessiontest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -128,7 +129,7 @@ func newFixture(t testing.TB, pubErr error) *fixture {
 	f.dir = directory{tr: tr, prop: f.prop, scope: map[string]bool{}}
 	f.g = &gate.Gate{
 		Verifier:       tracedVerifier{v, tr},
-		Sessions:       session.NewManager(testenv.Redis(t), f.dir, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
+		Sessions:       session.NewManager(testenv.Redis(t), f.dir, session.Options{PIIKey: sessiontest.PIIKey}),
 		Ledger:         tracedLedger{ledger, tr},
 		Publisher:      publisher{tr, pubErr},
 		Log:            logtest.TestLogger(t),

@@ -38,6 +38,7 @@ import (
 	"github.com/melmastoon/bff-backoffice/shared/logging/logtest"
 	"github.com/melmastoon/bff-backoffice/shared/pg"
 	"github.com/melmastoon/bff-backoffice/shared/session"
+	"github.com/melmastoon/bff-backoffice/shared/session/sessiontest"
 	"github.com/melmastoon/bff-backoffice/shared/testenv"
 )
 
@@ -46,13 +47,6 @@ import (
 // group-commit activity ledger on Postgres as the app role, the Pub/Sub
 // publisher on the emulator, and Wrap on the Firestore emulator — so "byte
 // for byte" is checked on the wire. Only tenant-service is a stand-in.
-
-// directory stands in for tenant-service: every operator may act.
-type directory struct{ prop string }
-
-func (d directory) OperatorAccess(context.Context, string, string) (session.Access, error) {
-	return session.Access{Roles: []string{"front_desk"}, PropertyScope: []string{d.prop}, PrimaryPropertyID: d.prop}, nil
-}
 
 // The stored format, as another deploy of the service reads it: records
 // live 7 days, so a field renamed or retyped in idempotency without a
@@ -173,7 +167,7 @@ func newHarnessWith(t *testing.T, project string, store *idempotency.Store) *har
 	log := logtest.TestLogger(t)
 	g := &gate.Gate{
 		Verifier:  iam.Verifier(t),
-		Sessions:  session.NewManager(testenv.Redis(t), directory{prop: ids.New(ids.Property)}, session.Options{PIIKey: []byte("test-pii-key-test-pii-key-test-pii")}),
+		Sessions:  session.NewManager(testenv.Redis(t), sessiontest.NewFrontDesk(), session.Options{PIIKey: sessiontest.PIIKey}),
 		Ledger:    ledger,
 		Publisher: pub,
 		Log:       log,
